@@ -1,0 +1,89 @@
+package capture
+
+import (
+	"net/netip"
+	"time"
+)
+
+// Role says which end of a TCP connection the observed process is.
+type Role uint8
+
+const (
+	RoleUnknown Role = iota // seen mid-connection: neither connect nor accept was observed
+	RoleClient              // the process called connect
+	RoleServer              // the process accepted the connection
+)
+
+func (r Role) String() string {
+	switch r {
+	case RoleClient:
+		return "client"
+	case RoleServer:
+		return "server"
+	}
+	return "unknown"
+}
+
+// Direction is the way bytes moved, seen from the process that owns the socket.
+type Direction uint8
+
+const (
+	Send Direction = iota + 1 // written by the process
+	Recv                      // read by the process
+)
+
+func (d Direction) String() string {
+	if d == Send {
+		return "send"
+	}
+	return "recv"
+}
+
+// Process describes a process on the host. A Process is shared and must not be
+// modified by consumers.
+type Process struct {
+	PID         int
+	ParentPID   int
+	StartTime   uint64 // clock ticks after boot (/proc/<pid>/stat field 22); with PID it names one process
+	ExePath     string
+	ExeName     string
+	CommandLine string
+	Args        []string
+	UID         uint32
+	Owner       string // user name of UID, or the number when it has none
+	ContainerID string // from /proc/<pid>/cgroup, empty outside containers
+	ServiceName string // OTEL_SERVICE_NAME from the environment, else ExeName
+}
+
+// Conn is one TCP connection as seen by one process. The engine owns it; a
+// consumer may read it during a callback and keep the pointer, but must not
+// modify it.
+type Conn struct {
+	ID      uint64 // unique for the engine's lifetime, never reused
+	Process *Process
+	Role    Role
+	Local   netip.AddrPort
+	Remote  netip.AddrPort
+	Opened  time.Time
+	Closed  time.Time // zero while open
+
+	BytesSent uint64 // all payload bytes, copied or not
+	BytesRecv uint64
+	LostBytes uint64 // payload bytes the kernel did not copy (bounded prefix, lost events)
+}
+
+// Segment is a piece of one direction of a connection's byte stream, in order.
+type Segment struct {
+	Dir  Direction
+	Time time.Time
+	Data []byte // valid only during the callback
+	Lost int    // bytes that followed Data in the stream but were not copied
+}
+
+// Handler receives the engine's events, all from one goroutine, in the order
+// the kernel produced them.
+type Handler interface {
+	ConnOpened(c *Conn)
+	Data(c *Conn, s Segment)
+	ConnClosed(c *Conn)
+}
