@@ -81,9 +81,11 @@ type Segment struct {
 }
 
 // Handler receives the engine's events, all from one goroutine, in the order
-// the kernel produced them.
+// the kernel produced them. The Conn's counters change only between calls.
 type Handler interface {
-	ConnOpened(c *Conn)
+	// ConnOpened reports a new connection and returns whether to follow it:
+	// an unfollowed connection gets no Data and no ConnClosed.
+	ConnOpened(c *Conn) bool
 	Data(c *Conn, s Segment)
 	ConnClosed(c *Conn)
 }

@@ -1,0 +1,95 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* Events the kernel side sends to internal/capture through the ring buffer.
+ * Go reads these layouts through bpf2go (-type), so every padding byte is
+ * written out and a Go test checks the sizes. */
+#pragma once
+
+/* MAX_CHUNK bounds one data event's copied bytes; MAX_CHUNKS and MAX_IOV bound
+ * how many events one syscall may produce. Anything beyond is reported as
+ * lost, never silently dropped. */
+#define MAX_CHUNK 16384
+#define MAX_CHUNKS 4
+#define MAX_IOV 8
+
+enum event_kind {
+	EVENT_CONN_OPEN = 1,
+	EVENT_DATA = 2,
+	EVENT_CONN_CLOSE = 3,
+	EVENT_PROC_EXEC = 4,
+	EVENT_PROC_EXIT = 5,
+};
+
+/* Which end of the connection the process is (EVENT_CONN_OPEN). */
+enum conn_role {
+	ROLE_UNKNOWN = 0,
+	ROLE_CLIENT = 1, /* connect() */
+	ROLE_SERVER = 2, /* accept() */
+};
+
+/* Which way the bytes moved (EVENT_DATA). */
+enum data_dir {
+	DIR_SEND = 1,
+	DIR_RECV = 2,
+};
+
+/* Counters in the "counters" per-CPU array. */
+enum counter {
+	COUNTER_RINGBUF_FULL = 0,   /* events dropped: ring buffer reserve failed */
+	COUNTER_RINGBUF_FULL_BYTES, /* payload bytes those data events stood for */
+	COUNTER_ARGS_FULL,          /* syscalls missed: in-flight args map full */
+	COUNTER_IOV_LIMIT,          /* iovecs past MAX_IOV, reported as lost bytes */
+	COUNTER_MAX,
+};
+
+/* The socket's addresses in network byte order; IPv4 uses the first 4 bytes. */
+struct conn_tuple {
+	__u8 saddr[16];
+	__u8 daddr[16];
+	__u16 sport; /* host byte order */
+	__u16 dport; /* host byte order */
+	__u16 family; /* AF_INET or AF_INET6 */
+	__u16 _pad;
+};
+
+/* Every event starts with this header; kind says what follows. */
+struct event_header {
+	__u8 kind;    /* enum event_kind */
+	__u8 detail;  /* enum conn_role or enum data_dir */
+	__u16 _pad0;
+	__u32 pid;    /* tgid */
+	__u32 tid;
+	__s32 fd;
+	__u64 ts_ns;  /* CLOCK_MONOTONIC */
+	__u64 sock;   /* kernel address of struct sock: the connection's identity while it lives */
+	struct conn_tuple tuple;
+};
+
+/* EVENT_PROC_EXEC: what the new program is, read at exec time so that even a
+ * process that exits before user space reads /proc is described. */
+#define MAX_FILENAME 256
+#define MAX_ARGS 1024
+
+struct exec_event {
+	struct event_header hdr;
+	__u64 start_boottime_ns; /* with the pid, identifies the process */
+	__u32 ppid;
+	__u32 uid;
+	__u16 filename_len;
+	__u16 args_len; /* argv, NUL-separated, cut at MAX_ARGS */
+	__u32 _pad;
+	char filename[MAX_FILENAME];
+	char args[MAX_ARGS];
+};
+
+/* EVENT_DATA: one piece of a read or a write. The piece stands for len bytes
+ * of the stream; the first copied of them are in data, the rest were not
+ * copied. lost_before counts bytes of this direction lost in earlier, dropped
+ * events. */
+struct data_event {
+	struct event_header hdr;
+	__u32 len;
+	__u32 copied;
+	__u32 lost_before;
+	__u32 _pad;
+	__u8 data[MAX_CHUNK];
+};

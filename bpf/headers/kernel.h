@@ -1,0 +1,120 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* The few kernel structures the programs read, declared with only the fields
+ * used. preserve_access_index makes every access a CO-RE relocation, so the
+ * loader fixes offsets against the running kernel's BTF: the layouts here need
+ * not match any kernel, only the field names and types must. */
+#pragma once
+
+#pragma clang attribute push(__attribute__((preserve_access_index)), apply_to = record)
+
+struct inode {
+	unsigned short i_mode;
+};
+
+struct file {
+	struct inode *f_inode;
+	void *private_data; /* struct socket * for socket files */
+};
+
+struct fdtable {
+	unsigned int max_fds;
+	struct file **fd;
+};
+
+struct files_struct {
+	struct fdtable *fdt;
+};
+
+typedef struct {
+	unsigned int val;
+} kuid_t;
+
+struct cred {
+	kuid_t uid;
+};
+
+struct mm_struct {
+	unsigned long arg_start;
+	unsigned long arg_end;
+};
+
+struct task_struct {
+	int tgid;
+	unsigned long long start_boottime;
+	struct task_struct *real_parent;
+	const struct cred *cred;
+	struct mm_struct *mm;
+	struct files_struct *files;
+};
+
+struct in6_addr {
+	__u8 s6_addr[16];
+};
+
+/* In the kernel the address and port fields sit in anonymous unions; CO-RE
+ * matches them by name through those. */
+struct sock_common {
+	__be32 skc_daddr;
+	__be32 skc_rcv_saddr;
+	__be16 skc_dport;
+	__u16 skc_num;
+	unsigned short skc_family;
+	struct in6_addr skc_v6_daddr;
+	struct in6_addr skc_v6_rcv_saddr;
+};
+
+struct sock {
+	struct sock_common __sk_common;
+	__u16 sk_protocol;
+	__u16 sk_type;
+};
+
+struct socket {
+	struct sock *sk;
+};
+
+#pragma clang attribute pop
+
+/* User-space ABI structures: fixed layouts, not relocated. */
+struct iovec_user {
+	void *iov_base;
+	__u64 iov_len;
+};
+
+struct msghdr_user {
+	void *msg_name;
+	int msg_namelen;
+	int _pad;
+	struct iovec_user *msg_iov;
+	__u64 msg_iovlen;
+};
+
+/* Tracepoint contexts of syscalls:sys_enter_* and sys_exit_* (see the
+ * tracepoints' format files: arguments start at offset 16). */
+struct syscall_enter_ctx {
+	__u64 common;
+	__s64 nr;
+	__u64 args[6];
+};
+
+struct syscall_exit_ctx {
+	__u64 common;
+	__s64 nr;
+	__s64 ret;
+};
+
+/* Tracepoint context of sched:sched_process_exec. */
+struct sched_process_exec_ctx {
+	__u64 common;
+	__u32 filename_loc; /* __data_loc: length << 16 | offset from the context */
+	__s32 pid;
+	__s32 old_pid;
+};
+
+#define S_IFMT 00170000
+#define S_IFSOCK 0140000
+#define AF_INET 2
+#define AF_INET6 10
+#define IPPROTO_TCP 6
+#define SOCK_STREAM 1
+#define EINPROGRESS 115

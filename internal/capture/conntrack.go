@@ -1,0 +1,123 @@
+package capture
+
+import (
+	"container/list"
+	"time"
+)
+
+// connTable tracks the connections the kernel reported, keyed by the
+// kernel's struct sock address, in least-recently-seen order so that idle and
+// overflow eviction take the oldest first.
+type connTable struct {
+	max    int
+	idle   time.Duration
+	bySock map[uint64]*list.Element // of *tracked
+	order  list.List                // front: most recently seen
+	perPID map[int]int              // open connections per process, to skip the scan on most exits
+	nextID uint64
+
+	idleClosed uint64 // connections closed because they were silent for idle
+	overflowed uint64 // connections closed because the table was full
+}
+
+type tracked struct {
+	conn     *Conn
+	sock     uint64
+	follow   bool
+	lastSeen time.Time
+}
+
+func newConnTable(maxConns int, idle time.Duration) *connTable {
+	return &connTable{
+		max:    maxConns,
+		idle:   idle,
+		bySock: make(map[uint64]*list.Element),
+		perPID: make(map[int]int),
+	}
+}
+
+func (t *connTable) len() int { return len(t.bySock) }
+
+// lookup returns the connection on sock and marks it seen at now.
+func (t *connTable) lookup(sock uint64, now time.Time) *tracked {
+	el, ok := t.bySock[sock]
+	if !ok {
+		return nil
+	}
+	tr := el.Value.(*tracked)
+	tr.lastSeen = now
+	t.order.MoveToFront(el)
+	return tr
+}
+
+// add starts tracking c on sock. It returns the connection the table had to
+// drop to stay within its bound, if any.
+func (t *connTable) add(sock uint64, c *Conn, follow bool, now time.Time) (dropped *tracked) {
+	if len(t.bySock) >= t.max {
+		dropped = t.removeElement(t.order.Back())
+		t.overflowed++
+	}
+	t.nextID++
+	c.ID = t.nextID
+	tr := &tracked{conn: c, sock: sock, follow: follow, lastSeen: now}
+	t.bySock[sock] = t.order.PushFront(tr)
+	t.perPID[c.Process.PID]++
+	return dropped
+}
+
+func (t *connTable) remove(sock uint64) *tracked {
+	el, ok := t.bySock[sock]
+	if !ok {
+		return nil
+	}
+	return t.removeElement(el)
+}
+
+func (t *connTable) removeElement(el *list.Element) *tracked {
+	tr := t.order.Remove(el).(*tracked)
+	delete(t.bySock, tr.sock)
+	pid := tr.conn.Process.PID
+	if t.perPID[pid]--; t.perPID[pid] <= 0 {
+		delete(t.perPID, pid)
+	}
+	return tr
+}
+
+// expire removes and returns the connections silent since before now-idle.
+func (t *connTable) expire(now time.Time) []*tracked {
+	var out []*tracked
+	for el := t.order.Back(); el != nil; el = t.order.Back() {
+		if now.Sub(el.Value.(*tracked).lastSeen) < t.idle {
+			break
+		}
+		out = append(out, t.removeElement(el))
+		t.idleClosed++
+	}
+	return out
+}
+
+// removePID removes and returns the connections of a process that exited:
+// the kernel closes their fds without a close syscall.
+func (t *connTable) removePID(pid int) []*tracked {
+	if t.perPID[pid] == 0 {
+		return nil
+	}
+	var out []*tracked
+	for el := t.order.Front(); el != nil; {
+		next := el.Next()
+		if el.Value.(*tracked).conn.Process.PID == pid {
+			out = append(out, t.removeElement(el))
+		}
+		el = next
+	}
+	return out
+}
+
+// all removes and returns every connection, for shutdown.
+func (t *connTable) all() []*tracked {
+	var out []*tracked
+	for el := t.order.Front(); el != nil; el = t.order.Front() {
+		out = append(out, t.removeElement(el))
+	}
+	return out
+}

@@ -1,0 +1,317 @@
+//go:build linux && (amd64 || arm64)
+
+package capture
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/link"
+	"github.com/cilium/ebpf/ringbuf"
+	"github.com/cilium/ebpf/rlimit"
+	"go.uber.org/zap"
+)
+
+// sweepInterval is how often the reader wakes, even without events, to close
+// idle connections.
+const sweepInterval = time.Second
+
+// Engine loads the eBPF programs, reads their events and keeps the
+// connection and process tables. Handler calls come from one goroutine.
+type Engine struct {
+	opts    Options
+	handler Handler
+	log     *zap.Logger
+
+	coll   *ebpf.Collection // the programs; the maps moved to maps
+	maps   syscallsMaps
+	links  []link.Link
+	reader *ringbuf.Reader
+	done   chan struct{}
+	closed sync.Once
+
+	clock clock
+	procs *processCache
+	conns *connTable
+
+	events, badEvents atomic.Uint64
+	userStats         atomic.Pointer[Stats] // table counters, published by the reader
+}
+
+// NewEngine checks the options; Start does the work.
+func NewEngine(opts Options, h Handler) (*Engine, error) {
+	opts = opts.withDefaults()
+	page := os.Getpagesize()
+	if n := opts.RingBufferSize; n < page || n&(n-1) != 0 {
+		return nil, fmt.Errorf("capture: ring buffer size %d is not a power of two of at least the page size %d", n, page)
+	}
+	return &Engine{
+		opts:    opts,
+		handler: h,
+		log:     opts.Logger,
+		procs:   newProcessCache(opts.ProcRoot, opts.MaxProcesses),
+		conns:   newConnTable(opts.MaxConnections, opts.IdleTimeout),
+	}, nil
+}
+
+// Start loads and attaches the programs and starts reading. On error nothing
+// stays loaded or attached.
+func (e *Engine) Start() (err error) {
+	if err := ensureTracefs(); err != nil {
+		return err
+	}
+	if err := rlimit.RemoveMemlock(); err != nil {
+		return fmt.Errorf("capture: lifting the memlock limit for BPF maps: %w", err)
+	}
+	spec, err := loadSyscalls()
+	if err != nil {
+		return fmt.Errorf("capture: reading the embedded BPF object: %w", err)
+	}
+	spec.Maps["events"].MaxEntries = uint32(e.opts.RingBufferSize)
+	if err := spec.Variables["self_tgid"].Set(uint32(os.Getpid())); err != nil {
+		return fmt.Errorf("capture: setting self_tgid: %w", err)
+	}
+	e.coll, err = ebpf.NewCollection(spec)
+	if err != nil {
+		var ve *ebpf.VerifierError
+		if errors.As(err, &ve) {
+			e.log.Error("BPF verifier rejected a program", zap.String("log", strings.Join(ve.Log, "\n")))
+			if os.Getenv("EBPFTAP_VERIFIER_LOG") != "" {
+				fmt.Fprintf(os.Stderr, "%+v\n", ve)
+			}
+			return fmt.Errorf("capture: the kernel's verifier rejected a BPF program: %w", err)
+		}
+		if errors.Is(err, os.ErrPermission) {
+			return fmt.Errorf("capture: loading BPF programs was refused; run as root or with CAP_BPF, CAP_PERFMON and CAP_SYS_ADMIN: %w", err)
+		}
+		return fmt.Errorf("capture: loading BPF programs: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			e.detach()
+		}
+	}()
+	if err := e.coll.Assign(&e.maps); err != nil {
+		return fmt.Errorf("capture: taking the BPF maps: %w", err)
+	}
+
+	for name, p := range spec.Programs {
+		group, event, ok := tracepointOf(p.SectionName)
+		if !ok {
+			return fmt.Errorf("capture: program %s has section %q, not tracepoint/<group>/<event>", name, p.SectionName)
+		}
+		l, err := link.Tracepoint(group, event, e.coll.Programs[name], nil)
+		if err != nil {
+			return fmt.Errorf("capture: attaching %s to tracepoint %s:%s: %w", name, group, event, err)
+		}
+		e.links = append(e.links, l)
+	}
+
+	e.reader, err = ringbuf.NewReader(e.maps.Events)
+	if err != nil {
+		return fmt.Errorf("capture: opening the ring buffer: %w", err)
+	}
+	e.clock = newClock()
+	e.done = make(chan struct{})
+	go e.run()
+	return nil
+}
+
+func tracepointOf(section string) (group, event string, ok bool) {
+	rest, ok := strings.CutPrefix(section, "tracepoint/")
+	if !ok {
+		return "", "", false
+	}
+	group, event, ok = strings.Cut(rest, "/")
+	return group, event, ok
+}
+
+// Close detaches everything, stops the reader and closes the connections
+// still open (ConnClosed for each), after which no Handler call happens.
+func (e *Engine) Close() error {
+	e.closed.Do(func() {
+		for _, l := range e.links {
+			_ = l.Close()
+		}
+		e.links = nil
+		if e.reader != nil {
+			_ = e.reader.Close() // unblocks Read: the reader returns
+			<-e.done
+		}
+		now := time.Now()
+		for _, tr := range e.conns.all() {
+			e.closeConn(tr, now)
+		}
+		e.detach()
+	})
+	return nil
+}
+
+func (e *Engine) detach() {
+	for _, l := range e.links {
+		_ = l.Close()
+	}
+	e.links = nil
+	_ = e.maps.Close()
+	if e.coll != nil {
+		e.coll.Close()
+	}
+}
+
+// Stats returns the engine's counters; safe from any goroutine.
+func (e *Engine) Stats() Stats {
+	var s Stats
+	if p := e.userStats.Load(); p != nil {
+		s = *p
+	}
+	s.Events = e.events.Load()
+	s.BadEvents = e.badEvents.Load()
+	if e.maps.Counters != nil {
+		var perCPU []uint64
+		read := func(c syscallsCounter) uint64 {
+			var sum uint64
+			if err := e.maps.Counters.Lookup(uint32(c), &perCPU); err == nil {
+				for _, v := range perCPU {
+					sum += v
+				}
+			}
+			return sum
+		}
+		s.RingBufferFull = read(syscallsCounterCOUNTER_RINGBUF_FULL)
+		s.RingBufferFullBytes = read(syscallsCounterCOUNTER_RINGBUF_FULL_BYTES)
+		s.CallsMapFull = read(syscallsCounterCOUNTER_ARGS_FULL)
+		s.IovLimit = read(syscallsCounterCOUNTER_IOV_LIMIT)
+	}
+	return s
+}
+
+func (e *Engine) run() {
+	defer close(e.done)
+	var rec ringbuf.Record
+	nextSweep := time.Now().Add(sweepInterval)
+	for {
+		e.reader.SetDeadline(nextSweep)
+		err := e.reader.ReadInto(&rec)
+		switch {
+		case err == nil:
+			e.events.Add(1)
+			e.dispatch(rec.RawSample)
+		case errors.Is(err, ringbuf.ErrClosed):
+			return
+		case errors.Is(err, os.ErrDeadlineExceeded):
+		default:
+			e.log.Warn("reading the ring buffer", zap.Error(err))
+		}
+		if now := time.Now(); !now.Before(nextSweep) {
+			for _, tr := range e.conns.expire(now) {
+				e.closeConn(tr, now)
+			}
+			e.publishStats()
+			nextSweep = now.Add(sweepInterval)
+		}
+	}
+}
+
+func (e *Engine) publishStats() {
+	e.userStats.Store(&Stats{
+		ConnsIdleClosed:    e.conns.idleClosed,
+		ConnsOverflowed:    e.conns.overflowed,
+		ProcessesEvicted:   e.procs.evicted,
+		ConnectionsTracked: uint64(e.conns.len()),
+	})
+}
+
+func (e *Engine) dispatch(b []byte) {
+	h, err := decodeHeader(b)
+	if err != nil {
+		e.badEvent(err)
+		return
+	}
+	now := e.clock.wall(h.TsNs)
+	switch syscallsEventKind(h.Kind) {
+	case syscallsEventKindEVENT_CONN_OPEN:
+		if old := e.conns.remove(h.Sock); old != nil { // the kernel reused a freed sock
+			e.closeConn(old, now)
+		}
+		e.openConn(h, Role(h.Detail), now)
+	case syscallsEventKindEVENT_DATA:
+		d, err := decodeData(b)
+		if err != nil {
+			e.badEvent(err)
+			return
+		}
+		e.data(h, d, now)
+	case syscallsEventKindEVENT_CONN_CLOSE:
+		if tr := e.conns.remove(h.Sock); tr != nil {
+			e.closeConn(tr, now)
+		}
+	case syscallsEventKindEVENT_PROC_EXEC:
+		x, err := decodeExec(b)
+		if err != nil {
+			e.badEvent(err)
+			return
+		}
+		e.procs.exec(x)
+	case syscallsEventKindEVENT_PROC_EXIT:
+		pid := int(h.Pid)
+		for _, tr := range e.conns.removePID(pid) {
+			e.closeConn(tr, now)
+		}
+		e.procs.exit(pid)
+	default:
+		e.badEvent(fmt.Errorf("capture: unknown event kind %d", h.Kind))
+	}
+}
+
+func (e *Engine) badEvent(err error) {
+	if e.badEvents.Add(1) == 1 {
+		e.log.Warn("dropping a malformed event (reported once; see the bad events counter)", zap.Error(err))
+	}
+}
+
+func (e *Engine) openConn(h *syscallsEventHeader, role Role, now time.Time) *tracked {
+	c := &Conn{Process: e.procs.get(int(h.Pid)), Role: role, Opened: now}
+	c.Local, c.Remote = h.Tuple.addrs()
+	follow := e.handler.ConnOpened(c)
+	if dropped := e.conns.add(h.Sock, c, follow, now); dropped != nil {
+		e.closeConn(dropped, now)
+	}
+	return e.conns.lookup(h.Sock, now)
+}
+
+func (e *Engine) closeConn(tr *tracked, now time.Time) {
+	tr.conn.Closed = now
+	if tr.follow {
+		e.handler.ConnClosed(tr.conn)
+	}
+}
+
+func (e *Engine) data(h *syscallsEventHeader, d dataRecord, now time.Time) {
+	tr := e.conns.lookup(h.Sock, now)
+	if tr == nil {
+		// Opened before the engine started, or its open event was lost.
+		tr = e.openConn(h, RoleUnknown, now)
+	}
+	c := tr.conn
+	dir := Direction(h.Detail)
+	n := uint64(d.len) + uint64(d.lostBefore)
+	if dir == Send {
+		c.BytesSent += n
+	} else {
+		c.BytesRecv += n
+	}
+	c.LostBytes += n - uint64(len(d.data))
+	if !tr.follow {
+		return
+	}
+	if d.lostBefore > 0 {
+		e.handler.Data(c, Segment{Dir: dir, Time: now, Lost: int(d.lostBefore)})
+	}
+	e.handler.Data(c, Segment{Dir: dir, Time: now, Data: d.data, Lost: int(d.len) - len(d.data)})
+}

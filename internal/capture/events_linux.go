@@ -1,0 +1,90 @@
+//go:build linux && (amd64 || arm64)
+
+package capture
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"net/netip"
+	"unsafe"
+)
+
+// The kernel's record layouts, from bpf/headers/events.h through bpf2go.
+const (
+	headerSize     = int(unsafe.Sizeof(syscallsEventHeader{}))
+	maxChunk       = len(syscallsDataEvent{}.Data)
+	dataHeaderSize = int(unsafe.Sizeof(syscallsDataEvent{})) - maxChunk
+	execSize       = int(unsafe.Sizeof(syscallsExecEvent{}))
+)
+
+var errShortRecord = errors.New("capture: ring buffer record too short")
+
+// decodeHeader returns the header every record starts with, without copying.
+func decodeHeader(b []byte) (*syscallsEventHeader, error) {
+	if len(b) < headerSize {
+		return nil, fmt.Errorf("%w: %d bytes, header needs %d", errShortRecord, len(b), headerSize)
+	}
+	return (*syscallsEventHeader)(unsafe.Pointer(&b[0])), nil
+}
+
+// dataRecord is the variable part of an EVENT_DATA record.
+type dataRecord struct {
+	len        uint32 // stream bytes the event stands for
+	lostBefore uint32 // stream bytes lost before this event
+	data       []byte // the copied prefix, aliasing the record
+}
+
+// decodeData reads the fields after the header. Records are shorter than
+// syscallsDataEvent (the kernel reserves only room for what it copied), so
+// the fields are read by offset rather than by casting the whole struct.
+func decodeData(b []byte) (dataRecord, error) {
+	if len(b) < dataHeaderSize {
+		return dataRecord{}, fmt.Errorf("%w: %d bytes, data event needs %d", errShortRecord, len(b), dataHeaderSize)
+	}
+	var e syscallsDataEvent
+	at := func(field unsafe.Pointer) uint32 {
+		off := uintptr(field) - uintptr(unsafe.Pointer(&e))
+		return binary.NativeEndian.Uint32(b[off:])
+	}
+	r := dataRecord{len: at(unsafe.Pointer(&e.Len)), lostBefore: at(unsafe.Pointer(&e.LostBefore))}
+	copied := int(at(unsafe.Pointer(&e.Copied)))
+	if copied > len(b)-dataHeaderSize || uint32(copied) > r.len {
+		return dataRecord{}, fmt.Errorf("capture: data event claims %d copied bytes of %d in a %d-byte record", copied, r.len, len(b))
+	}
+	r.data = b[dataHeaderSize : dataHeaderSize+copied]
+	return r, nil
+}
+
+func decodeExec(b []byte) (execInfo, error) {
+	if len(b) < execSize {
+		return execInfo{}, fmt.Errorf("%w: %d bytes, exec event needs %d", errShortRecord, len(b), execSize)
+	}
+	e := (*syscallsExecEvent)(unsafe.Pointer(&b[0]))
+	// The kernel's char arrays come out of bpf2go as int8.
+	name := unsafe.Slice((*byte)(unsafe.Pointer(&e.Filename[0])), min(int(e.FilenameLen), len(e.Filename)))
+	args := unsafe.Slice((*byte)(unsafe.Pointer(&e.Args[0])), min(int(e.ArgsLen), len(e.Args)))
+	return execInfo{
+		pid:       int(e.Hdr.Pid),
+		ppid:      int(e.Ppid),
+		uid:       e.Uid,
+		startTime: e.StartBoottimeNs / 1e7, // USER_HZ is 100 on Linux: ns to clock ticks
+		filename:  string(name),
+		args:      splitNUL(args),
+	}, nil
+}
+
+// addrs returns the local and remote ends of the tuple; IPv4 peers of IPv6
+// sockets (::ffff:a.b.c.d) come back as IPv4.
+func (t *syscallsConnTuple) addrs() (local, remote netip.AddrPort) {
+	if t.Family == afInet {
+		local = netip.AddrPortFrom(netip.AddrFrom4([4]byte(t.Saddr[:4])), t.Sport)
+		remote = netip.AddrPortFrom(netip.AddrFrom4([4]byte(t.Daddr[:4])), t.Dport)
+		return local, remote
+	}
+	local = netip.AddrPortFrom(netip.AddrFrom16(t.Saddr).Unmap(), t.Sport)
+	remote = netip.AddrPortFrom(netip.AddrFrom16(t.Daddr).Unmap(), t.Dport)
+	return local, remote
+}
+
+const afInet = 2

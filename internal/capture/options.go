@@ -1,0 +1,64 @@
+package capture
+
+import (
+	"time"
+
+	"go.uber.org/zap"
+)
+
+// Options bounds the engine. Zero values take the defaults below.
+type Options struct {
+	RingBufferSize int           // bytes; a power of two and a multiple of the page size
+	MaxConnections int           // tracked at once; beyond it the least recently seen is dropped
+	MaxProcesses   int           // described at once
+	IdleTimeout    time.Duration // a connection silent this long is closed
+	ProcRoot       string        // where procfs is mounted
+	Logger         *zap.Logger
+}
+
+const (
+	defaultRingBufferSize = 16 << 20
+	defaultMaxConnections = 65536
+	defaultMaxProcesses   = 32768
+	defaultIdleTimeout    = 5 * time.Minute
+)
+
+func (o Options) withDefaults() Options {
+	if o.RingBufferSize == 0 {
+		o.RingBufferSize = defaultRingBufferSize
+	}
+	if o.MaxConnections == 0 {
+		o.MaxConnections = defaultMaxConnections
+	}
+	if o.MaxProcesses == 0 {
+		o.MaxProcesses = defaultMaxProcesses
+	}
+	if o.IdleTimeout == 0 {
+		o.IdleTimeout = defaultIdleTimeout
+	}
+	if o.ProcRoot == "" {
+		o.ProcRoot = "/proc"
+	}
+	if o.Logger == nil {
+		o.Logger = zap.NewNop()
+	}
+	return o
+}
+
+// Stats counts what the engine saw and what its bounds threw away.
+type Stats struct {
+	Events uint64 // records read from the ring buffer
+
+	// Kernel side.
+	RingBufferFull      uint64 // events the kernel dropped because the ring buffer was full
+	RingBufferFullBytes uint64 // payload bytes those events stood for
+	CallsMapFull        uint64 // reads and writes missed because too many were in flight
+	IovLimit            uint64 // vectored reads and writes with more iovecs than are copied
+
+	// User side.
+	BadEvents          uint64 // records too short or of unknown kind
+	ConnsIdleClosed    uint64 // closed after IdleTimeout without traffic
+	ConnsOverflowed    uint64 // dropped because MaxConnections were tracked
+	ProcessesEvicted   uint64 // descriptions dropped because MaxProcesses were cached
+	ConnectionsTracked uint64 // tracked now
+}
