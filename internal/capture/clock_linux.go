@@ -15,7 +15,7 @@ type clock struct {
 
 func newClock() clock {
 	var ts unix.Timespec
-	now := time.Now().Round(0) // wall reading only: stamps are compared across processes
+	now := time.Now().Round(0)                       // wall reading only: stamps are compared across processes
 	_ = unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts) // cannot fail for this clock id
 	return clock{wallAtZero: now.Add(-time.Duration(ts.Nano()))}
 }

@@ -41,6 +41,8 @@ type Engine struct {
 	conns *connTable
 
 	events, badEvents atomic.Uint64
+	countersMu        sync.Mutex            // orders reads of the kernel's counters with closing the maps
+	finalCounters     *Stats                // the kernel's counters when the maps were closed
 	userStats         atomic.Pointer[Stats] // table counters, published by the reader
 }
 
@@ -158,6 +160,11 @@ func (e *Engine) detach() {
 		_ = l.Close()
 	}
 	e.links = nil
+	e.countersMu.Lock()
+	defer e.countersMu.Unlock()
+	final := Stats{}
+	e.readCounters(&final)
+	e.finalCounters = &final
 	_ = e.maps.Close()
 	if e.coll != nil {
 		e.coll.Close()
@@ -172,23 +179,36 @@ func (e *Engine) Stats() Stats {
 	}
 	s.Events = e.events.Load()
 	s.BadEvents = e.badEvents.Load()
-	if e.maps.Counters != nil {
-		var perCPU []uint64
-		read := func(c syscallsCounter) uint64 {
-			var sum uint64
-			if err := e.maps.Counters.Lookup(uint32(c), &perCPU); err == nil {
-				for _, v := range perCPU {
-					sum += v
-				}
-			}
-			return sum
-		}
-		s.RingBufferFull = read(syscallsCounterCOUNTER_RINGBUF_FULL)
-		s.RingBufferFullBytes = read(syscallsCounterCOUNTER_RINGBUF_FULL_BYTES)
-		s.CallsMapFull = read(syscallsCounterCOUNTER_ARGS_FULL)
-		s.IovLimit = read(syscallsCounterCOUNTER_IOV_LIMIT)
+	e.countersMu.Lock()
+	defer e.countersMu.Unlock()
+	if f := e.finalCounters; f != nil {
+		s.RingBufferFull, s.RingBufferFullBytes, s.CallsMapFull, s.IovLimit = f.RingBufferFull, f.RingBufferFullBytes, f.CallsMapFull, f.IovLimit
+	} else {
+		e.readCounters(&s)
 	}
 	return s
+}
+
+// readCounters sums the kernel's per-CPU counters into s. Callers hold
+// countersMu.
+func (e *Engine) readCounters(s *Stats) {
+	if e.maps.Counters == nil {
+		return
+	}
+	var perCPU []uint64
+	read := func(c syscallsCounter) uint64 {
+		var sum uint64
+		if err := e.maps.Counters.Lookup(uint32(c), &perCPU); err == nil {
+			for _, v := range perCPU {
+				sum += v
+			}
+		}
+		return sum
+	}
+	s.RingBufferFull = read(syscallsCounterCOUNTER_RINGBUF_FULL)
+	s.RingBufferFullBytes = read(syscallsCounterCOUNTER_RINGBUF_FULL_BYTES)
+	s.CallsMapFull = read(syscallsCounterCOUNTER_ARGS_FULL)
+	s.IovLimit = read(syscallsCounterCOUNTER_IOV_LIMIT)
 }
 
 func (e *Engine) run() {

@@ -1,0 +1,219 @@
+package ebpftapreceiver
+
+import (
+	"bufio"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/consumer/consumertest"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+	"go.opentelemetry.io/collector/receiver/receivertest"
+
+	"github.com/ebpftap/ebpftap/receiver/ebpftapreceiver/internal/metadata"
+)
+
+// e2eSinks are the pipelines an end-to-end test's receiver feeds.
+type e2eSinks struct {
+	traces  *consumertest.TracesSink
+	logs    *consumertest.LogsSink
+	metrics *consumertest.MetricsSink
+}
+
+// startE2EReceiver starts the receiver, all three signals, with cfg changed
+// by edit, and stops it when the test ends.
+func startE2EReceiver(t *testing.T, edit func(*Config)) (*ebpftapReceiver, e2eSinks) {
+	t.Helper()
+	requireBPF(t)
+	f := NewFactory()
+	cfg := f.CreateDefaultConfig().(*Config)
+	cfg.Direction = DirectionAll
+	cfg.IgnoreLoopback = false
+	cfg.MetricsInterval = 500 * time.Millisecond
+	if edit != nil {
+		edit(cfg)
+	}
+	s := e2eSinks{new(consumertest.TracesSink), new(consumertest.LogsSink), new(consumertest.MetricsSink)}
+	set := receivertest.NewNopSettings(metadata.Type)
+	ctx := context.Background()
+	tr, err := f.CreateTraces(ctx, set, cfg, s.traces)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lr, err := f.CreateLogs(ctx, set, cfg, s.logs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mr, err := f.CreateMetrics(ctx, set, cfg, s.metrics)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []component.Component{tr, lr, mr} {
+		if err := c.Start(ctx, componenttest.NewNopHost()); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			if err := c.Shutdown(context.Background()); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	return tr.(interface{ Unwrap() *ebpftapReceiver }).Unwrap(), s
+}
+
+var (
+	buildOnce sync.Once
+	binDir    string
+	buildErr  error
+)
+
+// e2eProgram builds (once per test binary) the test program testdata/e2e/name
+// and returns its path.
+func e2eProgram(t *testing.T, name string) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		binDir, buildErr = os.MkdirTemp("", "ebpftap-e2e-")
+		if buildErr != nil {
+			return
+		}
+		out, err := exec.Command("go", "build", "-o", binDir+"/", "../../testdata/e2e/...").CombinedOutput()
+		if err != nil {
+			buildErr = &buildError{err, string(out)}
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return filepath.Join(binDir, name)
+}
+
+type buildError struct {
+	err error
+	out string
+}
+
+func (e *buildError) Error() string { return "building test programs: " + e.err.Error() + "\n" + e.out }
+
+// startServer runs a server process that prints its port on its first line,
+// and stops it when the test ends.
+func startServer(t *testing.T, name string, args ...string) int {
+	t.Helper()
+	cmd := exec.Command(name, args...)
+	cmd.Stderr = os.Stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	})
+	line, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil {
+		t.Fatalf("%s did not print its port: %v", name, err)
+	}
+	port, err := strconv.Atoi(strings.TrimSpace(line))
+	if err != nil {
+		t.Fatalf("%s printed %q, not a port", name, line)
+	}
+	return port
+}
+
+// run runs a client to completion and fails the test if it fails.
+func run(t *testing.T, name string, args ...string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, name, args...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s %v: %v\n%s", name, args, err, out)
+	}
+}
+
+// capturedSpan is a span with its process, flattened for assertions.
+type capturedSpan struct {
+	exe  string
+	kind ptrace.SpanKind
+	span ptrace.Span
+	res  pcommon.Resource
+}
+
+func (c capturedSpan) str(key string) string {
+	if v, ok := c.span.Attributes().Get(key); ok {
+		return v.AsString()
+	}
+	return ""
+}
+
+func (c capturedSpan) int(key string) int64 {
+	if v, ok := c.span.Attributes().Get(key); ok {
+		return v.Int()
+	}
+	return -1
+}
+
+// spansWhere returns the spans received so far that match.
+func spansWhere(sink *consumertest.TracesSink, match func(capturedSpan) bool) []capturedSpan {
+	var out []capturedSpan
+	for _, td := range sink.AllTraces() {
+		for i := 0; i < td.ResourceSpans().Len(); i++ {
+			rs := td.ResourceSpans().At(i)
+			exe, _ := rs.Resource().Attributes().Get("process.executable.name")
+			for j := 0; j < rs.ScopeSpans().Len(); j++ {
+				ss := rs.ScopeSpans().At(j).Spans()
+				for k := 0; k < ss.Len(); k++ {
+					c := capturedSpan{exe: exe.Str(), kind: ss.At(k).Kind(), span: ss.At(k), res: rs.Resource()}
+					if match(c) {
+						out = append(out, c)
+					}
+				}
+			}
+		}
+	}
+	return out
+}
+
+// waitSpans waits until want spans match, then a little longer to catch
+// duplicates, and returns what matched.
+func waitSpans(t *testing.T, sink *consumertest.TracesSink, want int, match func(capturedSpan) bool) []capturedSpan {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) && len(spansWhere(sink, match)) < want {
+		time.Sleep(50 * time.Millisecond)
+	}
+	time.Sleep(2 * flushInterval)
+	got := spansWhere(sink, match)
+	if len(got) != want {
+		for _, s := range got {
+			t.Logf("%v %s trace=%s span=%s conn=%d start=%v attrs=%v", s.kind, s.exe, s.span.TraceID(), s.span.SpanID(),
+				s.int("ebpftap.connection.id"), s.span.StartTimestamp(), s.span.Attributes().AsRaw())
+		}
+		t.Fatalf("got %d matching spans, want %d", len(got), want)
+	}
+	return got
+}
+
+// byKind splits spans into client and server spans.
+func byKind(spans []capturedSpan) (client, server []capturedSpan) {
+	for _, s := range spans {
+		switch s.kind {
+		case ptrace.SpanKindClient:
+			client = append(client, s)
+		case ptrace.SpanKindServer:
+			server = append(server, s)
+		}
+	}
+	return client, server
+}

@@ -1,0 +1,165 @@
+package ebpftapreceiver
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"go.opentelemetry.io/collector/pdata/ptrace"
+)
+
+// TestE2EHTTP1 runs real HTTP/1.1 clients against real servers on loopback and
+// checks that each exchange gives exactly one CLIENT span from the client's
+// process and one SERVER span from the server's, with the right attributes.
+func TestE2EHTTP1(t *testing.T) {
+	_, sinks := startE2EReceiver(t, nil)
+
+	goServer := startServer(t, e2eProgram(t, "goserver"))
+	docs := t.TempDir()
+	if err := os.WriteFile(filepath.Join(docs, "hello.txt"), []byte("hello from python\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	pyServer := startServer(t, "python3", "-u", "-c", pythonServer, docs)
+	goClient := e2eProgram(t, "goclient")
+
+	type exchange struct {
+		name       string
+		client     []string // command; the URL is appended
+		clientExe  string
+		serverExe  string
+		port       int
+		method     string
+		path       string
+		status     int
+		count      int // transactions the client makes
+		reqBody    int64
+		respBody   int64 // -1: don't check
+		clientErr  bool
+		serverErr  bool
+		sameClient bool // all transactions on one connection
+	}
+	pyURLLib := []string{"python3", "-c", `import sys, urllib.request
+try:
+    urllib.request.urlopen(sys.argv[1]).read()
+except urllib.error.HTTPError as e:
+    if e.code != 404: raise`}
+	cases := []exchange{
+		{name: "curl-go", client: []string{"curl", "-sf"}, clientExe: "curl", serverExe: "goserver", port: goServer, method: "GET", path: "/ok", status: 200, count: 1, respBody: 2},
+		{name: "curl-python", client: []string{"curl", "-sf"}, clientExe: "curl", serverExe: "python3", port: pyServer, method: "GET", path: "/hello.txt", status: 200, count: 1, respBody: 18},
+		{name: "urllib-go", client: pyURLLib, clientExe: "python3", serverExe: "goserver", port: goServer, method: "GET", path: "/ok", status: 200, count: 1, respBody: 2},
+		{name: "urllib-python-404", client: pyURLLib, clientExe: "python3", serverExe: "python3", port: pyServer, method: "GET", path: "/missing", status: 404, count: 1, respBody: -1, clientErr: true},
+		{name: "goclient-python", client: []string{goClient}, clientExe: "goclient", serverExe: "python3", port: pyServer, method: "GET", path: "/hello.txt", status: 200, count: 1, respBody: 18},
+		{name: "keepalive", client: []string{goClient, "-n", "10"}, clientExe: "goclient", serverExe: "goserver", port: goServer, method: "GET", path: "/ok", status: 200, count: 10, respBody: 2, sameClient: true},
+		{name: "post-1mib", client: []string{goClient, "-post", "1048576"}, clientExe: "goclient", serverExe: "goserver", port: goServer, method: "POST", path: "/upload", status: 200, count: 1, reqBody: 1 << 20, respBody: 7},
+		{name: "chunked", client: []string{"curl", "-sf"}, clientExe: "curl", serverExe: "goserver", port: goServer, method: "GET", path: "/chunked", status: 200, count: 1, respBody: 24},
+		{name: "not-found", client: []string{"curl", "-s"}, clientExe: "curl", serverExe: "goserver", port: goServer, method: "GET", path: "/status/404", status: 404, count: 1, respBody: 9, clientErr: true},
+		{name: "server-error", client: []string{"curl", "-s"}, clientExe: "curl", serverExe: "goserver", port: goServer, method: "GET", path: "/status/500", status: 500, count: 1, respBody: 21, clientErr: true, serverErr: true},
+		{name: "concurrent-50", client: []string{goClient, "-c", "50"}, clientExe: "goclient", serverExe: "goserver", port: goServer, method: "GET", path: "/ok", status: 200, count: 50, respBody: 2},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			query := "case=" + tc.name
+			url := fmt.Sprintf("http://127.0.0.1:%d%s?%s", tc.port, tc.path, query)
+			run(t, tc.client[0], append(tc.client[1:], url)...)
+
+			spans := waitSpans(t, sinks.traces, 2*tc.count, func(s capturedSpan) bool {
+				return strings.HasSuffix(s.str("url.full"), "?"+query) || s.str("url.query") == query
+			})
+			clients, servers := byKind(spans)
+			if len(clients) != tc.count || len(servers) != tc.count {
+				t.Fatalf("got %d client and %d server spans, want %d of each", len(clients), len(servers), tc.count)
+			}
+			clientPorts := map[int64]bool{}
+			for _, s := range append(clients, servers...) {
+				wantExe, isClient := tc.serverExe, s.kind == ptrace.SpanKindClient
+				if isClient {
+					wantExe = tc.clientExe
+				}
+				if !strings.HasPrefix(s.exe, wantExe) {
+					t.Errorf("%v span from %q, want %q", s.kind, s.exe, wantExe)
+				}
+				checkAttrs(t, s, map[string]any{
+					"http.request.method":       tc.method,
+					"http.response.status_code": int64(tc.status),
+					"network.protocol.version":  "1.1",
+					"network.peer.address":      "127.0.0.1",
+				})
+				if s.span.Name() != tc.method {
+					t.Errorf("span name %q, want %q", s.span.Name(), tc.method)
+				}
+				if tc.reqBody > 0 {
+					checkAttrs(t, s, map[string]any{"http.request.body.size": tc.reqBody})
+				}
+				if tc.respBody >= 0 {
+					checkAttrs(t, s, map[string]any{"http.response.body.size": tc.respBody})
+				}
+				wantErr := tc.serverErr || (isClient && tc.clientErr)
+				errType := ""
+				if wantErr {
+					errType = strconv.Itoa(tc.status)
+				}
+				if got := s.str("error.type"); got != errType {
+					t.Errorf("%v span error.type %q, want %q", s.kind, got, errType)
+				}
+				if got := s.span.Status().Code() == ptrace.StatusCodeError; got != wantErr {
+					t.Errorf("%v span status %v, want error=%v", s.kind, s.span.Status().Code(), wantErr)
+				}
+				if !s.span.EndTimestamp().AsTime().After(s.span.StartTimestamp().AsTime()) {
+					t.Errorf("%v span ends at %v, not after its start %v", s.kind, s.span.EndTimestamp(), s.span.StartTimestamp())
+				}
+				if isClient {
+					checkAttrs(t, s, map[string]any{
+						"url.full":          url,
+						"server.address":    "127.0.0.1",
+						"server.port":       int64(tc.port),
+						"network.peer.port": int64(tc.port),
+					})
+				} else {
+					checkAttrs(t, s, map[string]any{
+						"url.path":       tc.path,
+						"url.query":      query,
+						"url.scheme":     "http",
+						"client.address": "127.0.0.1",
+					})
+					port := s.int("network.peer.port")
+					if port <= 0 || port == int64(tc.port) {
+						t.Errorf("server span's peer port %d is not the client's ephemeral port", port)
+					}
+					clientPorts[port] = true
+				}
+			}
+			if tc.sameClient && len(clientPorts) != 1 {
+				t.Errorf("keep-alive transactions came from %d client ports, want one connection", len(clientPorts))
+			}
+			if !tc.sameClient && len(clientPorts) != tc.count {
+				t.Errorf("%d transactions came from %d client ports, want one connection each", tc.count, len(clientPorts))
+			}
+		})
+	}
+}
+
+func checkAttrs(t *testing.T, s capturedSpan, want map[string]any) {
+	t.Helper()
+	for k, w := range want {
+		v, ok := s.span.Attributes().Get(k)
+		if !ok {
+			t.Errorf("%v span of %s: no %s, want %v", s.kind, s.exe, k, w)
+			continue
+		}
+		if got := v.AsRaw(); got != w {
+			t.Errorf("%v span of %s: %s = %v (%T), want %v (%T)", s.kind, s.exe, k, got, got, w, w)
+		}
+	}
+}
+
+// pythonServer is python3's http.server on a free loopback port, printing the
+// port first so the test can connect; argv[1] is the directory served.
+const pythonServer = `import functools, http.server, sys
+handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=sys.argv[1])
+handler.func.protocol_version = "HTTP/1.1"
+srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+print(srv.server_address[1], flush=True)
+srv.serve_forever()`
