@@ -14,6 +14,7 @@ import (
 
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
@@ -31,7 +32,14 @@ type e2eSinks struct {
 
 // startE2EReceiver starts the receiver, all three signals, with cfg changed
 // by edit, and stops it when the test ends.
-func startE2EReceiver(t *testing.T, edit func(*Config)) (*ebpftapReceiver, e2eSinks) {
+func startE2EReceiver(t testing.TB, edit func(*Config)) (*ebpftapReceiver, e2eSinks) {
+	t.Helper()
+	s := e2eSinks{new(consumertest.TracesSink), new(consumertest.LogsSink), new(consumertest.MetricsSink)}
+	return startReceiverWith(t, edit, s.traces, s.logs, s.metrics), s
+}
+
+// startReceiverWith starts the receiver feeding the given consumers.
+func startReceiverWith(t testing.TB, edit func(*Config), traces consumer.Traces, logs consumer.Logs, metrics consumer.Metrics) *ebpftapReceiver {
 	t.Helper()
 	requireBPF(t)
 	f := NewFactory()
@@ -42,18 +50,17 @@ func startE2EReceiver(t *testing.T, edit func(*Config)) (*ebpftapReceiver, e2eSi
 	if edit != nil {
 		edit(cfg)
 	}
-	s := e2eSinks{new(consumertest.TracesSink), new(consumertest.LogsSink), new(consumertest.MetricsSink)}
 	set := receivertest.NewNopSettings(metadata.Type)
 	ctx := context.Background()
-	tr, err := f.CreateTraces(ctx, set, cfg, s.traces)
+	tr, err := f.CreateTraces(ctx, set, cfg, traces)
 	if err != nil {
 		t.Fatal(err)
 	}
-	lr, err := f.CreateLogs(ctx, set, cfg, s.logs)
+	lr, err := f.CreateLogs(ctx, set, cfg, logs)
 	if err != nil {
 		t.Fatal(err)
 	}
-	mr, err := f.CreateMetrics(ctx, set, cfg, s.metrics)
+	mr, err := f.CreateMetrics(ctx, set, cfg, metrics)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,7 +74,7 @@ func startE2EReceiver(t *testing.T, edit func(*Config)) (*ebpftapReceiver, e2eSi
 			}
 		})
 	}
-	return tr.(interface{ Unwrap() *ebpftapReceiver }).Unwrap(), s
+	return tr.(interface{ Unwrap() *ebpftapReceiver }).Unwrap()
 }
 
 var (
@@ -78,7 +85,7 @@ var (
 
 // e2eProgram builds (once per test binary) the test program testdata/e2e/name
 // and returns its path.
-func e2eProgram(t *testing.T, name string) string {
+func e2eProgram(t testing.TB, name string) string {
 	t.Helper()
 	buildOnce.Do(func() {
 		binDir, buildErr = os.MkdirTemp("", "ebpftap-e2e-")
@@ -105,7 +112,7 @@ func (e *buildError) Error() string { return "building test programs: " + e.err.
 
 // startServer runs a server process that prints its port on its first line,
 // and stops it when the test ends.
-func startServer(t *testing.T, name string, args ...string) int {
+func startServer(t testing.TB, name string, args ...string) int {
 	t.Helper()
 	cmd := exec.Command(name, args...)
 	cmd.Stderr = os.Stderr

@@ -1,6 +1,7 @@
 package ebpftapreceiver
 
 import (
+	"cmp"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -18,6 +19,7 @@ func TestE2EHTTP1(t *testing.T) {
 	_, sinks := startE2EReceiver(t, nil)
 
 	goServer := startServer(t, e2eProgram(t, "goserver"))
+	goServer6 := startServer(t, e2eProgram(t, "goserver"), "-addr", "[::1]:0")
 	docs := t.TempDir()
 	if err := os.WriteFile(filepath.Join(docs, "hello.txt"), []byte("hello from python\n"), 0o644); err != nil {
 		t.Fatal(err)
@@ -31,6 +33,7 @@ func TestE2EHTTP1(t *testing.T) {
 		clientExe  string
 		serverExe  string
 		port       int
+		host       string // default 127.0.0.1
 		method     string
 		path       string
 		status     int
@@ -57,12 +60,15 @@ except urllib.error.HTTPError as e:
 		{name: "chunked", client: []string{"curl", "-sf"}, clientExe: "curl", serverExe: "goserver", port: goServer, method: "GET", path: "/chunked", status: 200, count: 1, respBody: 24},
 		{name: "not-found", client: []string{"curl", "-s"}, clientExe: "curl", serverExe: "goserver", port: goServer, method: "GET", path: "/status/404", status: 404, count: 1, respBody: 9, clientErr: true},
 		{name: "server-error", client: []string{"curl", "-s"}, clientExe: "curl", serverExe: "goserver", port: goServer, method: "GET", path: "/status/500", status: 500, count: 1, respBody: 21, clientErr: true, serverErr: true},
+		{name: "ipv6", client: []string{"curl", "-sfg"}, clientExe: "curl", serverExe: "goserver", host: "[::1]", port: goServer6, method: "GET", path: "/ok", status: 200, count: 1, respBody: 2},
 		{name: "concurrent-50", client: []string{goClient, "-c", "50"}, clientExe: "goclient", serverExe: "goserver", port: goServer, method: "GET", path: "/ok", status: 200, count: 50, respBody: 2},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			query := "case=" + tc.name
-			url := fmt.Sprintf("http://127.0.0.1:%d%s?%s", tc.port, tc.path, query)
+			host := cmp.Or(tc.host, "127.0.0.1")
+			addr := strings.Trim(host, "[]")
+			url := fmt.Sprintf("http://%s:%d%s?%s", host, tc.port, tc.path, query)
 			run(t, tc.client[0], append(tc.client[1:], url)...)
 
 			spans := waitSpans(t, sinks.traces, 2*tc.count, func(s capturedSpan) bool {
@@ -85,7 +91,7 @@ except urllib.error.HTTPError as e:
 					"http.request.method":       tc.method,
 					"http.response.status_code": int64(tc.status),
 					"network.protocol.version":  "1.1",
-					"network.peer.address":      "127.0.0.1",
+					"network.peer.address":      addr,
 				})
 				if s.span.Name() != tc.method {
 					t.Errorf("span name %q, want %q", s.span.Name(), tc.method)
@@ -113,7 +119,7 @@ except urllib.error.HTTPError as e:
 				if isClient {
 					checkAttrs(t, s, map[string]any{
 						"url.full":          url,
-						"server.address":    "127.0.0.1",
+						"server.address":    addr,
 						"server.port":       int64(tc.port),
 						"network.peer.port": int64(tc.port),
 					})
@@ -122,7 +128,7 @@ except urllib.error.HTTPError as e:
 						"url.path":       tc.path,
 						"url.query":      query,
 						"url.scheme":     "http",
-						"client.address": "127.0.0.1",
+						"client.address": addr,
 					})
 					port := s.int("network.peer.port")
 					if port <= 0 || port == int64(tc.port) {

@@ -49,13 +49,22 @@ type ebpftapReceiver struct {
 	flushed sync.WaitGroup
 	kick    chan struct{} // a batch reached flushSize
 
+	translator *translator // used by the flusher only
+
 	mu          sync.Mutex // guards everything below
 	conns       map[*capture.Conn]*connState
-	translator  *translator
-	batch       *batch
+	pending     []exchange // finished transactions not yet translated
 	aggregator  *metricsAggregator
 	parserStats httpparse.Stats
 	dropped     map[string]uint64 // drops already reported, by reason
+}
+
+// exchange is a finished transaction with the connection it travelled on.
+// Translation to pdata waits for the flusher, off the engine's reader
+// goroutine, so that a burst of traffic is not slowed by it.
+type exchange struct {
+	conn *capture.Conn // only its immutable fields are read: role, addresses, process
+	tx   *httpparse.Transaction
 }
 
 // connState is what the receiver keeps per followed connection.
@@ -89,7 +98,6 @@ func (r *ebpftapReceiver) Start(_ context.Context, _ component.Host) error {
 	host, _ := os.Hostname()
 	r.conns = make(map[*capture.Conn]*connState)
 	r.translator = newTranslator(r.cfg, host, randomIDs{})
-	r.batch = newBatch()
 	r.aggregator = newMetricsAggregator(r.cfg, host, maxSeries)
 	r.dropped = make(map[string]uint64)
 	r.stop = make(chan struct{})
@@ -150,13 +158,17 @@ func (r *ebpftapReceiver) flushLoop() {
 
 func (r *ebpftapReceiver) flushTransactions(ctx context.Context) {
 	r.mu.Lock()
-	b := r.batch
-	if b.Len() == 0 {
-		r.mu.Unlock()
+	pending := r.pending
+	r.pending = make([]exchange, 0, min(2*len(pending), maxPending))
+	r.mu.Unlock()
+	if len(pending) == 0 {
 		return
 	}
-	r.batch = newBatch()
-	r.mu.Unlock()
+
+	b := newBatch()
+	for _, x := range pending {
+		r.translator.appendTransaction(b, x.conn, x.tx)
+	}
 
 	if r.traces != nil && b.traces.SpanCount() > 0 {
 		ctx := r.obsrecv.StartTracesOp(ctx)
@@ -301,12 +313,12 @@ func (r *ebpftapReceiver) ConnClosed(c *capture.Conn) {
 // transaction is the parser's emit callback; r.mu is held.
 func (r *ebpftapReceiver) transaction(st *connState, tx *httpparse.Transaction) {
 	r.aggregator.recordTransaction(st.conn, tx)
-	if r.batch.Len() >= maxPending {
+	if len(r.pending) >= maxPending {
 		r.aggregator.recordDrops("pipeline_busy", 1)
 		return
 	}
-	r.translator.appendTransaction(r.batch, st.conn, tx)
-	if r.batch.Len() == flushSize {
+	r.pending = append(r.pending, exchange{st.conn, tx})
+	if len(r.pending) == flushSize {
 		select {
 		case r.kick <- struct{}{}:
 		default:
@@ -322,4 +334,3 @@ func (r *ebpftapReceiver) bodyBytes() int {
 	}
 	return 0
 }
-

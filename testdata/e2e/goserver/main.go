@@ -1,5 +1,6 @@
 // Command goserver is the Go net/http server the end-to-end tests capture.
-// It listens on 127.0.0.1 on a free port, prints the port, and serves:
+// It listens on -addr (default 127.0.0.1, a free port), prints the port, and
+// serves:
 //
 //	/ok             200 "ok"
 //	/chunked        200, a body sent in three flushed pieces (chunked encoding)
@@ -8,6 +9,7 @@
 package main
 
 import (
+	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -17,7 +19,9 @@ import (
 )
 
 func main() {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	addr := flag.String("addr", "127.0.0.1:0", "address to listen on")
+	flag.Parse()
+	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
