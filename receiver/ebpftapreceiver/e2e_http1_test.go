@@ -3,11 +3,13 @@ package ebpftapreceiver
 import (
 	"cmp"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"go.opentelemetry.io/collector/pdata/ptrace"
 )
@@ -137,6 +139,10 @@ except urllib.error.HTTPError as e:
 					clientPorts[port] = true
 				}
 			}
+			checkLogs(t, sinks, spans)
+			if tc.name == "keepalive" {
+				checkClientMetrics(t, sinks, query, tc.count, tc.port)
+			}
 			if tc.sameClient && len(clientPorts) != 1 {
 				t.Errorf("keep-alive transactions came from %d client ports, want one connection", len(clientPorts))
 			}
@@ -169,3 +175,88 @@ handler.func.protocol_version = "HTTP/1.1"
 srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
 print(srv.server_address[1], flush=True)
 srv.serve_forever()`
+
+// checkLogs checks that each span has exactly one log record (capture level
+// summary), with the same trace and span ids.
+func checkLogs(t *testing.T, sinks e2eSinks, spans []capturedSpan) {
+	t.Helper()
+	want := map[string]int{}
+	for _, s := range spans {
+		want[s.span.TraceID().String()+"/"+s.span.SpanID().String()]++
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		got := map[string]int{}
+		for _, ld := range sinks.logs.AllLogs() {
+			for i := 0; i < ld.ResourceLogs().Len(); i++ {
+				sl := ld.ResourceLogs().At(i).ScopeLogs()
+				for j := 0; j < sl.Len(); j++ {
+					lrs := sl.At(j).LogRecords()
+					for k := 0; k < lrs.Len(); k++ {
+						id := lrs.At(k).TraceID().String() + "/" + lrs.At(k).SpanID().String()
+						if want[id] > 0 {
+							got[id]++
+						}
+					}
+				}
+			}
+		}
+		if maps.Equal(got, want) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("log records per span id: got %v, want one per span %v", got, want)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// checkClientMetrics checks the client duration histogram and connection
+// counter of the one client process whose command line holds marker.
+func checkClientMetrics(t *testing.T, sinks e2eSinks, marker string, requests, port int) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var count uint64
+		var opened int64
+		ms := sinks.metrics.AllMetrics()
+		if len(ms) > 0 {
+			last := ms[len(ms)-1] // cumulative: the newest export has it all
+			for i := 0; i < last.ResourceMetrics().Len(); i++ {
+				rm := last.ResourceMetrics().At(i)
+				cmd, _ := rm.Resource().Attributes().Get("process.command_line")
+				if !strings.Contains(cmd.Str(), marker) {
+					continue
+				}
+				sm := rm.ScopeMetrics()
+				for j := 0; j < sm.Len(); j++ {
+					for k := 0; k < sm.At(j).Metrics().Len(); k++ {
+						m := sm.At(j).Metrics().At(k)
+						switch m.Name() {
+						case "http.client.request.duration":
+							dps := m.Histogram().DataPoints()
+							for d := 0; d < dps.Len(); d++ {
+								p, _ := dps.At(d).Attributes().Get("server.port")
+								if p.Int() == int64(port) {
+									count += dps.At(d).Count()
+								}
+							}
+						case "ebpftap.connection.opened":
+							dps := m.Sum().DataPoints()
+							for d := 0; d < dps.Len(); d++ {
+								opened += dps.At(d).IntValue()
+							}
+						}
+					}
+				}
+			}
+		}
+		if count == uint64(requests) && opened == 1 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("client metrics of %q: %d requests in http.client.request.duration, %d connections opened; want %d and 1", marker, count, opened, requests)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
