@@ -3,12 +3,260 @@
 package metadata
 
 import (
+	"fmt"
+
 	"go.opentelemetry.io/collector/confmap"
+	"go.opentelemetry.io/collector/filter"
 )
+
+// EbpftapCaptureDroppedMetricAttributeKey specifies the key of an attribute for the ebpftap.capture.dropped metric.
+type EbpftapCaptureDroppedMetricAttributeKey string
+
+const (
+	EbpftapCaptureDroppedMetricAttributeKeyEbpftapDropReason EbpftapCaptureDroppedMetricAttributeKey = "ebpftap.drop.reason"
+)
+
+// EbpftapCaptureDroppedMetricConfig provides config for the ebpftap.capture.dropped metric.
+type EbpftapCaptureDroppedMetricConfig struct {
+	Enabled          bool `mapstructure:"enabled"`
+	enabledSetByUser bool
+
+	AggregationStrategy string                                    `mapstructure:"aggregation_strategy"`
+	EnabledAttributes   []EbpftapCaptureDroppedMetricAttributeKey `mapstructure:"attributes"`
+}
+
+func (ms *EbpftapCaptureDroppedMetricConfig) Unmarshal(parser *confmap.Conf) error {
+	if parser == nil {
+		return nil
+	}
+
+	err := parser.Unmarshal(ms)
+	if err != nil {
+		return err
+	}
+
+	ms.enabledSetByUser = parser.IsSet("enabled")
+	return nil
+}
+
+func (ms *EbpftapCaptureDroppedMetricConfig) Validate() error {
+	for _, val := range ms.EnabledAttributes {
+		switch val {
+		case EbpftapCaptureDroppedMetricAttributeKeyEbpftapDropReason:
+		default:
+			return fmt.Errorf("metric ebpftap.capture.dropped doesn't have an attribute %v, valid attributes: [ebpftap.drop.reason]", val)
+		}
+	}
+
+	switch ms.AggregationStrategy {
+	case AggregationStrategySum, AggregationStrategyAvg, AggregationStrategyMin, AggregationStrategyMax:
+	default:
+		return fmt.Errorf("invalid aggregation strategy %q, valid strategies: [%s, %s, %s, %s]", ms.AggregationStrategy, AggregationStrategySum, AggregationStrategyAvg, AggregationStrategyMin, AggregationStrategyMax)
+	}
+
+	return nil
+}
+
+// EbpftapConnectionClosedMetricAttributeKey specifies the key of an attribute for the ebpftap.connection.closed metric.
+type EbpftapConnectionClosedMetricAttributeKey string
+
+const (
+	EbpftapConnectionClosedMetricAttributeKeyEbpftapConnectionRole EbpftapConnectionClosedMetricAttributeKey = "ebpftap.connection.role"
+	EbpftapConnectionClosedMetricAttributeKeyNetworkPeerAddress    EbpftapConnectionClosedMetricAttributeKey = "network.peer.address"
+	EbpftapConnectionClosedMetricAttributeKeyServerPort            EbpftapConnectionClosedMetricAttributeKey = "server.port"
+	EbpftapConnectionClosedMetricAttributeKeyNetworkTransport      EbpftapConnectionClosedMetricAttributeKey = "network.transport"
+	EbpftapConnectionClosedMetricAttributeKeyNetworkType           EbpftapConnectionClosedMetricAttributeKey = "network.type"
+)
+
+// EbpftapConnectionClosedMetricConfig provides config for the ebpftap.connection.closed metric.
+type EbpftapConnectionClosedMetricConfig struct {
+	Enabled          bool `mapstructure:"enabled"`
+	enabledSetByUser bool
+
+	AggregationStrategy string                                      `mapstructure:"aggregation_strategy"`
+	EnabledAttributes   []EbpftapConnectionClosedMetricAttributeKey `mapstructure:"attributes"`
+}
+
+func (ms *EbpftapConnectionClosedMetricConfig) Unmarshal(parser *confmap.Conf) error {
+	if parser == nil {
+		return nil
+	}
+
+	err := parser.Unmarshal(ms)
+	if err != nil {
+		return err
+	}
+
+	ms.enabledSetByUser = parser.IsSet("enabled")
+	return nil
+}
+
+func (ms *EbpftapConnectionClosedMetricConfig) Validate() error {
+	for _, val := range ms.EnabledAttributes {
+		switch val {
+		case EbpftapConnectionClosedMetricAttributeKeyEbpftapConnectionRole, EbpftapConnectionClosedMetricAttributeKeyNetworkPeerAddress, EbpftapConnectionClosedMetricAttributeKeyServerPort, EbpftapConnectionClosedMetricAttributeKeyNetworkTransport, EbpftapConnectionClosedMetricAttributeKeyNetworkType:
+		default:
+			return fmt.Errorf("metric ebpftap.connection.closed doesn't have an attribute %v, valid attributes: [ebpftap.connection.role, network.peer.address, server.port, network.transport, network.type]", val)
+		}
+	}
+
+	switch ms.AggregationStrategy {
+	case AggregationStrategySum, AggregationStrategyAvg, AggregationStrategyMin, AggregationStrategyMax:
+	default:
+		return fmt.Errorf("invalid aggregation strategy %q, valid strategies: [%s, %s, %s, %s]", ms.AggregationStrategy, AggregationStrategySum, AggregationStrategyAvg, AggregationStrategyMin, AggregationStrategyMax)
+	}
+
+	return nil
+}
+
+// EbpftapConnectionIoMetricAttributeKey specifies the key of an attribute for the ebpftap.connection.io metric.
+type EbpftapConnectionIoMetricAttributeKey string
+
+const (
+	EbpftapConnectionIoMetricAttributeKeyEbpftapConnectionRole EbpftapConnectionIoMetricAttributeKey = "ebpftap.connection.role"
+	EbpftapConnectionIoMetricAttributeKeyNetworkPeerAddress    EbpftapConnectionIoMetricAttributeKey = "network.peer.address"
+	EbpftapConnectionIoMetricAttributeKeyServerPort            EbpftapConnectionIoMetricAttributeKey = "server.port"
+	EbpftapConnectionIoMetricAttributeKeyNetworkTransport      EbpftapConnectionIoMetricAttributeKey = "network.transport"
+	EbpftapConnectionIoMetricAttributeKeyNetworkType           EbpftapConnectionIoMetricAttributeKey = "network.type"
+	EbpftapConnectionIoMetricAttributeKeyNetworkIoDirection    EbpftapConnectionIoMetricAttributeKey = "network.io.direction"
+)
+
+// EbpftapConnectionIoMetricConfig provides config for the ebpftap.connection.io metric.
+type EbpftapConnectionIoMetricConfig struct {
+	Enabled          bool `mapstructure:"enabled"`
+	enabledSetByUser bool
+
+	AggregationStrategy string                                  `mapstructure:"aggregation_strategy"`
+	EnabledAttributes   []EbpftapConnectionIoMetricAttributeKey `mapstructure:"attributes"`
+}
+
+func (ms *EbpftapConnectionIoMetricConfig) Unmarshal(parser *confmap.Conf) error {
+	if parser == nil {
+		return nil
+	}
+
+	err := parser.Unmarshal(ms)
+	if err != nil {
+		return err
+	}
+
+	ms.enabledSetByUser = parser.IsSet("enabled")
+	return nil
+}
+
+func (ms *EbpftapConnectionIoMetricConfig) Validate() error {
+	for _, val := range ms.EnabledAttributes {
+		switch val {
+		case EbpftapConnectionIoMetricAttributeKeyEbpftapConnectionRole, EbpftapConnectionIoMetricAttributeKeyNetworkPeerAddress, EbpftapConnectionIoMetricAttributeKeyServerPort, EbpftapConnectionIoMetricAttributeKeyNetworkTransport, EbpftapConnectionIoMetricAttributeKeyNetworkType, EbpftapConnectionIoMetricAttributeKeyNetworkIoDirection:
+		default:
+			return fmt.Errorf("metric ebpftap.connection.io doesn't have an attribute %v, valid attributes: [ebpftap.connection.role, network.peer.address, server.port, network.transport, network.type, network.io.direction]", val)
+		}
+	}
+
+	switch ms.AggregationStrategy {
+	case AggregationStrategySum, AggregationStrategyAvg, AggregationStrategyMin, AggregationStrategyMax:
+	default:
+		return fmt.Errorf("invalid aggregation strategy %q, valid strategies: [%s, %s, %s, %s]", ms.AggregationStrategy, AggregationStrategySum, AggregationStrategyAvg, AggregationStrategyMin, AggregationStrategyMax)
+	}
+
+	return nil
+}
+
+// EbpftapConnectionOpenedMetricAttributeKey specifies the key of an attribute for the ebpftap.connection.opened metric.
+type EbpftapConnectionOpenedMetricAttributeKey string
+
+const (
+	EbpftapConnectionOpenedMetricAttributeKeyEbpftapConnectionRole EbpftapConnectionOpenedMetricAttributeKey = "ebpftap.connection.role"
+	EbpftapConnectionOpenedMetricAttributeKeyNetworkPeerAddress    EbpftapConnectionOpenedMetricAttributeKey = "network.peer.address"
+	EbpftapConnectionOpenedMetricAttributeKeyServerPort            EbpftapConnectionOpenedMetricAttributeKey = "server.port"
+	EbpftapConnectionOpenedMetricAttributeKeyNetworkTransport      EbpftapConnectionOpenedMetricAttributeKey = "network.transport"
+	EbpftapConnectionOpenedMetricAttributeKeyNetworkType           EbpftapConnectionOpenedMetricAttributeKey = "network.type"
+)
+
+// EbpftapConnectionOpenedMetricConfig provides config for the ebpftap.connection.opened metric.
+type EbpftapConnectionOpenedMetricConfig struct {
+	Enabled          bool `mapstructure:"enabled"`
+	enabledSetByUser bool
+
+	AggregationStrategy string                                      `mapstructure:"aggregation_strategy"`
+	EnabledAttributes   []EbpftapConnectionOpenedMetricAttributeKey `mapstructure:"attributes"`
+}
+
+func (ms *EbpftapConnectionOpenedMetricConfig) Unmarshal(parser *confmap.Conf) error {
+	if parser == nil {
+		return nil
+	}
+
+	err := parser.Unmarshal(ms)
+	if err != nil {
+		return err
+	}
+
+	ms.enabledSetByUser = parser.IsSet("enabled")
+	return nil
+}
+
+func (ms *EbpftapConnectionOpenedMetricConfig) Validate() error {
+	for _, val := range ms.EnabledAttributes {
+		switch val {
+		case EbpftapConnectionOpenedMetricAttributeKeyEbpftapConnectionRole, EbpftapConnectionOpenedMetricAttributeKeyNetworkPeerAddress, EbpftapConnectionOpenedMetricAttributeKeyServerPort, EbpftapConnectionOpenedMetricAttributeKeyNetworkTransport, EbpftapConnectionOpenedMetricAttributeKeyNetworkType:
+		default:
+			return fmt.Errorf("metric ebpftap.connection.opened doesn't have an attribute %v, valid attributes: [ebpftap.connection.role, network.peer.address, server.port, network.transport, network.type]", val)
+		}
+	}
+
+	switch ms.AggregationStrategy {
+	case AggregationStrategySum, AggregationStrategyAvg, AggregationStrategyMin, AggregationStrategyMax:
+	default:
+		return fmt.Errorf("invalid aggregation strategy %q, valid strategies: [%s, %s, %s, %s]", ms.AggregationStrategy, AggregationStrategySum, AggregationStrategyAvg, AggregationStrategyMin, AggregationStrategyMax)
+	}
+
+	return nil
+}
+
+// MetricsConfig provides config for ebpftap metrics.
+type MetricsConfig struct {
+	EbpftapCaptureDropped   EbpftapCaptureDroppedMetricConfig   `mapstructure:"ebpftap.capture.dropped"`
+	EbpftapConnectionClosed EbpftapConnectionClosedMetricConfig `mapstructure:"ebpftap.connection.closed"`
+	EbpftapConnectionIo     EbpftapConnectionIoMetricConfig     `mapstructure:"ebpftap.connection.io"`
+	EbpftapConnectionOpened EbpftapConnectionOpenedMetricConfig `mapstructure:"ebpftap.connection.opened"`
+}
+
+func DefaultMetricsConfig() MetricsConfig {
+	return MetricsConfig{
+		EbpftapCaptureDropped: EbpftapCaptureDroppedMetricConfig{
+			Enabled:             true,
+			AggregationStrategy: AggregationStrategySum,
+			EnabledAttributes:   []EbpftapCaptureDroppedMetricAttributeKey{EbpftapCaptureDroppedMetricAttributeKeyEbpftapDropReason},
+		},
+		EbpftapConnectionClosed: EbpftapConnectionClosedMetricConfig{
+			Enabled:             true,
+			AggregationStrategy: AggregationStrategySum,
+			EnabledAttributes:   []EbpftapConnectionClosedMetricAttributeKey{EbpftapConnectionClosedMetricAttributeKeyEbpftapConnectionRole, EbpftapConnectionClosedMetricAttributeKeyNetworkPeerAddress, EbpftapConnectionClosedMetricAttributeKeyServerPort, EbpftapConnectionClosedMetricAttributeKeyNetworkTransport, EbpftapConnectionClosedMetricAttributeKeyNetworkType},
+		},
+		EbpftapConnectionIo: EbpftapConnectionIoMetricConfig{
+			Enabled:             true,
+			AggregationStrategy: AggregationStrategySum,
+			EnabledAttributes:   []EbpftapConnectionIoMetricAttributeKey{EbpftapConnectionIoMetricAttributeKeyEbpftapConnectionRole, EbpftapConnectionIoMetricAttributeKeyNetworkPeerAddress, EbpftapConnectionIoMetricAttributeKeyServerPort, EbpftapConnectionIoMetricAttributeKeyNetworkTransport, EbpftapConnectionIoMetricAttributeKeyNetworkType, EbpftapConnectionIoMetricAttributeKeyNetworkIoDirection},
+		},
+		EbpftapConnectionOpened: EbpftapConnectionOpenedMetricConfig{
+			Enabled:             true,
+			AggregationStrategy: AggregationStrategySum,
+			EnabledAttributes:   []EbpftapConnectionOpenedMetricAttributeKey{EbpftapConnectionOpenedMetricAttributeKeyEbpftapConnectionRole, EbpftapConnectionOpenedMetricAttributeKeyNetworkPeerAddress, EbpftapConnectionOpenedMetricAttributeKeyServerPort, EbpftapConnectionOpenedMetricAttributeKeyNetworkTransport, EbpftapConnectionOpenedMetricAttributeKeyNetworkType},
+		},
+	}
+}
 
 // ResourceAttributeConfig provides common config for a particular resource attribute.
 type ResourceAttributeConfig struct {
 	Enabled bool `mapstructure:"enabled"`
+	// Experimental: MetricsInclude defines a list of filters for attribute values.
+	// If the list is not empty, only metrics with matching resource attribute values will be emitted.
+	MetricsInclude []filter.Config `mapstructure:"metrics_include"`
+	// Experimental: MetricsExclude defines a list of filters for attribute values.
+	// If the list is not empty, metrics with matching resource attribute values will not be emitted.
+	// MetricsInclude has higher priority than MetricsExclude.
+	MetricsExclude []filter.Config `mapstructure:"metrics_exclude"`
 
 	enabledSetByUser bool
 }
@@ -72,4 +320,22 @@ func DefaultResourceAttributesConfig() ResourceAttributesConfig {
 			Enabled: true,
 		},
 	}
+}
+
+// MetricsBuilderConfig is a configuration for ebpftap metrics builder.
+type MetricsBuilderConfig struct {
+	Metrics            MetricsConfig            `mapstructure:"metrics"`
+	ResourceAttributes ResourceAttributesConfig `mapstructure:"resource_attributes"`
+}
+
+func NewDefaultMetricsBuilderConfig() MetricsBuilderConfig {
+	return MetricsBuilderConfig{
+		Metrics:            DefaultMetricsConfig(),
+		ResourceAttributes: DefaultResourceAttributesConfig(),
+	}
+}
+
+// Deprecated: Use NewDefaultMetricsBuilderConfig.
+func DefaultMetricsBuilderConfig() MetricsBuilderConfig {
+	return NewDefaultMetricsBuilderConfig()
 }

@@ -9,8 +9,163 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/confmap"
 	"go.opentelemetry.io/collector/confmap/confmaptest"
 )
+
+func TestMetricsBuilderConfig(t *testing.T) {
+	tests := []struct {
+		name string
+		want MetricsBuilderConfig
+	}{
+		{
+			name: "default",
+			want: NewDefaultMetricsBuilderConfig(),
+		},
+		{
+			name: "all_set",
+			want: MetricsBuilderConfig{
+				Metrics: MetricsConfig{
+					EbpftapCaptureDropped: EbpftapCaptureDroppedMetricConfig{
+						Enabled:             true,
+						AggregationStrategy: AggregationStrategySum,
+						EnabledAttributes:   []EbpftapCaptureDroppedMetricAttributeKey{EbpftapCaptureDroppedMetricAttributeKeyEbpftapDropReason},
+					},
+					EbpftapConnectionClosed: EbpftapConnectionClosedMetricConfig{
+						Enabled:             true,
+						AggregationStrategy: AggregationStrategySum,
+						EnabledAttributes:   []EbpftapConnectionClosedMetricAttributeKey{EbpftapConnectionClosedMetricAttributeKeyEbpftapConnectionRole, EbpftapConnectionClosedMetricAttributeKeyNetworkPeerAddress, EbpftapConnectionClosedMetricAttributeKeyServerPort, EbpftapConnectionClosedMetricAttributeKeyNetworkTransport, EbpftapConnectionClosedMetricAttributeKeyNetworkType},
+					},
+					EbpftapConnectionIo: EbpftapConnectionIoMetricConfig{
+						Enabled:             true,
+						AggregationStrategy: AggregationStrategySum,
+						EnabledAttributes:   []EbpftapConnectionIoMetricAttributeKey{EbpftapConnectionIoMetricAttributeKeyEbpftapConnectionRole, EbpftapConnectionIoMetricAttributeKeyNetworkPeerAddress, EbpftapConnectionIoMetricAttributeKeyServerPort, EbpftapConnectionIoMetricAttributeKeyNetworkTransport, EbpftapConnectionIoMetricAttributeKeyNetworkType, EbpftapConnectionIoMetricAttributeKeyNetworkIoDirection},
+					},
+					EbpftapConnectionOpened: EbpftapConnectionOpenedMetricConfig{
+						Enabled:             true,
+						AggregationStrategy: AggregationStrategySum,
+						EnabledAttributes:   []EbpftapConnectionOpenedMetricAttributeKey{EbpftapConnectionOpenedMetricAttributeKeyEbpftapConnectionRole, EbpftapConnectionOpenedMetricAttributeKeyNetworkPeerAddress, EbpftapConnectionOpenedMetricAttributeKeyServerPort, EbpftapConnectionOpenedMetricAttributeKeyNetworkTransport, EbpftapConnectionOpenedMetricAttributeKeyNetworkType},
+					},
+				},
+				ResourceAttributes: ResourceAttributesConfig{
+					ContainerID:           ResourceAttributeConfig{Enabled: true},
+					HostName:              ResourceAttributeConfig{Enabled: true},
+					ProcessCommandArgs:    ResourceAttributeConfig{Enabled: true},
+					ProcessCommandLine:    ResourceAttributeConfig{Enabled: true},
+					ProcessExecutableName: ResourceAttributeConfig{Enabled: true},
+					ProcessExecutablePath: ResourceAttributeConfig{Enabled: true},
+					ProcessOwner:          ResourceAttributeConfig{Enabled: true},
+					ProcessParentPid:      ResourceAttributeConfig{Enabled: true},
+					ProcessPid:            ResourceAttributeConfig{Enabled: true},
+					ServiceName:           ResourceAttributeConfig{Enabled: true},
+				},
+			},
+		},
+		{
+			name: "none_set",
+			want: MetricsBuilderConfig{
+				Metrics: MetricsConfig{
+					EbpftapCaptureDropped: EbpftapCaptureDroppedMetricConfig{
+						Enabled:             false,
+						AggregationStrategy: AggregationStrategySum,
+						EnabledAttributes:   []EbpftapCaptureDroppedMetricAttributeKey{EbpftapCaptureDroppedMetricAttributeKeyEbpftapDropReason},
+					},
+					EbpftapConnectionClosed: EbpftapConnectionClosedMetricConfig{
+						Enabled:             false,
+						AggregationStrategy: AggregationStrategySum,
+						EnabledAttributes:   []EbpftapConnectionClosedMetricAttributeKey{EbpftapConnectionClosedMetricAttributeKeyEbpftapConnectionRole, EbpftapConnectionClosedMetricAttributeKeyNetworkPeerAddress, EbpftapConnectionClosedMetricAttributeKeyServerPort, EbpftapConnectionClosedMetricAttributeKeyNetworkTransport, EbpftapConnectionClosedMetricAttributeKeyNetworkType},
+					},
+					EbpftapConnectionIo: EbpftapConnectionIoMetricConfig{
+						Enabled:             false,
+						AggregationStrategy: AggregationStrategySum,
+						EnabledAttributes:   []EbpftapConnectionIoMetricAttributeKey{EbpftapConnectionIoMetricAttributeKeyEbpftapConnectionRole, EbpftapConnectionIoMetricAttributeKeyNetworkPeerAddress, EbpftapConnectionIoMetricAttributeKeyServerPort, EbpftapConnectionIoMetricAttributeKeyNetworkTransport, EbpftapConnectionIoMetricAttributeKeyNetworkType, EbpftapConnectionIoMetricAttributeKeyNetworkIoDirection},
+					},
+					EbpftapConnectionOpened: EbpftapConnectionOpenedMetricConfig{
+						Enabled:             false,
+						AggregationStrategy: AggregationStrategySum,
+						EnabledAttributes:   []EbpftapConnectionOpenedMetricAttributeKey{EbpftapConnectionOpenedMetricAttributeKeyEbpftapConnectionRole, EbpftapConnectionOpenedMetricAttributeKeyNetworkPeerAddress, EbpftapConnectionOpenedMetricAttributeKeyServerPort, EbpftapConnectionOpenedMetricAttributeKeyNetworkTransport, EbpftapConnectionOpenedMetricAttributeKeyNetworkType},
+					},
+				},
+				ResourceAttributes: ResourceAttributesConfig{
+					ContainerID:           ResourceAttributeConfig{Enabled: false},
+					HostName:              ResourceAttributeConfig{Enabled: false},
+					ProcessCommandArgs:    ResourceAttributeConfig{Enabled: false},
+					ProcessCommandLine:    ResourceAttributeConfig{Enabled: false},
+					ProcessExecutableName: ResourceAttributeConfig{Enabled: false},
+					ProcessExecutablePath: ResourceAttributeConfig{Enabled: false},
+					ProcessOwner:          ResourceAttributeConfig{Enabled: false},
+					ProcessParentPid:      ResourceAttributeConfig{Enabled: false},
+					ProcessPid:            ResourceAttributeConfig{Enabled: false},
+					ServiceName:           ResourceAttributeConfig{Enabled: false},
+				},
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := loadMetricsBuilderConfig(t, tt.name)
+			diff := cmp.Diff(tt.want, cfg, cmpopts.IgnoreUnexported(EbpftapCaptureDroppedMetricConfig{}, EbpftapConnectionClosedMetricConfig{}, EbpftapConnectionIoMetricConfig{}, EbpftapConnectionOpenedMetricConfig{}, ResourceAttributeConfig{}))
+			require.Emptyf(t, diff, "Config mismatch (-expected +actual):\n%s", diff)
+		})
+	}
+}
+func TestEbpftapCaptureDroppedMetricsConfig_Validate(t *testing.T) {
+	cfg := DefaultMetricsConfig().EbpftapCaptureDropped
+	require.NoError(t, cfg.Validate())
+
+	cfg.EnabledAttributes = []EbpftapCaptureDroppedMetricAttributeKey{"invalid"}
+	require.ErrorContains(t, cfg.Validate(), "metric ebpftap.capture.dropped doesn't have an attribute invalid, valid attributes: [ebpftap.drop.reason]")
+
+	cfg = DefaultMetricsConfig().EbpftapCaptureDropped
+	cfg.AggregationStrategy = "invalid"
+	require.ErrorContains(t, cfg.Validate(), "invalid aggregation strategy")
+}
+
+func TestEbpftapConnectionClosedMetricsConfig_Validate(t *testing.T) {
+	cfg := DefaultMetricsConfig().EbpftapConnectionClosed
+	require.NoError(t, cfg.Validate())
+
+	cfg.EnabledAttributes = []EbpftapConnectionClosedMetricAttributeKey{"invalid"}
+	require.ErrorContains(t, cfg.Validate(), "metric ebpftap.connection.closed doesn't have an attribute invalid, valid attributes: [ebpftap.connection.role, network.peer.address, server.port, network.transport, network.type]")
+
+	cfg = DefaultMetricsConfig().EbpftapConnectionClosed
+	cfg.AggregationStrategy = "invalid"
+	require.ErrorContains(t, cfg.Validate(), "invalid aggregation strategy")
+}
+
+func TestEbpftapConnectionIoMetricsConfig_Validate(t *testing.T) {
+	cfg := DefaultMetricsConfig().EbpftapConnectionIo
+	require.NoError(t, cfg.Validate())
+
+	cfg.EnabledAttributes = []EbpftapConnectionIoMetricAttributeKey{"invalid"}
+	require.ErrorContains(t, cfg.Validate(), "metric ebpftap.connection.io doesn't have an attribute invalid, valid attributes: [ebpftap.connection.role, network.peer.address, server.port, network.transport, network.type, network.io.direction]")
+
+	cfg = DefaultMetricsConfig().EbpftapConnectionIo
+	cfg.AggregationStrategy = "invalid"
+	require.ErrorContains(t, cfg.Validate(), "invalid aggregation strategy")
+}
+
+func TestEbpftapConnectionOpenedMetricsConfig_Validate(t *testing.T) {
+	cfg := DefaultMetricsConfig().EbpftapConnectionOpened
+	require.NoError(t, cfg.Validate())
+
+	cfg.EnabledAttributes = []EbpftapConnectionOpenedMetricAttributeKey{"invalid"}
+	require.ErrorContains(t, cfg.Validate(), "metric ebpftap.connection.opened doesn't have an attribute invalid, valid attributes: [ebpftap.connection.role, network.peer.address, server.port, network.transport, network.type]")
+
+	cfg = DefaultMetricsConfig().EbpftapConnectionOpened
+	cfg.AggregationStrategy = "invalid"
+	require.ErrorContains(t, cfg.Validate(), "invalid aggregation strategy")
+}
+
+func loadMetricsBuilderConfig(t *testing.T, name string) MetricsBuilderConfig {
+	cm, err := confmaptest.LoadConf(filepath.Join("testdata", "config.yaml"))
+	require.NoError(t, err)
+	sub, err := cm.Sub(name)
+	require.NoError(t, err)
+	cfg := NewDefaultMetricsBuilderConfig()
+	require.NoError(t, sub.Unmarshal(&cfg, confmap.WithIgnoreUnused()))
+	return cfg
+}
 
 func TestResourceAttributesConfig(t *testing.T) {
 	tests := []struct {

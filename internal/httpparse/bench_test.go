@@ -1,0 +1,64 @@
+package httpparse
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+)
+
+// A typical API exchange: a ~400-byte request and a response with a 1 KiB
+// body.
+var (
+	benchRequest = []byte("GET /api/v1/orders/8d2f3c1e-7a4b-4f7e-9a63-0c2b5e9d1f44/items?page=2&limit=50 HTTP/1.1\r\n" +
+		"Host: orders.internal.example.com\r\n" +
+		"User-Agent: Go-http-client/1.1\r\n" +
+		"Accept: application/json\r\n" +
+		"Accept-Encoding: gzip\r\n" +
+		"Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJzdmMifQ.c2lnbmF0dXJl\r\n" +
+		"traceparent: 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01\r\n" +
+		"X-Request-Id: 5f0c9a2e-3b1d-4c8e-8f6a-2d7e1b9c4a30\r\n" +
+		"\r\n")
+	benchBody     = strings.Repeat(`{"id":12345,"sku":"AB-1234","qty":2},`, 28)[:1024]
+	benchResponse = []byte(fmt.Sprintf("HTTP/1.1 200 OK\r\n"+
+		"Content-Type: application/json\r\n"+
+		"Date: Tue, 24 Nov 2026 00:00:00 GMT\r\n"+
+		"Content-Length: %d\r\n"+
+		"\r\n%s", len(benchBody), benchBody))
+)
+
+// BenchmarkH1Transaction parses one exchange per op on a keep-alive
+// connection, each message in one piece.
+func BenchmarkH1Transaction(b *testing.B) {
+	benchmarkExchange(b, [][]byte{benchRequest}, [][]byte{benchResponse})
+}
+
+// BenchmarkH1TransactionSplit cuts both header blocks, so they take the
+// accumulating path, and the body in three.
+func BenchmarkH1TransactionSplit(b *testing.B) {
+	cut := len(benchResponse) - len(benchBody) - 20
+	benchmarkExchange(b,
+		[][]byte{benchRequest[:100], benchRequest[100:]},
+		[][]byte{benchResponse[:cut], benchResponse[cut : cut+400], benchResponse[cut+400 : cut+800], benchResponse[cut+800:]})
+}
+
+func benchmarkExchange(b *testing.B, request, response [][]byte) {
+	var n int
+	c := NewConn(Config{}, func(*Transaction) { n++ })
+	ts := time.Unix(1, 0)
+	b.SetBytes(int64(len(benchRequest) + len(benchResponse)))
+	b.ReportAllocs()
+	ops := 0
+	for b.Loop() {
+		for _, p := range request {
+			c.Write(ToServer, ts, p, 0)
+		}
+		for _, p := range response {
+			c.Write(ToClient, ts, p, 0)
+		}
+		ops++
+	}
+	if n != ops || c.Err() != nil {
+		b.Fatalf("%d transactions for %d ops, err %v", n, ops, c.Err())
+	}
+}

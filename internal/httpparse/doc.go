@@ -1,0 +1,18 @@
+// Package httpparse turns the two byte streams of a TCP connection into HTTP
+// transactions. It is pure Go: bytes and timestamps in, Transactions out; it
+// knows nothing of BPF or OpenTelemetry.
+//
+// A Conn is fed pieces of each stream as the capture saw them, including how
+// many bytes the capture lost after a piece. It detects HTTP/1.x from the
+// first bytes the client sends, pairs responses with requests in order
+// (keep-alive and pipelining), decodes Content-Length, chunked and
+// read-until-close bodies, and emits each transaction when both its messages
+// are complete.
+//
+// Memory per connection is bounded by Config: one header block per stream,
+// MaxBodyBytes per kept body, MaxPending requests awaiting responses. The
+// parser never panics on any input. When it cannot go on without guessing
+// (malformed framing, lost bytes that carried framing, a bound exceeded), it
+// emits what it has, marks unfinished messages Incomplete, counts why in
+// Stats and ignores the rest of the connection.
+package httpparse

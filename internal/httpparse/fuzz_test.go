@@ -1,0 +1,206 @@
+package httpparse
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// fuzzConfig uses small bounds so that the fuzzer reaches them.
+var fuzzConfig = Config{MaxHeaderBytes: 256, MaxBodyBytes: 32, MaxPending: 4}
+
+// planPieces cuts the two streams as plan says. Each plan byte is one
+// piece: bit 0 picks the stream, bits 2-7 its size (1-48 bytes, or 256-4096
+// for the larger values), and bit 1 makes the capture lose 1-4 bytes after
+// it. What the plan leaves is fed whole, requests first.
+func planPieces(toServer, toClient, plan []byte) (pieces []piece, lossy bool) {
+	rest := [2][]byte{toServer, toClient}
+	for _, b := range plan {
+		i := int(b & 1)
+		n := int(b>>2) + 1
+		if n > 48 {
+			n = (n - 48) * 256
+		}
+		n = min(n, len(rest[i]))
+		p := piece{s: ToServer + Stream(i), data: string(rest[i][:n])}
+		rest[i] = rest[i][n:]
+		if b&2 != 0 {
+			p.lost = min(int(b>>6)+1, len(rest[i]))
+			rest[i] = rest[i][p.lost:]
+			lossy = lossy || p.lost > 0
+		}
+		pieces = append(pieces, p)
+	}
+	return append(pieces, piece{s: ToServer, data: string(rest[0])}, piece{s: ToClient, data: string(rest[1])}), lossy
+}
+
+// FuzzConn feeds arbitrary bytes into both streams with arbitrary cuts and
+// losses. It checks that nothing panics, that state stays within the bounds
+// of the Config at every step, that what is emitted is consistent, and, for
+// loss-free plans, that cutting the streams differently changes nothing.
+func FuzzConn(f *testing.F) {
+	f.Add([]byte("GET / HTTP/1.1\r\n\r\n"), []byte("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"), []byte{0x00, 0x05, 0x21})
+	f.Add([]byte("\x16\x03\x01\x00"), []byte(""), []byte{0x00})
+	f.Fuzz(func(t *testing.T, toServer, toClient, plan []byte) {
+		pieces, lossy := planPieces(toServer, toClient, plan)
+		fuzzRun(t, pieces)
+		if lossy {
+			return
+		}
+		// Same cuts, but every request byte before any response byte,
+		// against each stream fed whole: both orders keep requests before
+		// their responses, so they must agree.
+		var ordered []piece
+		for _, s := range []Stream{ToServer, ToClient} {
+			for _, p := range pieces {
+				if p.s == s {
+					ordered = append(ordered, p)
+				}
+			}
+		}
+		a := jsonOf(t, fuzzRun(t, ordered))
+		b := jsonOf(t, fuzzRun(t, []piece{req(string(toServer)), resp(string(toClient))}))
+		if a != b {
+			t.Fatalf("cutting changed the result: %s\ncut:\n%s\nwhole:\n%s", diffLines(b, a), a, b)
+		}
+	})
+}
+
+func fuzzRun(t *testing.T, pieces []piece) result {
+	t.Helper()
+	cfg := fuzzConfig
+	stats := &Stats{}
+	cfg.Stats = stats
+	var txns []*Transaction
+	c := NewConn(cfg, func(tx *Transaction) {
+		if tx == nil || tx.Request == nil {
+			t.Fatal("emitted a transaction without a request")
+		}
+		txns = append(txns, tx)
+	})
+	for i, p := range pieces {
+		c.Write(p.s, tsOf(i), []byte(p.data), p.lost)
+		checkBounded(t, c)
+	}
+	c.Close(tsOf(len(pieces)))
+	checkBounded(t, c)
+	if len(c.pending) != 0 {
+		t.Fatalf("%d transactions left pending after Close", len(c.pending))
+	}
+	if c.Protocol() != ProtocolHTTP1 && len(txns) > 0 {
+		t.Fatalf("protocol %v but %d transactions", c.Protocol(), len(txns))
+	}
+	var noResp uint64
+	for _, tx := range txns {
+		checkMessage(t, &tx.Request.Message)
+		if tx.Response == nil {
+			noResp++
+			continue
+		}
+		checkMessage(t, &tx.Response.Message)
+		if tx.Response.StatusCode < 100 || tx.Response.StatusCode > 999 {
+			t.Fatalf("status code %d", tx.Response.StatusCode)
+		}
+	}
+	if got := stats.NoResponse.Load(); got != noResp {
+		t.Fatalf("NoResponse = %d, but %d transactions lack a response", got, noResp)
+	}
+	res := result{Protocol: c.Protocol().String(), Stats: statsView(stats), Transactions: []txnView{}}
+	for _, tx := range txns {
+		res.Transactions = append(res.Transactions, viewTxn(tx))
+	}
+	return res
+}
+
+func checkBounded(t *testing.T, c *Conn) {
+	t.Helper()
+	for _, r := range []*reader{&c.cli, &c.srv} {
+		if cap(r.buf) > c.cfg.MaxHeaderBytes {
+			t.Fatalf("%s header buffer has capacity %d > %d", r.stream, cap(r.buf), c.cfg.MaxHeaderBytes)
+		}
+		if r.msg != nil && cap(r.msg.Body) > c.cfg.MaxBodyBytes {
+			t.Fatalf("%s body has capacity %d > %d", r.stream, cap(r.msg.Body), c.cfg.MaxBodyBytes)
+		}
+	}
+	if len(c.pending) > c.cfg.MaxPending || c.answered < 0 || c.answered > len(c.pending) {
+		t.Fatalf("%d pending (%d answered), bound %d", len(c.pending), c.answered, c.cfg.MaxPending)
+	}
+}
+
+func checkMessage(t *testing.T, m *Message) {
+	t.Helper()
+	if cap(m.Body) > fuzzConfig.MaxBodyBytes || int64(len(m.Body)) > m.BodySize {
+		t.Fatalf("body: len %d cap %d size %d", len(m.Body), cap(m.Body), m.BodySize)
+	}
+	if m.BodyTruncated != (int64(len(m.Body)) < m.BodySize) {
+		t.Fatalf("BodyTruncated %v with len %d size %d", m.BodyTruncated, len(m.Body), m.BodySize)
+	}
+	if m.Proto == "" || m.End.Before(m.Start) {
+		t.Fatalf("proto %q, start %v, end %v", m.Proto, m.Start, m.End)
+	}
+	size := 0
+	for _, h := range m.Header {
+		size += len(h.Name) + len(h.Value)
+	}
+	if size > fuzzConfig.MaxHeaderBytes {
+		t.Fatalf("%d header bytes kept, bound %d", size, fuzzConfig.MaxHeaderBytes)
+	}
+}
+
+// fuzzSeeds are the committed corpus: every recording, fed as recorded and
+// cut small, plus streams exercising each give-up path.
+func fuzzSeeds(t testing.TB) map[string][3][]byte {
+	seeds := map[string][3][]byte{}
+	for _, rc := range loadRecorded(t) {
+		var plan []byte
+		for _, p := range rc.log {
+			i := byte(0)
+			if p.s == ToClient {
+				i = 1
+			}
+			for n := len(p.data); n > 0; n -= 48 {
+				plan = append(plan, i|byte(min(n, 48)-1)<<2)
+			}
+		}
+		seeds[rc.name] = [3][]byte{rc.toServer, rc.toClient, plan}
+		seeds[rc.name+"-lossy"] = [3][]byte{rc.toServer, rc.toClient, []byte{0x0e, 0x13, 0x4e, 0x8f, 0x02, 0x03}}
+	}
+	for name, s := range map[string][2]string{
+		"pipelined-head":  {"GET /a HTTP/1.1\r\n\r\nHEAD /b HTTP/1.1\r\n\r\nPOST /c HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc", "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokHTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nHTTP/1.1 204 No Content\r\n\r\n"},
+		"chunked-trailer": {"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3;x=y\r\nabc\r\n0\r\nT: 1\r\n\r\n", "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n"},
+		"upgrade":         {"GET / HTTP/1.1\r\nUpgrade: h2c\r\n\r\n", "HTTP/1.1 101 Switching Protocols\r\n\r\n\x00\x00\x12\x04"},
+		"until-close":     {"GET / HTTP/1.0\r\n\r\n", "HTTP/1.0 200 OK\r\n\r\nbody until close"},
+		"header-too-big":  {"GET / HTTP/1.1\r\nX: " + strings.Repeat("v", 300) + "\r\n\r\n", ""},
+		"binary":          {"\x16\x03\x01\x02\x00\x01\x00\x01\xfc", "\x16\x03\x03"},
+		"malformed":       {"GET / HTTP/1.1\r\nbad line\r\n\r\n", ""},
+		"overflow":        {strings.Repeat("GET / HTTP/1.1\r\n\r\n", 6), strings.Repeat("HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nx", 6)},
+	} {
+		seeds[name] = [3][]byte{[]byte(s[0]), []byte(s[1]), {0x04, 0x05, 0x00, 0x01, 0x42}}
+	}
+	return seeds
+}
+
+// TestFuzzCorpus writes the committed seed corpus with -update and checks,
+// without it, that the corpus is there and complete.
+func TestFuzzCorpus(t *testing.T) {
+	dir := filepath.Join("testdata", "fuzz", "FuzzConn")
+	for name, s := range fuzzSeeds(t) {
+		path := filepath.Join(dir, "seed-"+name)
+		want := fmt.Sprintf("go test fuzz v1\n[]byte(%q)\n[]byte(%q)\n[]byte(%q)\n", s[0], s[1], s[2])
+		if *update {
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(path, []byte(want), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		got, err := os.ReadFile(path)
+		if err != nil || string(got) != want {
+			t.Errorf("seed %s is missing or stale (run with -update): %v", path, err)
+		}
+	}
+}

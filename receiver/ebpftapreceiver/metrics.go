@@ -1,0 +1,561 @@
+package ebpftapreceiver // import "github.com/ebpftap/ebpftap/receiver/ebpftapreceiver"
+
+import (
+	"cmp"
+	"math"
+	"net/netip"
+	"reflect"
+	"slices"
+	"sort"
+	"time"
+
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/filter"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/pmetric"
+	"go.opentelemetry.io/collector/receiver"
+	semconv "go.opentelemetry.io/otel/semconv/v1.40.0"
+	"go.opentelemetry.io/otel/semconv/v1.40.0/httpconv"
+	"go.uber.org/zap"
+
+	"github.com/ebpftap/ebpftap/internal/capture"
+	"github.com/ebpftap/ebpftap/internal/httpparse"
+	"github.com/ebpftap/ebpftap/receiver/ebpftapreceiver/internal/metadata"
+)
+
+const (
+	// dropReasonSeriesLimit counts measurements lost because a new series
+	// would have passed the aggregator's bound.
+	dropReasonSeriesLimit = "metric_series_limit"
+	// dropReasonOther collects reasons past maxDropReasons; reasons come
+	// from code, so reaching it means a bug, which the count makes visible.
+	dropReasonOther = "_OTHER"
+	maxDropReasons  = 64
+)
+
+// durationBuckets are the explicit bucket boundaries semantic conventions
+// v1.40.0 advise for http.client.request.duration and
+// http.server.request.duration.
+var durationBuckets = []float64{0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10}
+
+// sumKind says which generated sum metric a series belongs to.
+type sumKind uint8
+
+const (
+	sumOpened sumKind = iota
+	sumClosed
+	sumIO
+)
+
+// sumKey names one series of the connection metrics within a process.
+type sumKey struct {
+	kind       sumKind
+	role       capture.Role
+	peer       netip.Addr // unmapped
+	serverPort uint16
+	transmit   bool // sumIO only
+}
+
+// durationKey names one series of the request duration histograms within a
+// process: the attributes semantic conventions require or recommend, the
+// opt-in ones left out.
+type durationKey struct {
+	server        bool
+	method        string
+	status        int // 0 without a response
+	errorType     string
+	serverAddress string // client only
+	serverPort    int    // client only
+	proto         string
+	scheme        string // server only
+}
+
+type histogram struct {
+	buckets  [15]uint64 // len(durationBuckets)+1
+	count    uint64
+	sum      float64
+	min, max float64
+}
+
+func (h *histogram) record(v float64) {
+	i := sort.SearchFloat64s(durationBuckets, v) // bucket i holds (bounds[i-1], bounds[i]]
+	h.buckets[i]++
+	if h.count == 0 || v < h.min {
+		h.min = v
+	}
+	if h.count == 0 || v > h.max {
+		h.max = v
+	}
+	h.count++
+	h.sum += v
+}
+
+// processSeries holds the cumulative series of one process image.
+type processSeries struct {
+	resource pcommon.Resource
+	// start is when counting began: the previous emit before the first
+	// measurement, so a process seen again after eviction starts a new
+	// cumulative stream instead of continuing the old one.
+	start     time.Time
+	excluded  bool // the resource filters of the config drop this process
+	openConns int
+	touched   bool // measured since the last emit
+	sums      map[sumKey]uint64
+	durations map[durationKey]*histogram
+}
+
+// metricsAggregator keeps cumulative connection and HTTP metrics per
+// process and emits them on demand. It is not safe for concurrent use; the
+// receiver calls it under its lock.
+//
+// Series are bounded by maxSeries; a measurement that needs a new series
+// past the bound is dropped and counted in ebpftap.capture.dropped. A
+// process's series are forgotten once it has no open connection and nothing
+// was measured between two emits, so processes that come and go do not fill
+// the bound for ever.
+type metricsAggregator struct {
+	mb        *metadata.MetricsBuilder
+	rb        *metadata.ResourceBuilder
+	filters   resourceFilters
+	hostName  string
+	maxSeries int
+
+	start     time.Time // of the aggregator: the drop counters' start
+	lastEmit  time.Time
+	series    int
+	processes map[processKey]*processSeries
+	drops     map[string]uint64
+}
+
+func newMetricsAggregator(cfg *Config, hostName string, maxSeries int) *metricsAggregator {
+	return newMetricsAggregatorAt(cfg, hostName, maxSeries, time.Now())
+}
+
+// newMetricsAggregatorAt is newMetricsAggregator with counting starting at
+// start, which tests fix.
+func newMetricsAggregatorAt(cfg *Config, hostName string, maxSeries int, start time.Time) *metricsAggregator {
+	mbc := metadata.MetricsBuilderConfig{
+		Metrics:            metadata.DefaultMetricsConfig(),
+		ResourceAttributes: cfg.ResourceAttributesConfig,
+	}
+	// The builder reads only the logger (for config warnings) and the build
+	// info (for the scope version) from the settings.
+	set := receiver.Settings{
+		ID:                component.NewID(metadata.Type),
+		TelemetrySettings: component.TelemetrySettings{Logger: zap.NewNop()},
+	}
+	return &metricsAggregator{
+		mb:        metadata.NewMetricsBuilder(mbc, set, metadata.WithStartTime(pcommon.NewTimestampFromTime(start))),
+		rb:        metadata.NewResourceBuilder(cfg.ResourceAttributesConfig),
+		filters:   newResourceFilters(cfg.ResourceAttributesConfig),
+		hostName:  hostName,
+		maxSeries: maxSeries,
+		start:     start,
+		lastEmit:  start,
+		processes: make(map[processKey]*processSeries),
+		drops:     make(map[string]uint64),
+	}
+}
+
+// process returns the series of p, creating them when create is set.
+func (m *metricsAggregator) process(p *capture.Process, create bool) *processSeries {
+	k := keyOf(p)
+	if ps, ok := m.processes[k]; ok || !create {
+		return ps
+	}
+	res := buildProcessResource(m.rb, p, m.hostName)
+	ps := &processSeries{
+		resource:  res,
+		start:     m.lastEmit,
+		excluded:  !m.filters.keep(res),
+		sums:      make(map[sumKey]uint64),
+		durations: make(map[durationKey]*histogram),
+	}
+	m.processes[k] = ps
+	return ps
+}
+
+// admit reserves room for one new series, or counts the measurement that
+// needed it as dropped.
+func (m *metricsAggregator) admit() bool {
+	if m.maxSeries > 0 && m.series >= m.maxSeries {
+		m.addDrops(dropReasonSeriesLimit, 1)
+		return false
+	}
+	m.series++
+	return true
+}
+
+func (m *metricsAggregator) addSum(c *capture.Conn, kind sumKind, transmit bool, n uint64) {
+	if c == nil || n == 0 {
+		return
+	}
+	ps := m.process(c.Process, true)
+	ps.touched = true
+	if ps.excluded {
+		return
+	}
+	k := sumKey{kind: kind, role: c.Role, peer: c.Remote.Addr().Unmap(), serverPort: serverPort(c), transmit: transmit}
+	if _, ok := ps.sums[k]; !ok && !m.admit() {
+		return
+	}
+	ps.sums[k] = addSat(ps.sums[k], n)
+}
+
+// serverPort is the port of the connection's server end; a connection of
+// unknown role is taken as the process's own client connection, the common
+// case for connections already open when capture started.
+func serverPort(c *capture.Conn) uint16 {
+	if c.Role == capture.RoleServer {
+		return c.Local.Port()
+	}
+	return c.Remote.Port()
+}
+
+func addSat(a, b uint64) uint64 {
+	if a+b < a {
+		return math.MaxUint64
+	}
+	return a + b
+}
+
+func (m *metricsAggregator) connOpened(c *capture.Conn) {
+	if c == nil {
+		return
+	}
+	m.process(c.Process, true).openConns++
+	m.addSum(c, sumOpened, false, 1)
+}
+
+func (m *metricsAggregator) connClosed(c *capture.Conn) {
+	if c == nil {
+		return
+	}
+	// The engine may report closing a connection it saw open before capture
+	// started, without a matching open.
+	if ps := m.process(c.Process, true); ps.openConns > 0 {
+		ps.openConns--
+	}
+	m.addSum(c, sumClosed, false, 1)
+}
+
+// addIO counts payload bytes sent and received since the previous call for c.
+func (m *metricsAggregator) addIO(c *capture.Conn, sent, recv uint64) {
+	m.addSum(c, sumIO, true, sent)
+	m.addSum(c, sumIO, false, recv)
+}
+
+// recordDrops counts items the engine or the parser lost.
+func (m *metricsAggregator) recordDrops(reason string, n uint64) {
+	if n == 0 {
+		return
+	}
+	m.addDrops(validUTF8(reason), n)
+}
+
+func (m *metricsAggregator) addDrops(reason string, n uint64) {
+	if reason == "" {
+		reason = dropReasonOther
+	}
+	if _, ok := m.drops[reason]; !ok && len(m.drops) >= maxDropReasons {
+		reason = dropReasonOther
+	}
+	m.drops[reason] = addSat(m.drops[reason], n)
+}
+
+func (m *metricsAggregator) recordTransaction(c *capture.Conn, tx *httpparse.Transaction) {
+	// Headers are not attributes of these metrics, so nothing to redact.
+	v := describe(c, tx, nil)
+	if v == nil {
+		return
+	}
+	var p *capture.Process
+	if c != nil {
+		p = c.Process
+	}
+	ps := m.process(p, true)
+	ps.touched = true
+	if ps.excluded {
+		return
+	}
+	k := durationKey{server: v.server, method: v.method, status: v.status, errorType: v.errorType, proto: v.proto}
+	if v.server {
+		k.scheme = v.scheme
+	} else {
+		k.serverAddress, k.serverPort = v.serverAddress, v.serverPort
+	}
+	h, ok := ps.durations[k]
+	if !ok {
+		if !m.admit() {
+			return
+		}
+		h = &histogram{}
+		ps.durations[k] = h
+	}
+	h.record(v.end.Sub(v.start).Seconds())
+}
+
+// emit returns every series' cumulative value at now: one resource per
+// process, then the capture losses under a resource naming only the host.
+func (m *metricsAggregator) emit(now time.Time) pmetric.Metrics {
+	out := pmetric.NewMetrics()
+	ts := pcommon.NewTimestampFromTime(now)
+
+	keys := make([]processKey, 0, len(m.processes))
+	for k := range m.processes {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b processKey) int {
+		return cmp.Or(cmp.Compare(a.pid, b.pid), cmp.Compare(a.start, b.start), cmp.Compare(a.exe, b.exe))
+	})
+	for _, k := range keys {
+		ps := m.processes[k]
+		if !ps.excluded && (len(ps.sums) > 0 || len(ps.durations) > 0) {
+			m.emitProcess(out, ps, ts)
+		}
+	}
+
+	if len(m.drops) > 0 {
+		reasons := make([]string, 0, len(m.drops))
+		for r := range m.drops {
+			reasons = append(reasons, r)
+		}
+		slices.Sort(reasons)
+		for _, r := range reasons {
+			m.mb.RecordEbpftapCaptureDroppedDataPoint(ts, toInt64(m.drops[r]), r)
+		}
+		if m.hostName != "" {
+			m.rb.SetHostName(validUTF8(m.hostName))
+		}
+		emitted := m.mb.Emit(metadata.WithResource(m.rb.Emit()),
+			metadata.WithStartTimeOverride(pcommon.NewTimestampFromTime(m.start)))
+		emitted.ResourceMetrics().MoveAndAppendTo(out.ResourceMetrics())
+	}
+
+	for k, ps := range m.processes {
+		if !ps.touched && ps.openConns == 0 {
+			m.series -= len(ps.sums) + len(ps.durations)
+			delete(m.processes, k)
+			continue
+		}
+		ps.touched = false
+	}
+	m.lastEmit = now
+	return out
+}
+
+func (m *metricsAggregator) emitProcess(out pmetric.Metrics, ps *processSeries, ts pcommon.Timestamp) {
+	keys := make([]sumKey, 0, len(ps.sums))
+	for k := range ps.sums {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, compareSumKeys)
+	for _, k := range keys {
+		val := toInt64(ps.sums[k])
+		role, peer, port := roleAttr(k.role), "", int64(k.serverPort)
+		if k.peer.IsValid() {
+			peer = k.peer.String()
+		}
+		tr, nt := metadata.AttributeNetworkTransportTCP, networkType(k.peer)
+		switch k.kind {
+		case sumOpened:
+			m.mb.RecordEbpftapConnectionOpenedDataPoint(ts, val, role, peer, port, tr, nt)
+		case sumClosed:
+			m.mb.RecordEbpftapConnectionClosedDataPoint(ts, val, role, peer, port, tr, nt)
+		case sumIO:
+			dir := metadata.AttributeNetworkIoDirectionReceive
+			if k.transmit {
+				dir = metadata.AttributeNetworkIoDirectionTransmit
+			}
+			m.mb.RecordEbpftapConnectionIoDataPoint(ts, val, role, peer, port, tr, nt, dir)
+		}
+	}
+	start := pcommon.NewTimestampFromTime(ps.start)
+	emitted := m.mb.Emit(metadata.WithResource(ps.resource), metadata.WithStartTimeOverride(start))
+
+	var rm pmetric.ResourceMetrics
+	switch {
+	case emitted.ResourceMetrics().Len() > 0:
+		rm = emitted.ResourceMetrics().At(0)
+	case len(ps.durations) > 0:
+		// The builder emits nothing for a process with no sums; give its
+		// histograms the same resource and scope the builder would have.
+		rm = emitted.ResourceMetrics().AppendEmpty()
+		rm.SetSchemaUrl(semconv.SchemaURL)
+		ps.resource.CopyTo(rm.Resource())
+		rm.ScopeMetrics().AppendEmpty().Scope().SetName(metadata.ScopeName)
+	default:
+		return
+	}
+	if len(ps.durations) > 0 {
+		appendDurations(rm.ScopeMetrics().At(0).Metrics(), ps.durations, start, ts)
+	}
+	emitted.ResourceMetrics().MoveAndAppendTo(out.ResourceMetrics())
+}
+
+func compareSumKeys(a, b sumKey) int {
+	return cmp.Or(
+		cmp.Compare(a.kind, b.kind),
+		cmp.Compare(a.role, b.role),
+		a.peer.Compare(b.peer),
+		cmp.Compare(a.serverPort, b.serverPort),
+		compareBool(a.transmit, b.transmit),
+	)
+}
+
+func compareBool(a, b bool) int {
+	switch {
+	case a == b:
+		return 0
+	case !a:
+		return -1
+	}
+	return 1
+}
+
+func roleAttr(r capture.Role) metadata.AttributeEbpftapConnectionRole {
+	switch r {
+	case capture.RoleClient:
+		return metadata.AttributeEbpftapConnectionRoleClient
+	case capture.RoleServer:
+		return metadata.AttributeEbpftapConnectionRoleServer
+	}
+	return metadata.AttributeEbpftapConnectionRoleUnknown
+}
+
+func networkType(a netip.Addr) metadata.AttributeNetworkType {
+	if a.Is6() {
+		return metadata.AttributeNetworkTypeIpv6
+	}
+	return metadata.AttributeNetworkTypeIpv4
+}
+
+func toInt64(v uint64) int64 {
+	if v > math.MaxInt64 {
+		return math.MaxInt64
+	}
+	return int64(v)
+}
+
+// appendDurations adds the two request duration histograms. mdatagen v0.159
+// generates MetricsBuilder code for sums and gauges only (its histogram
+// support covers the collector's own telemetry), so these are built with
+// pmetric directly, with names, units and descriptions from semconv.
+func appendDurations(ms pmetric.MetricSlice, durations map[durationKey]*histogram, start, ts pcommon.Timestamp) {
+	keys := make([]durationKey, 0, len(durations))
+	for k := range durations {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, compareDurationKeys)
+
+	// Keys sort client series first, so each metric is created once.
+	var dps pmetric.HistogramDataPointSlice
+	for i, k := range keys {
+		if i == 0 || k.server != keys[i-1].server {
+			if k.server {
+				d := httpconv.ServerRequestDuration{}
+				dps = newDurationMetric(ms, d.Name(), d.Description(), d.Unit())
+			} else {
+				d := httpconv.ClientRequestDuration{}
+				dps = newDurationMetric(ms, d.Name(), d.Description(), d.Unit())
+			}
+		}
+		h := durations[k]
+		dp := dps.AppendEmpty()
+		dp.SetStartTimestamp(start)
+		dp.SetTimestamp(ts)
+		dp.SetCount(h.count)
+		dp.SetSum(h.sum)
+		dp.SetMin(h.min)
+		dp.SetMax(h.max)
+		dp.ExplicitBounds().FromRaw(durationBuckets)
+		dp.BucketCounts().FromRaw(h.buckets[:])
+		putDurationAttributes(dp.Attributes(), k)
+	}
+}
+
+func newDurationMetric(ms pmetric.MetricSlice, name, description, unit string) pmetric.HistogramDataPointSlice {
+	m := ms.AppendEmpty()
+	m.SetName(name)
+	m.SetDescription(description)
+	m.SetUnit(unit)
+	h := m.SetEmptyHistogram()
+	h.SetAggregationTemporality(pmetric.AggregationTemporalityCumulative)
+	return h.DataPoints()
+}
+
+func putDurationAttributes(attrs pcommon.Map, k durationKey) {
+	attrs.PutStr(string(semconv.HTTPRequestMethodKey), k.method)
+	if k.status != 0 {
+		attrs.PutInt(string(semconv.HTTPResponseStatusCodeKey), int64(k.status))
+	}
+	if k.errorType != "" {
+		attrs.PutStr(string(semconv.ErrorTypeKey), k.errorType)
+	}
+	if k.proto != "" {
+		attrs.PutStr(string(semconv.NetworkProtocolVersionKey), k.proto)
+	}
+	if k.server {
+		attrs.PutStr(string(semconv.URLSchemeKey), k.scheme)
+		return
+	}
+	attrs.PutStr(string(semconv.ServerAddressKey), k.serverAddress)
+	if k.serverPort != 0 {
+		attrs.PutInt(string(semconv.ServerPortKey), int64(k.serverPort))
+	}
+}
+
+func compareDurationKeys(a, b durationKey) int {
+	return cmp.Or(
+		compareBool(a.server, b.server),
+		cmp.Compare(a.method, b.method),
+		cmp.Compare(a.status, b.status),
+		cmp.Compare(a.errorType, b.errorType),
+		cmp.Compare(a.serverAddress, b.serverAddress),
+		cmp.Compare(a.serverPort, b.serverPort),
+		cmp.Compare(a.proto, b.proto),
+		cmp.Compare(a.scheme, b.scheme),
+	)
+}
+
+// resourceFilters applies the metrics_include and metrics_exclude filters of
+// the resource attribute config, as the generated MetricsBuilder does, so the
+// histograms built outside it drop the same processes. The config struct is
+// walked by reflection so a resource attribute added to metadata.yaml cannot
+// be missed here.
+type resourceFilters struct {
+	include, exclude map[string]filter.Filter
+}
+
+func newResourceFilters(cfg metadata.ResourceAttributesConfig) resourceFilters {
+	f := resourceFilters{include: map[string]filter.Filter{}, exclude: map[string]filter.Filter{}}
+	v := reflect.ValueOf(cfg)
+	for i := 0; i < v.NumField(); i++ {
+		name := v.Type().Field(i).Tag.Get("mapstructure")
+		rac, ok := v.Field(i).Interface().(metadata.ResourceAttributeConfig)
+		if !ok || name == "" {
+			continue
+		}
+		if rac.MetricsInclude != nil {
+			f.include[name] = filter.CreateFilter(rac.MetricsInclude)
+		}
+		if rac.MetricsExclude != nil {
+			f.exclude[name] = filter.CreateFilter(rac.MetricsExclude)
+		}
+	}
+	return f
+}
+
+func (f resourceFilters) keep(res pcommon.Resource) bool {
+	for name, fl := range f.include {
+		if v, ok := res.Attributes().Get(name); ok && !fl.Matches(v.AsString()) {
+			return false
+		}
+	}
+	for name, fl := range f.exclude {
+		if v, ok := res.Attributes().Get(name); ok && fl.Matches(v.AsString()) {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,682 @@
+package ebpftapreceiver
+
+import (
+	"encoding/binary"
+	"flag"
+	"net/netip"
+	"path/filepath"
+	"testing"
+	"time"
+	"unicode/utf8"
+
+	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/golden"
+	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/pdatatest/plogtest"
+	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/pdatatest/ptracetest"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+
+	"github.com/ebpftap/ebpftap/internal/capture"
+	"github.com/ebpftap/ebpftap/internal/httpparse"
+	"github.com/ebpftap/ebpftap/receiver/ebpftapreceiver/internal/metadata"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files under testdata/ instead of comparing with them")
+
+// seqIDs numbers spans 1, 2, 3, ... so golden files do not change.
+type seqIDs struct{ n uint64 }
+
+func (s *seqIDs) NewIDs() (pcommon.TraceID, pcommon.SpanID) {
+	s.n++
+	var tid pcommon.TraceID
+	var sid pcommon.SpanID
+	tid[0] = 0xaa
+	binary.BigEndian.PutUint64(tid[8:], s.n)
+	binary.BigEndian.PutUint64(sid[:], s.n)
+	return tid, sid
+}
+
+var txBase = time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
+
+func txAt(ms int) time.Time { return txBase.Add(time.Duration(ms) * time.Millisecond) }
+
+var (
+	procCurl = &capture.Process{
+		PID: 4242, ParentPID: 4000, StartTime: 123456,
+		ExePath: "/usr/bin/curl", ExeName: "curl",
+		CommandLine: "curl -s http://api.example.com/v1/items?id=7",
+		Args:        []string{"curl", "-s", "http://api.example.com/v1/items?id=7"},
+		UID:         1000, Owner: "alice", ServiceName: "curl",
+	}
+	procNginx = &capture.Process{
+		PID: 80, ParentPID: 1, StartTime: 99,
+		ExePath: "/usr/sbin/nginx", ExeName: "nginx",
+		CommandLine: "nginx: worker process", Args: []string{"nginx: worker process"},
+		UID: 33, Owner: "www-data",
+		ContainerID: "3f4e5d6c7b8a9f0e1d2c3b4a5f6e7d8c9b0a1f2e3d4c5b6a7f8e9d0c1b2a3f4e",
+		ServiceName: "frontend",
+	}
+
+	connClient = &capture.Conn{
+		ID: 1, Process: procCurl, Role: capture.RoleClient,
+		Local:  netip.MustParseAddrPort("10.0.0.5:51000"),
+		Remote: netip.MustParseAddrPort("93.184.216.34:80"),
+	}
+	connServer = &capture.Conn{
+		ID: 2, Process: procNginx, Role: capture.RoleServer,
+		Local:  netip.MustParseAddrPort("10.0.0.5:8080"),
+		Remote: netip.MustParseAddrPort("10.0.0.9:40312"),
+	}
+	connIPv6 = &capture.Conn{
+		ID: 3, Process: procCurl, Role: capture.RoleClient,
+		Local:  netip.MustParseAddrPort("[2001:db8::5]:51001"),
+		Remote: netip.MustParseAddrPort("[2001:db8::1]:8443"),
+	}
+	// A dual-stack server socket sees IPv4 peers as IPv4-mapped addresses.
+	connMapped = &capture.Conn{
+		ID: 4, Process: procNginx, Role: capture.RoleServer,
+		Local:  netip.MustParseAddrPort("[::ffff:10.0.0.5]:8080"),
+		Remote: netip.MustParseAddrPort("[::ffff:192.0.2.7]:33000"),
+	}
+)
+
+// hdr builds a header list from name, value pairs.
+func txHeaders(kv ...string) []httpparse.HeaderField {
+	hs := make([]httpparse.HeaderField, 0, len(kv)/2)
+	for i := 0; i+1 < len(kv); i += 2 {
+		hs = append(hs, httpparse.HeaderField{Name: kv[i], Value: kv[i+1]})
+	}
+	return hs
+}
+
+func txReq(method, target string, startMs, endMs int, headers []httpparse.HeaderField) *httpparse.Request {
+	return &httpparse.Request{
+		Method: method, Target: target,
+		Message: httpparse.Message{Proto: "1.1", Header: headers, Start: txAt(startMs), End: txAt(endMs)},
+	}
+}
+
+func txResp(status int, startMs, endMs int, headers []httpparse.HeaderField, bodySize int64) *httpparse.Response {
+	return &httpparse.Response{
+		StatusCode: status,
+		Message: httpparse.Message{
+			Proto: "1.1", Header: headers, BodySize: bodySize, Start: txAt(startMs), End: txAt(endMs),
+		},
+	}
+}
+
+func withBody[M interface{ msg() *httpparse.Message }](m M, body []byte, size int64, truncated bool) M {
+	msg := m.msg()
+	msg.Body, msg.BodySize, msg.BodyTruncated = body, size, truncated
+	return m
+}
+
+type reqMsg struct{ *httpparse.Request }
+
+func (r reqMsg) msg() *httpparse.Message { return &r.Message }
+
+type respMsg struct{ *httpparse.Response }
+
+func (r respMsg) msg() *httpparse.Message { return &r.Message }
+
+type connTx struct {
+	conn *capture.Conn
+	tx   *httpparse.Transaction
+}
+
+func txOn(c *capture.Conn, rq *httpparse.Request, rs *httpparse.Response) connTx {
+	return connTx{conn: c, tx: &httpparse.Transaction{Request: rq, Response: rs}}
+}
+
+func translateCases() []struct {
+	name  string
+	level Level
+	txs   []connTx
+} {
+	ua := "curl/8.5.0"
+	return []struct {
+		name  string
+		level Level
+		txs   []connTx
+	}{
+		{
+			name: "client_get", level: LevelSummary,
+			txs: []connTx{txOn(connClient,
+				txReq("GET", "/v1/items?id=7&sig=abc123", 0, 1, txHeaders("Host", "api.example.com", "User-Agent", ua, "Accept", "*/*")),
+				txResp(200, 20, 25, txHeaders("Content-Type", "application/json", "Content-Length", "42"), 42))},
+		},
+		{
+			// Two requests on one connection and one served by another
+			// process: two resources, the first with both of its spans.
+			name: "keep_alive", level: LevelSummary,
+			txs: []connTx{
+				txOn(connClient, txReq("GET", "/a", 0, 1, txHeaders("Host", "api.example.com")), txResp(200, 10, 11, nil, 0)),
+				txOn(connServer, txReq("GET", "/health", 5, 6, txHeaders("Host", "frontend:8080")), txResp(204, 7, 7, nil, 0)),
+				txOn(connClient, txReq("GET", "/b", 20, 21, txHeaders("Host", "api.example.com")), txResp(200, 30, 31, nil, 0)),
+			},
+		},
+		{
+			name: "client_404", level: LevelSummary,
+			txs: []connTx{txOn(connClient,
+				txReq("GET", "/missing", 0, 1, txHeaders("Host", "api.example.com:80")),
+				txResp(404, 3, 4, txHeaders("Content-Type", "text/plain"), 9))},
+		},
+		{
+			name: "server_404", level: LevelSummary,
+			txs: []connTx{txOn(connServer,
+				txReq("GET", "/missing?x=1", 0, 1, txHeaders("Host", "frontend.example.com", "User-Agent", ua)),
+				txResp(404, 3, 4, nil, 0))},
+		},
+		{
+			name: "server_500", level: LevelSummary,
+			txs: []connTx{txOn(connServer,
+				txReq("POST", "/orders", 0, 2, txHeaders("Host", "frontend.example.com:8080", "Content-Length", "17")),
+				txResp(500, 50, 51, nil, 0))},
+		},
+		{
+			name: "no_response", level: LevelSummary,
+			txs: []connTx{func() connTx {
+				rq := txReq("PUT", "/v1/items/7", 0, 3, txHeaders("Host", "api.example.com"))
+				rq.BodySize, rq.Incomplete = 1024, true
+				return txOn(connClient, rq, nil)
+			}()},
+		},
+		{
+			name: "traceparent", level: LevelSummary,
+			txs: []connTx{txOn(connServer,
+				txReq("GET", "/checkout", 0, 1, txHeaders(
+					"Host", "frontend.example.com",
+					"traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+					"tracestate", "rojo=00f067aa0ba902b7",
+					"tracestate", "congo=t61rcWkgMzE")),
+				txResp(200, 4, 5, nil, 0))},
+		},
+		{
+			name: "headers_redacted", level: LevelHeaders,
+			txs: []connTx{txOn(connClient,
+				txReq("POST", "/v1/login", 0, 1, txHeaders(
+					"Host", "api.example.com",
+					"Authorization", "Bearer secret-token",
+					"Cookie", "a=1",
+					"cookie", "b=2",
+					"X-Api-Key", "k-123",
+					"Content-Type", "application/json",
+					"X-Request-Id", "r-1")),
+				txResp(200, 5, 6, txHeaders("Set-Cookie", "session=s3cr3t", "Content-Type", "application/json"), 2))},
+		},
+		{
+			name: "full_bodies", level: LevelFull,
+			txs: []connTx{
+				txOn(connServer,
+					withBody(reqMsg{txReq("POST", "/upload", 0, 1, txHeaders("Host", "frontend.example.com", "Content-Type", "application/json; charset=utf-8"))},
+						[]byte(`{"name":"café"}`), 16, false).Request,
+					withBody(respMsg{txResp(201, 2, 3, txHeaders("Content-Type", "image/png"), 0)},
+						[]byte{0x89, 'P', 'N', 'G', 0x0d, 0x0a}, 6, false).Response),
+				// The parser kept 5 of 300 bytes, cutting "é" in half.
+				txOn(connServer,
+					txReq("GET", "/page", 10, 11, txHeaders("Host", "frontend.example.com")),
+					withBody(respMsg{txResp(200, 12, 13, txHeaders("Content-Type", "text/html"), 0)},
+						[]byte("caf\xc3\xa9")[:4], 300, true).Response),
+				// A text type with a content coding is bytes.
+				txOn(connServer,
+					txReq("GET", "/data", 20, 21, txHeaders("Host", "frontend.example.com")),
+					withBody(respMsg{txResp(200, 22, 23, txHeaders("Content-Type", "text/plain", "Content-Encoding", "gzip"), 0)},
+						[]byte{0x1f, 0x8b, 0x08}, 3, false).Response),
+			},
+		},
+		{
+			name: "other_method", level: LevelSummary,
+			txs: []connTx{
+				txOn(connServer, txReq("PROPFIND", "/dav/", 0, 1, txHeaders("Host", "frontend.example.com")), txResp(207, 2, 3, nil, 0)),
+				txOn(connServer, txReq("get", "/", 10, 11, txHeaders("Host", "frontend.example.com")), txResp(400, 12, 13, nil, 0)),
+			},
+		},
+		{
+			name: "ipv6", level: LevelSummary,
+			txs: []connTx{
+				// HTTP/1.0 without Host: the URL comes from the peer address.
+				txOn(connIPv6, func() *httpparse.Request {
+					r := txReq("GET", "/status", 0, 1, nil)
+					r.Proto = "1.0"
+					return r
+				}(), func() *httpparse.Response {
+					r := txResp(200, 2, 3, nil, 0)
+					r.Proto = "1.0"
+					return r
+				}()),
+				txOn(connMapped, txReq("GET", "/", 10, 11, nil), txResp(200, 12, 13, nil, 0)),
+			},
+		},
+		{
+			name: "proxy_and_forwarded", level: LevelSummary,
+			txs: []connTx{
+				// A client talking to a forward proxy sends absolute-form.
+				txOn(connClient,
+					txReq("GET", "http://bob:pw@files.example.net:8081/get?Signature=xyz&v=2", 0, 1, txHeaders("Host", "files.example.net:8081")),
+					txResp(200, 2, 3, nil, 0)),
+				txOn(connServer,
+					txReq("GET", "/app?q=1", 10, 11, txHeaders(
+						"Host", "backend:8080",
+						"Forwarded", `for=192.0.2.60;proto=https;host="shop.example.com", for=10.0.0.1`)),
+					txResp(200, 12, 13, nil, 0)),
+				txOn(connServer,
+					txReq("GET", "/app", 20, 21, txHeaders(
+						"Host", "backend:8080",
+						"X-Forwarded-Host", "www.example.com:8443, proxy.internal",
+						"X-Forwarded-Proto", "HTTPS")),
+					txResp(200, 22, 23, nil, 0)),
+			},
+		},
+		{
+			name: "level_none", level: LevelNone,
+			txs: []connTx{txOn(connClient, txReq("GET", "/", 0, 1, txHeaders("Host", "api.example.com")), txResp(200, 2, 3, nil, 0))},
+		},
+	}
+}
+
+func translateConfig(level Level) *Config {
+	return &Config{
+		Capture: CaptureConfig{
+			Level:         level,
+			MaxBodyBytes:  1024,
+			RedactHeaders: []string{"Authorization", "cookie", "set-cookie", "proxy-authorization", "X-API-Key"},
+		},
+		ResourceAttributesConfig: metadata.DefaultResourceAttributesConfig(),
+	}
+}
+
+func TestTranslateTransactions(t *testing.T) {
+	for _, tc := range translateCases() {
+		t.Run(tc.name, func(t *testing.T) {
+			tr := newTranslator(translateConfig(tc.level), "host-1", &seqIDs{})
+			b := newBatch()
+			for _, ct := range tc.txs {
+				tr.appendTransaction(b, ct.conn, ct.tx)
+			}
+			require.Equal(t, len(tc.txs), b.Len())
+			assert.Equal(t, len(tc.txs), b.traces.SpanCount())
+			if tc.level == LevelNone {
+				assert.Zero(t, b.logs.LogRecordCount())
+			} else {
+				assert.Equal(t, len(tc.txs), b.logs.LogRecordCount())
+			}
+			checkTracesGolden(t, filepath.Join("testdata", "traces", tc.name+".yaml"), b.traces)
+			checkLogsGolden(t, filepath.Join("testdata", "logs", tc.name+".yaml"), b.logs)
+			checkLogsMatchSpans(t, b.traces, b.logs)
+		})
+	}
+}
+
+func checkTracesGolden(t *testing.T, path string, actual ptrace.Traces) {
+	t.Helper()
+	if *update {
+		require.NoError(t, golden.WriteTracesToFile(path, actual))
+	}
+	expected, err := golden.ReadTraces(path)
+	require.NoError(t, err)
+	require.NoError(t, ptracetest.CompareTraces(expected, actual))
+	// ptracetest leaves out schema URLs and span flags; compare them too.
+	for i := 0; i < actual.ResourceSpans().Len(); i++ {
+		assert.Equal(t, expected.ResourceSpans().At(i).SchemaUrl(), actual.ResourceSpans().At(i).SchemaUrl())
+	}
+}
+
+func checkLogsGolden(t *testing.T, path string, actual plog.Logs) {
+	t.Helper()
+	if *update {
+		require.NoError(t, golden.WriteLogsToFile(path, actual))
+	}
+	expected, err := golden.ReadLogs(path)
+	require.NoError(t, err)
+	require.NoError(t, plogtest.CompareLogs(expected, actual))
+	// plogtest does not compare event names.
+	for i := 0; i < actual.ResourceLogs().Len(); i++ {
+		er, ar := expected.ResourceLogs().At(i).ScopeLogs().At(0).LogRecords(), actual.ResourceLogs().At(i).ScopeLogs().At(0).LogRecords()
+		for j := 0; j < ar.Len(); j++ {
+			assert.Equal(t, er.At(j).EventName(), ar.At(j).EventName())
+			assert.Equal(t, eventNameTransaction, ar.At(j).EventName())
+		}
+	}
+}
+
+// checkLogsMatchSpans checks every log record repeats its span's ids and
+// attributes, which the golden files would only show side by side.
+func checkLogsMatchSpans(t *testing.T, traces ptrace.Traces, logs plog.Logs) {
+	t.Helper()
+	spans := map[pcommon.SpanID]ptrace.Span{}
+	for i := 0; i < traces.ResourceSpans().Len(); i++ {
+		ss := traces.ResourceSpans().At(i).ScopeSpans().At(0).Spans()
+		for j := 0; j < ss.Len(); j++ {
+			spans[ss.At(j).SpanID()] = ss.At(j)
+		}
+	}
+	for i := 0; i < logs.ResourceLogs().Len(); i++ {
+		rl := logs.ResourceLogs().At(i)
+		lrs := rl.ScopeLogs().At(0).LogRecords()
+		for j := 0; j < lrs.Len(); j++ {
+			lr := lrs.At(j)
+			span, ok := spans[lr.SpanID()]
+			require.True(t, ok, "log record without a span")
+			assert.Equal(t, span.TraceID(), lr.TraceID())
+			assert.Equal(t, span.Attributes().AsRaw(), lr.Attributes().AsRaw())
+			assert.Equal(t, span.StartTimestamp(), lr.Timestamp())
+			assert.Equal(t, span.EndTimestamp(), lr.ObservedTimestamp())
+		}
+	}
+}
+
+func TestTranslateResourceRespectsConfig(t *testing.T) {
+	cfg := translateConfig(LevelSummary)
+	cfg.ProcessCommandLine.Enabled = false
+	cfg.ProcessCommandArgs.Enabled = false
+	cfg.HostName.Enabled = false
+	tr := newTranslator(cfg, "host-1", &seqIDs{})
+	b := newBatch()
+	tr.appendTransaction(b, connClient, &httpparse.Transaction{Request: txReq("GET", "/", 0, 1, nil)})
+	attrs := b.traces.ResourceSpans().At(0).Resource().Attributes().AsRaw()
+	assert.Equal(t, map[string]any{
+		"process.pid":             int64(4242),
+		"process.parent_pid":      int64(4000),
+		"process.executable.name": "curl",
+		"process.executable.path": "/usr/bin/curl",
+		"process.owner":           "alice",
+		"service.name":            "curl",
+	}, attrs, "disabled attributes left out, empty container.id not sent")
+	assert.Equal(t, attrs, b.logs.ResourceLogs().At(0).Resource().Attributes().AsRaw())
+}
+
+// TestTranslateOddInputs feeds inputs that must not panic and must not make
+// pdata that an OTLP exporter would refuse (invalid UTF-8).
+func TestTranslateOddInputs(t *testing.T) {
+	tests := []struct {
+		name string
+		conn *capture.Conn
+		tx   *httpparse.Transaction
+		want int // spans
+	}{
+		{name: "nil transaction", conn: connClient, tx: nil},
+		{name: "nil request", conn: connClient, tx: &httpparse.Transaction{}},
+		{name: "nil conn", conn: nil, tx: &httpparse.Transaction{Request: txReq("GET", "/", 0, 1, nil)}, want: 1},
+		{name: "no process", conn: &capture.Conn{Role: capture.RoleServer}, tx: &httpparse.Transaction{Request: txReq("GET", "/", 0, 1, nil)}, want: 1},
+		{name: "zero times", conn: connClient, tx: &httpparse.Transaction{Request: &httpparse.Request{Method: "GET", Target: "/"}}, want: 1},
+		{
+			name: "invalid utf8", conn: connServer, want: 1,
+			tx: &httpparse.Transaction{
+				Request: txReq("G\xffT", "/\xfe?\xff", 0, 1, txHeaders("Host", "h\xff", "X-\xff", "v\xfe", "Content-Type", "text/plain")),
+				Response: withBody(respMsg{txResp(999, 2, 1, txHeaders("Content-Type", "text/plain"), 0)},
+					[]byte("ok\xff"), 3, false).Response,
+			},
+		},
+		{name: "empty method and target", conn: connClient, tx: &httpparse.Transaction{Request: txReq("", "", 0, 1, txHeaders("Host", ""))}, want: 1},
+		{name: "bad host port", conn: connClient, tx: &httpparse.Transaction{Request: txReq("GET", "/", 0, 1, txHeaders("Host", "[::1"))}, want: 1},
+		{name: "connect", conn: connClient, tx: &httpparse.Transaction{Request: txReq("CONNECT", "example.com:443", 0, 1, nil), Response: txResp(200, 1, 2, nil, 0)}, want: 1},
+		{name: "asterisk", conn: connServer, tx: &httpparse.Transaction{Request: txReq("OPTIONS", "*", 0, 1, txHeaders("Host", "a:1")), Response: txResp(200, 1, 2, nil, 0)}, want: 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tr := newTranslator(translateConfig(LevelFull), "host-1", &seqIDs{})
+			b := newBatch()
+			tr.appendTransaction(b, tt.conn, tt.tx)
+			assert.Equal(t, tt.want, b.Len())
+			assert.Equal(t, tt.want, b.traces.SpanCount())
+			for i := 0; i < b.traces.ResourceSpans().Len(); i++ {
+				rs := b.traces.ResourceSpans().At(i)
+				assertValidUTF8(t, rs.Resource().Attributes().AsRaw())
+				spans := rs.ScopeSpans().At(0).Spans()
+				for j := 0; j < spans.Len(); j++ {
+					assertValidUTF8(t, spans.At(j).Name())
+					assertValidUTF8(t, spans.At(j).Attributes().AsRaw())
+				}
+			}
+			for i := 0; i < b.logs.ResourceLogs().Len(); i++ {
+				lrs := b.logs.ResourceLogs().At(i).ScopeLogs().At(0).LogRecords()
+				for j := 0; j < lrs.Len(); j++ {
+					assertValidUTF8(t, lrs.At(j).Attributes().AsRaw())
+					assertValidUTF8(t, lrs.At(j).Body().AsRaw())
+				}
+			}
+		})
+	}
+}
+
+// assertValidUTF8 walks a raw pdata value: OTLP exporters refuse strings
+// that are not UTF-8.
+func assertValidUTF8(t *testing.T, v any) {
+	t.Helper()
+	switch v := v.(type) {
+	case string:
+		assert.True(t, utf8.ValidString(v), "invalid UTF-8: %q", v)
+	case map[string]any:
+		for k, e := range v {
+			assertValidUTF8(t, k)
+			assertValidUTF8(t, e)
+		}
+	case []any:
+		for _, e := range v {
+			assertValidUTF8(t, e)
+		}
+	}
+}
+
+func TestTranslateURLs(t *testing.T) {
+	tests := []struct {
+		name               string
+		conn               *capture.Conn
+		method, target     string
+		headers            []httpparse.HeaderField
+		wantURL, wantAddr  string
+		wantPort           int
+		wantPath, wantQury string
+	}{
+		{name: "origin form", conn: connClient, method: "GET", target: "/p?q=1", headers: txHeaders("Host", "a.example"),
+			wantURL: "http://a.example/p?q=1", wantAddr: "a.example", wantPort: 80},
+		{name: "host with port", conn: connClient, method: "GET", target: "/", headers: txHeaders("Host", "a.example:8080"),
+			wantURL: "http://a.example:8080/", wantAddr: "a.example", wantPort: 8080},
+		{name: "ipv6 host", conn: connClient, method: "GET", target: "/", headers: txHeaders("Host", "[2001:db8::1]:81"),
+			wantURL: "http://[2001:db8::1]:81/", wantAddr: "2001:db8::1", wantPort: 81},
+		{name: "no host ipv4 peer", conn: connClient, method: "GET", target: "/x", wantURL: "http://93.184.216.34/x",
+			wantAddr: "93.184.216.34", wantPort: 80},
+		{name: "no host ipv6 peer", conn: connIPv6, method: "GET", target: "/x", wantURL: "http://[2001:db8::1]:8443/x",
+			wantAddr: "2001:db8::1", wantPort: 8443},
+		{name: "absolute form wins", conn: connClient, method: "GET", target: "HTTP://u@b.example/p#frag",
+			headers: txHeaders("Host", "ignored"), wantURL: "http://REDACTED@b.example/p", wantAddr: "b.example", wantPort: 80},
+		{name: "absolute form without path", conn: connClient, method: "GET", target: "http://b.example?x",
+			wantURL: "http://b.example/?x", wantAddr: "b.example", wantPort: 80},
+		{name: "sensitive query", conn: connClient, method: "GET", target: "/?AWSAccessKeyId=a&sig=b&X-Goog-Signature=c&Sig=d&sig",
+			headers: txHeaders("Host", "s3"), wantURL: "http://s3/?AWSAccessKeyId=REDACTED&sig=REDACTED&X-Goog-Signature=REDACTED&Sig=d&sig",
+			wantAddr: "s3", wantPort: 80},
+		{name: "connect", conn: connClient, method: "CONNECT", target: "b.example:443",
+			wantURL: "http://b.example:443", wantAddr: "b.example", wantPort: 443},
+		{name: "server local fallback", conn: connServer, method: "GET", target: "/p?sig=1",
+			wantURL: "http://10.0.0.5:8080/p?sig=REDACTED", wantAddr: "10.0.0.5", wantPort: 8080,
+			wantPath: "/p", wantQury: "sig=REDACTED"},
+		{name: "server asterisk", conn: connServer, method: "OPTIONS", target: "*", headers: txHeaders("Host", "h"),
+			wantURL: "http://h", wantAddr: "h", wantPort: 80, wantPath: "*"},
+		{name: "server bad forwarded proto", conn: connServer, method: "GET", target: "/", headers: txHeaders("Host", "h", "X-Forwarded-Proto", "ht tp"),
+			wantURL: "http://h/", wantAddr: "h", wantPort: 80, wantPath: "/"},
+		{name: "server quoted forwarded", conn: connServer, method: "GET", target: "/",
+			headers: txHeaders("Host", "h", "Forwarded", `for="[2001:db8::1]:80";host="a;b\"c:9"`),
+			wantURL: "http://a;b\"c:9/", wantAddr: "a;b\"c", wantPort: 9, wantPath: "/"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			v := describe(tt.conn, &httpparse.Transaction{Request: txReq(tt.method, tt.target, 0, 1, tt.headers)}, nil)
+			require.NotNil(t, v)
+			assert.Equal(t, tt.wantURL, v.url)
+			assert.Equal(t, tt.wantAddr, v.serverAddress)
+			assert.Equal(t, tt.wantPort, v.serverPort)
+			assert.Equal(t, tt.wantPath, v.path)
+			assert.Equal(t, tt.wantQury, v.query)
+		})
+	}
+}
+
+func TestTranslateTraceparent(t *testing.T) {
+	const valid = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+	tests := []struct {
+		name  string
+		value string
+		ok    bool
+	}{
+		{"valid", valid, true},
+		{"surrounding spaces", "  " + valid + " ", true},
+		{"future version with more fields", "cc-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01-what-the-future-holds", true},
+		{"future version exact size", "01-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01", true},
+		{"version 00 with more fields", valid + "-x", false},
+		{"version ff", "ff-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01", false},
+		{"uppercase hex", "00-0AF7651916CD43DD8448EB211C80319C-b7ad6b7169203331-01", false},
+		{"zero trace id", "00-00000000000000000000000000000000-b7ad6b7169203331-01", false},
+		{"zero parent id", "00-0af7651916cd43dd8448eb211c80319c-0000000000000000-01", false},
+		{"short", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b716920333-01", false},
+		{"bad separator", "00_0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01", false},
+		{"bad flags", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-0g", false},
+		{"empty", "", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := &httpparse.Message{Header: txHeaders("Traceparent", tt.value)}
+			tp, ok := parseTraceparent(m)
+			assert.Equal(t, tt.ok, ok)
+			if ok {
+				assert.Equal(t, "0af7651916cd43dd8448eb211c80319c", tp.traceID.String())
+				assert.Equal(t, "b7ad6b7169203331", tp.parentID.String())
+			}
+		})
+	}
+}
+
+func TestTranslateTracestate(t *testing.T) {
+	many := ""
+	for i := range maxTraceStateMembers + 1 {
+		many += "k" + string(rune('a'+i%26)) + "=v,"
+	}
+	tests := []struct {
+		name    string
+		headers []httpparse.HeaderField
+		want    string
+	}{
+		{"joined", txHeaders("tracestate", "a=1, b=2", "TraceState", "c=3"), "a=1,b=2,c=3"},
+		{"empty members", txHeaders("tracestate", ",a=1,,"), "a=1"},
+		{"invalid member drops all", txHeaders("tracestate", "a=1,B=2"), ""},
+		{"too many", txHeaders("tracestate", many), ""},
+		{"none", nil, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			assert.Equal(t, tt.want, tracestate(&httpparse.Message{Header: tt.headers}))
+		})
+	}
+}
+
+func TestTranslateSplitHostPort(t *testing.T) {
+	tests := []struct {
+		in   string
+		host string
+		port int
+	}{
+		{"a", "a", 0},
+		{"a:1", "a", 1},
+		{"a:", "a", 0},
+		{"a:65536", "a", 0},
+		{"a:+1", "a", 0},
+		{"[::1]", "::1", 0},
+		{"[::1]:8", "::1", 8},
+		{"[::1", "[::1", 0},
+		{"::1", "::1", 0},
+		{"", "", 0},
+	}
+	for _, tt := range tests {
+		h, p := splitHostPort(tt.in)
+		assert.Equal(t, tt.host, h, tt.in)
+		assert.Equal(t, tt.port, p, tt.in)
+	}
+}
+
+func TestTranslateTextBody(t *testing.T) {
+	tests := []struct {
+		name      string
+		headers   []httpparse.HeaderField
+		content   string
+		truncated bool
+		want      string
+		text      bool
+	}{
+		{"json", txHeaders("Content-Type", "application/json"), `{"a":1}`, false, `{"a":1}`, true},
+		{"vendor json", txHeaders("Content-Type", "application/vnd.api+json"), `{}`, false, `{}`, true},
+		{"text with charset", txHeaders("Content-Type", "Text/Plain; charset=UTF-8"), "hi", false, "hi", true},
+		{"no content type", nil, "hi", false, "", false},
+		{"binary type", txHeaders("Content-Type", "application/octet-stream"), "hi", false, "", false},
+		{"gzip", txHeaders("Content-Type", "text/plain", "Content-Encoding", "gzip"), "hi", false, "", false},
+		{"identity coding", txHeaders("Content-Type", "text/plain", "Content-Encoding", "identity"), "hi", false, "hi", true},
+		{"latin1", txHeaders("Content-Type", "text/plain; charset=iso-8859-1"), "caf\xe9", false, "", false},
+		{"cut rune when truncated", txHeaders("Content-Type", "text/plain"), "caf\xc3", true, "caf", true},
+		{"cut rune when complete", txHeaders("Content-Type", "text/plain"), "caf\xc3", false, "", false},
+		{"cut 4-byte rune", txHeaders("Content-Type", "text/plain"), "a\xf0\x9f\x98", true, "a", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, ok := textBody(&httpparse.Message{Header: tt.headers}, []byte(tt.content), tt.truncated)
+			assert.Equal(t, tt.text, ok)
+			assert.Equal(t, tt.want, got)
+		})
+	}
+}
+
+// TestTranslateBodyLimit checks max_body_bytes applies on top of what the
+// parser kept.
+func TestTranslateBodyLimit(t *testing.T) {
+	cfg := translateConfig(LevelFull)
+	cfg.Capture.MaxBodyBytes = 4
+	tr := newTranslator(cfg, "", &seqIDs{})
+	b := newBatch()
+	rq := withBody(reqMsg{txReq("POST", "/", 0, 1, txHeaders("Content-Type", "text/plain"))}, []byte("abcdefgh"), 8, false).Request
+	tr.appendTransaction(b, connClient, &httpparse.Transaction{Request: rq, Response: txResp(200, 2, 3, nil, 0)})
+
+	span := b.traces.ResourceSpans().At(0).ScopeSpans().At(0).Spans().At(0)
+	v, ok := span.Attributes().Get(attrRequestBodyTruncated)
+	require.True(t, ok)
+	assert.True(t, v.Bool())
+	body := b.logs.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0).Body().Map()
+	request, _ := body.Get("request")
+	content, _ := request.Map().Get("body")
+	assert.Equal(t, "abcd", content.Str())
+	size, _ := request.Map().Get("body_size")
+	assert.Equal(t, int64(8), size.Int())
+
+	cfg.Capture.MaxBodyBytes = 0
+	tr = newTranslator(cfg, "", &seqIDs{})
+	b = newBatch()
+	tr.appendTransaction(b, connClient, &httpparse.Transaction{Request: rq, Response: txResp(200, 2, 3, nil, 0)})
+	body = b.logs.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0).Body().Map()
+	request, _ = body.Get("request")
+	content, _ = request.Map().Get("body")
+	assert.Empty(t, content.Str(), "max_body_bytes 0 exports no body content")
+}
+
+func TestTranslateRandomIDs(t *testing.T) {
+	seen := map[pcommon.TraceID]bool{}
+	for range 100 {
+		tid, sid := randomIDs{}.NewIDs()
+		assert.False(t, tid.IsEmpty())
+		assert.False(t, sid.IsEmpty())
+		assert.False(t, seen[tid], "repeated trace id")
+		seen[tid] = true
+	}
+}
+
+func TestTranslateProtocolVersion(t *testing.T) {
+	tests := []struct{ req, resp, want string }{
+		{"1.0", "1.1", "1.0"}, // a 1.1 server answering a 1.0 client
+		{"1.1", "1.1", "1.1"},
+		{"", "1.1", "1.1"},
+		{"", "", ""},
+	}
+	for _, tt := range tests {
+		rq, rs := txReq("GET", "/", 0, 1, nil), txResp(200, 1, 2, nil, 0)
+		rq.Proto, rs.Proto = tt.req, tt.resp
+		v := describe(connClient, &httpparse.Transaction{Request: rq, Response: rs}, nil)
+		assert.Equal(t, tt.want, v.proto, "request %q response %q", tt.req, tt.resp)
+	}
+}
