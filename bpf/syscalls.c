@@ -17,6 +17,7 @@ const struct exec_event *unused_exec_event __attribute__((unused));
 const enum event_kind *unused_event_kind __attribute__((unused));
 const enum conn_role *unused_conn_role __attribute__((unused));
 const enum data_dir *unused_data_dir __attribute__((unused));
+const enum conn_policy *unused_conn_policy __attribute__((unused));
 const enum counter *unused_counter __attribute__((unused));
 
 /* Set by the loader: the collector's own process, never captured. */
@@ -51,6 +52,30 @@ struct {
 	__type(key, __u64); /* pid_tgid */
 	__type(value, struct call_args);
 } calls SEC(".maps");
+
+/* Per-connection payload policy, written by user space (enum conn_policy).
+ * An LRU map: a lost entry means copying again, which is safe. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u64); /* struct sock address */
+	__type(value, __u32);
+} policies SEC(".maps");
+
+static __always_inline __u32 policy_of(struct sock *sk)
+{
+	__u64 key = (__u64)sk;
+	__u32 *p = bpf_map_lookup_elem(&policies, &key);
+	return p ? *p : POLICY_COPY;
+}
+
+/* forget_policy drops what user space said of an earlier connection that had
+ * the same struct sock: a new connection starts copied. */
+static __always_inline void forget_policy(struct sock *sk)
+{
+	__u64 key = (__u64)sk;
+	bpf_map_delete_elem(&policies, &key);
+}
 
 /* Bytes of one direction of a socket whose events the full ring buffer
  * dropped; the next event of that direction reports them as lost_before so
@@ -186,6 +211,8 @@ static __always_inline int emit_sized(struct event_header *h, __u64 buf, __u32 l
 static __always_inline int emit_chunk(struct event_header *h, __u64 buf, __u32 len, __u64 copy,
 				      __u32 lost_before)
 {
+	if (copy == 0)
+		return emit_sized(h, buf, len, copy, lost_before, 0);
 	if (copy <= 256)
 		return emit_sized(h, buf, len, copy, lost_before, 256);
 	if (copy <= 2048)
@@ -217,14 +244,9 @@ static __always_inline void emit_buffer(struct event_header *h, __u64 buf, __u64
 	}
 }
 
-static __always_inline int enter_data(__s32 fd, __u64 buf, __u64 iovcnt, __u32 is_iov)
+/* remember_call keeps a syscall's arguments for its exit. */
+static __always_inline int remember_call(struct sock *sk, __s32 fd, __u64 buf, __u64 iovcnt, __u32 is_iov)
 {
-	if (is_self())
-		return 0;
-	struct sock *sk = sock_from_fd(fd);
-	if (!sk)
-		return 0;
-
 	__u64 id = bpf_get_current_pid_tgid();
 	struct call_args a = {
 		.sock = (__u64)sk,
@@ -237,6 +259,22 @@ static __always_inline int enter_data(__s32 fd, __u64 buf, __u64 iovcnt, __u32 i
 	if (bpf_map_update_elem(&calls, &id, &a, BPF_ANY))
 		count(COUNTER_ARGS_FULL, 1);
 	return 0;
+}
+
+static __always_inline int enter_data(__s32 fd, __u64 buf, __u64 iovcnt, __u32 is_iov)
+{
+	if (is_self())
+		return 0;
+	struct sock *sk = sock_from_fd(fd);
+	if (!sk)
+		return 0;
+	switch (policy_of(sk)) {
+	case POLICY_IGNORE:
+		return 0;
+	case POLICY_COUNT:
+		return remember_call(sk, fd, 0, 0, 0); /* no buffer: exit reports the length only */
+	}
+	return remember_call(sk, fd, buf, iovcnt, is_iov);
 }
 
 static __always_inline int enter_msg(__s32 fd, __u64 msg)
@@ -273,7 +311,13 @@ static __always_inline int exit_data(struct syscall_exit_ctx *ctx, __u8 dir)
 	}
 
 	__u64 left = ctx->ret;
-	if (!a.is_iov) {
+	if (!a.buf) {
+		/* Count only: one event for the whole length, nothing copied. */
+		if (emit_chunk(&h, 0, left > 0xffffffff ? 0xffffffff : left, 0, s.lost) == 0)
+			s.lost = 0;
+		else
+			s.lost += left;
+	} else if (!a.is_iov) {
 		emit_buffer(&h, a.buf, left, &s);
 	} else {
 		for (int i = 0; i < MAX_IOV && i < a.iovcnt && left > 0; i++) {
@@ -306,7 +350,10 @@ static __always_inline int exit_data(struct syscall_exit_ctx *ctx, __u8 dir)
 SEC("tracepoint/syscalls/sys_enter_connect")
 int enter_connect(struct syscall_enter_ctx *ctx)
 {
-	return enter_data(ctx->args[0], 0, 0, 0);
+	if (is_self())
+		return 0;
+	struct sock *sk = sock_from_fd(ctx->args[0]);
+	return sk ? remember_call(sk, ctx->args[0], 0, 0, 0) : 0;
 }
 
 SEC("tracepoint/syscalls/sys_exit_connect")
@@ -319,8 +366,10 @@ int exit_connect(struct syscall_exit_ctx *ctx)
 	struct call_args a = *p;
 	bpf_map_delete_elem(&calls, &id);
 	/* A non-blocking connect returns EINPROGRESS with the addresses set. */
-	if (ctx->ret == 0 || ctx->ret == -EINPROGRESS)
+	if (ctx->ret == 0 || ctx->ret == -EINPROGRESS) {
+		forget_policy((struct sock *)a.sock);
 		emit_header(EVENT_CONN_OPEN, ROLE_CLIENT, a.fd, (struct sock *)a.sock);
+	}
 	return 0;
 }
 
@@ -331,8 +380,10 @@ static __always_inline int exit_accept(struct syscall_exit_ctx *ctx)
 	/* The new fd is installed before accept returns; its sock has the peer
 	 * even when the caller passed no address buffer. */
 	struct sock *sk = sock_from_fd(ctx->ret);
-	if (sk)
+	if (sk) {
+		forget_policy(sk);
 		emit_header(EVENT_CONN_OPEN, ROLE_SERVER, ctx->ret, sk);
+	}
 	return 0;
 }
 
@@ -348,8 +399,10 @@ int enter_close(struct syscall_enter_ctx *ctx)
 	if (is_self())
 		return 0;
 	struct sock *sk = sock_from_fd(ctx->args[0]);
-	if (sk)
+	if (sk) {
+		forget_policy(sk);
 		emit_header(EVENT_CONN_CLOSE, 0, ctx->args[0], sk);
+	}
 	return 0;
 }
 

@@ -32,6 +32,14 @@ enum data_dir {
 	DIR_RECV = 2,
 };
 
+/* What user space wants of a connection's payload, in the "policies" map.
+ * Connections without an entry are copied. */
+enum conn_policy {
+	POLICY_COPY = 0,
+	POLICY_COUNT = 1,  /* report byte counts only: not HTTP */
+	POLICY_IGNORE = 2, /* report nothing but the close: filtered out */
+};
+
 /* Counters in the "counters" per-CPU array. */
 enum counter {
 	COUNTER_RINGBUF_FULL = 0,   /* events dropped: ring buffer reserve failed */

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"slices"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -206,3 +207,92 @@ func requireBPF(t *testing.T) {
 	}
 	t.Skip("skipping: loading BPF programs needs root")
 }
+
+// policyHandler ignores connections to one port and counts only those to
+// another, recording what it is given.
+type policyHandler struct {
+	recorder
+	engine                *Engine
+	ignorePort, countPort uint16
+}
+
+func (h *policyHandler) ConnOpened(c *Conn) bool {
+	switch c.Remote.Port() {
+	case h.ignorePort:
+		return false
+	case h.countPort:
+		h.engine.CountOnly(c)
+	}
+	return h.recorder.ConnOpened(c)
+}
+
+// TestE2EEnginePolicies checks that the kernel stops copying the payload of a
+// connection the handler counts only, and reports nothing of one it ignores.
+func TestE2EEnginePolicies(t *testing.T) {
+	requireBPF(t)
+	var ports [2]uint16
+	for i := range ports {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "hello") })}
+		go srv.Serve(ln)
+		defer srv.Close()
+		ports[i] = uint16(ln.Addr().(*net.TCPAddr).Port)
+	}
+	h := &policyHandler{ignorePort: ports[0], countPort: ports[1]}
+	e, err := NewEngine(Options{}, h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.engine = e
+	if err := e.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	// The policy takes effect once the engine has read the open event, so
+	// the client waits a moment after connecting before it sends.
+	for _, port := range ports {
+		out, err := exec.Command("python3", "-c", slowClient, strconv.Itoa(int(port))).CombinedOutput()
+		if err != nil || !bytes.HasSuffix(out, []byte("hello")) {
+			t.Fatalf("client of port %d: %q %v", port, out, err)
+		}
+	}
+	time.Sleep(300 * time.Millisecond)
+	e.Close()
+
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var counted *Conn
+	for _, c := range h.opened {
+		switch c.Remote.Port() {
+		case h.ignorePort:
+			t.Errorf("the handler was given an ignored connection: %+v", c)
+		case h.countPort:
+			counted = c
+		}
+	}
+	if counted == nil {
+		t.Fatal("the counted connection was not reported")
+	}
+	if n := len(h.data[counted][Send]) + len(h.data[counted][Recv]); n != 0 {
+		t.Errorf("the kernel copied %d bytes of a count-only connection", n)
+	}
+	const requestLen = 46 // slowClient's request
+	if counted.BytesSent != requestLen || counted.BytesRecv < 100 || counted.LostBytes != counted.BytesSent+counted.BytesRecv {
+		t.Errorf("count-only connection: %d sent, %d received, %d not copied; want the 46-byte request and the response, all uncopied",
+			counted.BytesSent, counted.BytesRecv, counted.LostBytes)
+	}
+}
+
+// slowClient sends one HTTP request to 127.0.0.1:argv[1], half a second after
+// connecting, and prints the response.
+const slowClient = `import socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+time.sleep(0.5)
+s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+data = b""
+while chunk := s.recv(4096):
+    data += chunk
+sys.stdout.write(data.decode())`

@@ -296,13 +296,28 @@ func (e *Engine) badEvent(err error) {
 }
 
 func (e *Engine) openConn(h *syscallsEventHeader, role Role, now time.Time) *tracked {
-	c := &Conn{Process: e.procs.get(int(h.Pid)), Role: role, Opened: now}
+	c := &Conn{Process: e.procs.get(int(h.Pid)), Role: role, Opened: now, sock: h.Sock}
 	c.Local, c.Remote = h.Tuple.addrs()
 	follow := e.handler.ConnOpened(c)
+	if !follow {
+		e.setPolicy(c, syscallsConnPolicyPOLICY_IGNORE)
+	}
 	if dropped := e.conns.add(h.Sock, c, follow, now); dropped != nil {
 		e.closeConn(dropped, now)
 	}
 	return e.conns.lookup(h.Sock, now)
+}
+
+// CountOnly tells the kernel to stop copying c's payload: its Data segments
+// then carry lengths only. For connections that are not worth parsing. Call
+// it from a Handler callback.
+func (e *Engine) CountOnly(c *Conn) { e.setPolicy(c, syscallsConnPolicyPOLICY_COUNT) }
+
+func (e *Engine) setPolicy(c *Conn, p syscallsConnPolicy) {
+	if err := e.maps.Policies.Put(c.sock, uint32(p)); err != nil {
+		// The map is an LRU: Put fails only on a closed map, during Close.
+		e.log.Debug("setting a connection's capture policy", zap.Uint64("conn", c.ID), zap.Error(err))
+	}
 }
 
 func (e *Engine) closeConn(tr *tracked, now time.Time) {

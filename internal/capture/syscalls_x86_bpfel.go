@@ -23,6 +23,14 @@ type syscallsCallArgs struct {
 	IsIov  uint32
 }
 
+type syscallsConnPolicy uint32
+
+const (
+	syscallsConnPolicyPOLICY_COPY   syscallsConnPolicy = 0
+	syscallsConnPolicyPOLICY_COUNT  syscallsConnPolicy = 1
+	syscallsConnPolicyPOLICY_IGNORE syscallsConnPolicy = 2
+)
+
 type syscallsConnRole uint32
 
 const (
@@ -115,40 +123,42 @@ type syscallsLostKey struct {
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
-	syscallsMapCalls           = "calls"
-	syscallsMapCounters        = "counters"
-	syscallsMapEvents          = "events"
-	syscallsMapLost            = "lost"
-	syscallsProgEnterClose     = "enter_close"
-	syscallsProgEnterConnect   = "enter_connect"
-	syscallsProgEnterRead      = "enter_read"
-	syscallsProgEnterReadv     = "enter_readv"
-	syscallsProgEnterRecvfrom  = "enter_recvfrom"
-	syscallsProgEnterRecvmsg   = "enter_recvmsg"
-	syscallsProgEnterSendmsg   = "enter_sendmsg"
-	syscallsProgEnterSendto    = "enter_sendto"
-	syscallsProgEnterWrite     = "enter_write"
-	syscallsProgEnterWritev    = "enter_writev"
-	syscallsProgExitAccept4    = "exit_accept4"
-	syscallsProgExitAccept     = "exit_accept_"
-	syscallsProgExitConnect    = "exit_connect"
-	syscallsProgExitRead       = "exit_read"
-	syscallsProgExitReadv      = "exit_readv"
-	syscallsProgExitRecvfrom   = "exit_recvfrom"
-	syscallsProgExitRecvmsg    = "exit_recvmsg"
-	syscallsProgExitSendmsg    = "exit_sendmsg"
-	syscallsProgExitSendto     = "exit_sendto"
-	syscallsProgExitWrite      = "exit_write"
-	syscallsProgExitWritev     = "exit_writev"
-	syscallsProgProcessExec    = "process_exec"
-	syscallsProgProcessExit    = "process_exit"
-	syscallsVarSelfTgid        = "self_tgid"
-	syscallsVarUnusedConnRole  = "unused_conn_role"
-	syscallsVarUnusedCounter   = "unused_counter"
-	syscallsVarUnusedDataDir   = "unused_data_dir"
-	syscallsVarUnusedDataEvent = "unused_data_event"
-	syscallsVarUnusedEventKind = "unused_event_kind"
-	syscallsVarUnusedExecEvent = "unused_exec_event"
+	syscallsMapCalls            = "calls"
+	syscallsMapCounters         = "counters"
+	syscallsMapEvents           = "events"
+	syscallsMapLost             = "lost"
+	syscallsMapPolicies         = "policies"
+	syscallsProgEnterClose      = "enter_close"
+	syscallsProgEnterConnect    = "enter_connect"
+	syscallsProgEnterRead       = "enter_read"
+	syscallsProgEnterReadv      = "enter_readv"
+	syscallsProgEnterRecvfrom   = "enter_recvfrom"
+	syscallsProgEnterRecvmsg    = "enter_recvmsg"
+	syscallsProgEnterSendmsg    = "enter_sendmsg"
+	syscallsProgEnterSendto     = "enter_sendto"
+	syscallsProgEnterWrite      = "enter_write"
+	syscallsProgEnterWritev     = "enter_writev"
+	syscallsProgExitAccept4     = "exit_accept4"
+	syscallsProgExitAccept      = "exit_accept_"
+	syscallsProgExitConnect     = "exit_connect"
+	syscallsProgExitRead        = "exit_read"
+	syscallsProgExitReadv       = "exit_readv"
+	syscallsProgExitRecvfrom    = "exit_recvfrom"
+	syscallsProgExitRecvmsg     = "exit_recvmsg"
+	syscallsProgExitSendmsg     = "exit_sendmsg"
+	syscallsProgExitSendto      = "exit_sendto"
+	syscallsProgExitWrite       = "exit_write"
+	syscallsProgExitWritev      = "exit_writev"
+	syscallsProgProcessExec     = "process_exec"
+	syscallsProgProcessExit     = "process_exit"
+	syscallsVarSelfTgid         = "self_tgid"
+	syscallsVarUnusedConnPolicy = "unused_conn_policy"
+	syscallsVarUnusedConnRole   = "unused_conn_role"
+	syscallsVarUnusedCounter    = "unused_counter"
+	syscallsVarUnusedDataDir    = "unused_data_dir"
+	syscallsVarUnusedDataEvent  = "unused_data_event"
+	syscallsVarUnusedEventKind  = "unused_event_kind"
+	syscallsVarUnusedExecEvent  = "unused_exec_event"
 )
 
 // loadSyscalls returns the embedded CollectionSpec for syscalls.
@@ -226,19 +236,21 @@ type syscallsMapSpecs struct {
 	Counters *ebpf.MapSpec `ebpf:"counters"`
 	Events   *ebpf.MapSpec `ebpf:"events"`
 	Lost     *ebpf.MapSpec `ebpf:"lost"`
+	Policies *ebpf.MapSpec `ebpf:"policies"`
 }
 
 // syscallsVariableSpecs contains global variables before they are loaded into the kernel.
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type syscallsVariableSpecs struct {
-	SelfTgid        *ebpf.VariableSpec `ebpf:"self_tgid"`
-	UnusedConnRole  *ebpf.VariableSpec `ebpf:"unused_conn_role"`
-	UnusedCounter   *ebpf.VariableSpec `ebpf:"unused_counter"`
-	UnusedDataDir   *ebpf.VariableSpec `ebpf:"unused_data_dir"`
-	UnusedDataEvent *ebpf.VariableSpec `ebpf:"unused_data_event"`
-	UnusedEventKind *ebpf.VariableSpec `ebpf:"unused_event_kind"`
-	UnusedExecEvent *ebpf.VariableSpec `ebpf:"unused_exec_event"`
+	SelfTgid         *ebpf.VariableSpec `ebpf:"self_tgid"`
+	UnusedConnPolicy *ebpf.VariableSpec `ebpf:"unused_conn_policy"`
+	UnusedConnRole   *ebpf.VariableSpec `ebpf:"unused_conn_role"`
+	UnusedCounter    *ebpf.VariableSpec `ebpf:"unused_counter"`
+	UnusedDataDir    *ebpf.VariableSpec `ebpf:"unused_data_dir"`
+	UnusedDataEvent  *ebpf.VariableSpec `ebpf:"unused_data_event"`
+	UnusedEventKind  *ebpf.VariableSpec `ebpf:"unused_event_kind"`
+	UnusedExecEvent  *ebpf.VariableSpec `ebpf:"unused_exec_event"`
 }
 
 // syscallsObjects contains all objects after they have been loaded into the kernel.
@@ -265,6 +277,7 @@ type syscallsMaps struct {
 	Counters *ebpf.Map `ebpf:"counters"`
 	Events   *ebpf.Map `ebpf:"events"`
 	Lost     *ebpf.Map `ebpf:"lost"`
+	Policies *ebpf.Map `ebpf:"policies"`
 }
 
 func (m *syscallsMaps) Close() error {
@@ -273,6 +286,7 @@ func (m *syscallsMaps) Close() error {
 		m.Counters,
 		m.Events,
 		m.Lost,
+		m.Policies,
 	)
 }
 
@@ -280,13 +294,14 @@ func (m *syscallsMaps) Close() error {
 //
 // It can be passed to loadSyscallsObjects or ebpf.CollectionSpec.LoadAndAssign.
 type syscallsVariables struct {
-	SelfTgid        *ebpf.Variable `ebpf:"self_tgid"`
-	UnusedConnRole  *ebpf.Variable `ebpf:"unused_conn_role"`
-	UnusedCounter   *ebpf.Variable `ebpf:"unused_counter"`
-	UnusedDataDir   *ebpf.Variable `ebpf:"unused_data_dir"`
-	UnusedDataEvent *ebpf.Variable `ebpf:"unused_data_event"`
-	UnusedEventKind *ebpf.Variable `ebpf:"unused_event_kind"`
-	UnusedExecEvent *ebpf.Variable `ebpf:"unused_exec_event"`
+	SelfTgid         *ebpf.Variable `ebpf:"self_tgid"`
+	UnusedConnPolicy *ebpf.Variable `ebpf:"unused_conn_policy"`
+	UnusedConnRole   *ebpf.Variable `ebpf:"unused_conn_role"`
+	UnusedCounter    *ebpf.Variable `ebpf:"unused_counter"`
+	UnusedDataDir    *ebpf.Variable `ebpf:"unused_data_dir"`
+	UnusedDataEvent  *ebpf.Variable `ebpf:"unused_data_event"`
+	UnusedEventKind  *ebpf.Variable `ebpf:"unused_event_kind"`
+	UnusedExecEvent  *ebpf.Variable `ebpf:"unused_exec_event"`
 }
 
 // syscallsPrograms contains all programs after they have been loaded into the kernel.

@@ -70,6 +70,8 @@ type Conn struct {
 	BytesSent uint64 // all payload bytes, copied or not
 	BytesRecv uint64
 	LostBytes uint64 // payload bytes the kernel did not copy (bounded prefix, lost events)
+
+	sock uint64 // the kernel's struct sock address: the key of the kernel's maps
 }
 
 // Segment is a piece of one direction of a connection's byte stream, in order.

@@ -72,6 +72,7 @@ type connState struct {
 	conn     *capture.Conn // the engine's, or a copy with the role found from the traffic
 	parser   *httpparse.Conn
 	requests capture.Direction // the direction requests travel in; 0 until known
+	notHTTP  bool              // the kernel was told to stop copying
 	sent     uint64            // bytes since metrics were last emitted
 	recv     uint64
 }
@@ -265,7 +266,7 @@ func (r *ebpftapReceiver) Data(c *capture.Conn, s capture.Segment) {
 	} else {
 		st.recv += n
 	}
-	if st.requests == 0 && !r.findRole(st, s) {
+	if st.notHTTP || st.requests == 0 && !r.findRole(st, s) {
 		return
 	}
 	stream := httpparse.ToClient
@@ -273,6 +274,11 @@ func (r *ebpftapReceiver) Data(c *capture.Conn, s capture.Segment) {
 		stream = httpparse.ToServer
 	}
 	st.parser.Write(stream, s.Time, s.Data, s.Lost)
+	if st.parser.Protocol() == httpparse.ProtocolOther {
+		// Count its bytes from now on; copying them is wasted work.
+		st.notHTTP = true
+		r.engine.CountOnly(c)
+	}
 }
 
 // findRole decides, for a connection seen mid-way, which end the process is:
