@@ -25,6 +25,7 @@ const (
 type reader struct {
 	stream Stream
 	state  readState
+	resync bool // after a capture gap: skipping to the next message start (resync.go)
 
 	// Header block accumulation, for a block split across Writes.
 	buf     []byte // bounded by Config.MaxHeaderBytes; reused

@@ -15,6 +15,14 @@ type Config struct {
 	// DefaultMaxPending. Beyond it the oldest is dropped, counted in
 	// Stats.PendingOverflow.
 	MaxPending int
+	// MaxEarlyResponseBytes bounds the response bytes held back because they
+	// arrived before the request they answer (see early.go); default twice
+	// MaxHeaderBytes, room for a header block and as much body. A value below
+	// MaxHeaderBytes is raised to it, so that any response header block the
+	// Conn accepts can also be held. Beyond it the Conn gives up, counted in
+	// Stats.EarlyResponseTooLarge. Each held piece keeps its time, up to 256
+	// pieces; later ones merge into the last (see early.go).
+	MaxEarlyResponseBytes int
 	// Stats receives the counters; it may be shared by many Conns, or be nil.
 	Stats *Stats
 }
@@ -34,6 +42,10 @@ func (c Config) withDefaults() Config {
 	if c.MaxPending <= 0 {
 		c.MaxPending = DefaultMaxPending
 	}
+	if c.MaxEarlyResponseBytes <= 0 {
+		c.MaxEarlyResponseBytes = 2 * c.MaxHeaderBytes
+	}
+	c.MaxEarlyResponseBytes = max(c.MaxEarlyResponseBytes, c.MaxHeaderBytes)
 	return c
 }
 
@@ -65,6 +77,9 @@ type slot struct {
 	reqDone  bool
 	respDone bool
 	hasResp  bool // a final response was assigned (possibly still being read)
+	// unanswerable: after a capture gap its response may have been skipped,
+	// so it is emitted without one as soon as the request is complete.
+	unanswerable bool
 }
 
 // Conn parses the two byte streams of one connection. It is not safe for
@@ -83,13 +98,17 @@ type Conn struct {
 	srv reader // ToClient: responses
 
 	// pending holds requests in wire order whose transaction was not emitted
-	// yet; pending[:answered] have been assigned their (final) response.
+	// yet; pending[:answered] have been assigned their (final) response, or
+	// marked unanswerable after a capture gap.
 	pending  []*slot
 	answered int
 	// owed counts responses still to come for requests dropped by MaxPending
 	// before their response started; they are parsed and thrown away so that
 	// later responses still pair with the right requests.
 	owed int
+
+	// early holds response bytes that arrived before their request.
+	early earlyBuffer
 }
 
 // NewConn returns a parser for one connection. emit receives each
@@ -109,38 +128,86 @@ func NewConn(cfg Config, emit func(*Transaction)) *Conn {
 func (c *Conn) Protocol() Protocol { return c.proto }
 
 // Err returns why the Conn gave up on its connection (an *Error), or nil
-// while it is parsing, after a protocol upgrade, or after Close. A Conn that
-// gave up before it could decide (bytes lost in the first request line)
-// stays ProtocolUnknown, so Err is how a caller tells it to stop waiting.
+// while it is parsing (resynchronising after a capture gap included), after
+// a protocol upgrade, or after Close. A Conn that gave up before it could
+// decide (bytes lost in the first request line) stays ProtocolUnknown, so
+// Err is how a caller tells it to stop waiting.
 func (c *Conn) Err() error { return c.err }
 
 // Write feeds the next piece of stream s: p are the bytes, and lost bytes
 // followed p on the wire but were not captured. ts is when the piece was
 // seen. p is only used during the call.
+//
+// The two streams need not arrive in wire order relative to each other: a
+// response may arrive before the request it answers (see early.go).
 func (c *Conn) Write(s Stream, ts time.Time, p []byte, lost int) {
 	if c.state != stateActive {
 		return
 	}
-	var r *reader
 	switch s {
 	case ToServer:
-		r = &c.cli
+		c.writeRequests(ts, p, lost)
 	case ToClient:
-		r = &c.srv
-	default:
+		c.writeResponses(ts, p, lost)
+	}
+}
+
+func (c *Conn) writeRequests(ts time.Time, p []byte, lost int) {
+	r := &c.cli
+	if r.resync && !c.resumeRequests(p) {
 		return
 	}
 	if len(p) > 0 {
 		c.feed(r, ts, p)
+	}
+	// Responses held for these requests go first: the lost bytes come
+	// after the requests, and a gap may make the Conn resynchronise, which
+	// throws held responses away.
+	if c.early.holding() && c.awaited() {
+		c.release()
 	}
 	if lost > 0 && c.state == stateActive {
 		c.gap(r, ts, int64(lost))
 	}
 }
 
+func (c *Conn) writeResponses(ts time.Time, p []byte, lost int) {
+	r := &c.srv
+	if r.resync && !c.resumeResponses(p) {
+		return
+	}
+	if c.early.holding() {
+		// Whatever follows held bytes is held after them.
+		c.hold(ts, p, lost)
+		return
+	}
+	n := 0
+	if len(p) > 0 {
+		n = c.feed(r, ts, p)
+	}
+	if c.state != stateActive {
+		return
+	}
+	if n < len(p) {
+		c.hold(ts, p[n:], lost)
+		return
+	}
+	if lost > 0 {
+		c.gap(r, ts, int64(lost))
+	}
+}
+
+// awaited reports whether the next response has a request to answer: one
+// parsed and not yet answered, or one dropped by MaxPending.
+func (c *Conn) awaited() bool {
+	return c.owed > 0 || c.answered < len(c.pending)
+}
+
 // Close ends both streams: a body delimited by the end of the connection
 // completes, anything else still in progress is emitted marked Incomplete,
 // and requests that never got a response are emitted with Response == nil.
+// Response bytes still held for a request that never came are counted in
+// Stats.UnmatchedResponse.
 func (c *Conn) Close(ts time.Time) {
 	// ts is unused on purpose: a message ends with its last byte, not with
 	// the close.
@@ -148,12 +215,20 @@ func (c *Conn) Close(ts time.Time) {
 	if c.state != stateActive {
 		return
 	}
+	if c.early.holding() {
+		c.stats.count(KindUnmatchedResponse)
+	}
 	c.state = stateClosed
 	c.drain(drainClose)
 }
 
-func (c *Conn) feed(r *reader, ts time.Time, p []byte) {
-	for len(p) > 0 && c.state == stateActive {
+// feed parses p on stream r and returns how many bytes it used: all of
+// them, unless the Conn stopped, or a response is about to start that no
+// parsed request awaits yet (the caller holds the rest, see early.go).
+func (c *Conn) feed(r *reader, ts time.Time, p []byte) int {
+	used := 0
+	for used < len(p) && c.state == stateActive {
+		q := p[used:]
 		var n int
 		switch r.state {
 		case stIdle:
@@ -161,33 +236,38 @@ func (c *Conn) feed(r *reader, ts time.Time, p []byte) {
 			// SHOULD ignore at least one empty line (CRLF) received prior to
 			// the request-line" (RFC 9112 §2.2); stray CRLFs after a body
 			// are skipped on responses too.
-			for n < len(p) && (p[n] == '\r' || p[n] == '\n') {
+			for n < len(q) && (q[n] == '\r' || q[n] == '\n') {
 				n++
 			}
-			if n < len(p) {
+			if n < len(q) {
+				if r.stream == ToClient && !c.awaited() {
+					return used + n
+				}
 				r.beginHead(ts)
 			}
 		case stHead:
-			n = c.readHead(r, ts, p)
+			n = c.readHead(r, ts, q)
 		case stLength:
-			n = c.readLength(r, ts, p)
+			n = c.readLength(r, ts, q)
 		case stUntilClose:
-			n = len(p)
-			c.keep(r, p)
+			n = len(q)
+			c.keep(r, q)
 			r.last = ts
 		default:
-			n = c.readChunked(r, ts, p)
+			n = c.readChunked(r, ts, q)
 		}
-		p = p[n:]
+		used += n
 	}
+	return used
 }
 
 // gap handles bytes the capture lost right after what was fed. Inside a body
 // of known length (or a chunk's data, or a body that ends with the
 // connection) only the body's content is missing, so its size stays right
 // and the message is kept, truncated. Anywhere else the lost bytes carried
-// framing, and guessing where the next message starts could pin bytes on the
-// wrong message, so the Conn gives up.
+// framing: guessing where the next message starts could pin bytes on the
+// wrong message, so the Conn resynchronises both streams (resync.go), or
+// gives up if the client stream was not even recognised as HTTP yet.
 func (c *Conn) gap(r *reader, ts time.Time, lost int64) {
 	switch r.state {
 	case stLength, stChunkData:
@@ -215,7 +295,11 @@ func (c *Conn) gap(r *reader, ts time.Time, lost int64) {
 		r.last = ts
 		return
 	}
-	c.fail(r.stream, KindCaptureGap, errGapInFraming)
+	if c.proto != ProtocolHTTP1 {
+		c.fail(r.stream, KindCaptureGap, errGapInFraming)
+		return
+	}
+	c.resync()
 }
 
 // fail gives up on the connection: it counts why, emits what it can and
@@ -248,6 +332,7 @@ const (
 	drainClose drainMode = iota
 	drainFail
 	drainUpgrade
+	drainResync // a capture gap broke framing; parsing goes on afterwards
 )
 
 // drain finishes whatever each stream was in the middle of and emits every
@@ -267,7 +352,13 @@ func (c *Conn) drain(mode drainMode) {
 		c.emit(&s.txn)
 	}
 	c.pending = nil
-	c.answered = 0
+	c.answered, c.owed = 0, 0
+	if c.early.holding() && mode == drainResync {
+		// They answer requests not parsed yet, which may be lost in the gap.
+		c.stats.count(KindResyncDiscardedResponse)
+		c.stats.skipped(len(c.early.buf) - c.early.off)
+	}
+	c.early.reset()
 	c.cli.release()
 	c.srv.release()
 }
@@ -328,14 +419,18 @@ func (c *Conn) push(s *slot) error {
 func (c *Conn) flush() {
 	for len(c.pending) > 0 {
 		s := c.pending[0]
-		if !s.reqDone || !s.respDone {
+		if !s.reqDone || !s.respDone && !s.unanswerable {
 			return
 		}
 		copy(c.pending, c.pending[1:])
 		c.pending[len(c.pending)-1] = nil
 		c.pending = c.pending[:len(c.pending)-1]
 		c.answered--
-		s.txn.Response = &s.resp
+		if s.hasResp {
+			s.txn.Response = &s.resp
+		} else {
+			c.stats.count(KindNoResponse)
+		}
 		c.emit(&s.txn)
 	}
 }

@@ -9,10 +9,18 @@
 // read-until-close bodies, and emits each transaction when both its messages
 // are complete.
 //
+// The two streams may arrive out of step: a response that arrives before the
+// request it answers is held (within Config.MaxEarlyResponseBytes) and parsed
+// once that request's head is.
+//
 // Memory per connection is bounded by Config: one header block per stream,
-// MaxBodyBytes per kept body, MaxPending requests awaiting responses. The
-// parser never panics on any input. When it cannot go on without guessing
-// (malformed framing, lost bytes that carried framing, a bound exceeded), it
-// emits what it has, marks unfinished messages Incomplete, counts why in
-// Stats and ignores the rest of the connection.
+// MaxBodyBytes per kept body, MaxPending requests awaiting responses, and
+// MaxEarlyResponseBytes of early response. The parser never panics on any
+// input. When the capture loses bytes that carried framing, it emits what it
+// has, marks unfinished messages Incomplete, and resynchronises both streams
+// at the next message starts, never pairing a response with a request it may
+// not answer (resync.go). When it cannot go on without guessing (malformed
+// framing, a bound exceeded, a loss before the stream was recognised as
+// HTTP), it emits what it has, marks unfinished messages Incomplete, counts
+// why in Stats and ignores the rest of the connection.
 package httpparse

@@ -17,6 +17,8 @@ const (
 	KindUnmatchedResponse
 	KindPendingOverflow
 	KindNoResponse
+	KindEarlyResponseTooLarge
+	KindResyncDiscardedResponse
 )
 
 func (k Kind) String() string {
@@ -35,6 +37,10 @@ func (k Kind) String() string {
 		return "pending overflow"
 	case KindNoResponse:
 		return "no response"
+	case KindEarlyResponseTooLarge:
+		return "early response too large"
+	case KindResyncDiscardedResponse:
+		return "response discarded while resynchronising"
 	}
 	return fmt.Sprintf("Kind(%d)", uint8(k))
 }
@@ -55,23 +61,24 @@ func (e *Error) Unwrap() error { return e.Err }
 // Sentinel causes. They are static so that detecting a problem never
 // allocates; the Conn wraps one in an *Error when it gives up.
 var (
-	errNotRequestLine       = errors.New("stream does not start with an HTTP/1.x request-line")
-	errNotStatusLine        = errors.New("stream does not start with an HTTP/1.x status-line")
-	errBadRequestLine       = errors.New("invalid request-line")
-	errBadStatusLine        = errors.New("invalid status-line")
-	errBadVersion           = errors.New("unsupported HTTP-version")
-	errBadFieldLine         = errors.New("invalid field line")
-	errBadFieldName         = errors.New("invalid field name")
-	errBadFieldValue        = errors.New("invalid field value")
-	errBadContentLength     = errors.New("invalid Content-Length")
-	errRequestCoding        = errors.New("request Transfer-Encoding does not end in chunked")
-	errBadChunkSize         = errors.New("invalid chunk-size")
-	errChunkTooLarge        = errors.New("chunk-size too large")
-	errChunkLineTooLong     = errors.New("chunk-size line too long")
-	errBadChunkEnd          = errors.New("chunk-data not followed by CRLF")
-	errBadTrailer           = errors.New("invalid trailer field line")
-	errHeaderTooLarge       = errors.New("header block exceeds MaxHeaderBytes")
-	errTrailerTooLarge      = errors.New("trailer section exceeds MaxHeaderBytes")
-	errGapInFraming         = errors.New("bytes lost outside a body of known length")
-	errDroppedSpecialMethod = errors.New("dropped a request whose response framing depends on its method")
+	errNotRequestLine        = errors.New("stream does not start with an HTTP/1.x request-line")
+	errNotStatusLine         = errors.New("stream does not start with an HTTP/1.x status-line")
+	errBadRequestLine        = errors.New("invalid request-line")
+	errBadStatusLine         = errors.New("invalid status-line")
+	errBadVersion            = errors.New("unsupported HTTP-version")
+	errBadFieldLine          = errors.New("invalid field line")
+	errBadFieldName          = errors.New("invalid field name")
+	errBadFieldValue         = errors.New("invalid field value")
+	errBadContentLength      = errors.New("invalid Content-Length")
+	errRequestCoding         = errors.New("request Transfer-Encoding does not end in chunked")
+	errBadChunkSize          = errors.New("invalid chunk-size")
+	errChunkTooLarge         = errors.New("chunk-size too large")
+	errChunkLineTooLong      = errors.New("chunk-size line too long")
+	errBadChunkEnd           = errors.New("chunk-data not followed by CRLF")
+	errBadTrailer            = errors.New("invalid trailer field line")
+	errHeaderTooLarge        = errors.New("header block exceeds MaxHeaderBytes")
+	errTrailerTooLarge       = errors.New("trailer section exceeds MaxHeaderBytes")
+	errGapInFraming          = errors.New("bytes lost outside a body of known length")
+	errEarlyResponseTooLarge = errors.New("response bytes ahead of their request exceed MaxEarlyResponseBytes")
+	errDroppedSpecialMethod  = errors.New("dropped a request whose response framing depends on its method")
 )

@@ -39,15 +39,23 @@ func planPieces(toServer, toClient, plan []byte) (pieces []piece, lossy bool) {
 // FuzzConn feeds arbitrary bytes into both streams with arbitrary cuts and
 // losses. It checks that nothing panics, that state stays within the bounds
 // of the Config at every step, that what is emitted is consistent, and, for
-// loss-free plans, that cutting the streams differently changes nothing.
+// loss-free plans, that cutting the streams differently changes nothing, that
+// nothing is resynchronised, and that, where neither run gave up, upgraded or
+// overflowed a bound, interleaving the streams differently (responses ahead
+// of their requests included) changes nothing either.
 func FuzzConn(f *testing.F) {
 	f.Add([]byte("GET / HTTP/1.1\r\n\r\n"), []byte("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"), []byte{0x00, 0x05, 0x21})
 	f.Add([]byte("\x16\x03\x01\x00"), []byte(""), []byte{0x00})
 	f.Fuzz(func(t *testing.T, toServer, toClient, plan []byte) {
 		pieces, lossy := planPieces(toServer, toClient, plan)
-		fuzzRun(t, pieces)
+		interleaved, interleavedClean := fuzzRun(t, pieces)
 		if lossy {
 			return
+		}
+		for _, k := range []string{"capture_gap", "resynced", "resync_skipped_bytes", "resync_discarded_response"} {
+			if interleaved.Stats[k] != 0 {
+				t.Fatalf("loss-free plan counted %s: %v", k, interleaved.Stats)
+			}
 		}
 		// Same cuts, but every request byte before any response byte,
 		// against each stream fed whole: both orders keep requests before
@@ -60,15 +68,26 @@ func FuzzConn(f *testing.F) {
 				}
 			}
 		}
-		a := jsonOf(t, fuzzRun(t, ordered))
-		b := jsonOf(t, fuzzRun(t, []piece{req(string(toServer)), resp(string(toClient))}))
+		orderedRes, orderedClean := fuzzRun(t, ordered)
+		a := jsonOf(t, orderedRes)
+		wholeRes, _ := fuzzRun(t, []piece{req(string(toServer)), resp(string(toClient))})
+		b := jsonOf(t, wholeRes)
 		if a != b {
 			t.Fatalf("cutting changed the result: %s\ncut:\n%s\nwhole:\n%s", diffLines(b, a), a, b)
+		}
+		if interleavedClean && orderedClean {
+			if c := jsonOf(t, interleaved); c != a {
+				t.Fatalf("interleaving changed the result: %s\ninterleaved:\n%s\nrequests first:\n%s", diffLines(a, c), c, a)
+			}
 		}
 	})
 }
 
-func fuzzRun(t *testing.T, pieces []piece) result {
+// fuzzRun feeds pieces to a Conn with fuzzConfig and checks it along the
+// way. clean reports a run whose result cannot depend on how the two
+// streams interleave: it did not give up, upgrade, or drop a request to
+// MaxPending (what is parsed before such a point depends on the order).
+func fuzzRun(t *testing.T, pieces []piece) (res result, clean bool) {
 	t.Helper()
 	cfg := fuzzConfig
 	stats := &Stats{}
@@ -107,11 +126,12 @@ func fuzzRun(t *testing.T, pieces []piece) result {
 	if got := stats.NoResponse.Load(); got != noResp {
 		t.Fatalf("NoResponse = %d, but %d transactions lack a response", got, noResp)
 	}
-	res := result{Protocol: c.Protocol().String(), Stats: statsView(stats), Transactions: []txnView{}}
+	res = result{Protocol: c.Protocol().String(), Stats: statsView(stats), Transactions: []txnView{}}
 	for _, tx := range txns {
 		res.Transactions = append(res.Transactions, viewTxn(tx))
 	}
-	return res
+	clean = c.Err() == nil && c.state == stateClosed && stats.PendingOverflow.Load() == 0
+	return res, clean
 }
 
 func checkBounded(t *testing.T, c *Conn) {
@@ -126,6 +146,14 @@ func checkBounded(t *testing.T, c *Conn) {
 	}
 	if len(c.pending) > c.cfg.MaxPending || c.answered < 0 || c.answered > len(c.pending) {
 		t.Fatalf("%d pending (%d answered), bound %d", len(c.pending), c.answered, c.cfg.MaxPending)
+	}
+	e := &c.early
+	if cap(e.buf) > c.cfg.MaxEarlyResponseBytes || len(e.pieces)-e.next > maxEarlyPieces {
+		t.Fatalf("early buffer: capacity %d (bound %d), %d pieces", cap(e.buf), c.cfg.MaxEarlyResponseBytes, len(e.pieces)-e.next)
+	}
+	if e.holding() && (c.awaited() || c.srv.state != stIdle || c.srv.resync) {
+		t.Fatalf("holding responses while one is awaited (%v), being read (state %d) or resynchronising (%v)",
+			c.awaited(), c.srv.state, c.srv.resync)
 	}
 }
 
@@ -178,6 +206,18 @@ func fuzzSeeds(t testing.TB) map[string][3][]byte {
 		"overflow":        {strings.Repeat("GET / HTTP/1.1\r\n\r\n", 6), strings.Repeat("HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nx", 6)},
 	} {
 		seeds[name] = [3][]byte{[]byte(s[0]), []byte(s[1]), {0x04, 0x05, 0x00, 0x01, 0x42}}
+	}
+	// Plans of their own: responses cut ahead of their requests, and
+	// losses that break framing on a keep-alive connection.
+	for name, s := range map[string][3]string{
+		"early-response": {"GET /a HTTP/1.1\r\n\r\nHEAD /b HTTP/1.1\r\n\r\n",
+			"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokHTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n",
+			"\xbd\x31\x48\x49\x48"},
+		"resync": {"GET /a HTTP/1.1\r\n\r\nGET /b HTTP/1.1\r\n\r\nGET /c HTTP/1.1\r\n\r\n",
+			"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\nHTTP/1.1 204 No Content\r\n\r\n",
+			"\x48\x4f\x45\x48\x95"},
+	} {
+		seeds[name] = [3][]byte{[]byte(s[0]), []byte(s[1]), []byte(s[2])}
 	}
 	return seeds
 }

@@ -80,13 +80,17 @@ func viewTxn(t *Transaction) txnView {
 func statsView(s *Stats) map[string]uint64 {
 	m := map[string]uint64{}
 	for name, v := range map[string]uint64{
-		"not_http":           s.NotHTTP.Load(),
-		"header_too_large":   s.HeaderTooLarge.Load(),
-		"malformed":          s.Malformed.Load(),
-		"capture_gap":        s.CaptureGap.Load(),
-		"unmatched_response": s.UnmatchedResponse.Load(),
-		"pending_overflow":   s.PendingOverflow.Load(),
-		"no_response":        s.NoResponse.Load(),
+		"not_http":                  s.NotHTTP.Load(),
+		"header_too_large":          s.HeaderTooLarge.Load(),
+		"malformed":                 s.Malformed.Load(),
+		"capture_gap":               s.CaptureGap.Load(),
+		"unmatched_response":        s.UnmatchedResponse.Load(),
+		"pending_overflow":          s.PendingOverflow.Load(),
+		"no_response":               s.NoResponse.Load(),
+		"early_response_too_large":  s.EarlyResponseTooLarge.Load(),
+		"resync_discarded_response": s.ResyncDiscardedResponse.Load(),
+		"resync_skipped_bytes":      s.ResyncSkippedBytes.Load(),
+		"resynced":                  s.Resynced.Load(),
 	} {
 		if v != 0 {
 			m[name] = v

@@ -15,17 +15,40 @@ type Stats struct {
 	HeaderTooLarge atomic.Uint64
 	// Malformed counts connections given up on a syntax or framing error.
 	Malformed atomic.Uint64
-	// CaptureGap counts connections given up because the capture lost bytes at
-	// a place where message framing depends on them.
+	// CaptureGap counts losses of captured bytes at a place where message
+	// framing depends on them. Each makes the Conn emit what it had and
+	// resynchronise both streams (see Resynced), or give up on a connection
+	// not yet recognised as HTTP/1.x. Losses while already resynchronising
+	// are not counted again.
 	CaptureGap atomic.Uint64
-	// UnmatchedResponse counts final responses that arrived when no request
-	// was awaiting one; they are parsed (to keep framing) and thrown away.
+	// UnmatchedResponse counts connections that ended with response bytes
+	// still held back for a request never seen (a server that spoke first,
+	// or requests the capture missed): once per connection, however many
+	// responses those bytes hold.
 	UnmatchedResponse atomic.Uint64
 	// PendingOverflow counts requests thrown away unreported because
 	// Config.MaxPending requests were already awaiting responses.
 	PendingOverflow atomic.Uint64
 	// NoResponse counts transactions emitted with Response == nil.
 	NoResponse atomic.Uint64
+	// EarlyResponseTooLarge counts connections given up because more
+	// response bytes arrived ahead of the request they answer than
+	// Config.MaxEarlyResponseBytes allows, or in more than 256 pieces with
+	// a loss between the last two (so that they cannot be merged).
+	EarlyResponseTooLarge atomic.Uint64
+	// ResyncDiscardedResponse counts responses thrown away after a capture
+	// gap because they might answer a request other than the one they would
+	// be paired with: one per response start skipped, and one for response
+	// bytes held for a request (see EarlyResponseTooLarge) when the gap hit.
+	ResyncDiscardedResponse atomic.Uint64
+	// ResyncSkippedBytes counts captured bytes thrown away while a stream
+	// looked for the next message start after a capture gap (bytes of
+	// discarded responses included). It is not a Kind: it counts bytes.
+	ResyncSkippedBytes atomic.Uint64
+	// Resynced counts streams that resumed parsing at a message start after
+	// a capture gap; a gap recovered from in full counts two, one per
+	// stream. It is not a Kind: nothing is thrown away.
+	Resynced atomic.Uint64
 }
 
 func (s *Stats) count(k Kind) {
@@ -47,5 +70,21 @@ func (s *Stats) count(k Kind) {
 		s.PendingOverflow.Add(1)
 	case KindNoResponse:
 		s.NoResponse.Add(1)
+	case KindEarlyResponseTooLarge:
+		s.EarlyResponseTooLarge.Add(1)
+	case KindResyncDiscardedResponse:
+		s.ResyncDiscardedResponse.Add(1)
+	}
+}
+
+func (s *Stats) skipped(n int) {
+	if s != nil && n > 0 {
+		s.ResyncSkippedBytes.Add(uint64(n))
+	}
+}
+
+func (s *Stats) resumed() {
+	if s != nil {
+		s.Resynced.Add(1)
 	}
 }

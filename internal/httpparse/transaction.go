@@ -26,7 +26,12 @@ type Message struct {
 	BodySize      int64
 	Body          []byte // the first Config.MaxBodyBytes of the body
 	BodyTruncated bool   // Body holds less than BodySize bytes
-	Incomplete    bool   // capture lost bytes of this message, or the connection ended inside it
+	// Incomplete: the message was cut before its end, by the end of the
+	// connection, by a capture gap that broke its framing (in its header
+	// block or a chunk-size line), or by the parser giving up. Bytes lost
+	// inside a body whose framing survives (Content-Length, chunk data, or a
+	// body read until close) leave it complete, with BodyTruncated set.
+	Incomplete bool
 
 	Start time.Time // first byte
 	End   time.Time // last byte

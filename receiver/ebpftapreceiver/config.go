@@ -1,7 +1,16 @@
 package ebpftapreceiver // import "github.com/ebpftap/ebpftap/receiver/ebpftapreceiver"
 
 import (
+	"errors"
+	"fmt"
+	"os"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
 	"time"
+
+	"go.opentelemetry.io/collector/confmap"
 
 	"github.com/ebpftap/ebpftap/receiver/ebpftapreceiver/internal/metadata"
 )
@@ -38,7 +47,9 @@ type Config struct {
 	// MetricsInterval is how often cumulative metrics are emitted.
 	MetricsInterval time.Duration `mapstructure:"metrics_interval"`
 
-	metadata.ResourceAttributesConfig `mapstructure:"resource_attributes"`
+	// MetricsBuilderConfig turns metrics and resource attributes on and off
+	// (`metrics:` and `resource_attributes:`).
+	metadata.MetricsBuilderConfig `mapstructure:",squash"`
 }
 
 // CaptureConfig says what is kept of each transaction.
@@ -59,7 +70,7 @@ type ProcessMatch struct {
 	Match MatchKind `mapstructure:"match"`
 }
 
-// MatchKind says how ProcessMatch.Exe is compared.
+// MatchKind says how ProcessMatch.Exe is compared; empty means MatchExact.
 type MatchKind string
 
 const (
@@ -75,4 +86,103 @@ type EngineConfig struct {
 	RingBufferSize int           `mapstructure:"ring_buffer_size"` // bytes, a power of two and a multiple of the page size
 	MaxConnections int           `mapstructure:"max_connections"`  // tracked at once; beyond it the oldest idle is evicted, counted
 	IdleTimeout    time.Duration `mapstructure:"idle_timeout"`     // a connection silent this long is closed
+}
+
+var _ confmap.Validator = (*Config)(nil)
+
+var (
+	validDirections = []Direction{DirectionEgress, DirectionEgressExternal, DirectionEgressInternal, DirectionIngress, DirectionAll}
+	validLevels     = []Level{LevelNone, LevelSummary, LevelHeaders, LevelFull}
+	validMatchKinds = []MatchKind{MatchExact, MatchPrefix, MatchSuffix, MatchContains, MatchRegex}
+)
+
+// Bounds on sizes a user may ask for. Bodies are buffered per message while a
+// transaction is open, so a body limit past a few MiB multiplies into
+// gigabytes across many connections; ring buffers are kernel memory that
+// stays locked for the collector's lifetime.
+const (
+	maxMaxBodyBytes   = 16 << 20
+	minRingBufferSize = 64 << 10
+	maxRingBufferSize = 1 << 30
+)
+
+// Validate reports every invalid value at once, each naming its field path
+// and what is allowed, so a user fixes a config in one round.
+func (cfg *Config) Validate() error {
+	var errs []error
+	invalid := func(path, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: "+format, append([]any{path}, args...)...))
+	}
+
+	if !slices.Contains(validDirections, cfg.Direction) {
+		invalid("direction", "must be one of %s; got %q", joinQuoted(validDirections), cfg.Direction)
+	}
+	if !slices.Contains(validLevels, cfg.Capture.Level) {
+		invalid("capture.level", "must be one of %s; got %q", joinQuoted(validLevels), cfg.Capture.Level)
+	}
+	if cfg.Capture.MaxBodyBytes < 0 || cfg.Capture.MaxBodyBytes > maxMaxBodyBytes {
+		invalid("capture.max_body_bytes", "must be between 0 and %d; got %d", maxMaxBodyBytes, cfg.Capture.MaxBodyBytes)
+	}
+	for i, name := range cfg.Capture.RedactHeaders {
+		if !isHeaderName(name) {
+			invalid(fmt.Sprintf("capture.redact_headers[%d]", i), "must be a non-empty HTTP header name (letters, digits and !#$%%&'*+-.^_`|~); got %q", name)
+		}
+	}
+	for i, p := range cfg.Filters.ExcludeProcesses {
+		path := fmt.Sprintf("filters.exclude_processes[%d]", i)
+		if p.Exe == "" {
+			invalid(path+".exe", "must not be empty")
+		}
+		switch {
+		case p.Match == "":
+			// Omitted: exact, the least surprising comparison for a path.
+		case !slices.Contains(validMatchKinds, p.Match):
+			invalid(path+".match", "must be one of %s; got %q", joinQuoted(validMatchKinds), p.Match)
+		case p.Match == MatchRegex && p.Exe != "":
+			if _, err := regexp.Compile(p.Exe); err != nil {
+				invalid(path+".exe", "must be a valid regular expression (Go RE2 syntax): %w", err)
+			}
+		}
+	}
+	if size, page := cfg.Engine.RingBufferSize, os.Getpagesize(); size < minRingBufferSize || size > maxRingBufferSize ||
+		size&(size-1) != 0 || size%page != 0 {
+		invalid("engine.ring_buffer_size", "must be a power of two and a multiple of the page size (%d) between %d and %d bytes; got %d",
+			page, minRingBufferSize, maxRingBufferSize, size)
+	}
+	if cfg.Engine.MaxConnections <= 0 {
+		invalid("engine.max_connections", "must be greater than 0; got %d", cfg.Engine.MaxConnections)
+	}
+	if cfg.Engine.IdleTimeout <= 0 {
+		invalid("engine.idle_timeout", "must be greater than 0; got %s", cfg.Engine.IdleTimeout)
+	}
+	if cfg.MetricsInterval <= 0 {
+		invalid("metrics_interval", "must be greater than 0; got %s", cfg.MetricsInterval)
+	}
+	return errors.Join(errs...)
+}
+
+func joinQuoted[T ~string](values []T) string {
+	quoted := make([]string, len(values))
+	for i, v := range values {
+		quoted[i] = strconv.Quote(string(v))
+	}
+	return strings.Join(quoted, ", ")
+}
+
+// isHeaderName reports whether s is a field-name: a token per RFC 9110
+// section 5.1 ("field-name = token") and section 5.6.2 (tchar).
+func isHeaderName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		case strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0:
+		default:
+			return false
+		}
+	}
+	return true
 }

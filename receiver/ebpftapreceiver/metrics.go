@@ -134,10 +134,7 @@ func newMetricsAggregator(cfg *Config, hostName string, maxSeries int) *metricsA
 // newMetricsAggregatorAt is newMetricsAggregator with counting starting at
 // start, which tests fix.
 func newMetricsAggregatorAt(cfg *Config, hostName string, maxSeries int, start time.Time) *metricsAggregator {
-	mbc := metadata.MetricsBuilderConfig{
-		Metrics:            metadata.DefaultMetricsConfig(),
-		ResourceAttributes: cfg.ResourceAttributesConfig,
-	}
+	mbc := cfg.MetricsBuilderConfig
 	// The builder reads only the logger (for config warnings) and the build
 	// info (for the scope version) from the settings.
 	set := receiver.Settings{
@@ -146,8 +143,8 @@ func newMetricsAggregatorAt(cfg *Config, hostName string, maxSeries int, start t
 	}
 	return &metricsAggregator{
 		mb:        metadata.NewMetricsBuilder(mbc, set, metadata.WithStartTime(pcommon.NewTimestampFromTime(start))),
-		rb:        metadata.NewResourceBuilder(cfg.ResourceAttributesConfig),
-		filters:   newResourceFilters(cfg.ResourceAttributesConfig),
+		rb:        metadata.NewResourceBuilder(cfg.ResourceAttributes),
+		filters:   newResourceFilters(cfg.ResourceAttributes),
 		hostName:  hostName,
 		maxSeries: maxSeries,
 		start:     start,

@@ -149,7 +149,7 @@ func TestMetricsDropReasonsBounded(t *testing.T) {
 // process's histograms along with the sums the generated builder drops.
 func TestMetricsResourceFilter(t *testing.T) {
 	cfg := translateConfig(LevelSummary)
-	cfg.ProcessExecutableName.MetricsInclude = []filter.Config{{Strict: "nginx"}}
+	cfg.ResourceAttributes.ProcessExecutableName.MetricsInclude = []filter.Config{{Strict: "nginx"}}
 	m := newMetricsAggregatorAt(cfg, "host-1", 100, txBase)
 	m.recordTransaction(connClient, metricsClientTx(200, 0, 5)) // curl: histogram only
 	m.connOpened(connServer)

@@ -84,7 +84,7 @@ func newTranslator(cfg *Config, hostName string, ids idSource) *translator {
 		redact:       redactSet(cfg.Capture.RedactHeaders),
 		hostName:     hostName,
 		ids:          ids,
-		rb:           metadata.NewResourceBuilder(cfg.ResourceAttributesConfig),
+		rb:           metadata.NewResourceBuilder(cfg.ResourceAttributes),
 	}
 }
 

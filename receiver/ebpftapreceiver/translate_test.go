@@ -283,7 +283,7 @@ func translateConfig(level Level) *Config {
 			MaxBodyBytes:  1024,
 			RedactHeaders: []string{"Authorization", "cookie", "set-cookie", "proxy-authorization", "X-API-Key"},
 		},
-		ResourceAttributesConfig: metadata.DefaultResourceAttributesConfig(),
+		MetricsBuilderConfig: metadata.DefaultMetricsBuilderConfig(),
 	}
 }
 
@@ -369,9 +369,9 @@ func checkLogsMatchSpans(t *testing.T, traces ptrace.Traces, logs plog.Logs) {
 
 func TestTranslateResourceRespectsConfig(t *testing.T) {
 	cfg := translateConfig(LevelSummary)
-	cfg.ProcessCommandLine.Enabled = false
-	cfg.ProcessCommandArgs.Enabled = false
-	cfg.HostName.Enabled = false
+	cfg.ResourceAttributes.ProcessCommandLine.Enabled = false
+	cfg.ResourceAttributes.ProcessCommandArgs.Enabled = false
+	cfg.ResourceAttributes.HostName.Enabled = false
 	tr := newTranslator(cfg, "host-1", &seqIDs{})
 	b := newBatch()
 	tr.appendTransaction(b, connClient, &httpparse.Transaction{Request: txReq("GET", "/", 0, 1, nil)})

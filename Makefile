@@ -1,0 +1,47 @@
+# ebpftap: build, run and test the receiver and its collector distribution.
+# Every variable can be overridden: `make test TEST_TIMEOUT=10m PKGS=./internal/...`.
+
+GO           ?= go
+OCB          ?= $(GO) tool builder
+BUILD_DIR    ?= _build
+DIST         ?= $(BUILD_DIR)/otelcol-ebpftap
+BUILDER_CFG  ?= builder-config.yaml
+CONFIG       ?= config.yaml
+PKGS         ?= ./...
+TEST_TIMEOUT ?= 20m
+TEST_FLAGS   ?= -race -count=1
+BENCH        ?= .
+BENCH_FLAGS  ?= -benchmem -count=1
+RUN_FLAGS    ?=
+
+.PHONY: all generate build run test bench lint
+
+all: build
+
+## generate: regenerate bpf2go bindings and mdatagen code (go:generate lines).
+generate:
+	$(GO) generate $(PKGS)
+
+## build: build the collector distribution with ocb into $(DIST).
+build:
+	$(OCB) --config $(BUILDER_CFG)
+
+## run: build, then run the distribution with $(CONFIG); loading BPF needs root.
+run: build
+	@if [ "$$(id -u)" != 0 ]; then echo "make run: loading BPF programs needs root; try: sudo make run" >&2; exit 1; fi
+	$(DIST) --config $(CONFIG) $(RUN_FLAGS)
+
+## test: every test, E2E included; as root, else E2E tests skip (with CI=true they fail).
+test:
+	@if [ "$$(id -u)" != 0 ]; then echo "make test: not root, so the E2E tests will skip" >&2; fi
+	$(GO) test $(TEST_FLAGS) -timeout $(TEST_TIMEOUT) $(PKGS)
+
+## bench: Go benchmarks.
+bench:
+	$(GO) test -run '^$$' -bench '$(BENCH)' $(BENCH_FLAGS) $(PKGS)
+
+## lint: fail on unformatted Go files, then go vet.
+lint:
+	@unformatted="$$(find . -name '*.go' -not -path './$(BUILD_DIR)/*' -not -path './.git/*' -print0 | xargs -0 gofmt -l)"; \
+	if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
+	$(GO) vet $(PKGS)
