@@ -296,3 +296,97 @@ data = b""
 while chunk := s.recv(4096):
     data += chunk
 sys.stdout.write(data.decode())`
+
+// TestE2EEngineVectoredAndLarge sends a request with sendmsg (three iovecs),
+// reads it with recvmsg into two, answers with writev, then writes 300000
+// bytes in one write: the streams must come out whole where copied, and the
+// large write's uncopied tail must be counted, not lost.
+func TestE2EEngineVectoredAndLarge(t *testing.T) {
+	rec := &recorder{}
+	startEngine(t, rec)
+
+	srv := exec.Command("python3", "-c", vectoredServer)
+	out, err := srv.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Wait()
+	var port int
+	if _, err := fmt.Fscan(out, &port); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := exec.Command("python3", "-c", vectoredClient, strconv.Itoa(port)).CombinedOutput(); err != nil {
+		t.Fatalf("client: %v\n%s", err, b)
+	}
+	rest, _ := io.ReadAll(out) // the server prints how much it read, then exits
+	time.Sleep(300 * time.Millisecond)
+
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	const request = "GET /v HTTP/1.1\r\nHost: x\r\n\r\n"
+	const response = "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello"
+	const large = 300000
+	var client, server *Conn
+	for _, c := range rec.opened {
+		switch {
+		case c.Role == RoleClient && int(c.Remote.Port()) == port:
+			client = c
+		case c.Role == RoleServer && int(c.Local.Port()) == port:
+			server = c
+		}
+	}
+	if client == nil || server == nil {
+		t.Fatalf("client %v, server %v: want both ends (server printed %q)", client, server, rest)
+	}
+	for _, end := range []struct {
+		name    string
+		c       *Conn
+		out, in Direction
+	}{{"client", client, Send, Recv}, {"server", server, Recv, Send}} {
+		sent, got := rec.data[end.c][end.out], rec.data[end.c][end.in]
+		if !bytes.HasPrefix(sent, []byte(request)) {
+			t.Errorf("%s: request stream starts %q, want %q", end.name, sent[:min(len(sent), 40)], request)
+		}
+		if string(got) != response {
+			t.Errorf("%s: response stream %q, want %q", end.name, got, response)
+		}
+		if tail := sent[len(request):]; len(tail) < 16384 || len(tail) > large || bytes.Count(tail, []byte("x")) != len(tail) {
+			t.Errorf("%s: %d copied bytes after the request, want a prefix of the large write (16 KiB to %d x's)", end.name, len(tail), large)
+		}
+		n := end.c.BytesSent + end.c.BytesRecv
+		if n != uint64(len(request)+len(response)+large) {
+			t.Errorf("%s: counted %d bytes, want %d", end.name, n, len(request)+len(response)+large)
+		}
+		if copied := uint64(len(sent) + len(got)); end.c.LostBytes != n-copied {
+			t.Errorf("%s: %d bytes counted as not copied, want %d", end.name, end.c.LostBytes, n-copied)
+		}
+	}
+}
+
+// vectoredServer reads a request with recvmsg_into (two buffers), answers
+// with writev, then reads until the peer closes.
+const vectoredServer = `import os, socket, sys
+ls = socket.create_server(("127.0.0.1", 0))
+print(ls.getsockname()[1], flush=True)
+c, _ = ls.accept()
+a, b = bytearray(10), bytearray(100)
+n = c.recvmsg_into([a, b])[0]
+os.writev(c.fileno(), [b"HTTP/1.1 200 OK\r\n", b"Content-Length: 5\r\n\r\n", b"hello"])
+total = 0
+while chunk := c.recv(1 << 20):
+    total += len(chunk)
+print(n, total, flush=True)`
+
+// vectoredClient sends a request with sendmsg (three buffers), reads the
+// response, then writes 300000 bytes with one write.
+const vectoredClient = `import os, socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.sendmsg([b"GET /v HTTP/1.1\r\n", b"Host: x\r\n", b"\r\n"])
+want, got = 43, b""
+while len(got) < want:
+    got += s.recv(100)
+assert os.write(s.fileno(), b"x" * 300000) == 300000
+s.close()`

@@ -42,7 +42,17 @@ func BenchmarkH1TransactionSplit(b *testing.B) {
 		[][]byte{benchResponse[:cut], benchResponse[cut : cut+400], benchResponse[cut+400 : cut+800], benchResponse[cut+800:]})
 }
 
+// BenchmarkH1TransactionEarly feeds each response before its request, so
+// that it takes the holding path (early.go).
+func BenchmarkH1TransactionEarly(b *testing.B) {
+	benchmarkOrdered(b, [][]byte{benchRequest}, [][]byte{benchResponse}, true)
+}
+
 func benchmarkExchange(b *testing.B, request, response [][]byte) {
+	benchmarkOrdered(b, request, response, false)
+}
+
+func benchmarkOrdered(b *testing.B, request, response [][]byte, responseFirst bool) {
 	var n int
 	c := NewConn(Config{}, func(*Transaction) { n++ })
 	ts := time.Unix(1, 0)
@@ -50,11 +60,18 @@ func benchmarkExchange(b *testing.B, request, response [][]byte) {
 	b.ReportAllocs()
 	ops := 0
 	for b.Loop() {
+		if responseFirst {
+			for _, p := range response {
+				c.Write(ToClient, ts, p, 0)
+			}
+		}
 		for _, p := range request {
 			c.Write(ToServer, ts, p, 0)
 		}
-		for _, p := range response {
-			c.Write(ToClient, ts, p, 0)
+		if !responseFirst {
+			for _, p := range response {
+				c.Write(ToClient, ts, p, 0)
+			}
 		}
 		ops++
 	}
