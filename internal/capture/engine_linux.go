@@ -69,7 +69,7 @@ func (e *Engine) Start() (err error) {
 		return err
 	}
 	if err := rlimit.RemoveMemlock(); err != nil {
-		return fmt.Errorf("capture: lifting the memlock limit for BPF maps: %w", err)
+		return withPrivilegeHint("lifting the memlock limit for BPF maps", err)
 	}
 	spec, err := loadSyscalls()
 	if err != nil {
@@ -89,10 +89,7 @@ func (e *Engine) Start() (err error) {
 			}
 			return fmt.Errorf("capture: the kernel's verifier rejected a BPF program: %w", err)
 		}
-		if errors.Is(err, os.ErrPermission) {
-			return fmt.Errorf("capture: loading BPF programs was refused; run as root or with CAP_BPF, CAP_PERFMON and CAP_SYS_ADMIN: %w", err)
-		}
-		return fmt.Errorf("capture: loading BPF programs: %w", err)
+		return withPrivilegeHint("loading BPF programs", err)
 	}
 	defer func() {
 		if err != nil {
@@ -123,6 +120,15 @@ func (e *Engine) Start() (err error) {
 	e.done = make(chan struct{})
 	go e.run()
 	return nil
+}
+
+// withPrivilegeHint wraps an error of step, saying what to do when the
+// kernel refused it for lack of privileges.
+func withPrivilegeHint(step string, err error) error {
+	if errors.Is(err, os.ErrPermission) {
+		return fmt.Errorf("capture: %s was refused; run as root or with CAP_BPF, CAP_PERFMON and CAP_SYS_ADMIN: %w", step, err)
+	}
+	return fmt.Errorf("capture: %s: %w", step, err)
 }
 
 func tracepointOf(section string) (group, event string, ok bool) {

@@ -3,9 +3,11 @@
 package capture
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 
 	"golang.org/x/sys/unix"
 )
@@ -14,16 +16,33 @@ import (
 // id through tracefs, which fresh machines often leave unmounted; mounting it
 // needs CAP_SYS_ADMIN.
 func ensureTracefs() error {
-	for _, dir := range []string{"/sys/kernel/tracing/events", "/sys/kernel/debug/tracing/events"} {
-		if _, err := os.Stat(dir); err == nil {
-			return nil
-		}
+	mounted, err := tracefsMounted()
+	if err != nil || mounted {
+		return err
 	}
 	if err := unix.Mount("nodev", "/sys/kernel/tracing", "tracefs", 0, ""); err != nil {
 		if errors.Is(err, unix.EPERM) {
-			return fmt.Errorf("tracefs is not mounted and mounting it at /sys/kernel/tracing was refused (needs CAP_SYS_ADMIN; or mount it: mount -t tracefs nodev /sys/kernel/tracing): %w", err)
+			return fmt.Errorf("capture: tracefs is not mounted and mounting it was refused; run as root (CAP_SYS_ADMIN), or mount it first: mount -t tracefs nodev /sys/kernel/tracing: %w", err)
 		}
-		return fmt.Errorf("mounting tracefs at /sys/kernel/tracing: %w", err)
+		return fmt.Errorf("capture: mounting tracefs at /sys/kernel/tracing: %w", err)
 	}
 	return nil
+}
+
+// tracefsMounted reads the mount table, which any user may read, rather than
+// looking into tracefs, which only root may.
+func tracefsMounted() (bool, error) {
+	f, err := os.Open("/proc/self/mounts")
+	if err != nil {
+		return false, fmt.Errorf("capture: reading the mount table: %w", err)
+	}
+	defer f.Close()
+	s := bufio.NewScanner(f)
+	for s.Scan() {
+		// device mountpoint fstype options ... (fstab(5))
+		if f := strings.Fields(s.Text()); len(f) > 2 && f[2] == "tracefs" {
+			return true, nil
+		}
+	}
+	return false, s.Err()
 }
