@@ -89,6 +89,7 @@ except urllib.error.HTTPError as e:
 				if !strings.HasPrefix(s.exe, wantExe) {
 					t.Errorf("%v span from %q, want %q", s.kind, s.exe, wantExe)
 				}
+				checkProcess(t, s, isClient, url)
 				checkAttrs(t, s, map[string]any{
 					"http.request.method":       tc.method,
 					"http.response.status_code": int64(tc.status),
@@ -258,5 +259,28 @@ func checkClientMetrics(t *testing.T, sinks e2eSinks, marker string, requests, p
 			t.Fatalf("client metrics of %q: %d requests in http.client.request.duration, %d connections opened; want %d and 1", marker, count, opened, requests)
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// checkProcess checks the resource of a span: the process that sent it.
+func checkProcess(t *testing.T, s capturedSpan, isClient bool, url string) {
+	t.Helper()
+	attrs := s.res.Attributes().AsRaw()
+	host, _ := os.Hostname()
+	if pid, _ := attrs["process.pid"].(int64); pid <= 1 {
+		t.Errorf("%v span: process.pid %v", s.kind, attrs["process.pid"])
+	}
+	if ppid, _ := attrs["process.parent_pid"].(int64); ppid < 1 {
+		t.Errorf("%v span: process.parent_pid %v", s.kind, attrs["process.parent_pid"])
+	}
+	if attrs["process.owner"] != "root" || attrs["host.name"] != host || attrs["service.name"] != s.exe {
+		t.Errorf("%v span: owner %v, host %v, service %v; want root, %s, %s", s.kind,
+			attrs["process.owner"], attrs["host.name"], attrs["service.name"], host, s.exe)
+	}
+	if path, _ := attrs["process.executable.path"].(string); !strings.HasPrefix(path, "/") || filepath.Base(path) != s.exe {
+		t.Errorf("%v span: process.executable.path %q for executable %q", s.kind, path, s.exe)
+	}
+	if cmd, _ := attrs["process.command_line"].(string); isClient && !strings.Contains(cmd, url) {
+		t.Errorf("client span: process.command_line %q does not hold the URL %s", cmd, url)
 	}
 }

@@ -1,0 +1,104 @@
+package ebpftapreceiver
+
+import (
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"go.opentelemetry.io/collector/pdata/pmetric"
+)
+
+// TestE2ENotHTTP runs a binary protocol over TCP: it must give no span, and
+// its bytes must still be counted per process even though the kernel is told
+// to stop copying them.
+func TestE2ENotHTTP(t *testing.T) {
+	r, sinks := startE2EReceiver(t, nil)
+	port := startServer(t, "python3", "-u", "-c", echoServer)
+	const rounds, size = 20, 1000
+	marker := "not-http-" + strconv.FormatInt(time.Now().UnixNano(), 36)
+	run(t, "python3", "-c", echoClient, strconv.Itoa(port), strconv.Itoa(rounds), strconv.Itoa(size), marker)
+
+	want := int64(rounds * size)
+	deadline := time.Now().Add(10 * time.Second)
+	var sent, recv int64
+	for time.Now().Before(deadline) {
+		sent, recv = connectionIO(sinks.metrics.AllMetrics(), marker, port)
+		if sent == want && recv == want {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if sent != want || recv != want {
+		t.Errorf("the client's ebpftap.connection.io: %d transmitted, %d received; want %d each", sent, recv, want)
+	}
+	if spans := spansWhere(sinks.traces, func(s capturedSpan) bool {
+		return s.int("server.port") == int64(port) || s.int("network.peer.port") == int64(port)
+	}); len(spans) != 0 {
+		t.Errorf("a binary protocol gave %d spans", len(spans))
+	}
+	if n := r.parserStats.NotHTTP.Load(); n < 2 {
+		t.Errorf("the parser classified %d connections as not HTTP, want both ends", n)
+	}
+}
+
+// connectionIO sums, in the newest metrics export, ebpftap.connection.io of
+// the process whose command line holds marker, towards port.
+func connectionIO(all []pmetric.Metrics, marker string, port int) (sent, recv int64) {
+	if len(all) == 0 {
+		return 0, 0
+	}
+	last := all[len(all)-1]
+	for i := 0; i < last.ResourceMetrics().Len(); i++ {
+		rm := last.ResourceMetrics().At(i)
+		cmd, _ := rm.Resource().Attributes().Get("process.command_line")
+		if !strings.Contains(cmd.Str(), marker) {
+			continue
+		}
+		for j := 0; j < rm.ScopeMetrics().Len(); j++ {
+			ms := rm.ScopeMetrics().At(j).Metrics()
+			for k := 0; k < ms.Len(); k++ {
+				if ms.At(k).Name() != "ebpftap.connection.io" {
+					continue
+				}
+				dps := ms.At(k).Sum().DataPoints()
+				for d := 0; d < dps.Len(); d++ {
+					dp := dps.At(d)
+					if p, _ := dp.Attributes().Get("server.port"); p.Int() != int64(port) {
+						continue
+					}
+					switch dir, _ := dp.Attributes().Get("network.io.direction"); dir.Str() {
+					case "transmit":
+						sent += dp.IntValue()
+					case "receive":
+						recv += dp.IntValue()
+					}
+				}
+			}
+		}
+	}
+	return sent, recv
+}
+
+// echoServer echoes what each client sends, on a free loopback port.
+const echoServer = `import socket, threading
+ls = socket.create_server(("127.0.0.1", 0))
+print(ls.getsockname()[1], flush=True)
+def echo(c):
+    while data := c.recv(65536):
+        c.sendall(data)
+    c.close()
+while True:
+    threading.Thread(target=echo, args=(ls.accept()[0],), daemon=True).start()`
+
+// echoClient sends argv[2] binary messages of argv[3] bytes and reads each
+// echo back; argv[4] only marks the command line.
+const echoClient = `import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+msg = bytes(range(256)) * (int(sys.argv[3]) // 256) + bytes(int(sys.argv[3]) % 256)
+for _ in range(int(sys.argv[2])):
+    s.sendall(msg)
+    got = b""
+    while len(got) < len(msg):
+        got += s.recv(65536)
+s.close()`
