@@ -32,6 +32,11 @@ enum data_dir {
 	DIR_RECV = 2,
 };
 
+/* Bits of event_header.flags. */
+enum event_flag {
+	FLAG_TLS_PLAINTEXT = 1, /* EVENT_DATA from a TLS library: the plaintext, not the wire bytes */
+};
+
 /* What user space wants of a connection's payload, in the "policies" map.
  * Connections without an entry are copied. */
 enum conn_policy {
@@ -46,6 +51,8 @@ enum counter {
 	COUNTER_RINGBUF_FULL_BYTES, /* payload bytes those data events stood for */
 	COUNTER_ARGS_FULL,          /* syscalls missed: in-flight args map full */
 	COUNTER_IOV_LIMIT,          /* iovecs past MAX_IOV, reported as lost bytes */
+	COUNTER_TLS_CALLS_FULL,     /* TLS library calls missed: in-flight map full */
+	COUNTER_TLS_NO_SOCKET,      /* TLS plaintext whose socket could not be found */
 	COUNTER_MAX,
 };
 
@@ -63,7 +70,8 @@ struct conn_tuple {
 struct event_header {
 	__u8 kind;    /* enum event_kind */
 	__u8 detail;  /* enum conn_role or enum data_dir */
-	__u16 _pad0;
+	__u8 flags;   /* enum event_flag */
+	__u8 _pad0;
 	__u32 pid;    /* tgid */
 	__u32 tid;
 	__s32 fd;

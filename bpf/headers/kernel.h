@@ -73,6 +73,34 @@ struct socket {
 	struct sock *sk;
 };
 
+/* Registers at a uprobe, as the kernel saves them (arch/x86/include/asm/ptrace.h,
+ * arch/arm64/include/asm/ptrace.h). */
+#if defined(__TARGET_ARCH_x86)
+struct pt_regs {
+	unsigned long di;
+	unsigned long si;
+	unsigned long dx;
+	unsigned long cx;
+	unsigned long ax;
+};
+#define PARM1(r) ((r)->di)
+#define PARM2(r) ((r)->si)
+#define PARM3(r) ((r)->dx)
+#define PARM4(r) ((r)->cx)
+#define RC(r) ((r)->ax)
+#elif defined(__TARGET_ARCH_arm64)
+struct pt_regs {
+	__u64 regs[31];
+};
+#define PARM1(r) ((r)->regs[0])
+#define PARM2(r) ((r)->regs[1])
+#define PARM3(r) ((r)->regs[2])
+#define PARM4(r) ((r)->regs[3])
+#define RC(r) ((r)->regs[0])
+#else
+#error "uprobes need the registers of the target architecture: build with -target amd64 or arm64"
+#endif
+
 #pragma clang attribute pop
 
 /* User-space ABI structures: fixed layouts, not relocated. */

@@ -22,7 +22,8 @@ import (
 type recorder struct {
 	mu     sync.Mutex
 	opened []*Conn
-	data   map[*Conn]map[Direction][]byte
+	data   map[*Conn]map[Direction][]byte // wire bytes
+	tls    map[*Conn]map[Direction][]byte // TLS plaintext
 	closed []*Conn
 }
 
@@ -36,13 +37,17 @@ func (r *recorder) ConnOpened(c *Conn) bool {
 func (r *recorder) Data(c *Conn, s Segment) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.data == nil {
-		r.data = map[*Conn]map[Direction][]byte{}
+	streams := &r.data
+	if s.TLS {
+		streams = &r.tls
 	}
-	if r.data[c] == nil {
-		r.data[c] = map[Direction][]byte{}
+	if *streams == nil {
+		*streams = map[*Conn]map[Direction][]byte{}
 	}
-	r.data[c][s.Dir] = append(r.data[c][s.Dir], s.Data...)
+	if (*streams)[c] == nil {
+		(*streams)[c] = map[Direction][]byte{}
+	}
+	(*streams)[c][s.Dir] = append((*streams)[c][s.Dir], s.Data...)
 }
 
 func (r *recorder) ConnClosed(c *Conn) {

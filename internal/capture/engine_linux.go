@@ -5,6 +5,7 @@ package capture
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"strings"
 	"sync"
@@ -31,6 +32,7 @@ type Engine struct {
 
 	coll   *ebpf.Collection // the programs; the maps moved to maps
 	maps   syscallsMaps
+	tls    *tlsProbes
 	links  []link.Link
 	reader *ringbuf.Reader
 	done   chan struct{}
@@ -96,6 +98,7 @@ func (e *Engine) Start() (err error) {
 			e.detach()
 		}
 	}()
+	shared := maps.Clone(e.coll.Maps)
 	if err := e.coll.Assign(&e.maps); err != nil {
 		return fmt.Errorf("capture: taking the BPF maps: %w", err)
 	}
@@ -112,6 +115,10 @@ func (e *Engine) Start() (err error) {
 		e.links = append(e.links, l)
 	}
 
+	if e.tls, err = e.loadTLS(shared); err != nil {
+		return err
+	}
+
 	e.reader, err = ringbuf.NewReader(e.maps.Events)
 	if err != nil {
 		return fmt.Errorf("capture: opening the ring buffer: %w", err)
@@ -119,7 +126,32 @@ func (e *Engine) Start() (err error) {
 	e.clock = newClock()
 	e.done = make(chan struct{})
 	go e.run()
+	e.tls.start()
 	return nil
+}
+
+// loadTLS loads the TLS library programs on the syscall programs' maps: both
+// sides of the syscall correlation must see the same in-flight calls.
+func (e *Engine) loadTLS(shared map[string]*ebpf.Map) (*tlsProbes, error) {
+	spec, err := loadOpenssl()
+	if err != nil {
+		return nil, fmt.Errorf("capture: reading the embedded OpenSSL BPF object: %w", err)
+	}
+	spec.Maps["events"].MaxEntries = uint32(e.opts.RingBufferSize)
+	if err := spec.Variables["self_tgid"].Set(uint32(os.Getpid())); err != nil {
+		return nil, fmt.Errorf("capture: setting self_tgid: %w", err)
+	}
+	replace := make(map[string]*ebpf.Map)
+	for name := range spec.Maps {
+		if m, ok := shared[name]; ok && !strings.HasPrefix(name, ".") { // .rodata and friends are each object's own
+			replace[name] = m
+		}
+	}
+	coll, err := ebpf.NewCollectionWithOptions(spec, ebpf.CollectionOptions{MapReplacements: replace})
+	if err != nil {
+		return nil, withPrivilegeHint("loading the OpenSSL BPF programs", err)
+	}
+	return newTLSProbes(e.log, coll, e.opts.ProcRoot), nil
 }
 
 // withPrivilegeHint wraps an error of step, saying what to do when the
@@ -162,6 +194,10 @@ func (e *Engine) Close() error {
 }
 
 func (e *Engine) detach() {
+	if e.tls != nil {
+		e.tls.close()
+		e.tls = nil
+	}
 	for _, l := range e.links {
 		_ = l.Close()
 	}
@@ -184,11 +220,15 @@ func (e *Engine) Stats() Stats {
 		s = *p
 	}
 	s.Events = e.events.Load()
+	if e.tls != nil {
+		e.tls.stats(&s)
+	}
 	s.BadEvents = e.badEvents.Load()
 	e.countersMu.Lock()
 	defer e.countersMu.Unlock()
 	if f := e.finalCounters; f != nil {
 		s.RingBufferFull, s.RingBufferFullBytes, s.CallsMapFull, s.IovLimit = f.RingBufferFull, f.RingBufferFullBytes, f.CallsMapFull, f.IovLimit
+		s.TLSCallsFull, s.TLSNoSocket = f.TLSCallsFull, f.TLSNoSocket
 	} else {
 		e.readCounters(&s)
 	}
@@ -215,6 +255,8 @@ func (e *Engine) readCounters(s *Stats) {
 	s.RingBufferFullBytes = read(syscallsCounterCOUNTER_RINGBUF_FULL_BYTES)
 	s.CallsMapFull = read(syscallsCounterCOUNTER_ARGS_FULL)
 	s.IovLimit = read(syscallsCounterCOUNTER_IOV_LIMIT)
+	s.TLSCallsFull = read(syscallsCounterCOUNTER_TLS_CALLS_FULL)
+	s.TLSNoSocket = read(syscallsCounterCOUNTER_TLS_NO_SOCKET)
 }
 
 func (e *Engine) run() {
@@ -284,6 +326,7 @@ func (e *Engine) dispatch(b []byte) {
 			return
 		}
 		e.procs.exec(x)
+		e.tls.execed(x.pid)
 	case syscallsEventKindEVENT_PROC_EXIT:
 		pid := int(h.Pid)
 		for _, tr := range e.conns.removePID(pid) {
@@ -341,18 +384,23 @@ func (e *Engine) data(h *syscallsEventHeader, d dataRecord, now time.Time) {
 	}
 	c := tr.conn
 	dir := Direction(h.Detail)
-	n := uint64(d.len) + uint64(d.lostBefore)
-	if dir == Send {
-		c.BytesSent += n
+	plaintext := h.Flags&uint8(syscallsEventFlagFLAG_TLS_PLAINTEXT) != 0
+	if plaintext {
+		c.TLS = true // the wire bytes are counted from the syscalls
 	} else {
-		c.BytesRecv += n
+		n := uint64(d.len) + uint64(d.lostBefore)
+		if dir == Send {
+			c.BytesSent += n
+		} else {
+			c.BytesRecv += n
+		}
+		c.LostBytes += n - uint64(len(d.data))
 	}
-	c.LostBytes += n - uint64(len(d.data))
 	if !tr.follow {
 		return
 	}
 	if d.lostBefore > 0 {
-		e.handler.Data(c, Segment{Dir: dir, Time: now, Lost: int(d.lostBefore)})
+		e.handler.Data(c, Segment{Dir: dir, Time: now, Lost: int(d.lostBefore), TLS: plaintext})
 	}
-	e.handler.Data(c, Segment{Dir: dir, Time: now, Data: d.data, Lost: int(d.len) - len(d.data)})
+	e.handler.Data(c, Segment{Dir: dir, Time: now, Data: d.data, Lost: int(d.len) - len(d.data), TLS: plaintext})
 }

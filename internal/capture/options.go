@@ -54,6 +54,8 @@ type Stats struct {
 	RingBufferFullBytes uint64 // payload bytes those events stood for
 	CallsMapFull        uint64 // reads and writes missed because too many were in flight
 	IovLimit            uint64 // vectored reads and writes with more iovecs than are copied
+	TLSCallsFull        uint64 // TLS library calls missed because too many were in flight
+	TLSNoSocket         uint64 // TLS plaintext dropped because its socket could not be found
 
 	// User side.
 	BadEvents          uint64 // records too short or of unknown kind
@@ -61,4 +63,7 @@ type Stats struct {
 	ConnsOverflowed    uint64 // dropped because MaxConnections were tracked
 	ProcessesEvicted   uint64 // descriptions dropped because MaxProcesses were cached
 	ConnectionsTracked uint64 // tracked now
+	TLSFilesProbed     uint64 // libraries and executables with TLS uprobes attached
+	TLSFilesFailed     uint64 // ... that export a TLS API but could not be probed
+	TLSExecsSkipped    uint64 // new processes not inspected for TLS libraries: queue full
 }

@@ -56,7 +56,9 @@ const (
 	syscallsCounterCOUNTER_RINGBUF_FULL_BYTES syscallsCounter = 1
 	syscallsCounterCOUNTER_ARGS_FULL          syscallsCounter = 2
 	syscallsCounterCOUNTER_IOV_LIMIT          syscallsCounter = 3
-	syscallsCounterCOUNTER_MAX                syscallsCounter = 4
+	syscallsCounterCOUNTER_TLS_CALLS_FULL     syscallsCounter = 4
+	syscallsCounterCOUNTER_TLS_NO_SOCKET      syscallsCounter = 5
+	syscallsCounterCOUNTER_MAX                syscallsCounter = 6
 )
 
 type syscallsDataDir uint32
@@ -76,11 +78,18 @@ type syscallsDataEvent struct {
 	Data       [16384]uint8
 }
 
+type syscallsEventFlag uint32
+
+const (
+	syscallsEventFlagFLAG_TLS_PLAINTEXT syscallsEventFlag = 1
+)
+
 type syscallsEventHeader struct {
 	_      structs.HostLayout
 	Kind   uint8
 	Detail uint8
-	Pad0   uint16
+	Flags  uint8
+	Pad0   uint8
 	Pid    uint32
 	Tid    uint32
 	Fd     int32
@@ -113,10 +122,27 @@ type syscallsExecEvent struct {
 }
 
 type syscallsLostKey struct {
+	_     structs.HostLayout
+	Sock  uint64
+	Dir   uint32
+	Flags uint32
+}
+
+type syscallsSslKey struct {
 	_    structs.HostLayout
-	Sock uint64
-	Dir  uint32
+	Ssl  uint64
+	Tgid uint32
 	Pad  uint32
+}
+
+type syscallsTlsCall struct {
+	_     structs.HostLayout
+	Ssl   uint64
+	Buf   uint64
+	ExLen uint64
+	TsNs  uint64
+	Fd    int32
+	Pad   uint32
 }
 
 // Names of all BPF objects in the ELF.
@@ -128,6 +154,8 @@ const (
 	syscallsMapEvents           = "events"
 	syscallsMapLost             = "lost"
 	syscallsMapPolicies         = "policies"
+	syscallsMapSslFds           = "ssl_fds"
+	syscallsMapTlsCalls         = "tls_calls"
 	syscallsProgEnterClose      = "enter_close"
 	syscallsProgEnterConnect    = "enter_connect"
 	syscallsProgEnterRead       = "enter_read"
@@ -157,6 +185,7 @@ const (
 	syscallsVarUnusedCounter    = "unused_counter"
 	syscallsVarUnusedDataDir    = "unused_data_dir"
 	syscallsVarUnusedDataEvent  = "unused_data_event"
+	syscallsVarUnusedEventFlag  = "unused_event_flag"
 	syscallsVarUnusedEventKind  = "unused_event_kind"
 	syscallsVarUnusedExecEvent  = "unused_exec_event"
 )
@@ -237,6 +266,8 @@ type syscallsMapSpecs struct {
 	Events   *ebpf.MapSpec `ebpf:"events"`
 	Lost     *ebpf.MapSpec `ebpf:"lost"`
 	Policies *ebpf.MapSpec `ebpf:"policies"`
+	SslFds   *ebpf.MapSpec `ebpf:"ssl_fds"`
+	TlsCalls *ebpf.MapSpec `ebpf:"tls_calls"`
 }
 
 // syscallsVariableSpecs contains global variables before they are loaded into the kernel.
@@ -249,6 +280,7 @@ type syscallsVariableSpecs struct {
 	UnusedCounter    *ebpf.VariableSpec `ebpf:"unused_counter"`
 	UnusedDataDir    *ebpf.VariableSpec `ebpf:"unused_data_dir"`
 	UnusedDataEvent  *ebpf.VariableSpec `ebpf:"unused_data_event"`
+	UnusedEventFlag  *ebpf.VariableSpec `ebpf:"unused_event_flag"`
 	UnusedEventKind  *ebpf.VariableSpec `ebpf:"unused_event_kind"`
 	UnusedExecEvent  *ebpf.VariableSpec `ebpf:"unused_exec_event"`
 }
@@ -278,6 +310,8 @@ type syscallsMaps struct {
 	Events   *ebpf.Map `ebpf:"events"`
 	Lost     *ebpf.Map `ebpf:"lost"`
 	Policies *ebpf.Map `ebpf:"policies"`
+	SslFds   *ebpf.Map `ebpf:"ssl_fds"`
+	TlsCalls *ebpf.Map `ebpf:"tls_calls"`
 }
 
 func (m *syscallsMaps) Close() error {
@@ -287,6 +321,8 @@ func (m *syscallsMaps) Close() error {
 		m.Events,
 		m.Lost,
 		m.Policies,
+		m.SslFds,
+		m.TlsCalls,
 	)
 }
 
@@ -300,6 +336,7 @@ type syscallsVariables struct {
 	UnusedCounter    *ebpf.Variable `ebpf:"unused_counter"`
 	UnusedDataDir    *ebpf.Variable `ebpf:"unused_data_dir"`
 	UnusedDataEvent  *ebpf.Variable `ebpf:"unused_data_event"`
+	UnusedEventFlag  *ebpf.Variable `ebpf:"unused_event_flag"`
 	UnusedEventKind  *ebpf.Variable `ebpf:"unused_event_kind"`
 	UnusedExecEvent  *ebpf.Variable `ebpf:"unused_exec_event"`
 }

@@ -67,7 +67,9 @@ type Conn struct {
 	Opened  time.Time
 	Closed  time.Time // zero while open
 
-	BytesSent uint64 // all payload bytes, copied or not
+	TLS bool // plaintext of this connection came from a TLS library
+
+	BytesSent uint64 // all payload bytes on the wire, copied or not
 	BytesRecv uint64
 	LostBytes uint64 // payload bytes the kernel did not copy (bounded prefix, lost events)
 
@@ -80,6 +82,10 @@ type Segment struct {
 	Time time.Time
 	Data []byte // valid only during the callback
 	Lost int    // bytes that followed Data in the stream but were not copied
+	// TLS marks plaintext read from a TLS library. A TLS connection has two
+	// streams per direction: the wire bytes (ciphertext, counted but not
+	// copied) and this plaintext.
+	TLS bool
 }
 
 // Handler receives the engine's events, all from one goroutine, in the order

@@ -1,0 +1,292 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* What every capture program shares: the maps (one set at run time: the
+ * loader hands the syscall object's maps to the other objects) and the code
+ * that finds a socket and sends events. */
+#pragma once
+
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_endian.h>
+#include "kernel.h"
+#include "events.h"
+
+/* Set by the loader: the collector's own process, never captured. */
+volatile const __u32 self_tgid = 0;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 16 << 20); /* the loader sets the configured size */
+} events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, COUNTER_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} counters SEC(".maps");
+
+/* What sys_enter saw, kept for sys_exit of the same thread: data is only in
+ * the buffer after a read returns, and only the return says how much. */
+struct call_args {
+	__u64 sock;
+	__u64 buf;    /* a buffer, or an array of struct iovec_user */
+	__u64 iovcnt; /* number of iovecs when is_iov */
+	__u64 ts_ns;  /* enter time: when the process handed over the bytes */
+	__s32 fd;
+	__u32 is_iov;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64); /* pid_tgid */
+	__type(value, struct call_args);
+} calls SEC(".maps");
+
+/* Per-connection payload policy, written by user space (enum conn_policy).
+ * An LRU map: a lost entry means copying again, which is safe. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u64); /* struct sock address */
+	__type(value, __u32);
+} policies SEC(".maps");
+
+static __always_inline __u32 policy_of(struct sock *sk)
+{
+	__u64 key = (__u64)sk;
+	__u32 *p = bpf_map_lookup_elem(&policies, &key);
+	return p ? *p : POLICY_COPY;
+}
+
+/* forget_policy drops what user space said of an earlier connection that had
+ * the same struct sock: a new connection starts copied. */
+static __always_inline void forget_policy(struct sock *sk)
+{
+	__u64 key = (__u64)sk;
+	bpf_map_delete_elem(&policies, &key);
+}
+
+/* Bytes of one direction of a socket whose events the full ring buffer
+ * dropped; the next event of that direction reports them as lost_before so
+ * user space knows the stream has a hole. */
+struct lost_key {
+	__u64 sock;
+	__u32 dir;   /* enum data_dir */
+	__u32 flags; /* event_header.flags: plaintext and wire bytes are two streams */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct lost_key);
+	__type(value, __u64);
+} lost SEC(".maps");
+
+static __always_inline void count(__u32 counter, __u64 n)
+{
+	__u64 *v = bpf_map_lookup_elem(&counters, &counter);
+	if (v)
+		*v += n;
+}
+
+static __always_inline int is_self(void)
+{
+	return (bpf_get_current_pid_tgid() >> 32) == self_tgid;
+}
+
+/* sock_from_fd follows task->files->fdt->fd[fd] to the struct sock behind a
+ * TCP socket, or returns NULL for any other kind of fd. */
+static __always_inline struct sock *sock_from_fd(__s32 fd)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+	if (!fdt || fd < 0 || (unsigned int)fd >= BPF_CORE_READ(fdt, max_fds))
+		return NULL;
+
+	struct file **fds = BPF_CORE_READ(fdt, fd);
+	struct file *f = NULL;
+	bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]);
+	if (!f || (BPF_CORE_READ(f, f_inode, i_mode) & S_IFMT) != S_IFSOCK)
+		return NULL;
+
+	struct socket *socket = BPF_CORE_READ(f, private_data);
+	struct sock *sk = BPF_CORE_READ(socket, sk);
+	if (!sk)
+		return NULL;
+	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	if (family != AF_INET && family != AF_INET6)
+		return NULL;
+	if (BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP || BPF_CORE_READ(sk, sk_type) != SOCK_STREAM)
+		return NULL;
+	return sk;
+}
+
+static __always_inline void fill_header(struct event_header *h, __u8 kind, __u8 detail, __s32 fd,
+					struct sock *sk, __u64 ts_ns)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+
+	__builtin_memset(h, 0, sizeof(*h));
+	h->kind = kind;
+	h->detail = detail;
+	h->pid = id >> 32;
+	h->tid = (__u32)id;
+	h->fd = fd;
+	h->ts_ns = ts_ns;
+	h->sock = (__u64)sk;
+	if (!sk)
+		return;
+
+	struct conn_tuple *t = &h->tuple;
+	t->family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	t->sport = BPF_CORE_READ(sk, __sk_common.skc_num);
+	t->dport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	if (t->family == AF_INET) {
+		__be32 a = BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr);
+		__builtin_memcpy(t->saddr, &a, 4);
+		a = BPF_CORE_READ(sk, __sk_common.skc_daddr);
+		__builtin_memcpy(t->daddr, &a, 4);
+	} else {
+		BPF_CORE_READ_INTO(&t->saddr, sk, __sk_common.skc_v6_rcv_saddr);
+		BPF_CORE_READ_INTO(&t->daddr, sk, __sk_common.skc_v6_daddr);
+	}
+}
+
+/* emit_header sends an event that is only a header. */
+static __always_inline void emit_header(__u8 kind, __u8 detail, __s32 fd, struct sock *sk)
+{
+	struct event_header *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		count(COUNTER_RINGBUF_FULL, 1);
+		return;
+	}
+	fill_header(e, kind, detail, fd, sk, bpf_ktime_get_ns());
+	bpf_ringbuf_submit(e, 0);
+}
+
+#define DATA_HEADER_SIZE (sizeof(struct data_event) - MAX_CHUNK)
+
+/* emit_sized sends one data event in a record with room for size bytes; the
+ * clamp keeps the copy inside the record for the verifier. */
+static __always_inline int emit_sized(struct event_header *h, __u64 buf, __u32 len, __u64 copy,
+				      __u32 lost_before, const __u32 size)
+{
+	struct data_event *e = bpf_ringbuf_reserve(&events, DATA_HEADER_SIZE + size, 0);
+	if (!e) {
+		count(COUNTER_RINGBUF_FULL, 1);
+		count(COUNTER_RINGBUF_FULL_BYTES, len);
+		return -1;
+	}
+	__builtin_memcpy(&e->hdr, h, sizeof(*h));
+	e->len = len;
+	e->lost_before = lost_before;
+	e->_pad = 0;
+	/* The barrier keeps clang from dropping the clamp as redundant with the
+	 * caller's branch: the verifier needs to see it next to the read. */
+	asm volatile("" : "+r"(copy));
+	if (copy > size)
+		copy = size;
+	if (bpf_probe_read_user(e->data, copy, (void *)buf))
+		copy = 0; /* unreadable (paged out): the bytes count as not copied */
+	e->copied = copy;
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
+/* emit_chunk sends one data event standing for len bytes of the stream, the
+ * first copy (<= MAX_CHUNK) of them read from buf. Reservations must have
+ * constant sizes, so small pieces go into one of two smaller record sizes
+ * instead of wasting MAX_CHUNK of ring each. Returns 0 when sent. */
+static __always_inline int emit_chunk(struct event_header *h, __u64 buf, __u32 len, __u64 copy,
+				      __u32 lost_before)
+{
+	if (copy == 0)
+		return emit_sized(h, buf, len, copy, lost_before, 0);
+	if (copy <= 256)
+		return emit_sized(h, buf, len, copy, lost_before, 256);
+	if (copy <= 2048)
+		return emit_sized(h, buf, len, copy, lost_before, 2048);
+	return emit_sized(h, buf, len, copy, lost_before, MAX_CHUNK);
+}
+
+/* stream carries, across the chunks of one syscall, the bytes whose events
+ * could not be sent, to report them on the next event that is. */
+struct stream {
+	__u32 lost;
+};
+
+/* emit_buffer sends buf[0:len) as up to MAX_CHUNKS events; the last one
+ * stands for whatever MAX_CHUNKS * MAX_CHUNK could not hold. */
+static __always_inline void emit_buffer(struct event_header *h, __u64 buf, __u64 len, struct stream *s)
+{
+	for (int i = 0; i < MAX_CHUNKS && len > 0; i++) {
+		__u64 copy = len < MAX_CHUNK ? len : MAX_CHUNK;
+		__u64 stands = i == MAX_CHUNKS - 1 ? len : copy;
+		if (stands > 0xffffffff)
+			stands = 0xffffffff;
+		if (emit_chunk(h, buf, stands, copy, s->lost) == 0)
+			s->lost = 0;
+		else
+			s->lost += stands;
+		buf += copy;
+		len -= stands;
+	}
+}
+
+/* take_lost returns, and forgets, the bytes of k's stream whose events were
+ * dropped earlier. */
+static __always_inline __u32 take_lost(struct lost_key *k)
+{
+	__u64 *before = bpf_map_lookup_elem(&lost, k);
+	if (!before)
+		return 0;
+	__u32 n = *before;
+	bpf_map_delete_elem(&lost, k);
+	return n;
+}
+
+/* keep_lost remembers bytes that could not be reported, for the next event. */
+static __always_inline void keep_lost(struct lost_key *k, struct stream *s)
+{
+	if (s->lost) {
+		__u64 v = s->lost;
+		bpf_map_update_elem(&lost, k, &v, BPF_ANY);
+	}
+}
+
+/* A TLS library call in progress on a thread (SSL_read, SSL_write, ...):
+ * what its return needs, and the fd of the socket syscall the library made
+ * during the call, which ties the plaintext to its connection. */
+struct tls_call {
+	__u64 ssl;     /* the library's connection object */
+	__u64 buf;     /* plaintext buffer */
+	__u64 ex_len;  /* _ex variants: where the library writes the length */
+	__u64 ts_ns;   /* entry time */
+	__s32 fd;      /* -1 until a syscall on a socket is seen */
+	__u32 _pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64); /* pid_tgid */
+	__type(value, struct tls_call);
+} tls_calls SEC(".maps");
+
+/* The socket fd each TLS connection object last used: a read served from the
+ * library's buffer makes no syscall. Keyed by tgid and object address. */
+struct ssl_key {
+	__u64 ssl;
+	__u32 tgid;
+	__u32 _pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct ssl_key);
+	__type(value, __s32);
+} ssl_fds SEC(".maps");
+

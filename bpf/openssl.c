@@ -1,0 +1,89 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/* Uprobes on the OpenSSL API (also BoringSSL and LibreSSL, which export the
+ * same names): the plaintext of SSL_write, SSL_write_ex, SSL_read and
+ * SSL_read_ex. No library structure is read: the socket is the one the
+ * library used during the call (see in_tls_call in syscalls.c). */
+#include "capture.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+/* tls_enter remembers a call's arguments until it returns. ex_len is where
+ * an _ex variant writes the byte count, 0 for the others. */
+static __always_inline int tls_enter(struct pt_regs *ctx, __u64 ex_len)
+{
+	if (is_self())
+		return 0;
+	__u64 id = bpf_get_current_pid_tgid();
+	struct tls_call c = {
+		.ssl = PARM1(ctx),
+		.buf = PARM2(ctx),
+		.ex_len = ex_len,
+		.ts_ns = bpf_ktime_get_ns(),
+		.fd = -1,
+	};
+	if (bpf_map_update_elem(&tls_calls, &id, &c, BPF_ANY))
+		count(COUNTER_TLS_CALLS_FULL, 1);
+	return 0;
+}
+
+/* tls_exit sends the plaintext the call moved, on the call's socket. */
+static __always_inline int tls_exit(struct pt_regs *ctx, __u8 dir)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct tls_call *p = bpf_map_lookup_elem(&tls_calls, &id);
+	if (!p)
+		return 0;
+	struct tls_call c = *p;
+	bpf_map_delete_elem(&tls_calls, &id);
+
+	long ret = RC(ctx);
+	__u64 n = ret;
+	if (c.ex_len) {
+		/* int SSL_read_ex(SSL *, void *, size_t, size_t *readbytes): 1 on success */
+		if (ret != 1 || bpf_probe_read_user(&n, sizeof(n), (void *)c.ex_len))
+			return 0;
+	} else if (ret <= 0) {
+		return 0;
+	}
+
+	__s32 fd = c.fd;
+	if (fd < 0) { /* served from the library's buffer: no syscall in this call */
+		struct ssl_key k = {.ssl = c.ssl, .tgid = id >> 32};
+		__s32 *known = bpf_map_lookup_elem(&ssl_fds, &k);
+		fd = known ? *known : -1;
+	}
+	struct sock *sk = sock_from_fd(fd);
+	if (!sk) {
+		count(COUNTER_TLS_NO_SOCKET, 1);
+		return 0;
+	}
+
+	struct event_header h;
+	fill_header(&h, EVENT_DATA, dir, fd, sk, dir == DIR_SEND ? c.ts_ns : bpf_ktime_get_ns());
+	h.flags = FLAG_TLS_PLAINTEXT;
+	struct lost_key k = {.sock = (__u64)sk, .dir = dir, .flags = FLAG_TLS_PLAINTEXT};
+	struct stream s = {.lost = take_lost(&k)};
+	emit_buffer(&h, c.buf, n, &s);
+	keep_lost(&k, &s);
+	return 0;
+}
+
+SEC("uprobe/SSL_write")
+int ssl_write(struct pt_regs *ctx) { return tls_enter(ctx, 0); }
+SEC("uretprobe/SSL_write")
+int ssl_write_ret(struct pt_regs *ctx) { return tls_exit(ctx, DIR_SEND); }
+
+SEC("uprobe/SSL_write_ex")
+int ssl_write_ex(struct pt_regs *ctx) { return tls_enter(ctx, PARM4(ctx)); }
+SEC("uretprobe/SSL_write_ex")
+int ssl_write_ex_ret(struct pt_regs *ctx) { return tls_exit(ctx, DIR_SEND); }
+
+SEC("uprobe/SSL_read")
+int ssl_read(struct pt_regs *ctx) { return tls_enter(ctx, 0); }
+SEC("uretprobe/SSL_read")
+int ssl_read_ret(struct pt_regs *ctx) { return tls_exit(ctx, DIR_RECV); }
+
+SEC("uprobe/SSL_read_ex")
+int ssl_read_ex(struct pt_regs *ctx) { return tls_enter(ctx, PARM4(ctx)); }
+SEC("uretprobe/SSL_read_ex")
+int ssl_read_ex_ret(struct pt_regs *ctx) { return tls_exit(ctx, DIR_RECV); }

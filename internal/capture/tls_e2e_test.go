@@ -1,0 +1,136 @@
+//go:build linux && (amd64 || arm64)
+
+package capture
+
+import (
+	"bytes"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"fmt"
+	"math/big"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+// TestE2EEngineOpenSSL runs curl (libssl) against python3's ssl server
+// (libssl too): both ends' plaintext must arrive as TLS segments, and the
+// wire bytes must be counted without being handed over as data.
+func TestE2EEngineOpenSSL(t *testing.T) {
+	rec := &recorder{}
+	e := startEngine(t, rec)
+	cert, key := selfSignedCert(t)
+
+	srv := exec.Command("python3", "-c", pythonTLSServer, cert, key)
+	out, err := srv.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { srv.Process.Kill(); srv.Wait() }()
+	var port int
+	if _, err := fmt.Fscan(out, &port); err != nil {
+		t.Fatal(err)
+	}
+	url := fmt.Sprintf("https://127.0.0.1:%d/secret?q=1", port)
+	if b, err := exec.Command("curl", "-sfk", "--http1.1", url).CombinedOutput(); err != nil || string(b) != "tls hello" {
+		t.Fatalf("curl: %q %v", b, err)
+	}
+	time.Sleep(300 * time.Millisecond)
+	stats := e.Stats()
+	e.Close()
+
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	var ends []*Conn
+	for _, c := range rec.opened {
+		if c.Remote.Port() == uint16(port) || c.Local.Port() == uint16(port) {
+			ends = append(ends, c)
+		}
+	}
+	if len(ends) != 2 || stats.TLSFilesProbed == 0 {
+		t.Fatalf("got %d ends of the connection, %d files probed; want both ends, libssl probed", len(ends), stats.TLSFilesProbed)
+	}
+	for _, c := range ends {
+		if !c.TLS {
+			t.Errorf("%s end (%s): not marked TLS", c.Role, c.Process.ExeName)
+		}
+		req, resp := rec.tls[c][Send], rec.tls[c][Recv]
+		if c.Role == RoleServer {
+			req, resp = resp, req
+		}
+		if !bytes.HasPrefix(req, []byte("GET /secret?q=1 HTTP/1.1\r\n")) {
+			t.Errorf("%s end (%s): request plaintext %q", c.Role, c.Process.ExeName, req)
+		}
+		if !bytes.HasPrefix(resp, []byte("HTTP/1.")) || !bytes.HasSuffix(resp, []byte("tls hello")) {
+			t.Errorf("%s end (%s): response plaintext %q", c.Role, c.Process.ExeName, resp)
+		}
+		if bytes.Contains(rec.data[c][Send], []byte("GET /secret")) || bytes.Contains(rec.data[c][Recv], []byte("GET /secret")) {
+			t.Errorf("%s end: plaintext appeared among the wire bytes", c.Role)
+		}
+		if c.BytesSent <= uint64(len(rec.tls[c][Send])) || c.BytesRecv <= uint64(len(rec.tls[c][Recv])) {
+			t.Errorf("%s end: wire bytes %d sent, %d received: want more than the plaintext (TLS framing)", c.Role, c.BytesSent, c.BytesRecv)
+		}
+	}
+}
+
+// pythonTLSServer serves one HTTPS response body "tls hello" per request
+// with python3's ssl module (OpenSSL's SSL_read_ex/SSL_write_ex).
+const pythonTLSServer = `import http.server, ssl, sys
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.send_response(200)
+        self.send_header("Content-Length", "9")
+        self.end_headers()
+        self.wfile.write(b"tls hello")
+    def log_message(self, *a): pass
+srv = http.server.HTTPServer(("127.0.0.1", 0), H)
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+ctx.load_cert_chain(sys.argv[1], sys.argv[2])
+srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
+print(srv.server_address[1], flush=True)
+srv.serve_forever()`
+
+// selfSignedCert writes a certificate for 127.0.0.1 and localhost and its
+// key, returning their paths.
+func selfSignedCert(t *testing.T) (certFile, keyFile string) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1),
+		Subject:      pkix.Name{CommonName: "localhost"},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(time.Hour),
+		DNSNames:     []string{"localhost"},
+		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyDER, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return certFile, keyFile
+}

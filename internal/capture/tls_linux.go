@@ -1,0 +1,294 @@
+//go:build linux && (amd64 || arm64)
+
+package capture
+
+import (
+	"bufio"
+	"debug/elf"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/link"
+	"go.uber.org/zap"
+)
+
+// tlsProbes attaches the TLS library uprobes (bpf/openssl.c) to every
+// library or executable on the host that exports the OpenSSL API, once per
+// file: a uprobe is set on the file, so it covers every process mapping it,
+// including processes started later.
+type tlsProbes struct {
+	log  *zap.Logger
+	coll *ebpf.Collection
+	// procRoot is where procfs is; container files are reached through
+	// /proc/<pid>/root.
+	procRoot string
+
+	mu    sync.Mutex // guards files and the counters; attach runs from the discovery goroutine and Start
+	files map[fileID]*probedFile
+
+	attached, failed uint64 // files
+
+	pids chan inspectRequest // processes to inspect, from exec events
+	stop chan struct{}
+	done chan struct{}
+
+	pidsDropped uint64 // exec events not inspected: the queue was full
+	running     bool   // run was started: close waits for it
+}
+
+// fileID names a file whatever path it is reached by.
+type fileID struct{ dev, ino uint64 }
+
+type probedFile struct {
+	path  string
+	links []link.Link
+}
+
+// opensslSymbols are the functions probed, each at entry and at return.
+var opensslSymbols = []string{"SSL_write", "SSL_write_ex", "SSL_read", "SSL_read_ex"}
+
+// libraryDirs are searched at start for OpenSSL builds that no running
+// process has mapped yet, so that a process started later is covered from
+// its first call.
+var libraryDirs = []string{"/usr/lib/*", "/lib/*", "/usr/lib64", "/lib64", "/usr/local/lib", "/usr/lib", "/lib"}
+
+func newTLSProbes(log *zap.Logger, coll *ebpf.Collection, procRoot string) *tlsProbes {
+	return &tlsProbes{
+		log:      log,
+		coll:     coll,
+		procRoot: procRoot,
+		files:    make(map[fileID]*probedFile),
+		pids:     make(chan inspectRequest, 1024),
+		stop:     make(chan struct{}),
+		done:     make(chan struct{}),
+	}
+}
+
+// start probes what is on the host now and follows new processes.
+func (t *tlsProbes) start() {
+	for _, dir := range libraryDirs {
+		matches, _ := filepath.Glob(filepath.Join(dir, "libssl.so*"))
+		for _, path := range matches {
+			t.inspect(path)
+		}
+	}
+	t.scanAll()
+	t.running = true
+	go t.run()
+}
+
+// run inspects processes that executed a program, and rescans everything
+// now and then to catch libraries loaded with dlopen.
+func (t *tlsProbes) run() {
+	defer close(t.done)
+	rescan := time.NewTicker(10 * time.Second)
+	defer rescan.Stop()
+	for {
+		select {
+		case <-t.stop:
+			return
+		case req := <-t.pids:
+			t.scanProcess(req.pid)
+			if !req.again {
+				// The dynamic loader maps the libraries right after
+				// exec; look again once it has.
+				time.AfterFunc(100*time.Millisecond, func() { t.send(inspectRequest{req.pid, true}) })
+			}
+		case <-rescan.C:
+			t.scanAll()
+		}
+	}
+}
+
+type inspectRequest struct {
+	pid   int
+	again bool // the second look, after the dynamic loader ran
+}
+
+// execed asks for a process that executed a program to be inspected; it
+// never blocks the caller.
+func (t *tlsProbes) execed(pid int) { t.send(inspectRequest{pid: pid}) }
+
+func (t *tlsProbes) send(req inspectRequest) {
+	select {
+	case t.pids <- req:
+	default:
+		t.mu.Lock()
+		t.pidsDropped++
+		t.mu.Unlock()
+	}
+}
+
+func (t *tlsProbes) close() {
+	close(t.stop)
+	if t.running {
+		<-t.done
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, f := range t.files {
+		for _, l := range f.links {
+			_ = l.Close()
+		}
+	}
+	t.files = nil
+	t.coll.Close()
+}
+
+func (t *tlsProbes) scanAll() {
+	entries, err := os.ReadDir(t.procRoot)
+	if err != nil {
+		t.log.Warn("listing processes for TLS libraries", zap.Error(err))
+		return
+	}
+	for _, e := range entries {
+		if pid, err := strconv.Atoi(e.Name()); err == nil {
+			t.scanProcess(pid)
+		}
+	}
+}
+
+// scanProcess inspects a process's executable and the OpenSSL libraries it
+// has mapped, through its root so that container files are found.
+func (t *tlsProbes) scanProcess(pid int) {
+	dir := filepath.Join(t.procRoot, strconv.Itoa(pid))
+	root := filepath.Join(dir, "root")
+	t.inspect(filepath.Join(dir, "exe"))
+	f, err := os.Open(filepath.Join(dir, "maps"))
+	if err != nil {
+		return // gone, or a kernel thread
+	}
+	defer f.Close()
+	s := bufio.NewScanner(f)
+	for s.Scan() {
+		// address perms offset dev inode path (proc(5))
+		fields := strings.Fields(s.Text())
+		if len(fields) < 6 || !strings.Contains(fields[1], "x") {
+			continue
+		}
+		if path := fields[5]; strings.HasPrefix(filepath.Base(path), "libssl.so") {
+			t.inspect(filepath.Join(root, path))
+		}
+	}
+}
+
+// inspect attaches the probes to the file at path if it exports the OpenSSL
+// API and was not seen before. A file that cannot be probed is logged once.
+func (t *tlsProbes) inspect(path string) {
+	var st syscall.Stat_t
+	if err := syscall.Stat(path, &st); err != nil {
+		return
+	}
+	id := fileID{uint64(st.Dev), st.Ino}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.files == nil {
+		return // closed
+	}
+	if _, seen := t.files[id]; seen {
+		return
+	}
+	f := &probedFile{path: path}
+	t.files[id] = f
+	if !exportsOpenSSL(path) {
+		return
+	}
+	links, err := t.attach(path)
+	if err != nil {
+		t.failed++
+		t.log.Warn("cannot probe a TLS library; its traffic is seen encrypted only", zap.String("path", path), zap.Error(err))
+		return
+	}
+	f.links = links
+	t.attached++
+	t.log.Info("probing TLS library", zap.String("path", path))
+}
+
+// exportsOpenSSL reports whether the ELF file at path has SSL_read and
+// SSL_write among its dynamic symbols. Reading only the dynamic symbol table
+// keeps this cheap even for large executables.
+func exportsOpenSSL(path string) bool {
+	f, err := elf.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	syms, err := f.DynamicSymbols()
+	if err != nil {
+		return false
+	}
+	var read, write bool
+	for _, s := range syms {
+		if elf.ST_TYPE(s.Info) != elf.STT_FUNC || s.Section == elf.SHN_UNDEF {
+			continue
+		}
+		read = read || s.Name == "SSL_read"
+		write = write || s.Name == "SSL_write"
+	}
+	return read && write
+}
+
+// attach sets the entry and return probes of every OpenSSL function the file
+// has; all or nothing.
+func (t *tlsProbes) attach(path string) (links []link.Link, err error) {
+	ex, err := link.OpenExecutable(path)
+	if err != nil {
+		return nil, fmt.Errorf("opening %s: %w", path, err)
+	}
+	defer func() {
+		if err != nil {
+			for _, l := range links {
+				_ = l.Close()
+			}
+			links = nil
+		}
+	}()
+	for _, sym := range opensslSymbols {
+		for _, ret := range []bool{false, true} {
+			name := progName(sym, ret)
+			prog := t.coll.Programs[name]
+			if prog == nil {
+				return links, fmt.Errorf("no program %s in the OpenSSL object", name)
+			}
+			var l link.Link
+			if ret {
+				l, err = ex.Uretprobe(sym, prog, nil)
+			} else {
+				l, err = ex.Uprobe(sym, prog, nil)
+			}
+			if errors.Is(err, link.ErrNoSymbol) && strings.HasSuffix(sym, "_ex") {
+				break // OpenSSL before 1.1.1 has no _ex functions
+			}
+			if err != nil {
+				return links, fmt.Errorf("attaching %s to %s in %s: %w", name, sym, path, err)
+			}
+			links = append(links, l)
+		}
+	}
+	return links, nil
+}
+
+// progName is the C name of the program for sym: ssl_write, ssl_write_ret.
+func progName(sym string, ret bool) string {
+	name := strings.ToLower(sym)
+	if ret {
+		name += "_ret"
+	}
+	return name
+}
+
+func (t *tlsProbes) stats(s *Stats) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	s.TLSFilesProbed = t.attached
+	s.TLSFilesFailed = t.failed
+	s.TLSExecsSkipped = t.pidsDropped
+}
