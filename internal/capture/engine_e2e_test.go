@@ -16,6 +16,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/ebpftap/ebpftap/internal/e2e"
 )
 
 // recorder is a Handler that keeps everything it is given.
@@ -58,7 +60,7 @@ func (r *recorder) ConnClosed(c *Conn) {
 
 func startEngine(t *testing.T, h Handler) *Engine {
 	t.Helper()
-	requireBPF(t)
+	e2e.RequireBPF(t)
 	e, err := NewEngine(Options{}, h)
 	if err != nil {
 		t.Fatal(err)
@@ -140,7 +142,7 @@ func TestE2EEngineStreams(t *testing.T) {
 // TestE2EEngineDetaches checks with the kernel's own listing (bpftool) that
 // the programs and links the engine created are gone after Close.
 func TestE2EEngineDetaches(t *testing.T) {
-	requireBPF(t)
+	e2e.RequireBPF(t)
 	if _, err := exec.LookPath("bpftool"); err != nil {
 		t.Fatal("bpftool is needed to list the kernel's programs (apt-get install bpftool)")
 	}
@@ -202,17 +204,6 @@ func listed(t *testing.T, kind string, ids []uint32) int {
 	return n
 }
 
-func requireBPF(t *testing.T) {
-	t.Helper()
-	if os.Geteuid() == 0 {
-		return
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal("CI=true: BPF tests must run, and they need root")
-	}
-	t.Skip("skipping: loading BPF programs needs root")
-}
-
 // policyHandler ignores connections to one port and counts only those to
 // another, recording what it is given.
 type policyHandler struct {
@@ -234,7 +225,7 @@ func (h *policyHandler) ConnOpened(c *Conn) bool {
 // TestE2EEnginePolicies checks that the kernel stops copying the payload of a
 // connection the handler counts only, and reports nothing of one it ignores.
 func TestE2EEnginePolicies(t *testing.T) {
-	requireBPF(t)
+	e2e.RequireBPF(t)
 	var ports [2]uint16
 	for i := range ports {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")

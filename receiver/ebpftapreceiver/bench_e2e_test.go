@@ -16,6 +16,8 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/ptrace"
+
+	"github.com/ebpftap/ebpftap/internal/e2e"
 )
 
 // BenchmarkE2ELoadHTTP1 drives a Go HTTP server with wrk twice in one run,
@@ -24,7 +26,7 @@ import (
 // captured, the receiver's CPU per transaction and its peak heap. Run it once
 // per measurement (-benchtime=1x): each run is a fixed-length load.
 func BenchmarkE2ELoadHTTP1(b *testing.B) {
-	requireBPF(b)
+	e2e.RequireBPF(b)
 	if _, err := exec.LookPath("wrk"); err != nil {
 		b.Fatal("wrk is needed for the load benchmark (apt-get install wrk)")
 	}

@@ -22,6 +22,8 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.yaml.in/yaml/v3"
+
+	"github.com/ebpftap/ebpftap/internal/e2e"
 )
 
 // Bounds of TestE2EDistribution's waits. The build bound covers a cold module
@@ -42,7 +44,7 @@ func TestE2EDistribution(t *testing.T) {
 	if testing.Short() {
 		t.Skip("skipping: builds the collector distribution with ocb, which takes minutes")
 	}
-	requireBPF(t)
+	e2e.RequireBPF(t)
 
 	root, err := filepath.Abs(filepath.Join("..", ".."))
 	require.NoError(t, err)

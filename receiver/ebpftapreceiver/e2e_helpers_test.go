@@ -20,6 +20,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/collector/receiver/receivertest"
 
+	"github.com/ebpftap/ebpftap/internal/e2e"
 	"github.com/ebpftap/ebpftap/receiver/ebpftapreceiver/internal/metadata"
 )
 
@@ -41,7 +42,7 @@ func startE2EReceiver(t testing.TB, edit func(*Config)) (*ebpftapReceiver, e2eSi
 // startReceiverWith starts the receiver feeding the given consumers.
 func startReceiverWith(t testing.TB, edit func(*Config), traces consumer.Traces, logs consumer.Logs, metrics consumer.Metrics) *ebpftapReceiver {
 	t.Helper()
-	requireBPF(t)
+	e2e.RequireBPF(t)
 	f := NewFactory()
 	cfg := f.CreateDefaultConfig().(*Config)
 	cfg.Direction = DirectionAll

@@ -14,6 +14,7 @@ import (
 	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/receiver/receivertest"
 
+	"github.com/ebpftap/ebpftap/internal/e2e"
 	"github.com/ebpftap/ebpftap/receiver/ebpftapreceiver/internal/metadata"
 )
 
@@ -28,7 +29,7 @@ func TestE2EStartWithoutPrivileges(t *testing.T) {
 		startUnprivileged(t)
 		return
 	}
-	requireBPF(t) // root, to run the child as another user
+	e2e.RequireBPF(t) // root, to run the child as another user
 	// The child must be able to execute a copy of this binary.
 	dir, err := os.MkdirTemp("", "ebpftap-unprivileged-")
 	if err != nil {

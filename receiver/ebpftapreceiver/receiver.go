@@ -73,6 +73,7 @@ type connState struct {
 	parser   *httpparse.Conn
 	requests capture.Direction // the direction requests travel in; 0 until known
 	notHTTP  bool              // the kernel was told to stop copying
+	tls      bool              // parsing the TLS plaintext; the wire bytes are only counted
 	sent     uint64            // bytes since metrics were last emitted
 	recv     uint64
 }
@@ -243,10 +244,7 @@ func (r *ebpftapReceiver) ConnOpened(c *capture.Conn) bool {
 	case capture.RoleServer:
 		st.requests = capture.Recv
 	}
-	st.parser = httpparse.NewConn(httpparse.Config{
-		MaxBodyBytes: r.bodyBytes(),
-		Stats:        &r.parserStats,
-	}, func(tx *httpparse.Transaction) { r.transaction(st, tx) })
+	r.newParser(st)
 	r.conns[c] = st
 	r.aggregator.connOpened(c)
 	return true
@@ -260,11 +258,28 @@ func (r *ebpftapReceiver) Data(c *capture.Conn, s capture.Segment) {
 	if st == nil {
 		return
 	}
-	n := uint64(len(s.Data) + s.Lost)
-	if s.Dir == capture.Send {
-		st.sent += n
-	} else {
-		st.recv += n
+	if !s.TLS {
+		n := uint64(len(s.Data) + s.Lost)
+		if s.Dir == capture.Send {
+			st.sent += n
+		} else {
+			st.recv += n
+		}
+	}
+	switch {
+	case s.TLS && !st.tls:
+		// A TLS library spoke: what the parser saw so far was the
+		// handshake. From now on the plaintext is parsed, the wire bytes
+		// only counted.
+		st.tls, st.notHTTP = true, false
+		r.newParser(st)
+		if st.conn != c { // a view made by findRole: it needs the TLS mark too
+			view := *st.conn
+			view.TLS = true
+			st.conn = &view
+		}
+	case st.tls && !s.TLS:
+		return
 	}
 	if st.notHTTP || st.requests == 0 && !r.findRole(st, s) {
 		return
@@ -274,11 +289,19 @@ func (r *ebpftapReceiver) Data(c *capture.Conn, s capture.Segment) {
 		stream = httpparse.ToServer
 	}
 	st.parser.Write(stream, s.Time, s.Data, s.Lost)
-	if st.parser.Protocol() == httpparse.ProtocolOther {
+	if st.parser.Protocol() == httpparse.ProtocolOther && !st.tls {
 		// Count its bytes from now on; copying them is wasted work.
 		st.notHTTP = true
 		r.engine.CountOnly(c)
 	}
+}
+
+// newParser gives st a fresh parser.
+func (r *ebpftapReceiver) newParser(st *connState) {
+	st.parser = httpparse.NewConn(httpparse.Config{
+		MaxBodyBytes: r.bodyBytes(),
+		Stats:        &r.parserStats,
+	}, func(tx *httpparse.Transaction) { r.transaction(st, tx) })
 }
 
 // findRole decides, for a connection seen mid-way, which end the process is:

@@ -366,9 +366,14 @@ func describe(c *capture.Conn, tx *httpparse.Transaction, redact map[string]stru
 	return v
 }
 
-// connScheme is the URL scheme of the connection's plaintext. capture does
-// not say yet which connections carried TLS; when it does, those are https.
-func connScheme(*capture.Conn) string { return "http" }
+// connScheme is the URL scheme of the connection's plaintext: https when it
+// came from a TLS library.
+func connScheme(c *capture.Conn) string {
+	if c.TLS {
+		return "https"
+	}
+	return "http"
+}
 
 func defaultPort(scheme string) int {
 	switch scheme {

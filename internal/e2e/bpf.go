@@ -1,4 +1,6 @@
-package ebpftapreceiver
+// Package e2e holds what the end-to-end tests of several packages share: the
+// rule for tests that need BPF, and throwaway TLS certificates.
+package e2e
 
 import (
 	"fmt"
@@ -11,11 +13,11 @@ import (
 	"github.com/cilium/ebpf/features"
 )
 
-// requireBPF stops t unless this process can load the receiver's BPF
+// RequireBPF stops t unless this process can load the receiver's BPF
 // programs. On a developer's machine a run without root or BPF is normal, so
 // t is skipped with the reason. With CI=true the machine is meant to have
 // both, and a skip would let every E2E test pass without running, so t fails.
-func requireBPF(t testing.TB) {
+func RequireBPF(t testing.TB) {
 	t.Helper()
 	reason := bpfUnavailable()
 	if reason == "" {
