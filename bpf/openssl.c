@@ -36,7 +36,9 @@ static __always_inline int tls_exit(struct pt_regs *ctx, __u8 dir)
 	struct tls_call c = *p;
 	bpf_map_delete_elem(&tls_calls, &id);
 
-	long ret = RC(ctx);
+	/* Both return an int: the register's upper half is not part of it, and a
+	 * -1 (want read/write) must not read as 4 GiB. */
+	int ret = (int)RC(ctx);
 	__u64 n = ret;
 	if (c.ex_len) {
 		/* int SSL_read_ex(SSL *, void *, size_t, size_t *readbytes): 1 on success */
@@ -47,9 +49,17 @@ static __always_inline int tls_exit(struct pt_regs *ctx, __u8 dir)
 	}
 
 	__s32 fd = c.fd;
-	if (fd < 0) { /* served from the library's buffer: no syscall in this call */
+	if (fd < 0) {
+		/* No syscall in this call: served from the library's buffer, or the
+		 * library works on memory (node). Use the socket this object used
+		 * before, or, for a first read, the one this thread just read. */
 		struct ssl_key k = {.ssl = c.ssl, .tgid = id >> 32};
 		__s32 *known = bpf_map_lookup_elem(&ssl_fds, &k);
+		if (!known && dir == DIR_RECV) {
+			known = bpf_map_lookup_elem(&last_read_fd, &id);
+			if (known)
+				bpf_map_update_elem(&ssl_fds, &k, known, BPF_ANY);
+		}
 		fd = known ? *known : -1;
 	}
 	struct sock *sk = sock_from_fd(fd);

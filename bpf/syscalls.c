@@ -85,6 +85,8 @@ static __always_inline int exit_data(struct syscall_exit_ctx *ctx, __u8 dir)
 	bpf_map_delete_elem(&calls, &id);
 	if (ctx->ret <= 0)
 		return 0;
+	if (dir == DIR_RECV)
+		bpf_map_update_elem(&last_read_fd, &id, &a.fd, BPF_ANY);
 
 	/* A write is stamped when the process handed the bytes over, a read when
 	 * it got them, so a request is never later than the response to it. */

@@ -275,6 +275,17 @@ struct {
 	__type(value, struct tls_call);
 } tls_calls SEC(".maps");
 
+/* The socket each thread last read from, for libraries that decrypt from
+ * memory (node feeds OpenSSL through a memory BIO after libuv read the
+ * socket): their SSL_read makes no syscall, but follows the read of its
+ * socket on the same thread. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64); /* pid_tgid */
+	__type(value, __s32);
+} last_read_fd SEC(".maps");
+
 /* The socket fd each TLS connection object last used: a read served from the
  * library's buffer makes no syscall. Keyed by tgid and object address. */
 struct ssl_key {

@@ -22,11 +22,12 @@ import (
 
 // recorder is a Handler that keeps everything it is given.
 type recorder struct {
-	mu     sync.Mutex
-	opened []*Conn
-	data   map[*Conn]map[Direction][]byte // wire bytes
-	tls    map[*Conn]map[Direction][]byte // TLS plaintext
-	closed []*Conn
+	mu      sync.Mutex
+	opened  []*Conn
+	data    map[*Conn]map[Direction][]byte // wire bytes
+	tls     map[*Conn]map[Direction][]byte // TLS plaintext
+	tlsLost int                            // TLS plaintext bytes reported lost
+	closed  []*Conn
 }
 
 func (r *recorder) ConnOpened(c *Conn) bool {
@@ -42,6 +43,7 @@ func (r *recorder) Data(c *Conn, s Segment) {
 	streams := &r.data
 	if s.TLS {
 		streams = &r.tls
+		r.tlsLost += s.Lost
 	}
 	if *streams == nil {
 		*streams = map[*Conn]map[Direction][]byte{}

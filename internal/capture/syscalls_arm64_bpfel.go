@@ -152,6 +152,7 @@ const (
 	syscallsMapCalls            = "calls"
 	syscallsMapCounters         = "counters"
 	syscallsMapEvents           = "events"
+	syscallsMapLastReadFd       = "last_read_fd"
 	syscallsMapLost             = "lost"
 	syscallsMapPolicies         = "policies"
 	syscallsMapSslFds           = "ssl_fds"
@@ -261,13 +262,14 @@ type syscallsProgramSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type syscallsMapSpecs struct {
-	Calls    *ebpf.MapSpec `ebpf:"calls"`
-	Counters *ebpf.MapSpec `ebpf:"counters"`
-	Events   *ebpf.MapSpec `ebpf:"events"`
-	Lost     *ebpf.MapSpec `ebpf:"lost"`
-	Policies *ebpf.MapSpec `ebpf:"policies"`
-	SslFds   *ebpf.MapSpec `ebpf:"ssl_fds"`
-	TlsCalls *ebpf.MapSpec `ebpf:"tls_calls"`
+	Calls      *ebpf.MapSpec `ebpf:"calls"`
+	Counters   *ebpf.MapSpec `ebpf:"counters"`
+	Events     *ebpf.MapSpec `ebpf:"events"`
+	LastReadFd *ebpf.MapSpec `ebpf:"last_read_fd"`
+	Lost       *ebpf.MapSpec `ebpf:"lost"`
+	Policies   *ebpf.MapSpec `ebpf:"policies"`
+	SslFds     *ebpf.MapSpec `ebpf:"ssl_fds"`
+	TlsCalls   *ebpf.MapSpec `ebpf:"tls_calls"`
 }
 
 // syscallsVariableSpecs contains global variables before they are loaded into the kernel.
@@ -305,13 +307,14 @@ func (o *syscallsObjects) Close() error {
 //
 // It can be passed to loadSyscallsObjects or ebpf.CollectionSpec.LoadAndAssign.
 type syscallsMaps struct {
-	Calls    *ebpf.Map `ebpf:"calls"`
-	Counters *ebpf.Map `ebpf:"counters"`
-	Events   *ebpf.Map `ebpf:"events"`
-	Lost     *ebpf.Map `ebpf:"lost"`
-	Policies *ebpf.Map `ebpf:"policies"`
-	SslFds   *ebpf.Map `ebpf:"ssl_fds"`
-	TlsCalls *ebpf.Map `ebpf:"tls_calls"`
+	Calls      *ebpf.Map `ebpf:"calls"`
+	Counters   *ebpf.Map `ebpf:"counters"`
+	Events     *ebpf.Map `ebpf:"events"`
+	LastReadFd *ebpf.Map `ebpf:"last_read_fd"`
+	Lost       *ebpf.Map `ebpf:"lost"`
+	Policies   *ebpf.Map `ebpf:"policies"`
+	SslFds     *ebpf.Map `ebpf:"ssl_fds"`
+	TlsCalls   *ebpf.Map `ebpf:"tls_calls"`
 }
 
 func (m *syscallsMaps) Close() error {
@@ -319,6 +322,7 @@ func (m *syscallsMaps) Close() error {
 		m.Calls,
 		m.Counters,
 		m.Events,
+		m.LastReadFd,
 		m.Lost,
 		m.Policies,
 		m.SslFds,

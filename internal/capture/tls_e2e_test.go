@@ -49,6 +49,9 @@ func TestE2EEngineOpenSSL(t *testing.T) {
 			ends = append(ends, c)
 		}
 	}
+	if rec.tlsLost != 0 {
+		t.Errorf("%d bytes of TLS plaintext reported lost", rec.tlsLost)
+	}
 	if len(ends) != 2 || stats.TLSFilesProbed == 0 {
 		t.Fatalf("got %d ends of the connection, %d files probed; want both ends, libssl probed", len(ends), stats.TLSFilesProbed)
 	}

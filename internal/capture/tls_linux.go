@@ -4,8 +4,6 @@ package capture
 
 import (
 	"bufio"
-	"debug/elf"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -198,10 +196,11 @@ func (t *tlsProbes) inspect(path string) {
 	}
 	f := &probedFile{path: path}
 	t.files[id] = f
-	if !exportsOpenSSL(path) {
-		return
+	offsets, err := dynamicOffsets(path, opensslSymbols)
+	if err != nil || offsets["SSL_read"] == 0 || offsets["SSL_write"] == 0 {
+		return // not an OpenSSL build (or not an ELF file)
 	}
-	links, err := t.attach(path)
+	links, err := t.attach(path, offsets)
 	if err != nil {
 		t.failed++
 		t.log.Warn("cannot probe a TLS library; its traffic is seen encrypted only", zap.String("path", path), zap.Error(err))
@@ -212,33 +211,9 @@ func (t *tlsProbes) inspect(path string) {
 	t.log.Info("probing TLS library", zap.String("path", path))
 }
 
-// exportsOpenSSL reports whether the ELF file at path has SSL_read and
-// SSL_write among its dynamic symbols. Reading only the dynamic symbol table
-// keeps this cheap even for large executables.
-func exportsOpenSSL(path string) bool {
-	f, err := elf.Open(path)
-	if err != nil {
-		return false
-	}
-	defer f.Close()
-	syms, err := f.DynamicSymbols()
-	if err != nil {
-		return false
-	}
-	var read, write bool
-	for _, s := range syms {
-		if elf.ST_TYPE(s.Info) != elf.STT_FUNC || s.Section == elf.SHN_UNDEF {
-			continue
-		}
-		read = read || s.Name == "SSL_read"
-		write = write || s.Name == "SSL_write"
-	}
-	return read && write
-}
-
 // attach sets the entry and return probes of every OpenSSL function the file
-// has; all or nothing.
-func (t *tlsProbes) attach(path string) (links []link.Link, err error) {
+// has, at the offsets given; all or nothing.
+func (t *tlsProbes) attach(path string, offsets map[string]uint64) (links []link.Link, err error) {
 	ex, err := link.OpenExecutable(path)
 	if err != nil {
 		return nil, fmt.Errorf("opening %s: %w", path, err)
@@ -252,6 +227,11 @@ func (t *tlsProbes) attach(path string) (links []link.Link, err error) {
 		}
 	}()
 	for _, sym := range opensslSymbols {
+		off, ok := offsets[sym]
+		if !ok {
+			continue // OpenSSL before 1.1.1 has no _ex functions
+		}
+		opts := &link.UprobeOptions{Address: off}
 		for _, ret := range []bool{false, true} {
 			name := progName(sym, ret)
 			prog := t.coll.Programs[name]
@@ -260,12 +240,9 @@ func (t *tlsProbes) attach(path string) (links []link.Link, err error) {
 			}
 			var l link.Link
 			if ret {
-				l, err = ex.Uretprobe(sym, prog, nil)
+				l, err = ex.Uretprobe(sym, prog, opts)
 			} else {
-				l, err = ex.Uprobe(sym, prog, nil)
-			}
-			if errors.Is(err, link.ErrNoSymbol) && strings.HasSuffix(sym, "_ex") {
-				break // OpenSSL before 1.1.1 has no _ex functions
+				l, err = ex.Uprobe(sym, prog, opts)
 			}
 			if err != nil {
 				return links, fmt.Errorf("attaching %s to %s in %s: %w", name, sym, path, err)

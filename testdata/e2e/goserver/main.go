@@ -1,6 +1,6 @@
 // Command goserver is the Go net/http server the end-to-end tests capture.
-// It listens on -addr (default 127.0.0.1, a free port), prints the port, and
-// serves:
+// It listens on -addr (default 127.0.0.1, a free port), with TLS when -cert
+// and -key are given, prints the port, and serves:
 //
 //	/ok             200 "ok"
 //	/chunked        200, a body sent in three flushed pieces (chunked encoding)
@@ -20,6 +20,8 @@ import (
 
 func main() {
 	addr := flag.String("addr", "127.0.0.1:0", "address to listen on")
+	cert := flag.String("cert", "", "TLS certificate file (PEM)")
+	key := flag.String("key", "", "TLS key file (PEM)")
 	flag.Parse()
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
@@ -50,7 +52,12 @@ func main() {
 		n, _ := io.Copy(io.Discard, r.Body)
 		fmt.Fprint(w, n)
 	})
-	if err := http.Serve(ln, mux); err != nil {
+	if *cert != "" {
+		err = http.ServeTLS(ln, mux, *cert, *key)
+	} else {
+		err = http.Serve(ln, mux)
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}

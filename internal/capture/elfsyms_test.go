@@ -1,0 +1,55 @@
+package capture
+
+import (
+	"debug/elf"
+	"maps"
+	"os"
+	"testing"
+)
+
+// The hash-table lookup must agree with reading every symbol, on the real
+// files it is used for.
+func TestDynamicOffsets(t *testing.T) {
+	names := append([]string{"no_such_function", "SSL_get_fd"}, opensslSymbols...)
+	tested := 0
+	for _, path := range []string{"/usr/lib/x86_64-linux-gnu/libssl.so.3", "/usr/lib/aarch64-linux-gnu/libssl.so.3", "/usr/bin/node", "/usr/bin/curl"} {
+		if _, err := os.Stat(path); err != nil {
+			continue
+		}
+		tested++
+		fast, err := dynamicOffsets(path, names)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f, err := elf.Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		slow, err := dynamicOffsetsByScan(f, names)
+		f.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !maps.Equal(fast, slow) {
+			t.Errorf("%s: hash lookup found %v, a full scan %v", path, fast, slow)
+		}
+		if _, ok := fast["no_such_function"]; ok {
+			t.Errorf("%s: found a function that does not exist", path)
+		}
+		t.Logf("%s: %v", path, fast)
+	}
+	if tested == 0 {
+		t.Fatal("no libssl, node or curl to test on")
+	}
+}
+
+func BenchmarkDynamicOffsetsNode(b *testing.B) {
+	if _, err := os.Stat("/usr/bin/node"); err != nil {
+		b.Skip("no /usr/bin/node")
+	}
+	for b.Loop() {
+		if _, err := dynamicOffsets("/usr/bin/node", opensslSymbols); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

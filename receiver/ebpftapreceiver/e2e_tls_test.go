@@ -1,0 +1,145 @@
+package ebpftapreceiver
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"go.opentelemetry.io/collector/pdata/ptrace"
+
+	"github.com/ebpftap/ebpftap/internal/e2e"
+)
+
+// TestE2ETLS runs HTTPS clients and servers built on OpenSSL (curl, python3's
+// ssl, nginx) and a Go crypto/tls server: every OpenSSL end must give
+// its span in plaintext with url.scheme https, and the ciphertext must never
+// turn into a transaction. (Go's crypto/tls is not probed yet: the Go
+// server's end gives nothing.)
+func TestE2ETLS(t *testing.T) {
+	_, sinks := startE2EReceiver(t, nil)
+	cert, key := e2e.SelfSignedCert(t)
+	goTLS := startServer(t, e2eProgram(t, "goserver"), "-cert", cert, "-key", key)
+	pyTLS := startServer(t, "python3", "-u", "-c", pythonTLSServer, cert, key)
+	nginx := startNginx(t, cert, key)
+
+	pyGet := []string{"python3", "-c", `import ssl, sys, urllib.request
+urllib.request.urlopen(sys.argv[1], context=ssl._create_unverified_context()).read()`}
+	curl := []string{"curl", "-sfk", "--http1.1"}
+
+	for _, tc := range []struct {
+		name      string
+		client    []string
+		clientExe string
+		serverExe string // "" when the server's end is not captured
+		port      int
+		path      string
+	}{
+		{"curl-python", curl, "curl", "python3", pyTLS, "/hello"},
+		{"curl-nginx", curl, "curl", "nginx", nginx, "/hello"},
+		{"curl-go", curl, "curl", "", goTLS, "/ok"},
+		{"urllib-go", pyGet, "python3", "", goTLS, "/ok"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			query := "case=tls-" + tc.name
+			url := fmt.Sprintf("https://127.0.0.1:%d%s?%s", tc.port, tc.path, query)
+			run(t, tc.client[0], append(tc.client[1:], url)...)
+
+			want := 1
+			if tc.serverExe != "" {
+				want = 2
+			}
+			spans := waitSpans(t, sinks.traces, want, func(s capturedSpan) bool {
+				return strings.HasSuffix(s.str("url.full"), "?"+query) || s.str("url.query") == query
+			})
+			for _, s := range spans {
+				checkAttrs(t, s, map[string]any{
+					"http.request.method":       "GET",
+					"http.response.status_code": int64(200),
+					"network.protocol.version":  "1.1",
+				})
+				switch s.kind {
+				case ptrace.SpanKindClient:
+					if !strings.HasPrefix(s.exe, tc.clientExe) {
+						t.Errorf("client span from %q, want %q", s.exe, tc.clientExe)
+					}
+					checkAttrs(t, s, map[string]any{"url.full": url, "server.port": int64(tc.port)})
+				case ptrace.SpanKindServer:
+					if !strings.HasPrefix(s.exe, tc.serverExe) {
+						t.Errorf("server span from %q, want %q", s.exe, tc.serverExe)
+					}
+					checkAttrs(t, s, map[string]any{"url.scheme": "https", "url.path": tc.path, "url.query": query})
+				}
+			}
+			// Nothing may come from the ciphertext: no other span on this port.
+			if n := len(spansWhere(sinks.traces, func(s capturedSpan) bool {
+				return s.int("server.port") == int64(tc.port) && !strings.Contains(s.str("url.full")+s.str("url.query"), query) &&
+					!strings.Contains(s.str("url.full")+s.str("url.query"), "case=tls-")
+			})); n != 0 {
+				t.Errorf("%d spans on port %d that no client sent", n, tc.port)
+			}
+		})
+	}
+}
+
+// pythonTLSServer is python3's http.server behind its ssl module (OpenSSL's
+// SSL_read_ex and SSL_write_ex), printing its port first.
+const pythonTLSServer = `import http.server, ssl, sys
+class H(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def do_GET(self):
+        self.send_response(200)
+        self.send_header("Content-Length", "5")
+        self.end_headers()
+        self.wfile.write(b"hello")
+    def log_message(self, *a): pass
+srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+ctx.load_cert_chain(sys.argv[1], sys.argv[2])
+srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
+print(srv.server_address[1], flush=True)
+srv.serve_forever()`
+
+// startNginx runs nginx with TLS on a free loopback port, answering 200
+// "hello" to everything, and returns the port.
+func startNginx(t *testing.T, cert, key string) int {
+	t.Helper()
+	if _, err := exec.LookPath("nginx"); err != nil {
+		t.Fatal("nginx is needed (apt-get install nginx)")
+	}
+	port := freePort(t)
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "nginx.conf")
+	err := os.WriteFile(conf, []byte(fmt.Sprintf(`user root;
+worker_processes 1;
+pid %[1]s/nginx.pid;
+error_log %[1]s/error.log;
+events {}
+http {
+	access_log off;
+	client_body_temp_path %[1]s;
+	server {
+		listen 127.0.0.1:%[2]d ssl;
+		ssl_certificate %[3]s;
+		ssl_certificate_key %[4]s;
+		location / { return 200 "hello"; }
+	}
+}
+`, dir, port, cert, key)), 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("nginx", "-c", conf, "-e", filepath.Join(dir, "error.log"), "-g", "daemon off;")
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	})
+	waitListening(t, port)
+	return port
+}
