@@ -63,15 +63,21 @@ static __always_inline int tls_exit(struct pt_regs *ctx, __u8 dir)
 		fd = known ? *known : -1;
 	}
 	struct sock *sk = sock_from_fd(fd);
-	if (!sk) {
-		count(COUNTER_TLS_NO_SOCKET, 1);
-		return 0;
-	}
-
 	struct event_header h;
 	fill_header(&h, EVENT_DATA, dir, fd, sk, dir == DIR_SEND ? c.ts_ns : bpf_ktime_get_ns());
 	h.flags = FLAG_TLS_PLAINTEXT;
-	struct lost_key k = {.sock = (__u64)sk, .dir = dir, .flags = FLAG_TLS_PLAINTEXT};
+	if (!sk) {
+		if (dir != DIR_SEND) {
+			count(COUNTER_TLS_NO_SOCKET, 1);
+			return 0;
+		}
+		/* Written before the library touched its socket: send it now, named
+		 * by the object, and let the thread's next socket write bind it. */
+		h.sock = c.ssl;
+		h.flags |= FLAG_TLS_UNBOUND;
+		bpf_map_update_elem(&pending_bind, &id, &c.ssl, BPF_ANY);
+	}
+	struct lost_key k = {.sock = h.sock, .dir = dir, .flags = h.flags};
 	struct stream s = {.lost = take_lost(&k)};
 	emit_buffer(&h, c.buf, n, &s);
 	keep_lost(&k, &s);

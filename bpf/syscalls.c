@@ -9,6 +9,7 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 /* Typed pointers keep the event types in BTF, where bpf2go finds them. */
 const struct data_event *unused_data_event __attribute__((unused));
 const struct exec_event *unused_exec_event __attribute__((unused));
+const struct tls_bind_event *unused_tls_bind_event __attribute__((unused));
 const enum event_kind *unused_event_kind __attribute__((unused));
 const enum conn_role *unused_conn_role __attribute__((unused));
 const enum data_dir *unused_data_dir __attribute__((unused));
@@ -49,13 +50,37 @@ static __always_inline int in_tls_call(__s32 fd)
 	return 1;
 }
 
-static __always_inline int enter_data(__s32 fd, __u64 buf, __u64 iovcnt, __u32 is_iov)
+/* bind_pending tells user space which socket a TLS object's earlier
+ * plaintext belongs to, when this write is the first on the thread since
+ * that plaintext was written (see pending_bind). */
+static __always_inline void bind_pending(__s32 fd, struct sock *sk)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u64 *ssl = bpf_map_lookup_elem(&pending_bind, &id);
+	if (!ssl)
+		return;
+	struct ssl_key k = {.ssl = *ssl, .tgid = id >> 32};
+	bpf_map_update_elem(&ssl_fds, &k, &fd, BPF_ANY);
+	struct tls_bind_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (e) {
+		fill_header(&e->hdr, EVENT_TLS_BIND, 0, fd, sk, bpf_ktime_get_ns());
+		e->ssl = *ssl;
+		bpf_ringbuf_submit(e, 0);
+	} else {
+		count(COUNTER_RINGBUF_FULL, 1);
+	}
+	bpf_map_delete_elem(&pending_bind, &id);
+}
+
+static __always_inline int enter_data(__s32 fd, __u64 buf, __u64 iovcnt, __u32 is_iov, __u8 dir)
 {
 	if (is_self())
 		return 0;
 	struct sock *sk = sock_from_fd(fd);
 	if (!sk)
 		return 0;
+	if (dir == DIR_SEND)
+		bind_pending(fd, sk);
 	if (in_tls_call(fd))
 		return remember_call(sk, fd, 0, 0, 0); /* ciphertext: count it, the plaintext comes from the library */
 	switch (policy_of(sk)) {
@@ -67,12 +92,12 @@ static __always_inline int enter_data(__s32 fd, __u64 buf, __u64 iovcnt, __u32 i
 	return remember_call(sk, fd, buf, iovcnt, is_iov);
 }
 
-static __always_inline int enter_msg(__s32 fd, __u64 msg)
+static __always_inline int enter_msg(__s32 fd, __u64 msg, __u8 dir)
 {
 	struct msghdr_user m = {};
 	if (bpf_probe_read_user(&m, sizeof(m), (void *)msg))
 		return 0;
-	return enter_data(fd, (__u64)m.msg_iov, m.msg_iovlen, 1);
+	return enter_data(fd, (__u64)m.msg_iov, m.msg_iovlen, 1, dir);
 }
 
 static __always_inline int exit_data(struct syscall_exit_ctx *ctx, __u8 dir)
@@ -193,42 +218,42 @@ int enter_close(struct syscall_enter_ctx *ctx)
 /* Data. Enter remembers the buffer; exit reports what moved. */
 
 SEC("tracepoint/syscalls/sys_enter_write")
-int enter_write(struct syscall_enter_ctx *ctx) { return enter_data(ctx->args[0], ctx->args[1], 0, 0); }
+int enter_write(struct syscall_enter_ctx *ctx) { return enter_data(ctx->args[0], ctx->args[1], 0, 0, DIR_SEND); }
 SEC("tracepoint/syscalls/sys_exit_write")
 int exit_write(struct syscall_exit_ctx *ctx) { return exit_data(ctx, DIR_SEND); }
 
 SEC("tracepoint/syscalls/sys_enter_sendto")
-int enter_sendto(struct syscall_enter_ctx *ctx) { return enter_data(ctx->args[0], ctx->args[1], 0, 0); }
+int enter_sendto(struct syscall_enter_ctx *ctx) { return enter_data(ctx->args[0], ctx->args[1], 0, 0, DIR_SEND); }
 SEC("tracepoint/syscalls/sys_exit_sendto")
 int exit_sendto(struct syscall_exit_ctx *ctx) { return exit_data(ctx, DIR_SEND); }
 
 SEC("tracepoint/syscalls/sys_enter_writev")
-int enter_writev(struct syscall_enter_ctx *ctx) { return enter_data(ctx->args[0], ctx->args[1], ctx->args[2], 1); }
+int enter_writev(struct syscall_enter_ctx *ctx) { return enter_data(ctx->args[0], ctx->args[1], ctx->args[2], 1, DIR_SEND); }
 SEC("tracepoint/syscalls/sys_exit_writev")
 int exit_writev(struct syscall_exit_ctx *ctx) { return exit_data(ctx, DIR_SEND); }
 
 SEC("tracepoint/syscalls/sys_enter_sendmsg")
-int enter_sendmsg(struct syscall_enter_ctx *ctx) { return enter_msg(ctx->args[0], ctx->args[1]); }
+int enter_sendmsg(struct syscall_enter_ctx *ctx) { return enter_msg(ctx->args[0], ctx->args[1], DIR_SEND); }
 SEC("tracepoint/syscalls/sys_exit_sendmsg")
 int exit_sendmsg(struct syscall_exit_ctx *ctx) { return exit_data(ctx, DIR_SEND); }
 
 SEC("tracepoint/syscalls/sys_enter_read")
-int enter_read(struct syscall_enter_ctx *ctx) { return enter_data(ctx->args[0], ctx->args[1], 0, 0); }
+int enter_read(struct syscall_enter_ctx *ctx) { return enter_data(ctx->args[0], ctx->args[1], 0, 0, DIR_RECV); }
 SEC("tracepoint/syscalls/sys_exit_read")
 int exit_read(struct syscall_exit_ctx *ctx) { return exit_data(ctx, DIR_RECV); }
 
 SEC("tracepoint/syscalls/sys_enter_recvfrom")
-int enter_recvfrom(struct syscall_enter_ctx *ctx) { return enter_data(ctx->args[0], ctx->args[1], 0, 0); }
+int enter_recvfrom(struct syscall_enter_ctx *ctx) { return enter_data(ctx->args[0], ctx->args[1], 0, 0, DIR_RECV); }
 SEC("tracepoint/syscalls/sys_exit_recvfrom")
 int exit_recvfrom(struct syscall_exit_ctx *ctx) { return exit_data(ctx, DIR_RECV); }
 
 SEC("tracepoint/syscalls/sys_enter_readv")
-int enter_readv(struct syscall_enter_ctx *ctx) { return enter_data(ctx->args[0], ctx->args[1], ctx->args[2], 1); }
+int enter_readv(struct syscall_enter_ctx *ctx) { return enter_data(ctx->args[0], ctx->args[1], ctx->args[2], 1, DIR_RECV); }
 SEC("tracepoint/syscalls/sys_exit_readv")
 int exit_readv(struct syscall_exit_ctx *ctx) { return exit_data(ctx, DIR_RECV); }
 
 SEC("tracepoint/syscalls/sys_enter_recvmsg")
-int enter_recvmsg(struct syscall_enter_ctx *ctx) { return enter_msg(ctx->args[0], ctx->args[1]); }
+int enter_recvmsg(struct syscall_enter_ctx *ctx) { return enter_msg(ctx->args[0], ctx->args[1], DIR_RECV); }
 SEC("tracepoint/syscalls/sys_exit_recvmsg")
 int exit_recvmsg(struct syscall_exit_ctx *ctx) { return exit_data(ctx, DIR_RECV); }
 

@@ -286,6 +286,16 @@ struct {
 	__type(value, __s32);
 } last_read_fd SEC(".maps");
 
+/* A TLS object whose plaintext was written before its socket was known
+ * (node encrypts into memory and libuv writes the ciphertext after
+ * SSL_write returns): the thread's next socket write names the socket. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64); /* pid_tgid */
+	__type(value, __u64); /* the TLS object */
+} pending_bind SEC(".maps");
+
 /* The socket fd each TLS connection object last used: a read served from the
  * library's buffer makes no syscall. Keyed by tgid and object address. */
 struct ssl_key {

@@ -17,6 +17,7 @@ enum event_kind {
 	EVENT_CONN_CLOSE = 3,
 	EVENT_PROC_EXEC = 4,
 	EVENT_PROC_EXIT = 5,
+	EVENT_TLS_BIND = 6,
 };
 
 /* Which end of the connection the process is (EVENT_CONN_OPEN). */
@@ -35,6 +36,8 @@ enum data_dir {
 /* Bits of event_header.flags. */
 enum event_flag {
 	FLAG_TLS_PLAINTEXT = 1, /* EVENT_DATA from a TLS library: the plaintext, not the wire bytes */
+	FLAG_TLS_UNBOUND = 2,   /* ... whose socket is not known yet: sock holds the library's
+				 * object, and an EVENT_TLS_BIND names the socket later */
 };
 
 /* What user space wants of a connection's payload, in the "policies" map.
@@ -95,6 +98,12 @@ struct exec_event {
 	__u32 _pad;
 	char filename[MAX_FILENAME];
 	char args[MAX_ARGS];
+};
+
+/* EVENT_TLS_BIND: the TLS library object ssl works on the socket in hdr. */
+struct tls_bind_event {
+	struct event_header hdr;
+	__u64 ssl;
 };
 
 /* EVENT_DATA: one piece of a read or a write. The piece stands for len bytes

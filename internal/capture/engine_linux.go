@@ -19,6 +19,13 @@ import (
 	"go.uber.org/zap"
 )
 
+// maxUnboundBytes bounds the TLS plaintext waiting to learn its socket;
+// unboundWait is how long it may wait.
+const (
+	maxUnboundBytes = 1 << 20
+	unboundWait     = 10 * time.Second
+)
+
 // sweepInterval is how often the reader wakes, even without events, to close
 // idle connections.
 const sweepInterval = time.Second
@@ -38,9 +45,10 @@ type Engine struct {
 	done   chan struct{}
 	closed sync.Once
 
-	clock clock
-	procs *processCache
-	conns *connTable
+	clock   clock
+	procs   *processCache
+	conns   *connTable
+	unbound *unboundPlaintext
 
 	events, badEvents atomic.Uint64
 	countersMu        sync.Mutex            // orders reads of the kernel's counters with closing the maps
@@ -61,6 +69,7 @@ func NewEngine(opts Options, h Handler) (*Engine, error) {
 		log:     opts.Logger,
 		procs:   newProcessCache(opts.ProcRoot, opts.MaxProcesses),
 		conns:   newConnTable(opts.MaxConnections, opts.IdleTimeout),
+		unbound: newUnboundPlaintext(maxUnboundBytes),
 	}, nil
 }
 
@@ -280,6 +289,7 @@ func (e *Engine) run() {
 			for _, tr := range e.conns.expire(now) {
 				e.closeConn(tr, now)
 			}
+			e.unbound.expire(now.Add(-unboundWait))
 			e.publishStats()
 			nextSweep = now.Add(sweepInterval)
 		}
@@ -291,6 +301,7 @@ func (e *Engine) publishStats() {
 		ConnsIdleClosed:    e.conns.idleClosed,
 		ConnsOverflowed:    e.conns.overflowed,
 		ProcessesEvicted:   e.procs.evicted,
+		TLSUnboundDropped:  e.unbound.dropped,
 		ConnectionsTracked: uint64(e.conns.len()),
 	})
 }
@@ -327,12 +338,20 @@ func (e *Engine) dispatch(b []byte) {
 		}
 		e.procs.exec(x)
 		e.tls.execed(x.pid)
+	case syscallsEventKindEVENT_TLS_BIND:
+		ssl, err := decodeBind(b)
+		if err != nil {
+			e.badEvent(err)
+			return
+		}
+		e.bind(h, ssl, now)
 	case syscallsEventKindEVENT_PROC_EXIT:
 		pid := int(h.Pid)
 		for _, tr := range e.conns.removePID(pid) {
 			e.closeConn(tr, now)
 		}
 		e.procs.exit(pid)
+		e.unbound.forget(pid)
 	default:
 		e.badEvent(fmt.Errorf("capture: unknown event kind %d", h.Kind))
 	}
@@ -376,7 +395,31 @@ func (e *Engine) closeConn(tr *tracked, now time.Time) {
 	}
 }
 
+// bind delivers the plaintext that waited for its socket.
+func (e *Engine) bind(h *syscallsEventHeader, ssl uint64, now time.Time) {
+	segs := e.unbound.take(unboundKey{int(h.Pid), ssl})
+	tr := e.conns.lookup(h.Sock, now)
+	if tr == nil {
+		tr = e.openConn(h, RoleUnknown, now)
+	}
+	tr.conn.TLS = true
+	if !tr.follow {
+		return
+	}
+	for _, s := range segs {
+		e.handler.Data(tr.conn, s)
+	}
+}
+
 func (e *Engine) data(h *syscallsEventHeader, d dataRecord, now time.Time) {
+	if h.Flags&uint8(syscallsEventFlagFLAG_TLS_UNBOUND) != 0 {
+		k := unboundKey{int(h.Pid), h.Sock} // Sock holds the TLS object
+		if d.lostBefore > 0 {
+			e.unbound.hold(k, Segment{Dir: Send, Time: now, Lost: int(d.lostBefore), TLS: true})
+		}
+		e.unbound.hold(k, Segment{Dir: Send, Time: now, Data: d.data, Lost: int(d.len) - len(d.data), TLS: true})
+		return
+	}
 	tr := e.conns.lookup(h.Sock, now)
 	if tr == nil {
 		// Opened before the engine started, or its open event was lost.

@@ -16,6 +16,7 @@ const (
 	maxChunk       = len(syscallsDataEvent{}.Data)
 	dataHeaderSize = int(unsafe.Sizeof(syscallsDataEvent{})) - maxChunk
 	execSize       = int(unsafe.Sizeof(syscallsExecEvent{}))
+	bindSize       = int(unsafe.Sizeof(syscallsTlsBindEvent{}))
 )
 
 var errShortRecord = errors.New("capture: ring buffer record too short")
@@ -54,6 +55,13 @@ func decodeData(b []byte) (dataRecord, error) {
 	}
 	r.data = b[dataHeaderSize : dataHeaderSize+copied]
 	return r, nil
+}
+
+func decodeBind(b []byte) (ssl uint64, err error) {
+	if len(b) < bindSize {
+		return 0, fmt.Errorf("%w: %d bytes, TLS bind event needs %d", errShortRecord, len(b), bindSize)
+	}
+	return (*syscallsTlsBindEvent)(unsafe.Pointer(&b[0])).Ssl, nil
 }
 
 func decodeExec(b []byte) (execInfo, error) {

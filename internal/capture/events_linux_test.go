@@ -22,6 +22,7 @@ func TestEventLayouts(t *testing.T) {
 		{"data_event header", uintptr(dataHeaderSize), 88},
 		{"data_event", unsafe.Sizeof(syscallsDataEvent{}), 88 + 16384},
 		{"exec_event", unsafe.Sizeof(syscallsExecEvent{}), 72 + 24 + 256 + 1024},
+		{"tls_bind_event", unsafe.Sizeof(syscallsTlsBindEvent{}), 72 + 8},
 	} {
 		if tc.got != tc.want {
 			t.Errorf("sizeof(%s) = %d, want %d", tc.name, tc.got, tc.want)

@@ -56,6 +56,7 @@ const (
 	opensslMapEvents         = "events"
 	opensslMapLastReadFd     = "last_read_fd"
 	opensslMapLost           = "lost"
+	opensslMapPendingBind    = "pending_bind"
 	opensslMapPolicies       = "policies"
 	opensslMapSslFds         = "ssl_fds"
 	opensslMapTlsCalls       = "tls_calls"
@@ -126,14 +127,15 @@ type opensslProgramSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type opensslMapSpecs struct {
-	Calls      *ebpf.MapSpec `ebpf:"calls"`
-	Counters   *ebpf.MapSpec `ebpf:"counters"`
-	Events     *ebpf.MapSpec `ebpf:"events"`
-	LastReadFd *ebpf.MapSpec `ebpf:"last_read_fd"`
-	Lost       *ebpf.MapSpec `ebpf:"lost"`
-	Policies   *ebpf.MapSpec `ebpf:"policies"`
-	SslFds     *ebpf.MapSpec `ebpf:"ssl_fds"`
-	TlsCalls   *ebpf.MapSpec `ebpf:"tls_calls"`
+	Calls       *ebpf.MapSpec `ebpf:"calls"`
+	Counters    *ebpf.MapSpec `ebpf:"counters"`
+	Events      *ebpf.MapSpec `ebpf:"events"`
+	LastReadFd  *ebpf.MapSpec `ebpf:"last_read_fd"`
+	Lost        *ebpf.MapSpec `ebpf:"lost"`
+	PendingBind *ebpf.MapSpec `ebpf:"pending_bind"`
+	Policies    *ebpf.MapSpec `ebpf:"policies"`
+	SslFds      *ebpf.MapSpec `ebpf:"ssl_fds"`
+	TlsCalls    *ebpf.MapSpec `ebpf:"tls_calls"`
 }
 
 // opensslVariableSpecs contains global variables before they are loaded into the kernel.
@@ -163,14 +165,15 @@ func (o *opensslObjects) Close() error {
 //
 // It can be passed to loadOpensslObjects or ebpf.CollectionSpec.LoadAndAssign.
 type opensslMaps struct {
-	Calls      *ebpf.Map `ebpf:"calls"`
-	Counters   *ebpf.Map `ebpf:"counters"`
-	Events     *ebpf.Map `ebpf:"events"`
-	LastReadFd *ebpf.Map `ebpf:"last_read_fd"`
-	Lost       *ebpf.Map `ebpf:"lost"`
-	Policies   *ebpf.Map `ebpf:"policies"`
-	SslFds     *ebpf.Map `ebpf:"ssl_fds"`
-	TlsCalls   *ebpf.Map `ebpf:"tls_calls"`
+	Calls       *ebpf.Map `ebpf:"calls"`
+	Counters    *ebpf.Map `ebpf:"counters"`
+	Events      *ebpf.Map `ebpf:"events"`
+	LastReadFd  *ebpf.Map `ebpf:"last_read_fd"`
+	Lost        *ebpf.Map `ebpf:"lost"`
+	PendingBind *ebpf.Map `ebpf:"pending_bind"`
+	Policies    *ebpf.Map `ebpf:"policies"`
+	SslFds      *ebpf.Map `ebpf:"ssl_fds"`
+	TlsCalls    *ebpf.Map `ebpf:"tls_calls"`
 }
 
 func (m *opensslMaps) Close() error {
@@ -180,6 +183,7 @@ func (m *opensslMaps) Close() error {
 		m.Events,
 		m.LastReadFd,
 		m.Lost,
+		m.PendingBind,
 		m.Policies,
 		m.SslFds,
 		m.TlsCalls,

@@ -66,4 +66,5 @@ type Stats struct {
 	TLSFilesProbed     uint64 // libraries and executables with TLS uprobes attached
 	TLSFilesFailed     uint64 // ... that export a TLS API but could not be probed
 	TLSExecsSkipped    uint64 // new processes not inspected for TLS libraries: queue full
+	TLSUnboundDropped  uint64 // TLS plaintext dropped while waiting to learn its socket
 }

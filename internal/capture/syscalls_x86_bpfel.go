@@ -82,6 +82,7 @@ type syscallsEventFlag uint32
 
 const (
 	syscallsEventFlagFLAG_TLS_PLAINTEXT syscallsEventFlag = 1
+	syscallsEventFlagFLAG_TLS_UNBOUND   syscallsEventFlag = 2
 )
 
 type syscallsEventHeader struct {
@@ -106,6 +107,7 @@ const (
 	syscallsEventKindEVENT_CONN_CLOSE syscallsEventKind = 3
 	syscallsEventKindEVENT_PROC_EXEC  syscallsEventKind = 4
 	syscallsEventKindEVENT_PROC_EXIT  syscallsEventKind = 5
+	syscallsEventKindEVENT_TLS_BIND   syscallsEventKind = 6
 )
 
 type syscallsExecEvent struct {
@@ -135,6 +137,12 @@ type syscallsSslKey struct {
 	Pad  uint32
 }
 
+type syscallsTlsBindEvent struct {
+	_   structs.HostLayout
+	Hdr syscallsEventHeader
+	Ssl uint64
+}
+
 type syscallsTlsCall struct {
 	_     structs.HostLayout
 	Ssl   uint64
@@ -149,46 +157,48 @@ type syscallsTlsCall struct {
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
-	syscallsMapCalls            = "calls"
-	syscallsMapCounters         = "counters"
-	syscallsMapEvents           = "events"
-	syscallsMapLastReadFd       = "last_read_fd"
-	syscallsMapLost             = "lost"
-	syscallsMapPolicies         = "policies"
-	syscallsMapSslFds           = "ssl_fds"
-	syscallsMapTlsCalls         = "tls_calls"
-	syscallsProgEnterClose      = "enter_close"
-	syscallsProgEnterConnect    = "enter_connect"
-	syscallsProgEnterRead       = "enter_read"
-	syscallsProgEnterReadv      = "enter_readv"
-	syscallsProgEnterRecvfrom   = "enter_recvfrom"
-	syscallsProgEnterRecvmsg    = "enter_recvmsg"
-	syscallsProgEnterSendmsg    = "enter_sendmsg"
-	syscallsProgEnterSendto     = "enter_sendto"
-	syscallsProgEnterWrite      = "enter_write"
-	syscallsProgEnterWritev     = "enter_writev"
-	syscallsProgExitAccept4     = "exit_accept4"
-	syscallsProgExitAccept      = "exit_accept_"
-	syscallsProgExitConnect     = "exit_connect"
-	syscallsProgExitRead        = "exit_read"
-	syscallsProgExitReadv       = "exit_readv"
-	syscallsProgExitRecvfrom    = "exit_recvfrom"
-	syscallsProgExitRecvmsg     = "exit_recvmsg"
-	syscallsProgExitSendmsg     = "exit_sendmsg"
-	syscallsProgExitSendto      = "exit_sendto"
-	syscallsProgExitWrite       = "exit_write"
-	syscallsProgExitWritev      = "exit_writev"
-	syscallsProgProcessExec     = "process_exec"
-	syscallsProgProcessExit     = "process_exit"
-	syscallsVarSelfTgid         = "self_tgid"
-	syscallsVarUnusedConnPolicy = "unused_conn_policy"
-	syscallsVarUnusedConnRole   = "unused_conn_role"
-	syscallsVarUnusedCounter    = "unused_counter"
-	syscallsVarUnusedDataDir    = "unused_data_dir"
-	syscallsVarUnusedDataEvent  = "unused_data_event"
-	syscallsVarUnusedEventFlag  = "unused_event_flag"
-	syscallsVarUnusedEventKind  = "unused_event_kind"
-	syscallsVarUnusedExecEvent  = "unused_exec_event"
+	syscallsMapCalls              = "calls"
+	syscallsMapCounters           = "counters"
+	syscallsMapEvents             = "events"
+	syscallsMapLastReadFd         = "last_read_fd"
+	syscallsMapLost               = "lost"
+	syscallsMapPendingBind        = "pending_bind"
+	syscallsMapPolicies           = "policies"
+	syscallsMapSslFds             = "ssl_fds"
+	syscallsMapTlsCalls           = "tls_calls"
+	syscallsProgEnterClose        = "enter_close"
+	syscallsProgEnterConnect      = "enter_connect"
+	syscallsProgEnterRead         = "enter_read"
+	syscallsProgEnterReadv        = "enter_readv"
+	syscallsProgEnterRecvfrom     = "enter_recvfrom"
+	syscallsProgEnterRecvmsg      = "enter_recvmsg"
+	syscallsProgEnterSendmsg      = "enter_sendmsg"
+	syscallsProgEnterSendto       = "enter_sendto"
+	syscallsProgEnterWrite        = "enter_write"
+	syscallsProgEnterWritev       = "enter_writev"
+	syscallsProgExitAccept4       = "exit_accept4"
+	syscallsProgExitAccept        = "exit_accept_"
+	syscallsProgExitConnect       = "exit_connect"
+	syscallsProgExitRead          = "exit_read"
+	syscallsProgExitReadv         = "exit_readv"
+	syscallsProgExitRecvfrom      = "exit_recvfrom"
+	syscallsProgExitRecvmsg       = "exit_recvmsg"
+	syscallsProgExitSendmsg       = "exit_sendmsg"
+	syscallsProgExitSendto        = "exit_sendto"
+	syscallsProgExitWrite         = "exit_write"
+	syscallsProgExitWritev        = "exit_writev"
+	syscallsProgProcessExec       = "process_exec"
+	syscallsProgProcessExit       = "process_exit"
+	syscallsVarSelfTgid           = "self_tgid"
+	syscallsVarUnusedConnPolicy   = "unused_conn_policy"
+	syscallsVarUnusedConnRole     = "unused_conn_role"
+	syscallsVarUnusedCounter      = "unused_counter"
+	syscallsVarUnusedDataDir      = "unused_data_dir"
+	syscallsVarUnusedDataEvent    = "unused_data_event"
+	syscallsVarUnusedEventFlag    = "unused_event_flag"
+	syscallsVarUnusedEventKind    = "unused_event_kind"
+	syscallsVarUnusedExecEvent    = "unused_exec_event"
+	syscallsVarUnusedTlsBindEvent = "unused_tls_bind_event"
 )
 
 // loadSyscalls returns the embedded CollectionSpec for syscalls.
@@ -262,29 +272,31 @@ type syscallsProgramSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type syscallsMapSpecs struct {
-	Calls      *ebpf.MapSpec `ebpf:"calls"`
-	Counters   *ebpf.MapSpec `ebpf:"counters"`
-	Events     *ebpf.MapSpec `ebpf:"events"`
-	LastReadFd *ebpf.MapSpec `ebpf:"last_read_fd"`
-	Lost       *ebpf.MapSpec `ebpf:"lost"`
-	Policies   *ebpf.MapSpec `ebpf:"policies"`
-	SslFds     *ebpf.MapSpec `ebpf:"ssl_fds"`
-	TlsCalls   *ebpf.MapSpec `ebpf:"tls_calls"`
+	Calls       *ebpf.MapSpec `ebpf:"calls"`
+	Counters    *ebpf.MapSpec `ebpf:"counters"`
+	Events      *ebpf.MapSpec `ebpf:"events"`
+	LastReadFd  *ebpf.MapSpec `ebpf:"last_read_fd"`
+	Lost        *ebpf.MapSpec `ebpf:"lost"`
+	PendingBind *ebpf.MapSpec `ebpf:"pending_bind"`
+	Policies    *ebpf.MapSpec `ebpf:"policies"`
+	SslFds      *ebpf.MapSpec `ebpf:"ssl_fds"`
+	TlsCalls    *ebpf.MapSpec `ebpf:"tls_calls"`
 }
 
 // syscallsVariableSpecs contains global variables before they are loaded into the kernel.
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type syscallsVariableSpecs struct {
-	SelfTgid         *ebpf.VariableSpec `ebpf:"self_tgid"`
-	UnusedConnPolicy *ebpf.VariableSpec `ebpf:"unused_conn_policy"`
-	UnusedConnRole   *ebpf.VariableSpec `ebpf:"unused_conn_role"`
-	UnusedCounter    *ebpf.VariableSpec `ebpf:"unused_counter"`
-	UnusedDataDir    *ebpf.VariableSpec `ebpf:"unused_data_dir"`
-	UnusedDataEvent  *ebpf.VariableSpec `ebpf:"unused_data_event"`
-	UnusedEventFlag  *ebpf.VariableSpec `ebpf:"unused_event_flag"`
-	UnusedEventKind  *ebpf.VariableSpec `ebpf:"unused_event_kind"`
-	UnusedExecEvent  *ebpf.VariableSpec `ebpf:"unused_exec_event"`
+	SelfTgid           *ebpf.VariableSpec `ebpf:"self_tgid"`
+	UnusedConnPolicy   *ebpf.VariableSpec `ebpf:"unused_conn_policy"`
+	UnusedConnRole     *ebpf.VariableSpec `ebpf:"unused_conn_role"`
+	UnusedCounter      *ebpf.VariableSpec `ebpf:"unused_counter"`
+	UnusedDataDir      *ebpf.VariableSpec `ebpf:"unused_data_dir"`
+	UnusedDataEvent    *ebpf.VariableSpec `ebpf:"unused_data_event"`
+	UnusedEventFlag    *ebpf.VariableSpec `ebpf:"unused_event_flag"`
+	UnusedEventKind    *ebpf.VariableSpec `ebpf:"unused_event_kind"`
+	UnusedExecEvent    *ebpf.VariableSpec `ebpf:"unused_exec_event"`
+	UnusedTlsBindEvent *ebpf.VariableSpec `ebpf:"unused_tls_bind_event"`
 }
 
 // syscallsObjects contains all objects after they have been loaded into the kernel.
@@ -307,14 +319,15 @@ func (o *syscallsObjects) Close() error {
 //
 // It can be passed to loadSyscallsObjects or ebpf.CollectionSpec.LoadAndAssign.
 type syscallsMaps struct {
-	Calls      *ebpf.Map `ebpf:"calls"`
-	Counters   *ebpf.Map `ebpf:"counters"`
-	Events     *ebpf.Map `ebpf:"events"`
-	LastReadFd *ebpf.Map `ebpf:"last_read_fd"`
-	Lost       *ebpf.Map `ebpf:"lost"`
-	Policies   *ebpf.Map `ebpf:"policies"`
-	SslFds     *ebpf.Map `ebpf:"ssl_fds"`
-	TlsCalls   *ebpf.Map `ebpf:"tls_calls"`
+	Calls       *ebpf.Map `ebpf:"calls"`
+	Counters    *ebpf.Map `ebpf:"counters"`
+	Events      *ebpf.Map `ebpf:"events"`
+	LastReadFd  *ebpf.Map `ebpf:"last_read_fd"`
+	Lost        *ebpf.Map `ebpf:"lost"`
+	PendingBind *ebpf.Map `ebpf:"pending_bind"`
+	Policies    *ebpf.Map `ebpf:"policies"`
+	SslFds      *ebpf.Map `ebpf:"ssl_fds"`
+	TlsCalls    *ebpf.Map `ebpf:"tls_calls"`
 }
 
 func (m *syscallsMaps) Close() error {
@@ -324,6 +337,7 @@ func (m *syscallsMaps) Close() error {
 		m.Events,
 		m.LastReadFd,
 		m.Lost,
+		m.PendingBind,
 		m.Policies,
 		m.SslFds,
 		m.TlsCalls,
@@ -334,15 +348,16 @@ func (m *syscallsMaps) Close() error {
 //
 // It can be passed to loadSyscallsObjects or ebpf.CollectionSpec.LoadAndAssign.
 type syscallsVariables struct {
-	SelfTgid         *ebpf.Variable `ebpf:"self_tgid"`
-	UnusedConnPolicy *ebpf.Variable `ebpf:"unused_conn_policy"`
-	UnusedConnRole   *ebpf.Variable `ebpf:"unused_conn_role"`
-	UnusedCounter    *ebpf.Variable `ebpf:"unused_counter"`
-	UnusedDataDir    *ebpf.Variable `ebpf:"unused_data_dir"`
-	UnusedDataEvent  *ebpf.Variable `ebpf:"unused_data_event"`
-	UnusedEventFlag  *ebpf.Variable `ebpf:"unused_event_flag"`
-	UnusedEventKind  *ebpf.Variable `ebpf:"unused_event_kind"`
-	UnusedExecEvent  *ebpf.Variable `ebpf:"unused_exec_event"`
+	SelfTgid           *ebpf.Variable `ebpf:"self_tgid"`
+	UnusedConnPolicy   *ebpf.Variable `ebpf:"unused_conn_policy"`
+	UnusedConnRole     *ebpf.Variable `ebpf:"unused_conn_role"`
+	UnusedCounter      *ebpf.Variable `ebpf:"unused_counter"`
+	UnusedDataDir      *ebpf.Variable `ebpf:"unused_data_dir"`
+	UnusedDataEvent    *ebpf.Variable `ebpf:"unused_data_event"`
+	UnusedEventFlag    *ebpf.Variable `ebpf:"unused_event_flag"`
+	UnusedEventKind    *ebpf.Variable `ebpf:"unused_event_kind"`
+	UnusedExecEvent    *ebpf.Variable `ebpf:"unused_exec_event"`
+	UnusedTlsBindEvent *ebpf.Variable `ebpf:"unused_tls_bind_event"`
 }
 
 // syscallsPrograms contains all programs after they have been loaded into the kernel.

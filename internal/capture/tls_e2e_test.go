@@ -12,10 +12,23 @@ import (
 	"github.com/ebpftap/ebpftap/internal/e2e"
 )
 
-// TestE2EEngineOpenSSL runs curl (libssl) against python3's ssl server
-// (libssl too): both ends' plaintext must arrive as TLS segments, and the
-// wire bytes must be counted without being handed over as data.
+// TestE2EEngineOpenSSL runs HTTPS clients on OpenSSL against python3's ssl
+// server (libssl too): both ends' plaintext must arrive as TLS segments, and
+// the wire bytes must be counted without being handed over as data. curl
+// links libssl and does its own socket I/O inside SSL_read/SSL_write; node
+// links OpenSSL statically and encrypts into memory, its socket I/O done by
+// libuv outside those calls.
 func TestE2EEngineOpenSSL(t *testing.T) {
+	for _, client := range [][]string{
+		{"curl", "-sfk", "--http1.1"},
+		{"node", "-e", `require("https").get(process.argv[1], {rejectUnauthorized: false, agent: false},
+  r => { let b = ""; r.on("data", d => b += d); r.on("end", () => process.stdout.write(b)); })`},
+	} {
+		t.Run(client[0], func(t *testing.T) { testOpenSSLClient(t, client) })
+	}
+}
+
+func testOpenSSLClient(t *testing.T, client []string) {
 	rec := &recorder{}
 	e := startEngine(t, rec)
 	cert, key := e2e.SelfSignedCert(t)
@@ -34,8 +47,8 @@ func TestE2EEngineOpenSSL(t *testing.T) {
 		t.Fatal(err)
 	}
 	url := fmt.Sprintf("https://127.0.0.1:%d/secret?q=1", port)
-	if b, err := exec.Command("curl", "-sfk", "--http1.1", url).CombinedOutput(); err != nil || string(b) != "tls hello" {
-		t.Fatalf("curl: %q %v", b, err)
+	if b, err := exec.Command(client[0], append(client[1:], url)...).CombinedOutput(); err != nil || string(b) != "tls hello" {
+		t.Fatalf("%s: %q %v", client[0], b, err)
 	}
 	time.Sleep(300 * time.Millisecond)
 	stats := e.Stats()

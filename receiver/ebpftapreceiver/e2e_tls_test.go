@@ -14,7 +14,7 @@ import (
 )
 
 // TestE2ETLS runs HTTPS clients and servers built on OpenSSL (curl, python3's
-// ssl, nginx) and a Go crypto/tls server: every OpenSSL end must give
+// ssl, node, nginx) and a Go crypto/tls server: every OpenSSL end must give
 // its span in plaintext with url.scheme https, and the ciphertext must never
 // turn into a transaction. (Go's crypto/tls is not probed yet: the Go
 // server's end gives nothing.)
@@ -25,6 +25,9 @@ func TestE2ETLS(t *testing.T) {
 	pyTLS := startServer(t, "python3", "-u", "-c", pythonTLSServer, cert, key)
 	nginx := startNginx(t, cert, key)
 
+	nodeGet := []string{"node", "-e", `const u = new URL(process.argv[1]);
+require("https").get({host: u.hostname, port: u.port, path: u.pathname + u.search, rejectUnauthorized: false, agent: false},
+  r => { r.resume(); r.on("end", () => process.exit(r.statusCode === 200 ? 0 : 1)); }).on("error", e => { console.error(e); process.exit(1); });`}
 	pyGet := []string{"python3", "-c", `import ssl, sys, urllib.request
 urllib.request.urlopen(sys.argv[1], context=ssl._create_unverified_context()).read()`}
 	curl := []string{"curl", "-sfk", "--http1.1"}
@@ -41,6 +44,8 @@ urllib.request.urlopen(sys.argv[1], context=ssl._create_unverified_context()).re
 		{"curl-nginx", curl, "curl", "nginx", nginx, "/hello"},
 		{"curl-go", curl, "curl", "", goTLS, "/ok"},
 		{"urllib-go", pyGet, "python3", "", goTLS, "/ok"},
+		{"node-go", nodeGet, "node", "", goTLS, "/ok"},
+		{"node-python", nodeGet, "node", "python3", pyTLS, "/hello"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			query := "case=tls-" + tc.name

@@ -1,0 +1,70 @@
+package capture
+
+import "time"
+
+// unboundPlaintext holds TLS plaintext written before the kernel knew its
+// socket (a library that encrypts into memory, like node's), until the bind
+// event names the socket. Bounded: what does not fit is dropped, counted.
+type unboundPlaintext struct {
+	maxBytes int
+	bytes    int
+	byObject map[unboundKey][]Segment
+	dropped  uint64 // segments thrown away: over the bound, or never bound
+}
+
+// unboundKey names a TLS library object: its address in one process.
+type unboundKey struct {
+	pid    int
+	object uint64
+}
+
+func newUnboundPlaintext(maxBytes int) *unboundPlaintext {
+	return &unboundPlaintext{maxBytes: maxBytes, byObject: make(map[unboundKey][]Segment)}
+}
+
+// hold keeps a copy of s for the object.
+func (u *unboundPlaintext) hold(k unboundKey, s Segment) {
+	if u.bytes+len(s.Data) > u.maxBytes {
+		u.dropped++
+		return
+	}
+	s.Data = append([]byte(nil), s.Data...)
+	u.bytes += len(s.Data)
+	u.byObject[k] = append(u.byObject[k], s)
+}
+
+// take returns, and forgets, what is held for the object, oldest first.
+func (u *unboundPlaintext) take(k unboundKey) []Segment {
+	segs := u.byObject[k]
+	delete(u.byObject, k)
+	for _, s := range segs {
+		u.bytes -= len(s.Data)
+	}
+	return segs
+}
+
+// forget drops what a process that exited still had waiting.
+func (u *unboundPlaintext) forget(pid int) {
+	for k, segs := range u.byObject {
+		if k.pid == pid {
+			u.dropped += uint64(len(segs))
+			for _, s := range segs {
+				u.bytes -= len(s.Data)
+			}
+			delete(u.byObject, k)
+		}
+	}
+}
+
+// expire drops what has waited since before cutoff for a bind that did not come.
+func (u *unboundPlaintext) expire(cutoff time.Time) {
+	for k, segs := range u.byObject {
+		if segs[len(segs)-1].Time.Before(cutoff) {
+			u.dropped += uint64(len(segs))
+			for _, s := range segs {
+				u.bytes -= len(s.Data)
+			}
+			delete(u.byObject, k)
+		}
+	}
+}
