@@ -25,7 +25,21 @@ type tracked struct {
 	sock     uint64
 	follow   bool
 	lastSeen time.Time
+
+	// The TLS hellos are looked for at the start of each direction's wire
+	// bytes (indexed by Direction); until both are found or ruled out, a
+	// request to stop copying waits in countOnly.
+	hello     [3]helloScan
+	countOnly bool
 }
+
+type helloScan struct {
+	done bool
+	buf  []byte // the start of the stream, while a hello may still complete
+}
+
+// scanningHello reports whether a hello may still be read from the wire.
+func (t *tracked) scanningHello() bool { return !t.hello[Send].done || !t.hello[Recv].done }
 
 func newConnTable(maxConns int, idle time.Duration) *connTable {
 	return &connTable{

@@ -205,7 +205,6 @@ func (e *Engine) Close() error {
 func (e *Engine) detach() {
 	if e.tls != nil {
 		e.tls.close()
-		e.tls = nil
 	}
 	for _, l := range e.links {
 		_ = l.Close()
@@ -379,7 +378,57 @@ func (e *Engine) openConn(h *syscallsEventHeader, role Role, now time.Time) *tra
 // CountOnly tells the kernel to stop copying c's payload: its Data segments
 // then carry lengths only. For connections that are not worth parsing. Call
 // it from a Handler callback.
-func (e *Engine) CountOnly(c *Conn) { e.setPolicy(c, syscallsConnPolicyPOLICY_COUNT) }
+// The request waits while a TLS hello may still be read from the wire.
+func (e *Engine) CountOnly(c *Conn) {
+	if el, ok := e.conns.bySock[c.sock]; ok {
+		if tr := el.Value.(*tracked); tr.conn == c && tr.scanningHello() {
+			tr.countOnly = true
+			return
+		}
+	}
+	e.setPolicy(c, syscallsConnPolicyPOLICY_COUNT)
+}
+
+// scanHello looks for a TLS hello at the start of a direction's wire bytes.
+// lostBefore and lostAfter are bytes the capture missed around data: the
+// stream's start is unknown after the first, the hello cut by the second.
+func (e *Engine) scanHello(tr *tracked, dir Direction, data []byte, lostBefore, lostAfter int) {
+	h := &tr.hello[dir]
+	if h.done {
+		return
+	}
+	if lostBefore > 0 {
+		data = nil
+	}
+	b := data
+	if len(h.buf) > 0 {
+		h.buf = append(h.buf, data...)
+		b = h.buf
+	}
+	info, status := parseHello(b)
+	switch {
+	case status == helloDone:
+		c := tr.conn
+		c.TLS = true
+		if info.serverName != "" {
+			c.TLSServerName = info.serverName
+		}
+		if info.version != "" {
+			c.TLSVersion = info.version
+		}
+		h.done = true
+	case status == helloNone || lostBefore > 0 || lostAfter > 0 || len(b) >= maxHelloBytes:
+		h.done = true
+	case len(h.buf) == 0:
+		h.buf = append(make([]byte, 0, 2*len(data)), data...)
+	}
+	if h.done {
+		h.buf = nil
+		if tr.countOnly && !tr.scanningHello() {
+			e.setPolicy(tr.conn, syscallsConnPolicyPOLICY_COUNT)
+		}
+	}
+}
 
 func (e *Engine) setPolicy(c *Conn, p syscallsConnPolicy) {
 	if err := e.maps.Policies.Put(c.sock, uint32(p)); err != nil {
@@ -402,7 +451,7 @@ func (e *Engine) bind(h *syscallsEventHeader, ssl uint64, now time.Time) {
 	if tr == nil {
 		tr = e.openConn(h, RoleUnknown, now)
 	}
-	tr.conn.TLS = true
+	tr.conn.TLS, tr.conn.TLSLibrary = true, "openssl"
 	if !tr.follow {
 		return
 	}
@@ -429,7 +478,7 @@ func (e *Engine) data(h *syscallsEventHeader, d dataRecord, now time.Time) {
 	dir := Direction(h.Detail)
 	plaintext := h.Flags&uint8(syscallsEventFlagFLAG_TLS_PLAINTEXT) != 0
 	if plaintext {
-		c.TLS = true // the wire bytes are counted from the syscalls
+		c.TLS, c.TLSLibrary = true, "openssl" // the wire bytes are counted from the syscalls
 	} else {
 		n := uint64(d.len) + uint64(d.lostBefore)
 		if dir == Send {
@@ -441,6 +490,9 @@ func (e *Engine) data(h *syscallsEventHeader, d dataRecord, now time.Time) {
 	}
 	if !tr.follow {
 		return
+	}
+	if !plaintext {
+		e.scanHello(tr, dir, d.data, int(d.lostBefore), int(d.len)-len(d.data))
 	}
 	if d.lostBefore > 0 {
 		e.handler.Data(c, Segment{Dir: dir, Time: now, Lost: int(d.lostBefore), TLS: plaintext})

@@ -46,7 +46,7 @@ func testOpenSSLClient(t *testing.T, client []string) {
 	if _, err := fmt.Fscan(out, &port); err != nil {
 		t.Fatal(err)
 	}
-	url := fmt.Sprintf("https://127.0.0.1:%d/secret?q=1", port)
+	url := fmt.Sprintf("https://localhost:%d/secret?q=1", port) // a name, so that clients send SNI
 	if b, err := exec.Command(client[0], append(client[1:], url)...).CombinedOutput(); err != nil || string(b) != "tls hello" {
 		t.Fatalf("%s: %q %v", client[0], b, err)
 	}
@@ -69,8 +69,11 @@ func testOpenSSLClient(t *testing.T, client []string) {
 		t.Fatalf("got %d ends of the connection, %d files probed; want both ends, libssl probed", len(ends), stats.TLSFilesProbed)
 	}
 	for _, c := range ends {
-		if !c.TLS {
-			t.Errorf("%s end (%s): not marked TLS", c.Role, c.Process.ExeName)
+		if !c.TLS || c.TLSLibrary != "openssl" || c.TLSVersion != "1.3" {
+			t.Errorf("%s end (%s): TLS %v, library %q, version %q; want TLS 1.3 through openssl", c.Role, c.Process.ExeName, c.TLS, c.TLSLibrary, c.TLSVersion)
+		}
+		if c.Role == RoleClient && c.TLSServerName != "localhost" {
+			t.Errorf("client end (%s): server name %q, want the URL's localhost", c.Process.ExeName, c.TLSServerName)
 		}
 		req, resp := rec.tls[c][Send], rec.tls[c][Recv]
 		if c.Role == RoleServer {

@@ -40,6 +40,7 @@ type tlsProbes struct {
 
 	pidsDropped uint64 // exec events not inspected: the queue was full
 	running     bool   // run was started: close waits for it
+	closeOnce   sync.Once
 }
 
 // fileID names a file whatever path it is reached by.
@@ -125,20 +126,23 @@ func (t *tlsProbes) send(req inspectRequest) {
 	}
 }
 
+// close detaches every probe; the counters stay readable.
 func (t *tlsProbes) close() {
-	close(t.stop)
-	if t.running {
-		<-t.done
-	}
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	for _, f := range t.files {
-		for _, l := range f.links {
-			_ = l.Close()
+	t.closeOnce.Do(func() {
+		close(t.stop)
+		if t.running {
+			<-t.done
 		}
-	}
-	t.files = nil
-	t.coll.Close()
+		t.mu.Lock()
+		defer t.mu.Unlock()
+		for _, f := range t.files {
+			for _, l := range f.links {
+				_ = l.Close()
+			}
+		}
+		t.files = nil
+		t.coll.Close()
+	})
 }
 
 func (t *tlsProbes) scanAll() {

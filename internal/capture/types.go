@@ -67,7 +67,10 @@ type Conn struct {
 	Opened  time.Time
 	Closed  time.Time // zero while open
 
-	TLS bool // plaintext of this connection came from a TLS library
+	TLS           bool   // a TLS handshake was seen, or plaintext came from a TLS library
+	TLSServerName string // SNI of the ClientHello
+	TLSVersion    string // chosen by the ServerHello: "1.2", "1.3"
+	TLSLibrary    string // the library whose plaintext was captured: "openssl"
 
 	BytesSent uint64 // all payload bytes on the wire, copied or not
 	BytesRecv uint64

@@ -39,13 +39,15 @@ urllib.request.urlopen(sys.argv[1], context=ssl._create_unverified_context()).re
 		serverExe string // "" when the server's end is not captured
 		port      int
 		path      string
+		version   string // TLS version negotiated
 	}{
-		{"curl-python", curl, "curl", "python3", pyTLS, "/hello"},
-		{"curl-nginx", curl, "curl", "nginx", nginx, "/hello"},
-		{"curl-go", curl, "curl", "", goTLS, "/ok"},
-		{"urllib-go", pyGet, "python3", "", goTLS, "/ok"},
-		{"node-go", nodeGet, "node", "", goTLS, "/ok"},
-		{"node-python", nodeGet, "node", "python3", pyTLS, "/hello"},
+		{"curl-python", curl, "curl", "python3", pyTLS, "/hello", "1.3"},
+		// Debian's nginx 1.22 enables TLS 1.3 only when configured to.
+		{"curl-nginx", curl, "curl", "nginx", nginx, "/hello", "1.2"},
+		{"curl-go", curl, "curl", "", goTLS, "/ok", "1.3"},
+		{"urllib-go", pyGet, "python3", "", goTLS, "/ok", "1.3"},
+		{"node-go", nodeGet, "node", "", goTLS, "/ok", "1.3"},
+		{"node-python", nodeGet, "node", "python3", pyTLS, "/hello", "1.3"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			query := "case=tls-" + tc.name
@@ -64,6 +66,8 @@ urllib.request.urlopen(sys.argv[1], context=ssl._create_unverified_context()).re
 					"http.request.method":       "GET",
 					"http.response.status_code": int64(200),
 					"network.protocol.version":  "1.1",
+					"tls.protocol.version":      tc.version,
+					"ebpftap.tls.library":       "openssl",
 				})
 				switch s.kind {
 				case ptrace.SpanKindClient:

@@ -3,6 +3,7 @@ package ebpftapreceiver // import "github.com/ebpftap/ebpftap/receiver/ebpftapre
 import (
 	"encoding/binary"
 	"math/rand/v2"
+	"net"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -23,6 +24,7 @@ import (
 // documentation-signals.md describes each.
 const (
 	attrConnectionID          = "ebpftap.connection.id"
+	attrTLSLibrary            = "ebpftap.tls.library"
 	attrRequestBodyTruncated  = "ebpftap.http.request.body.truncated"
 	attrResponseBodyTruncated = "ebpftap.http.response.body.truncated"
 	attrRequestIncomplete     = "ebpftap.http.request.incomplete"
@@ -333,7 +335,7 @@ func describe(c *capture.Conn, tx *httpparse.Transaction, redact map[string]stru
 	// is ignored, and semantic conventions follow the target.
 	tgt := parseTarget(req.Method, validUTF8(req.Target))
 	v.scheme = firstNonEmpty(tgt.scheme, connScheme(c))
-	authority := firstNonEmpty(tgt.authority, host(&req.Message))
+	authority := firstNonEmpty(tgt.authority, host(&req.Message), sniAuthority(c, v.scheme))
 	if v.server {
 		// Semantic conventions prefer what a reverse proxy says the client
 		// asked for over what the proxy asked this server.
@@ -373,6 +375,23 @@ func connScheme(c *capture.Conn) string {
 		return "https"
 	}
 	return "http"
+}
+
+// sniAuthority is the server name the TLS client sent, with the server's
+// port unless it is the scheme's default: the name of last resort when the
+// request names no host.
+func sniAuthority(c *capture.Conn, scheme string) string {
+	if c.TLSServerName == "" {
+		return ""
+	}
+	port := int(c.Remote.Port())
+	if c.Role == capture.RoleServer {
+		port = int(c.Local.Port())
+	}
+	if port == defaultPort(scheme) {
+		return c.TLSServerName
+	}
+	return net.JoinHostPort(c.TLSServerName, strconv.Itoa(port))
 }
 
 func defaultPort(scheme string) int {
@@ -761,6 +780,13 @@ func (t *translator) putTransactionAttributes(attrs pcommon.Map, c *capture.Conn
 	}
 	if c != nil {
 		attrs.PutInt(attrConnectionID, toInt64(c.ID))
+		if c.TLSVersion != "" {
+			attrs.PutStr(string(semconv.TLSProtocolNameKey), "tls")
+			attrs.PutStr(string(semconv.TLSProtocolVersionKey), c.TLSVersion)
+		}
+		if c.TLSLibrary != "" {
+			attrs.PutStr(attrTLSLibrary, c.TLSLibrary)
+		}
 	}
 	if req.Incomplete {
 		attrs.PutBool(attrRequestIncomplete, true)

@@ -69,6 +69,20 @@ var (
 		Local:  netip.MustParseAddrPort("10.0.0.5:8080"),
 		Remote: netip.MustParseAddrPort("10.0.0.9:40312"),
 	}
+	// TLS through OpenSSL, seen on both ends; the requests name no host, so
+	// the ClientHello's server name stands in.
+	connTLSClient = &capture.Conn{
+		ID: 7, Process: procCurl, Role: capture.RoleClient,
+		Local:  netip.MustParseAddrPort("10.0.0.5:51002"),
+		Remote: netip.MustParseAddrPort("93.184.216.34:443"),
+		TLS:    true, TLSServerName: "secure.example.com", TLSVersion: "1.3", TLSLibrary: "openssl",
+	}
+	connTLSServer = &capture.Conn{
+		ID: 8, Process: procNginx, Role: capture.RoleServer,
+		Local:  netip.MustParseAddrPort("10.0.0.5:8443"),
+		Remote: netip.MustParseAddrPort("10.0.0.9:40313"),
+		TLS:    true, TLSServerName: "frontend.example.com", TLSVersion: "1.2", TLSLibrary: "openssl",
+	}
 	connIPv6 = &capture.Conn{
 		ID: 3, Process: procCurl, Role: capture.RoleClient,
 		Local:  netip.MustParseAddrPort("[2001:db8::5]:51001"),
@@ -231,6 +245,17 @@ func translateCases() []struct {
 			txs: []connTx{
 				txOn(connServer, txReq("PROPFIND", "/dav/", 0, 1, txHeaders("Host", "frontend.example.com")), txResp(207, 2, 3, nil, 0)),
 				txOn(connServer, txReq("get", "/", 10, 11, txHeaders("Host", "frontend.example.com")), txResp(400, 12, 13, nil, 0)),
+			},
+		},
+		{
+			name: "tls", level: LevelSummary,
+			txs: []connTx{
+				txOn(connTLSClient, func() *httpparse.Request {
+					r := txReq("GET", "/account", 0, 1, nil)
+					r.Proto = "1.0"
+					return r
+				}(), txResp(200, 2, 3, nil, 0)),
+				txOn(connTLSServer, txReq("GET", "/login?next=%2F", 10, 11, nil), txResp(302, 12, 13, nil, 0)),
 			},
 		},
 		{
