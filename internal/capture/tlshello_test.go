@@ -24,6 +24,12 @@ func (c *recordingConn) Write(p []byte) (int, error) {
 	return c.Conn.Write(p)
 }
 
+func (c *recordingConn) bytes() []byte {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return bytes.Clone(c.written.Bytes())
+}
+
 // handshakeBytes runs a real crypto/tls handshake over a pipe and returns
 // the first bytes each side sent: the ClientHello and the ServerHello.
 func handshakeBytes(t *testing.T, maxVersion uint16) (client, server []byte) {
@@ -37,10 +43,12 @@ func handshakeBytes(t *testing.T, maxVersion uint16) (client, server []byte) {
 	ca, cb := &recordingConn{Conn: a}, &recordingConn{Conn: b}
 	done := make(chan error, 1)
 	go func() {
-		s := tls.Server(cb, &tls.Config{Certificates: []tls.Certificate{cert}, MaxVersion: maxVersion})
-		done <- s.Handshake()
-		s.Close()
+		done <- tls.Server(cb, &tls.Config{Certificates: []tls.Certificate{cert}, MaxVersion: maxVersion}).Handshake()
 	}()
+	// Closing the pipe, not the TLS connections: a close_notify would block
+	// on the synchronous pipe.
+	defer a.Close()
+	defer b.Close()
 	c := tls.Client(ca, &tls.Config{ServerName: "example.test", InsecureSkipVerify: true, MaxVersion: maxVersion})
 	if err := c.Handshake(); err != nil {
 		t.Fatal(err)
@@ -48,8 +56,7 @@ func handshakeBytes(t *testing.T, maxVersion uint16) (client, server []byte) {
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-	c.Close()
-	return ca.written.Bytes(), cb.written.Bytes()
+	return ca.bytes(), cb.bytes()
 }
 
 func TestParseHello(t *testing.T) {

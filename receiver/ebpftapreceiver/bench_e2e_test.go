@@ -20,18 +20,31 @@ import (
 	"github.com/ebpftap/ebpftap/internal/e2e"
 )
 
-// BenchmarkE2ELoadHTTP1 drives a Go HTTP server with wrk twice in one run,
-// without and then with the receiver capturing both ends, and reports the
-// ratios: throughput and latency with/without, the share of transactions
-// captured, the receiver's CPU per transaction and its peak heap. Run it once
-// per measurement (-benchtime=1x): each run is a fixed-length load.
-func BenchmarkE2ELoadHTTP1(b *testing.B) {
+// BenchmarkE2ELoad drives a server with wrk twice in one run, without and
+// then with the receiver capturing both ends, and reports the ratios:
+// throughput and latency with/without, the share of transactions captured,
+// the receiver's CPU per transaction and its peak heap. Each run is a
+// fixed-length load, so one iteration is enough (-benchtime=1x).
+//
+// http1-go: plain HTTP/1.1 against the Go test server.
+// https-nginx: HTTPS against nginx; wrk and nginx both use OpenSSL, so both
+// ends are captured through the TLS uprobes.
+func BenchmarkE2ELoad(b *testing.B) {
 	e2e.RequireBPF(b)
 	if _, err := exec.LookPath("wrk"); err != nil {
 		b.Fatal("wrk is needed for the load benchmark (apt-get install wrk)")
 	}
-	port := startServer(b, e2eProgram(b, "goserver"))
-	url := fmt.Sprintf("http://127.0.0.1:%d/ok", port)
+	b.Run("http1-go", func(b *testing.B) {
+		port := startServer(b, e2eProgram(b, "goserver"))
+		benchLoad(b, fmt.Sprintf("http://127.0.0.1:%d/ok", port))
+	})
+	b.Run("https-nginx", func(b *testing.B) {
+		cert, key := e2e.SelfSignedCert(b)
+		benchLoad(b, fmt.Sprintf("https://127.0.0.1:%d/ok", startNginx(b, cert, key)))
+	})
+}
+
+func benchLoad(b *testing.B, url string) {
 	const duration = "5s"
 
 	for range b.N {

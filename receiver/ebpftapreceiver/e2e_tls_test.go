@@ -113,7 +113,7 @@ srv.serve_forever()`
 
 // startNginx runs nginx with TLS on a free loopback port, answering 200
 // "hello" to everything, and returns the port.
-func startNginx(t *testing.T, cert, key string) int {
+func startNginx(t testing.TB, cert, key string) int {
 	t.Helper()
 	if _, err := exec.LookPath("nginx"); err != nil {
 		t.Fatal("nginx is needed (apt-get install nginx)")
