@@ -265,7 +265,7 @@ struct tls_call {
 	__u64 ex_len;  /* _ex variants: where the library writes the length */
 	__u64 ts_ns;   /* entry time */
 	__s32 fd;      /* -1 until a syscall on a socket is seen */
-	__u32 _pad;
+	__u32 library; /* enum tls_library */
 };
 
 struct {

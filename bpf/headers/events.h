@@ -40,6 +40,13 @@ enum event_flag {
 				 * object, and an EVENT_TLS_BIND names the socket later */
 };
 
+/* The library whose uprobes produced TLS plaintext; the loader sets it as
+ * each probe's attach cookie. */
+enum tls_library {
+	TLS_LIB_OPENSSL = 1, /* also BoringSSL and LibreSSL */
+	TLS_LIB_GNUTLS = 2,
+};
+
 /* What user space wants of a connection's payload, in the "policies" map.
  * Connections without an entry are copied. */
 enum conn_policy {
@@ -74,7 +81,7 @@ struct event_header {
 	__u8 kind;    /* enum event_kind */
 	__u8 detail;  /* enum conn_role or enum data_dir */
 	__u8 flags;   /* enum event_flag */
-	__u8 _pad0;
+	__u8 tls_library; /* enum tls_library, for TLS plaintext */
 	__u32 pid;    /* tgid */
 	__u32 tid;
 	__s32 fd;

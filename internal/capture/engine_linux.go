@@ -142,9 +142,9 @@ func (e *Engine) Start() (err error) {
 // loadTLS loads the TLS library programs on the syscall programs' maps: both
 // sides of the syscall correlation must see the same in-flight calls.
 func (e *Engine) loadTLS(shared map[string]*ebpf.Map) (*tlsProbes, error) {
-	spec, err := loadOpenssl()
+	spec, err := loadTlslib()
 	if err != nil {
-		return nil, fmt.Errorf("capture: reading the embedded OpenSSL BPF object: %w", err)
+		return nil, fmt.Errorf("capture: reading the embedded TLS library BPF object: %w", err)
 	}
 	spec.Maps["events"].MaxEntries = uint32(e.opts.RingBufferSize)
 	if err := spec.Variables["self_tgid"].Set(uint32(os.Getpid())); err != nil {
@@ -158,7 +158,7 @@ func (e *Engine) loadTLS(shared map[string]*ebpf.Map) (*tlsProbes, error) {
 	}
 	coll, err := ebpf.NewCollectionWithOptions(spec, ebpf.CollectionOptions{MapReplacements: replace})
 	if err != nil {
-		return nil, withPrivilegeHint("loading the OpenSSL BPF programs", err)
+		return nil, withPrivilegeHint("loading the TLS library BPF programs", err)
 	}
 	return newTLSProbes(e.log, coll, e.opts.ProcRoot), nil
 }
@@ -451,7 +451,7 @@ func (e *Engine) bind(h *syscallsEventHeader, ssl uint64, now time.Time) {
 	if tr == nil {
 		tr = e.openConn(h, RoleUnknown, now)
 	}
-	tr.conn.TLS, tr.conn.TLSLibrary = true, "openssl"
+	tr.conn.TLS = true // the library was named by the held segments' events
 	if !tr.follow {
 		return
 	}
@@ -478,7 +478,7 @@ func (e *Engine) data(h *syscallsEventHeader, d dataRecord, now time.Time) {
 	dir := Direction(h.Detail)
 	plaintext := h.Flags&uint8(syscallsEventFlagFLAG_TLS_PLAINTEXT) != 0
 	if plaintext {
-		c.TLS, c.TLSLibrary = true, "openssl" // the wire bytes are counted from the syscalls
+		c.TLS, c.TLSLibrary = true, tlsLibraryName(h.TlsLibrary) // the wire bytes are counted from the syscalls
 	} else {
 		n := uint64(d.len) + uint64(d.lostBefore)
 		if dir == Send {

@@ -86,17 +86,17 @@ const (
 )
 
 type syscallsEventHeader struct {
-	_      structs.HostLayout
-	Kind   uint8
-	Detail uint8
-	Flags  uint8
-	Pad0   uint8
-	Pid    uint32
-	Tid    uint32
-	Fd     int32
-	TsNs   uint64
-	Sock   uint64
-	Tuple  syscallsConnTuple
+	_          structs.HostLayout
+	Kind       uint8
+	Detail     uint8
+	Flags      uint8
+	TlsLibrary uint8
+	Pid        uint32
+	Tid        uint32
+	Fd         int32
+	TsNs       uint64
+	Sock       uint64
+	Tuple      syscallsConnTuple
 }
 
 type syscallsEventKind uint32
@@ -144,14 +144,21 @@ type syscallsTlsBindEvent struct {
 }
 
 type syscallsTlsCall struct {
-	_     structs.HostLayout
-	Ssl   uint64
-	Buf   uint64
-	ExLen uint64
-	TsNs  uint64
-	Fd    int32
-	Pad   uint32
+	_       structs.HostLayout
+	Ssl     uint64
+	Buf     uint64
+	ExLen   uint64
+	TsNs    uint64
+	Fd      int32
+	Library uint32
 }
+
+type syscallsTlsLibrary uint32
+
+const (
+	syscallsTlsLibraryTLS_LIB_OPENSSL syscallsTlsLibrary = 1
+	syscallsTlsLibraryTLS_LIB_GNUTLS  syscallsTlsLibrary = 2
+)
 
 // Names of all BPF objects in the ELF.
 //
@@ -199,6 +206,7 @@ const (
 	syscallsVarUnusedEventKind    = "unused_event_kind"
 	syscallsVarUnusedExecEvent    = "unused_exec_event"
 	syscallsVarUnusedTlsBindEvent = "unused_tls_bind_event"
+	syscallsVarUnusedTlsLibrary   = "unused_tls_library"
 )
 
 // loadSyscalls returns the embedded CollectionSpec for syscalls.
@@ -297,6 +305,7 @@ type syscallsVariableSpecs struct {
 	UnusedEventKind    *ebpf.VariableSpec `ebpf:"unused_event_kind"`
 	UnusedExecEvent    *ebpf.VariableSpec `ebpf:"unused_exec_event"`
 	UnusedTlsBindEvent *ebpf.VariableSpec `ebpf:"unused_tls_bind_event"`
+	UnusedTlsLibrary   *ebpf.VariableSpec `ebpf:"unused_tls_library"`
 }
 
 // syscallsObjects contains all objects after they have been loaded into the kernel.
@@ -358,6 +367,7 @@ type syscallsVariables struct {
 	UnusedEventKind    *ebpf.Variable `ebpf:"unused_event_kind"`
 	UnusedExecEvent    *ebpf.Variable `ebpf:"unused_exec_event"`
 	UnusedTlsBindEvent *ebpf.Variable `ebpf:"unused_tls_bind_event"`
+	UnusedTlsLibrary   *ebpf.Variable `ebpf:"unused_tls_library"`
 }
 
 // syscallsPrograms contains all programs after they have been loaded into the kernel.

@@ -12,23 +12,29 @@ import (
 	"github.com/ebpftap/ebpftap/internal/e2e"
 )
 
-// TestE2EEngineOpenSSL runs HTTPS clients on OpenSSL against python3's ssl
-// server (libssl too): both ends' plaintext must arrive as TLS segments, and
-// the wire bytes must be counted without being handed over as data. curl
-// links libssl and does its own socket I/O inside SSL_read/SSL_write; node
-// links OpenSSL statically and encrypts into memory, its socket I/O done by
-// libuv outside those calls.
-func TestE2EEngineOpenSSL(t *testing.T) {
-	for _, client := range [][]string{
-		{"curl", "-sfk", "--http1.1"},
-		{"node", "-e", `require("https").get(process.argv[1], {rejectUnauthorized: false, agent: false},
-  r => { let b = ""; r.on("data", d => b += d); r.on("end", () => process.stdout.write(b)); })`},
+// TestE2EEngineTLSLibraries runs HTTPS clients against python3's ssl server
+// (libssl): both ends' plaintext must arrive as TLS segments, and the wire
+// bytes must be counted without being handed over as data. curl links libssl
+// and does its own socket I/O inside SSL_read/SSL_write; node links OpenSSL
+// statically and encrypts into memory, its socket I/O done by libuv outside
+// those calls; wget links GnuTLS.
+func TestE2EEngineTLSLibraries(t *testing.T) {
+	for _, tc := range []struct {
+		client  []string
+		library string
+	}{
+		{[]string{"curl", "-sfk", "--http1.1"}, "openssl"},
+		{[]string{"node", "-e", `require("https").get(process.argv[1], {rejectUnauthorized: false, agent: false},
+  r => { let b = ""; r.on("data", d => b += d); r.on("end", () => process.stdout.write(b)); })`}, "openssl"},
+		{[]string{"wget", "-q", "-O-", "--no-check-certificate"}, "gnutls"},
 	} {
-		t.Run(client[0], func(t *testing.T) { testOpenSSLClient(t, client) })
+		t.Run(tc.client[0], func(t *testing.T) { testTLSClient(t, tc.client, tc.library) })
 	}
 }
 
-func testOpenSSLClient(t *testing.T, client []string) {
+// testTLSClient runs client against python3's ssl server; client's TLS
+// library is library.
+func testTLSClient(t *testing.T, client []string, library string) {
 	rec := &recorder{}
 	e := startEngine(t, rec)
 	cert, key := e2e.SelfSignedCert(t)
@@ -69,8 +75,12 @@ func testOpenSSLClient(t *testing.T, client []string) {
 		t.Fatalf("got %d ends of the connection, %d files probed; want both ends, libssl probed", len(ends), stats.TLSFilesProbed)
 	}
 	for _, c := range ends {
-		if !c.TLS || c.TLSLibrary != "openssl" || c.TLSVersion != "1.3" {
-			t.Errorf("%s end (%s): TLS %v, library %q, version %q; want TLS 1.3 through openssl", c.Role, c.Process.ExeName, c.TLS, c.TLSLibrary, c.TLSVersion)
+		want := "openssl" // the python server's
+		if c.Role == RoleClient {
+			want = library
+		}
+		if !c.TLS || c.TLSLibrary != want || c.TLSVersion != "1.3" {
+			t.Errorf("%s end (%s): TLS %v, library %q, version %q; want TLS 1.3 through %s", c.Role, c.Process.ExeName, c.TLS, c.TLSLibrary, c.TLSVersion, want)
 		}
 		if c.Role == RoleClient && c.TLSServerName != "localhost" {
 			t.Errorf("client end (%s): server name %q, want the URL's localhost", c.Process.ExeName, c.TLSServerName)

@@ -5,8 +5,10 @@ package capture
 import (
 	"bufio"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -51,10 +53,43 @@ type probedFile struct {
 	links []link.Link
 }
 
-// opensslSymbols are the functions probed, each at entry and at return.
-var opensslSymbols = []string{"SSL_write", "SSL_write_ex", "SSL_read", "SSL_read_ex"}
+// tlsLibrary says how to find and probe one TLS library.
+type tlsLibrary struct {
+	id       syscallsTlsLibrary // the probes' attach cookie, reported in events
+	name     string             // Conn.TLSLibrary
+	file     string             // prefix of the shared library's file name
+	probes   map[string]string  // function → program (bpf/tlslib.c), set at entry and at return
+	required []string           // functions a file must define to be this library
+}
 
-// libraryDirs are searched at start for OpenSSL builds that no running
+var tlsLibraries = []tlsLibrary{
+	{
+		id: syscallsTlsLibraryTLS_LIB_OPENSSL, name: "openssl", file: "libssl.so",
+		probes: map[string]string{
+			"SSL_write": "tls_write", "SSL_read": "tls_read",
+			// Since OpenSSL 1.1.1; python's ssl module calls these.
+			"SSL_write_ex": "tls_write_ex", "SSL_read_ex": "tls_read_ex",
+		},
+		required: []string{"SSL_read", "SSL_write"},
+	},
+	{
+		id: syscallsTlsLibraryTLS_LIB_GNUTLS, name: "gnutls", file: "libgnutls.so",
+		probes:   map[string]string{"gnutls_record_send": "tls_write", "gnutls_record_recv": "tls_read"},
+		required: []string{"gnutls_record_send", "gnutls_record_recv"},
+	},
+}
+
+// tlsLibraryName names the library of an event's tls_library field.
+func tlsLibraryName(id uint8) string {
+	for _, l := range tlsLibraries {
+		if uint8(l.id) == id {
+			return l.name
+		}
+	}
+	return "unknown"
+}
+
+// libraryDirs are searched at start for TLS libraries that no running
 // process has mapped yet, so that a process started later is covered from
 // its first call.
 var libraryDirs = []string{"/usr/lib/*", "/lib/*", "/usr/lib64", "/lib64", "/usr/local/lib", "/usr/lib", "/lib"}
@@ -74,9 +109,11 @@ func newTLSProbes(log *zap.Logger, coll *ebpf.Collection, procRoot string) *tlsP
 // start probes what is on the host now and follows new processes.
 func (t *tlsProbes) start() {
 	for _, dir := range libraryDirs {
-		matches, _ := filepath.Glob(filepath.Join(dir, "libssl.so*"))
-		for _, path := range matches {
-			t.inspect(path)
+		for _, lib := range tlsLibraries {
+			matches, _ := filepath.Glob(filepath.Join(dir, lib.file+"*"))
+			for _, path := range matches {
+				t.inspect(path)
+			}
 		}
 	}
 	t.scanAll()
@@ -158,8 +195,8 @@ func (t *tlsProbes) scanAll() {
 	}
 }
 
-// scanProcess inspects a process's executable and the OpenSSL libraries it
-// has mapped, through its root so that container files are found.
+// scanProcess inspects a process's executable and the TLS libraries it has
+// mapped, through its root so that container files are found.
 func (t *tlsProbes) scanProcess(pid int) {
 	dir := filepath.Join(t.procRoot, strconv.Itoa(pid))
 	root := filepath.Join(dir, "root")
@@ -176,14 +213,17 @@ func (t *tlsProbes) scanProcess(pid int) {
 		if len(fields) < 6 || !strings.Contains(fields[1], "x") {
 			continue
 		}
-		if path := fields[5]; strings.HasPrefix(filepath.Base(path), "libssl.so") {
-			t.inspect(filepath.Join(root, path))
+		for _, lib := range tlsLibraries {
+			if path := fields[5]; strings.HasPrefix(filepath.Base(path), lib.file) {
+				t.inspect(filepath.Join(root, path))
+			}
 		}
 	}
 }
 
-// inspect attaches the probes to the file at path if it exports the OpenSSL
-// API and was not seen before. A file that cannot be probed is logged once.
+// inspect attaches the probes to the file at path if it exports a TLS
+// library's API and was not seen before. A file that cannot be probed is
+// logged once.
 func (t *tlsProbes) inspect(path string) {
 	var st syscall.Stat_t
 	if err := syscall.Stat(path, &st); err != nil {
@@ -200,24 +240,36 @@ func (t *tlsProbes) inspect(path string) {
 	}
 	f := &probedFile{path: path}
 	t.files[id] = f
-	offsets, err := dynamicOffsets(path, opensslSymbols)
-	if err != nil || offsets["SSL_read"] == 0 || offsets["SSL_write"] == 0 {
-		return // not an OpenSSL build (or not an ELF file)
-	}
-	links, err := t.attach(path, offsets)
-	if err != nil {
-		t.failed++
-		t.log.Warn("cannot probe a TLS library; its traffic is seen encrypted only", zap.String("path", path), zap.Error(err))
+	for _, lib := range tlsLibraries {
+		offsets, err := dynamicOffsets(path, slices.Collect(maps.Keys(lib.probes)))
+		if err != nil || !hasAll(offsets, lib.required) {
+			continue // not this library (or not an ELF file)
+		}
+		links, err := t.attach(path, lib, offsets)
+		if err != nil {
+			t.failed++
+			t.log.Warn("cannot probe a TLS library; its traffic is seen encrypted only", zap.String("path", path), zap.Error(err))
+			return
+		}
+		f.links = links
+		t.attached++
+		t.log.Info("probing TLS library", zap.String("library", lib.name), zap.String("path", path))
 		return
 	}
-	f.links = links
-	t.attached++
-	t.log.Info("probing TLS library", zap.String("path", path))
 }
 
-// attach sets the entry and return probes of every OpenSSL function the file
-// has, at the offsets given; all or nothing.
-func (t *tlsProbes) attach(path string, offsets map[string]uint64) (links []link.Link, err error) {
+func hasAll(offsets map[string]uint64, names []string) bool {
+	for _, n := range names {
+		if _, ok := offsets[n]; !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// attach sets the entry and return probes of each of the library's
+// functions the file defines, at the offsets given; all or nothing.
+func (t *tlsProbes) attach(path string, lib tlsLibrary, offsets map[string]uint64) (links []link.Link, err error) {
 	ex, err := link.OpenExecutable(path)
 	if err != nil {
 		return nil, fmt.Errorf("opening %s: %w", path, err)
@@ -230,24 +282,18 @@ func (t *tlsProbes) attach(path string, offsets map[string]uint64) (links []link
 			links = nil
 		}
 	}()
-	for _, sym := range opensslSymbols {
-		off, ok := offsets[sym]
-		if !ok {
-			continue // OpenSSL before 1.1.1 has no _ex functions
-		}
-		opts := &link.UprobeOptions{Address: off}
-		for _, ret := range []bool{false, true} {
-			name := progName(sym, ret)
+	for sym, off := range offsets {
+		opts := &link.UprobeOptions{Address: off, Cookie: uint64(lib.id)}
+		for _, name := range []string{lib.probes[sym], lib.probes[sym] + "_ret"} {
 			prog := t.coll.Programs[name]
 			if prog == nil {
-				return links, fmt.Errorf("no program %s in the OpenSSL object", name)
+				return links, fmt.Errorf("no program %s in the TLS library object", name)
 			}
-			var l link.Link
-			if ret {
-				l, err = ex.Uretprobe(sym, prog, opts)
-			} else {
-				l, err = ex.Uprobe(sym, prog, opts)
+			attach := ex.Uprobe
+			if strings.HasSuffix(name, "_ret") {
+				attach = ex.Uretprobe
 			}
+			l, err := attach(sym, prog, opts)
 			if err != nil {
 				return links, fmt.Errorf("attaching %s to %s in %s: %w", name, sym, path, err)
 			}
@@ -255,15 +301,6 @@ func (t *tlsProbes) attach(path string, offsets map[string]uint64) (links []link
 		}
 	}
 	return links, nil
-}
-
-// progName is the C name of the program for sym: ssl_write, ssl_write_ret.
-func progName(sym string, ret bool) string {
-	name := strings.ToLower(sym)
-	if ret {
-		name += "_ret"
-	}
-	return name
 }
 
 func (t *tlsProbes) stats(s *Stats) {

@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
-/* Uprobes on the OpenSSL API (also BoringSSL and LibreSSL, which export the
- * same names): the plaintext of SSL_write, SSL_write_ex, SSL_read and
- * SSL_read_ex. No library structure is read: the socket is the one the
+/* Uprobes on TLS libraries whose read and write calls have the shape
+ * f(object, buffer, length[, size_t *done]): OpenSSL's SSL_read, SSL_write
+ * and their _ex variants (also BoringSSL and LibreSSL, which export the same
+ * names), and GnuTLS's gnutls_record_recv and gnutls_record_send. The loader
+ * attaches the same programs to each library, with the library's id as the
+ * attach cookie. No library structure is read: the socket is the one the
  * library used during the call (see in_tls_call in syscalls.c). */
 #include "capture.h"
 
@@ -20,6 +23,7 @@ static __always_inline int tls_enter(struct pt_regs *ctx, __u64 ex_len)
 		.ex_len = ex_len,
 		.ts_ns = bpf_ktime_get_ns(),
 		.fd = -1,
+		.library = bpf_get_attach_cookie(ctx),
 	};
 	if (bpf_map_update_elem(&tls_calls, &id, &c, BPF_ANY))
 		count(COUNTER_TLS_CALLS_FULL, 1);
@@ -36,8 +40,9 @@ static __always_inline int tls_exit(struct pt_regs *ctx, __u8 dir)
 	struct tls_call c = *p;
 	bpf_map_delete_elem(&tls_calls, &id);
 
-	/* Both return an int: the register's upper half is not part of it, and a
-	 * -1 (want read/write) must not read as 4 GiB. */
+	/* OpenSSL returns an int: the register's upper half is not part of it,
+	 * and a -1 (want read/write) must not read as 4 GiB. GnuTLS's ssize_t
+	 * fits: one record is at most 16 KiB. */
 	int ret = (int)RC(ctx);
 	__u64 n = ret;
 	if (c.ex_len) {
@@ -66,6 +71,7 @@ static __always_inline int tls_exit(struct pt_regs *ctx, __u8 dir)
 	struct event_header h;
 	fill_header(&h, EVENT_DATA, dir, fd, sk, dir == DIR_SEND ? c.ts_ns : bpf_ktime_get_ns());
 	h.flags = FLAG_TLS_PLAINTEXT;
+	h.tls_library = c.library;
 	if (!sk) {
 		if (dir != DIR_SEND) {
 			count(COUNTER_TLS_NO_SOCKET, 1);
@@ -84,22 +90,22 @@ static __always_inline int tls_exit(struct pt_regs *ctx, __u8 dir)
 	return 0;
 }
 
-SEC("uprobe/SSL_write")
-int ssl_write(struct pt_regs *ctx) { return tls_enter(ctx, 0); }
-SEC("uretprobe/SSL_write")
-int ssl_write_ret(struct pt_regs *ctx) { return tls_exit(ctx, DIR_SEND); }
+/* f(object, buffer, length) returning the length moved. */
+SEC("uprobe")
+int tls_write(struct pt_regs *ctx) { return tls_enter(ctx, 0); }
+SEC("uretprobe")
+int tls_write_ret(struct pt_regs *ctx) { return tls_exit(ctx, DIR_SEND); }
+SEC("uprobe")
+int tls_read(struct pt_regs *ctx) { return tls_enter(ctx, 0); }
+SEC("uretprobe")
+int tls_read_ret(struct pt_regs *ctx) { return tls_exit(ctx, DIR_RECV); }
 
-SEC("uprobe/SSL_write_ex")
-int ssl_write_ex(struct pt_regs *ctx) { return tls_enter(ctx, PARM4(ctx)); }
-SEC("uretprobe/SSL_write_ex")
-int ssl_write_ex_ret(struct pt_regs *ctx) { return tls_exit(ctx, DIR_SEND); }
-
-SEC("uprobe/SSL_read")
-int ssl_read(struct pt_regs *ctx) { return tls_enter(ctx, 0); }
-SEC("uretprobe/SSL_read")
-int ssl_read_ret(struct pt_regs *ctx) { return tls_exit(ctx, DIR_RECV); }
-
-SEC("uprobe/SSL_read_ex")
-int ssl_read_ex(struct pt_regs *ctx) { return tls_enter(ctx, PARM4(ctx)); }
-SEC("uretprobe/SSL_read_ex")
-int ssl_read_ex_ret(struct pt_regs *ctx) { return tls_exit(ctx, DIR_RECV); }
+/* f(object, buffer, length, size_t *done) returning 1 on success. */
+SEC("uprobe")
+int tls_write_ex(struct pt_regs *ctx) { return tls_enter(ctx, PARM4(ctx)); }
+SEC("uretprobe")
+int tls_write_ex_ret(struct pt_regs *ctx) { return tls_exit(ctx, DIR_SEND); }
+SEC("uprobe")
+int tls_read_ex(struct pt_regs *ctx) { return tls_enter(ctx, PARM4(ctx)); }
+SEC("uretprobe")
+int tls_read_ex_ret(struct pt_regs *ctx) { return tls_exit(ctx, DIR_RECV); }
