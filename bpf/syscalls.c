@@ -39,7 +39,7 @@ static __always_inline int remember_call(struct sock *sk, __s32 fd, __u64 buf, _
  * SSL_read, SSL_write or the like, and notes the socket for the call: that
  * is how the plaintext finds its connection without knowing the library's
  * structures. */
-static __always_inline int in_tls_call(__s32 fd)
+static __always_inline int in_tls_call(__s32 fd, struct sock *sk)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	struct tls_call *c = bpf_map_lookup_elem(&tls_calls, &id);
@@ -47,7 +47,8 @@ static __always_inline int in_tls_call(__s32 fd)
 		return 0;
 	c->fd = fd;
 	struct ssl_key k = {.ssl = c->ssl, .tgid = id >> 32};
-	bpf_map_update_elem(&ssl_fds, &k, &fd, BPF_ANY);
+	struct sock_binding b = {.sock = (__u64)sk, .fd = fd};
+	bpf_map_update_elem(&ssl_socks, &k, &b, BPF_ANY);
 	return 1;
 }
 
@@ -61,7 +62,8 @@ static __always_inline void bind_pending(__s32 fd, struct sock *sk)
 	if (!ssl)
 		return;
 	struct ssl_key k = {.ssl = *ssl, .tgid = id >> 32};
-	bpf_map_update_elem(&ssl_fds, &k, &fd, BPF_ANY);
+	struct sock_binding b = {.sock = (__u64)sk, .fd = fd};
+	bpf_map_update_elem(&ssl_socks, &k, &b, BPF_ANY);
 	struct tls_bind_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (e) {
 		fill_header(&e->hdr, EVENT_TLS_BIND, 0, fd, sk, bpf_ktime_get_ns());
@@ -80,16 +82,16 @@ static __always_inline int enter_data(__s32 fd, __u64 buf, __u64 iovcnt, __u32 i
 	struct sock *sk = sock_from_fd(fd);
 	if (!sk)
 		return 0;
+	int tls = in_tls_call(fd, sk); /* first: the library's call needs the socket even if ignored */
+	__u32 policy = policy_of(sk);
+	if (policy == POLICY_IGNORE)
+		return 0;
 	if (dir == DIR_SEND)
 		bind_pending(fd, sk);
-	if (in_tls_call(fd))
-		return remember_call(sk, fd, 0, 0, 0); /* ciphertext: count it, the plaintext comes from the library */
-	switch (policy_of(sk)) {
-	case POLICY_IGNORE:
-		return 0;
-	case POLICY_COUNT:
-		return remember_call(sk, fd, 0, 0, 0); /* no buffer: exit reports the length only */
-	}
+	/* No buffer: exit reports the length only. Inside a TLS call these are
+	 * ciphertext, the plaintext comes from the library. */
+	if (tls || policy == POLICY_COUNT)
+		return remember_call(sk, fd, 0, 0, 0);
 	return remember_call(sk, fd, buf, iovcnt, is_iov);
 }
 
@@ -111,8 +113,10 @@ static __always_inline int exit_data(struct syscall_exit_ctx *ctx, __u8 dir)
 	bpf_map_delete_elem(&calls, &id);
 	if (ctx->ret <= 0)
 		return 0;
-	if (dir == DIR_RECV)
-		bpf_map_update_elem(&last_read_fd, &id, &a.fd, BPF_ANY);
+	if (dir == DIR_RECV) {
+		struct sock_binding b = {.sock = a.sock, .fd = a.fd};
+		bpf_map_update_elem(&last_read, &id, &b, BPF_ANY);
+	}
 
 	/* A write is stamped when the process handed the bytes over, a read when
 	 * it got them, so a request is never later than the response to it. */
@@ -203,16 +207,16 @@ int exit_accept_(struct syscall_exit_ctx *ctx) { return exit_accept(ctx); }
 SEC("tracepoint/syscalls/sys_exit_accept4")
 int exit_accept4(struct syscall_exit_ctx *ctx) { return exit_accept(ctx); }
 
-SEC("tracepoint/syscalls/sys_enter_close")
-int enter_close(struct syscall_enter_ctx *ctx)
+/* A connection ends when TCP says so, not at close(2): a dup'd or inherited
+ * fd keeps the socket open, and a reset ends it without a close. */
+SEC("tracepoint/sock/inet_sock_set_state")
+int sock_state(struct inet_sock_set_state_ctx *ctx)
 {
-	if (is_self())
+	if (ctx->newstate != TCP_CLOSE || ctx->protocol != IPPROTO_TCP)
 		return 0;
-	struct sock *sk = sock_from_fd(ctx->args[0]);
-	if (sk) {
-		forget_policy(sk);
-		emit_header(EVENT_CONN_CLOSE, 0, ctx->args[0], sk);
-	}
+	struct sock *sk = (struct sock *)ctx->skaddr;
+	forget_policy(sk);
+	emit_header(EVENT_CONN_CLOSE, 0, -1, sk);
 	return 0;
 }
 
@@ -295,8 +299,16 @@ int process_exec(struct sched_process_exec_ctx *ctx)
 SEC("tracepoint/sched/sched_process_exit")
 int process_exit(void *ctx)
 {
+	/* What the thread had in flight will not complete. */
 	__u64 id = bpf_get_current_pid_tgid();
-	if ((__u32)id == (id >> 32)) /* the thread group leader: the process */
+	bpf_map_delete_elem(&calls, &id);
+	bpf_map_delete_elem(&tls_calls, &id);
+	bpf_map_delete_elem(&last_read, &id);
+	bpf_map_delete_elem(&pending_bind, &id);
+
+	/* The process is gone with its last thread. */
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	if (BPF_CORE_READ(task, signal, live.counter) == 0)
 		emit_header(EVENT_PROC_EXIT, 0, -1, NULL);
 	return 0;
 }

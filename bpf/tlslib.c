@@ -54,20 +54,24 @@ static __always_inline int tls_exit(struct pt_regs *ctx, __u8 dir)
 	}
 
 	__s32 fd = c.fd;
-	if (fd < 0) {
+	struct sock *sk = NULL;
+	if (fd >= 0) {
+		sk = sock_from_fd(fd);
+	} else {
 		/* No syscall in this call: served from the library's buffer, or the
 		 * library works on memory (node). Use the socket this object used
 		 * before, or, for a first read, the one this thread just read. */
 		struct ssl_key k = {.ssl = c.ssl, .tgid = id >> 32};
-		__s32 *known = bpf_map_lookup_elem(&ssl_fds, &k);
-		if (!known && dir == DIR_RECV) {
-			known = bpf_map_lookup_elem(&last_read_fd, &id);
-			if (known)
-				bpf_map_update_elem(&ssl_fds, &k, known, BPF_ANY);
+		struct sock_binding *b = bpf_map_lookup_elem(&ssl_socks, &k);
+		if (b && (sk = bound_sock(b)))
+			fd = b->fd;
+		if (!sk && dir == DIR_RECV && (b = bpf_map_lookup_elem(&last_read, &id)) && (sk = bound_sock(b))) {
+			fd = b->fd;
+			bpf_map_update_elem(&ssl_socks, &k, b, BPF_ANY);
 		}
-		fd = known ? *known : -1;
 	}
-	struct sock *sk = sock_from_fd(fd);
+	if (sk && policy_of(sk) == POLICY_IGNORE)
+		return 0;
 	struct event_header h;
 	fill_header(&h, EVENT_DATA, dir, fd, sk, dir == DIR_SEND ? c.ts_ns : bpf_ktime_get_ns());
 	h.flags = FLAG_TLS_PLAINTEXT;
@@ -81,7 +85,8 @@ static __always_inline int tls_exit(struct pt_regs *ctx, __u8 dir)
 		 * by the object, and let the thread's next socket write bind it. */
 		h.sock = c.ssl;
 		h.flags |= FLAG_TLS_UNBOUND;
-		bpf_map_update_elem(&pending_bind, &id, &c.ssl, BPF_ANY);
+		/* The first waiting object keeps the thread's slot. */
+		bpf_map_update_elem(&pending_bind, &id, &c.ssl, BPF_NOEXIST);
 	}
 	struct lost_key k = {.sock = h.sock, .dir = dir, .flags = h.flags};
 	struct stream s = {.lost = take_lost(&k)};

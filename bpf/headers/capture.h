@@ -269,11 +269,26 @@ struct tls_call {
 };
 
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 16384);
 	__type(key, __u64); /* pid_tgid */
 	__type(value, struct tls_call);
 } tls_calls SEC(".maps");
+
+/* A socket by fd, with the struct sock it named then: fds are reused, so a
+ * binding holds only while the fd still names that sock. */
+struct sock_binding {
+	__u64 sock;
+	__s32 fd;
+	__u32 _pad;
+};
+
+/* bound_sock returns the sock of b if its fd still names it. */
+static __always_inline struct sock *bound_sock(struct sock_binding *b)
+{
+	struct sock *sk = sock_from_fd(b->fd);
+	return (__u64)sk == b->sock ? sk : NULL;
+}
 
 /* The socket each thread last read from, for libraries that decrypt from
  * memory (node feeds OpenSSL through a memory BIO after libuv read the
@@ -283,8 +298,8 @@ struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 16384);
 	__type(key, __u64); /* pid_tgid */
-	__type(value, __s32);
-} last_read_fd SEC(".maps");
+	__type(value, struct sock_binding);
+} last_read SEC(".maps");
 
 /* A TLS object whose plaintext was written before its socket was known
  * (node encrypts into memory and libuv writes the ciphertext after
@@ -296,7 +311,7 @@ struct {
 	__type(value, __u64); /* the TLS object */
 } pending_bind SEC(".maps");
 
-/* The socket fd each TLS connection object last used: a read served from the
+/* The socket each TLS connection object last used: a read served from the
  * library's buffer makes no syscall. Keyed by tgid and object address. */
 struct ssl_key {
 	__u64 ssl;
@@ -308,6 +323,6 @@ struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 65536);
 	__type(key, struct ssl_key);
-	__type(value, __s32);
-} ssl_fds SEC(".maps");
+	__type(value, struct sock_binding);
+} ssl_socks SEC(".maps");
 

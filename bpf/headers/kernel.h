@@ -38,8 +38,17 @@ struct mm_struct {
 	unsigned long arg_end;
 };
 
+typedef struct {
+	int counter;
+} atomic_t;
+
+struct signal_struct {
+	atomic_t live; /* threads not yet exited */
+};
+
 struct task_struct {
 	int tgid;
+	struct signal_struct *signal;
 	unsigned long long start_boottime;
 	struct task_struct *real_parent;
 	const struct cred *cred;
@@ -139,6 +148,19 @@ struct sched_process_exec_ctx {
 	__s32 old_pid;
 };
 
+/* Tracepoint context of sock:inet_sock_set_state. */
+struct inet_sock_set_state_ctx {
+	__u64 common;
+	const void *skaddr;
+	int oldstate;
+	int newstate;
+	__u16 sport;
+	__u16 dport;
+	__u16 family;
+	__u16 protocol;
+};
+
+#define TCP_CLOSE 7
 #define S_IFMT 00170000
 #define S_IFSOCK 0140000
 #define AF_INET 2

@@ -16,6 +16,12 @@ type connTable struct {
 	perPID map[int]int              // open connections per process, to skip the scan on most exits
 	nextID uint64
 
+	// recentlyClosed holds socks whose connection TCP closed a moment ago:
+	// a read or write that was in flight then still reports afterwards, and
+	// must not open a phantom connection. Pruned on every sweep.
+	recentlyClosed map[uint64]time.Time
+	late           uint64 // events that arrived after their connection closed
+
 	idleClosed uint64 // connections closed because they were silent for idle
 	overflowed uint64 // connections closed because the table was full
 }
@@ -43,10 +49,11 @@ func (t *tracked) scanningHello() bool { return !t.hello[Send].done || !t.hello[
 
 func newConnTable(maxConns int, idle time.Duration) *connTable {
 	return &connTable{
-		max:    maxConns,
-		idle:   idle,
-		bySock: make(map[uint64]*list.Element),
-		perPID: make(map[int]int),
+		max:            maxConns,
+		idle:           idle,
+		bySock:         make(map[uint64]*list.Element),
+		perPID:         make(map[int]int),
+		recentlyClosed: make(map[uint64]time.Time),
 	}
 }
 
@@ -71,6 +78,7 @@ func (t *connTable) add(sock uint64, c *Conn, follow bool, now time.Time) (dropp
 		dropped = t.removeElement(t.order.Back())
 		t.overflowed++
 	}
+	delete(t.recentlyClosed, sock)
 	t.nextID++
 	c.ID = t.nextID
 	tr := &tracked{conn: c, sock: sock, follow: follow, lastSeen: now}
@@ -85,6 +93,34 @@ func (t *connTable) remove(sock uint64) *tracked {
 		return nil
 	}
 	return t.removeElement(el)
+}
+
+// closed removes the connection TCP closed on sock, and remembers the sock
+// for a moment (see recentlyClosed).
+func (t *connTable) closed(sock uint64, now time.Time) *tracked {
+	if len(t.recentlyClosed) < t.max {
+		t.recentlyClosed[sock] = now
+	}
+	return t.remove(sock)
+}
+
+// isLate reports whether an event for an untracked sock belongs to a
+// connection that just closed; a new connection on the sock clears it.
+func (t *connTable) isLate(sock uint64) bool {
+	_, ok := t.recentlyClosed[sock]
+	if ok {
+		t.late++
+	}
+	return ok
+}
+
+// forgetClosed prunes recentlyClosed of socks closed before cutoff.
+func (t *connTable) forgetClosed(cutoff time.Time) {
+	for sock, at := range t.recentlyClosed {
+		if at.Before(cutoff) {
+			delete(t.recentlyClosed, sock)
+		}
+	}
 }
 
 func (t *connTable) removeElement(el *list.Element) *tracked {

@@ -4,6 +4,7 @@ import (
 	"debug/elf"
 	"maps"
 	"os"
+	"strings"
 	"testing"
 )
 
@@ -35,6 +36,11 @@ func TestDynamicOffsets(t *testing.T) {
 		}
 		if _, ok := fast["no_such_function"]; ok {
 			t.Errorf("%s: found a function that does not exist", path)
+		}
+		if strings.Contains(path, "libssl") || strings.Contains(path, "node") {
+			if fast["SSL_read"] == 0 || fast["SSL_write"] == 0 {
+				t.Errorf("%s: SSL_read and SSL_write not found: %v", path, fast)
+			}
 		}
 		t.Logf("%s: %v", path, fast)
 	}

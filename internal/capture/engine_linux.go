@@ -26,6 +26,10 @@ const (
 	unboundWait     = 10 * time.Second
 )
 
+// lateWindow is how long after TCP closed a connection its in-flight reads
+// and writes may still report.
+const lateWindow = 2 * time.Second
+
 // sweepInterval is how often the reader wakes, even without events, to close
 // idle connections.
 const sweepInterval = time.Second
@@ -37,13 +41,14 @@ type Engine struct {
 	handler Handler
 	log     *zap.Logger
 
-	coll   *ebpf.Collection // the programs; the maps moved to maps
-	maps   syscallsMaps
-	tls    *tlsProbes
-	links  []link.Link
-	reader *ringbuf.Reader
-	done   chan struct{}
-	closed sync.Once
+	coll     *ebpf.Collection // the programs; the maps moved to maps
+	maps     syscallsMaps
+	tls      *tlsProbes
+	links    []link.Link
+	reader   *ringbuf.Reader
+	done     chan struct{}
+	closed   sync.Once
+	detached bool
 
 	clock   clock
 	procs   *processCache
@@ -59,6 +64,9 @@ type Engine struct {
 // NewEngine checks the options; Start does the work.
 func NewEngine(opts Options, h Handler) (*Engine, error) {
 	opts = opts.withDefaults()
+	if opts.MaxConnections < 1 || opts.MaxProcesses < 1 || opts.IdleTimeout <= 0 {
+		return nil, fmt.Errorf("capture: connection and process bounds and the idle timeout must be positive: %+v", opts)
+	}
 	page := os.Getpagesize()
 	if n := opts.RingBufferSize; n < page || n&(n-1) != 0 {
 		return nil, fmt.Errorf("capture: ring buffer size %d is not a power of two of at least the page size %d", n, page)
@@ -203,6 +211,10 @@ func (e *Engine) Close() error {
 }
 
 func (e *Engine) detach() {
+	if e.detached {
+		return // a failed Start detached already
+	}
+	e.detached = true
 	if e.tls != nil {
 		e.tls.close()
 	}
@@ -289,6 +301,7 @@ func (e *Engine) run() {
 				e.closeConn(tr, now)
 			}
 			e.unbound.expire(now.Add(-unboundWait))
+			e.conns.forgetClosed(now.Add(-lateWindow))
 			e.publishStats()
 			nextSweep = now.Add(sweepInterval)
 		}
@@ -299,6 +312,7 @@ func (e *Engine) publishStats() {
 	e.userStats.Store(&Stats{
 		ConnsIdleClosed:    e.conns.idleClosed,
 		ConnsOverflowed:    e.conns.overflowed,
+		LateEvents:         e.conns.late,
 		ProcessesEvicted:   e.procs.evicted,
 		TLSUnboundDropped:  e.unbound.dropped,
 		ConnectionsTracked: uint64(e.conns.len()),
@@ -326,7 +340,7 @@ func (e *Engine) dispatch(b []byte) {
 		}
 		e.data(h, d, now)
 	case syscallsEventKindEVENT_CONN_CLOSE:
-		if tr := e.conns.remove(h.Sock); tr != nil {
+		if tr := e.conns.closed(h.Sock, now); tr != nil {
 			e.closeConn(tr, now)
 		}
 	case syscallsEventKindEVENT_PROC_EXEC:
@@ -449,9 +463,14 @@ func (e *Engine) bind(h *syscallsEventHeader, ssl uint64, now time.Time) {
 	segs := e.unbound.take(unboundKey{int(h.Pid), ssl})
 	tr := e.conns.lookup(h.Sock, now)
 	if tr == nil {
+		if e.conns.isLate(h.Sock) {
+			return
+		}
 		tr = e.openConn(h, RoleUnknown, now)
 	}
-	tr.conn.TLS = true // the library was named by the held segments' events
+	if !tr.conn.TLS {
+		tr.conn.TLS = true // the library was named by the held segments' events
+	}
 	if !tr.follow {
 		return
 	}
@@ -471,6 +490,9 @@ func (e *Engine) data(h *syscallsEventHeader, d dataRecord, now time.Time) {
 	}
 	tr := e.conns.lookup(h.Sock, now)
 	if tr == nil {
+		if e.conns.isLate(h.Sock) {
+			return
+		}
 		// Opened before the engine started, or its open event was lost.
 		tr = e.openConn(h, RoleUnknown, now)
 	}
@@ -478,8 +500,11 @@ func (e *Engine) data(h *syscallsEventHeader, d dataRecord, now time.Time) {
 	dir := Direction(h.Detail)
 	plaintext := h.Flags&uint8(syscallsEventFlagFLAG_TLS_PLAINTEXT) != 0
 	if plaintext {
-		c.TLS, c.TLSLibrary = true, tlsLibraryName(h.TlsLibrary) // the wire bytes are counted from the syscalls
-	} else {
+		// Set once: transactions already handed on may be read concurrently.
+		if c.TLSLibrary == "" {
+			c.TLS, c.TLSLibrary = true, tlsLibraryName(h.TlsLibrary)
+		}
+	} else { // the wire bytes are counted from the syscalls
 		n := uint64(d.len) + uint64(d.lostBefore)
 		if dir == Send {
 			c.BytesSent += n

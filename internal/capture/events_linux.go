@@ -17,6 +17,10 @@ const (
 	dataHeaderSize = int(unsafe.Sizeof(syscallsDataEvent{})) - maxChunk
 	execSize       = int(unsafe.Sizeof(syscallsExecEvent{}))
 	bindSize       = int(unsafe.Sizeof(syscallsTlsBindEvent{}))
+
+	offLen        = unsafe.Offsetof(syscallsDataEvent{}.Len)
+	offCopied     = unsafe.Offsetof(syscallsDataEvent{}.Copied)
+	offLostBefore = unsafe.Offsetof(syscallsDataEvent{}.LostBefore)
 )
 
 var errShortRecord = errors.New("capture: ring buffer record too short")
@@ -43,13 +47,11 @@ func decodeData(b []byte) (dataRecord, error) {
 	if len(b) < dataHeaderSize {
 		return dataRecord{}, fmt.Errorf("%w: %d bytes, data event needs %d", errShortRecord, len(b), dataHeaderSize)
 	}
-	var e syscallsDataEvent
-	at := func(field unsafe.Pointer) uint32 {
-		off := uintptr(field) - uintptr(unsafe.Pointer(&e))
-		return binary.NativeEndian.Uint32(b[off:])
+	r := dataRecord{
+		len:        binary.NativeEndian.Uint32(b[offLen:]),
+		lostBefore: binary.NativeEndian.Uint32(b[offLostBefore:]),
 	}
-	r := dataRecord{len: at(unsafe.Pointer(&e.Len)), lostBefore: at(unsafe.Pointer(&e.LostBefore))}
-	copied := int(at(unsafe.Pointer(&e.Copied)))
+	copied := int(binary.NativeEndian.Uint32(b[offCopied:]))
 	if copied > len(b)-dataHeaderSize || uint32(copied) > r.len {
 		return dataRecord{}, fmt.Errorf("capture: data event claims %d copied bytes of %d in a %d-byte record", copied, r.len, len(b))
 	}

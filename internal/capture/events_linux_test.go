@@ -23,6 +23,10 @@ func TestEventLayouts(t *testing.T) {
 		{"data_event", unsafe.Sizeof(syscallsDataEvent{}), 88 + 16384},
 		{"exec_event", unsafe.Sizeof(syscallsExecEvent{}), 72 + 24 + 256 + 1024},
 		{"tls_bind_event", unsafe.Sizeof(syscallsTlsBindEvent{}), 72 + 8},
+		// decodeData reads these by offset.
+		{"data_event.len", offLen, 72},
+		{"data_event.copied", offCopied, 76},
+		{"data_event.lost_before", offLostBefore, 80},
 	} {
 		if tc.got != tc.want {
 			t.Errorf("sizeof(%s) = %d, want %d", tc.name, tc.got, tc.want)
@@ -30,7 +34,7 @@ func TestEventLayouts(t *testing.T) {
 	}
 }
 
-// dataRecord builds an EVENT_DATA record the way the kernel lays it out.
+// dataRecordBytes builds an EVENT_DATA record the way the kernel lays it out.
 func dataRecordBytes(len_, copied, lostBefore uint32, data []byte, room int) []byte {
 	b := make([]byte, dataHeaderSize+room)
 	b[0] = byte(syscallsEventKindEVENT_DATA)

@@ -58,13 +58,15 @@ type Stats struct {
 	TLSNoSocket         uint64 // TLS plaintext dropped because its socket could not be found
 
 	// User side.
-	BadEvents          uint64 // records too short or of unknown kind
-	ConnsIdleClosed    uint64 // closed after IdleTimeout without traffic
-	ConnsOverflowed    uint64 // dropped because MaxConnections were tracked
-	ProcessesEvicted   uint64 // descriptions dropped because MaxProcesses were cached
-	ConnectionsTracked uint64 // tracked now
-	TLSFilesProbed     uint64 // libraries and executables with TLS uprobes attached
-	TLSFilesFailed     uint64 // ... that export a TLS API but could not be probed
-	TLSExecsSkipped    uint64 // new processes not inspected for TLS libraries: queue full
-	TLSUnboundDropped  uint64 // TLS plaintext dropped while waiting to learn its socket
+	BadEvents             uint64 // records too short or of unknown kind
+	ConnsIdleClosed       uint64 // closed after IdleTimeout without traffic
+	ConnsOverflowed       uint64 // dropped because MaxConnections were tracked
+	LateEvents            uint64 // reads and writes that completed after TCP closed their connection
+	ProcessesEvicted      uint64 // descriptions dropped because MaxProcesses were cached
+	ConnectionsTracked    uint64 // tracked now
+	TLSFilesProbed        uint64 // libraries and executables with TLS uprobes attached
+	TLSFilesFailed        uint64 // ... that export a TLS API but could not be probed
+	TLSExecsSkipped       uint64 // new processes not inspected for TLS libraries: queue full
+	TLSUnboundDropped     uint64 // TLS plaintext dropped while waiting to learn its socket
+	TLSFilesNotRemembered uint64 // files inspected for TLS libraries beyond the bound on remembered ones
 }

@@ -10,13 +10,16 @@ import (
 	"strings"
 )
 
-// processCache describes processes by pid. Entries come from exec events (so a
-// process that exits at once is still described) or from /proc, and leave on
-// exit. A pid is reused only after its process exited, so pid is the key.
+// processCache describes processes by pid, from /proc and from what exec
+// events said (so that a process that exits at once is still described).
+// /proc is read only when a process is first asked for: most processes never
+// open a connection. Entries leave on exit; a pid is reused only after its
+// process exited, so pid is the key.
 type processCache struct {
 	procRoot string
 	max      int
 	byPID    map[int]*Process
+	execs    map[int]execInfo // exec events of processes not asked for yet
 	owners   map[uint32]string
 	evicted  uint64 // entries thrown away because the cache was full
 }
@@ -26,6 +29,7 @@ func newProcessCache(procRoot string, maxProcesses int) *processCache {
 		procRoot: procRoot,
 		max:      maxProcesses,
 		byPID:    make(map[int]*Process),
+		execs:    make(map[int]execInfo),
 		owners:   make(map[uint32]string),
 	}
 }
@@ -36,19 +40,35 @@ func (c *processCache) get(pid int) *Process {
 	if p, ok := c.byPID[pid]; ok {
 		return p
 	}
-	p := c.read(pid, nil)
+	var p *Process
+	if e, ok := c.execs[pid]; ok {
+		p = c.read(pid, &e)
+		delete(c.execs, pid)
+	} else {
+		p = c.read(pid, nil)
+	}
 	c.put(p)
 	return p
 }
 
-// exec replaces what is known of a process that just executed a new program.
-func (c *processCache) exec(e execInfo) *Process {
-	p := c.read(e.pid, &e)
-	c.put(p)
-	return p
+// exec notes that a process executed a new program: what was known of it
+// is stale.
+func (c *processCache) exec(e execInfo) {
+	delete(c.byPID, e.pid)
+	if _, ok := c.execs[e.pid]; !ok && len(c.execs) >= c.max {
+		for pid := range c.execs { // any victim: see put
+			delete(c.execs, pid)
+			c.evicted++
+			break
+		}
+	}
+	c.execs[e.pid] = e
 }
 
-func (c *processCache) exit(pid int) { delete(c.byPID, pid) }
+func (c *processCache) exit(pid int) {
+	delete(c.byPID, pid)
+	delete(c.execs, pid)
+}
 
 func (c *processCache) put(p *Process) {
 	if _, ok := c.byPID[p.PID]; !ok && len(c.byPID) >= c.max {

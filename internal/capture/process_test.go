@@ -34,7 +34,8 @@ func TestProcessFromProc(t *testing.T) {
 // A process that exited before /proc was read is described by its exec event.
 func TestProcessFromExecEvent(t *testing.T) {
 	c := newProcessCache("testdata/proc", 10)
-	got := c.exec(execInfo{pid: 77, ppid: 4242, uid: 65534, startTime: 5, filename: "/usr/bin/curl", args: []string{"curl", "-s", "http://x/"}})
+	c.exec(execInfo{pid: 77, ppid: 4242, uid: 65534, startTime: 5, filename: "/usr/bin/curl", args: []string{"curl", "-s", "http://x/"}})
+	got := c.get(77)
 	want := &Process{
 		PID: 77, ParentPID: 4242, StartTime: 5, ExePath: "/usr/bin/curl", ExeName: "curl",
 		CommandLine: "curl -s http://x/", Args: []string{"curl", "-s", "http://x/"},

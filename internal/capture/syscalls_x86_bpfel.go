@@ -130,6 +130,13 @@ type syscallsLostKey struct {
 	Flags uint32
 }
 
+type syscallsSockBinding struct {
+	_    structs.HostLayout
+	Sock uint64
+	Fd   int32
+	Pad  uint32
+}
+
 type syscallsSslKey struct {
 	_    structs.HostLayout
 	Ssl  uint64
@@ -167,13 +174,12 @@ const (
 	syscallsMapCalls              = "calls"
 	syscallsMapCounters           = "counters"
 	syscallsMapEvents             = "events"
-	syscallsMapLastReadFd         = "last_read_fd"
+	syscallsMapLastRead           = "last_read"
 	syscallsMapLost               = "lost"
 	syscallsMapPendingBind        = "pending_bind"
 	syscallsMapPolicies           = "policies"
-	syscallsMapSslFds             = "ssl_fds"
+	syscallsMapSslSocks           = "ssl_socks"
 	syscallsMapTlsCalls           = "tls_calls"
-	syscallsProgEnterClose        = "enter_close"
 	syscallsProgEnterConnect      = "enter_connect"
 	syscallsProgEnterRead         = "enter_read"
 	syscallsProgEnterReadv        = "enter_readv"
@@ -196,6 +202,7 @@ const (
 	syscallsProgExitWritev        = "exit_writev"
 	syscallsProgProcessExec       = "process_exec"
 	syscallsProgProcessExit       = "process_exit"
+	syscallsProgSockState         = "sock_state"
 	syscallsVarSelfTgid           = "self_tgid"
 	syscallsVarUnusedConnPolicy   = "unused_conn_policy"
 	syscallsVarUnusedConnRole     = "unused_conn_role"
@@ -251,7 +258,6 @@ type syscallsSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type syscallsProgramSpecs struct {
-	EnterClose    *ebpf.ProgramSpec `ebpf:"enter_close"`
 	EnterConnect  *ebpf.ProgramSpec `ebpf:"enter_connect"`
 	EnterRead     *ebpf.ProgramSpec `ebpf:"enter_read"`
 	EnterReadv    *ebpf.ProgramSpec `ebpf:"enter_readv"`
@@ -274,6 +280,7 @@ type syscallsProgramSpecs struct {
 	ExitWritev    *ebpf.ProgramSpec `ebpf:"exit_writev"`
 	ProcessExec   *ebpf.ProgramSpec `ebpf:"process_exec"`
 	ProcessExit   *ebpf.ProgramSpec `ebpf:"process_exit"`
+	SockState     *ebpf.ProgramSpec `ebpf:"sock_state"`
 }
 
 // syscallsMapSpecs contains maps before they are loaded into the kernel.
@@ -283,11 +290,11 @@ type syscallsMapSpecs struct {
 	Calls       *ebpf.MapSpec `ebpf:"calls"`
 	Counters    *ebpf.MapSpec `ebpf:"counters"`
 	Events      *ebpf.MapSpec `ebpf:"events"`
-	LastReadFd  *ebpf.MapSpec `ebpf:"last_read_fd"`
+	LastRead    *ebpf.MapSpec `ebpf:"last_read"`
 	Lost        *ebpf.MapSpec `ebpf:"lost"`
 	PendingBind *ebpf.MapSpec `ebpf:"pending_bind"`
 	Policies    *ebpf.MapSpec `ebpf:"policies"`
-	SslFds      *ebpf.MapSpec `ebpf:"ssl_fds"`
+	SslSocks    *ebpf.MapSpec `ebpf:"ssl_socks"`
 	TlsCalls    *ebpf.MapSpec `ebpf:"tls_calls"`
 }
 
@@ -331,11 +338,11 @@ type syscallsMaps struct {
 	Calls       *ebpf.Map `ebpf:"calls"`
 	Counters    *ebpf.Map `ebpf:"counters"`
 	Events      *ebpf.Map `ebpf:"events"`
-	LastReadFd  *ebpf.Map `ebpf:"last_read_fd"`
+	LastRead    *ebpf.Map `ebpf:"last_read"`
 	Lost        *ebpf.Map `ebpf:"lost"`
 	PendingBind *ebpf.Map `ebpf:"pending_bind"`
 	Policies    *ebpf.Map `ebpf:"policies"`
-	SslFds      *ebpf.Map `ebpf:"ssl_fds"`
+	SslSocks    *ebpf.Map `ebpf:"ssl_socks"`
 	TlsCalls    *ebpf.Map `ebpf:"tls_calls"`
 }
 
@@ -344,11 +351,11 @@ func (m *syscallsMaps) Close() error {
 		m.Calls,
 		m.Counters,
 		m.Events,
-		m.LastReadFd,
+		m.LastRead,
 		m.Lost,
 		m.PendingBind,
 		m.Policies,
-		m.SslFds,
+		m.SslSocks,
 		m.TlsCalls,
 	)
 }
@@ -374,7 +381,6 @@ type syscallsVariables struct {
 //
 // It can be passed to loadSyscallsObjects or ebpf.CollectionSpec.LoadAndAssign.
 type syscallsPrograms struct {
-	EnterClose    *ebpf.Program `ebpf:"enter_close"`
 	EnterConnect  *ebpf.Program `ebpf:"enter_connect"`
 	EnterRead     *ebpf.Program `ebpf:"enter_read"`
 	EnterReadv    *ebpf.Program `ebpf:"enter_readv"`
@@ -397,11 +403,11 @@ type syscallsPrograms struct {
 	ExitWritev    *ebpf.Program `ebpf:"exit_writev"`
 	ProcessExec   *ebpf.Program `ebpf:"process_exec"`
 	ProcessExit   *ebpf.Program `ebpf:"process_exit"`
+	SockState     *ebpf.Program `ebpf:"sock_state"`
 }
 
 func (p *syscallsPrograms) Close() error {
 	return _SyscallsClose(
-		p.EnterClose,
 		p.EnterConnect,
 		p.EnterRead,
 		p.EnterReadv,
@@ -424,6 +430,7 @@ func (p *syscallsPrograms) Close() error {
 		p.ExitWritev,
 		p.ProcessExec,
 		p.ProcessExit,
+		p.SockState,
 	)
 }
 

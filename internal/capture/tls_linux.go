@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -31,19 +32,24 @@ type tlsProbes struct {
 	// /proc/<pid>/root.
 	procRoot string
 
-	mu    sync.Mutex // guards files and the counters; attach runs from the discovery goroutine and Start
+	// files is every file inspected, probed or not, so each is read once.
+	// Only start (before run begins) and run touch it; close waits for run
+	// to end first.
 	files map[fileID]*probedFile
 
-	attached, failed uint64 // files
+	pids      chan inspectRequest // processes to inspect, from exec events
+	stop      chan struct{}
+	done      chan struct{}
+	running   bool // run was started: close waits for it
+	closeOnce sync.Once
 
-	pids chan inspectRequest // processes to inspect, from exec events
-	stop chan struct{}
-	done chan struct{}
-
-	pidsDropped uint64 // exec events not inspected: the queue was full
-	running     bool   // run was started: close waits for it
-	closeOnce   sync.Once
+	attached, failed atomic.Uint64 // files
+	pidsDropped      atomic.Uint64 // exec events not inspected: the queue was full
+	notRemembered    atomic.Uint64 // files inspected while files was full: they are read again next time
 }
+
+// maxInspectedFiles bounds the files remembered as inspected.
+const maxInspectedFiles = 65536
 
 // fileID names a file whatever path it is reached by.
 type fileID struct{ dev, ino uint64 }
@@ -157,9 +163,7 @@ func (t *tlsProbes) send(req inspectRequest) {
 	select {
 	case t.pids <- req:
 	default:
-		t.mu.Lock()
-		t.pidsDropped++
-		t.mu.Unlock()
+		t.pidsDropped.Add(1)
 	}
 }
 
@@ -170,8 +174,6 @@ func (t *tlsProbes) close() {
 		if t.running {
 			<-t.done
 		}
-		t.mu.Lock()
-		defer t.mu.Unlock()
 		for _, f := range t.files {
 			for _, l := range f.links {
 				_ = l.Close()
@@ -230,16 +232,15 @@ func (t *tlsProbes) inspect(path string) {
 		return
 	}
 	id := fileID{uint64(st.Dev), st.Ino}
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.files == nil {
-		return // closed
-	}
 	if _, seen := t.files[id]; seen {
 		return
 	}
 	f := &probedFile{path: path}
-	t.files[id] = f
+	if len(t.files) < maxInspectedFiles {
+		t.files[id] = f
+	} else {
+		t.notRemembered.Add(1)
+	}
 	for _, lib := range tlsLibraries {
 		offsets, err := dynamicOffsets(path, slices.Collect(maps.Keys(lib.probes)))
 		if err != nil || !hasAll(offsets, lib.required) {
@@ -247,12 +248,13 @@ func (t *tlsProbes) inspect(path string) {
 		}
 		links, err := t.attach(path, lib, offsets)
 		if err != nil {
-			t.failed++
+			t.failed.Add(1)
 			t.log.Warn("cannot probe a TLS library; its traffic is seen encrypted only", zap.String("path", path), zap.Error(err))
 			return
 		}
 		f.links = links
-		t.attached++
+		t.files[id] = f // probed files are always remembered, to be detached
+		t.attached.Add(1)
 		t.log.Info("probing TLS library", zap.String("library", lib.name), zap.String("path", path))
 		return
 	}
@@ -304,9 +306,8 @@ func (t *tlsProbes) attach(path string, lib tlsLibrary, offsets map[string]uint6
 }
 
 func (t *tlsProbes) stats(s *Stats) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	s.TLSFilesProbed = t.attached
-	s.TLSFilesFailed = t.failed
-	s.TLSExecsSkipped = t.pidsDropped
+	s.TLSFilesProbed = t.attached.Load()
+	s.TLSFilesFailed = t.failed.Load()
+	s.TLSExecsSkipped = t.pidsDropped.Load()
+	s.TLSFilesNotRemembered = t.notRemembered.Load()
 }

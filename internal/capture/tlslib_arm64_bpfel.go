@@ -30,6 +30,13 @@ type tlslibLostKey struct {
 	Flags uint32
 }
 
+type tlslibSockBinding struct {
+	_    structs.HostLayout
+	Sock uint64
+	Fd   int32
+	Pad  uint32
+}
+
 type tlslibSslKey struct {
 	_    structs.HostLayout
 	Ssl  uint64
@@ -54,11 +61,11 @@ const (
 	tlslibMapCalls          = "calls"
 	tlslibMapCounters       = "counters"
 	tlslibMapEvents         = "events"
-	tlslibMapLastReadFd     = "last_read_fd"
+	tlslibMapLastRead       = "last_read"
 	tlslibMapLost           = "lost"
 	tlslibMapPendingBind    = "pending_bind"
 	tlslibMapPolicies       = "policies"
-	tlslibMapSslFds         = "ssl_fds"
+	tlslibMapSslSocks       = "ssl_socks"
 	tlslibMapTlsCalls       = "tls_calls"
 	tlslibProgTlsRead       = "tls_read"
 	tlslibProgTlsReadEx     = "tls_read_ex"
@@ -130,11 +137,11 @@ type tlslibMapSpecs struct {
 	Calls       *ebpf.MapSpec `ebpf:"calls"`
 	Counters    *ebpf.MapSpec `ebpf:"counters"`
 	Events      *ebpf.MapSpec `ebpf:"events"`
-	LastReadFd  *ebpf.MapSpec `ebpf:"last_read_fd"`
+	LastRead    *ebpf.MapSpec `ebpf:"last_read"`
 	Lost        *ebpf.MapSpec `ebpf:"lost"`
 	PendingBind *ebpf.MapSpec `ebpf:"pending_bind"`
 	Policies    *ebpf.MapSpec `ebpf:"policies"`
-	SslFds      *ebpf.MapSpec `ebpf:"ssl_fds"`
+	SslSocks    *ebpf.MapSpec `ebpf:"ssl_socks"`
 	TlsCalls    *ebpf.MapSpec `ebpf:"tls_calls"`
 }
 
@@ -168,11 +175,11 @@ type tlslibMaps struct {
 	Calls       *ebpf.Map `ebpf:"calls"`
 	Counters    *ebpf.Map `ebpf:"counters"`
 	Events      *ebpf.Map `ebpf:"events"`
-	LastReadFd  *ebpf.Map `ebpf:"last_read_fd"`
+	LastRead    *ebpf.Map `ebpf:"last_read"`
 	Lost        *ebpf.Map `ebpf:"lost"`
 	PendingBind *ebpf.Map `ebpf:"pending_bind"`
 	Policies    *ebpf.Map `ebpf:"policies"`
-	SslFds      *ebpf.Map `ebpf:"ssl_fds"`
+	SslSocks    *ebpf.Map `ebpf:"ssl_socks"`
 	TlsCalls    *ebpf.Map `ebpf:"tls_calls"`
 }
 
@@ -181,11 +188,11 @@ func (m *tlslibMaps) Close() error {
 		m.Calls,
 		m.Counters,
 		m.Events,
-		m.LastReadFd,
+		m.LastRead,
 		m.Lost,
 		m.PendingBind,
 		m.Policies,
-		m.SslFds,
+		m.SslSocks,
 		m.TlsCalls,
 	)
 }

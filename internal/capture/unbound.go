@@ -8,6 +8,7 @@ import "time"
 type unboundPlaintext struct {
 	maxBytes int
 	bytes    int
+	segments int
 	byObject map[unboundKey][]Segment
 	dropped  uint64 // segments thrown away: over the bound, or never bound
 }
@@ -22,12 +23,22 @@ func newUnboundPlaintext(maxBytes int) *unboundPlaintext {
 	return &unboundPlaintext{maxBytes: maxBytes, byObject: make(map[unboundKey][]Segment)}
 }
 
-// hold keeps a copy of s for the object.
+// maxUnboundSegments bounds the segments held, lost-only ones included.
+const maxUnboundSegments = 4096
+
+// hold keeps a copy of s for the object. Over the bound the bytes are held
+// as lost, so the stream shows the hole.
 func (u *unboundPlaintext) hold(k unboundKey, s Segment) {
-	if u.bytes+len(s.Data) > u.maxBytes {
+	if u.segments >= maxUnboundSegments {
 		u.dropped++
 		return
 	}
+	if u.bytes+len(s.Data) > u.maxBytes {
+		u.dropped++
+		s.Lost += len(s.Data)
+		s.Data = nil
+	}
+	u.segments++
 	s.Data = append([]byte(nil), s.Data...)
 	u.bytes += len(s.Data)
 	u.byObject[k] = append(u.byObject[k], s)
@@ -36,10 +47,7 @@ func (u *unboundPlaintext) hold(k unboundKey, s Segment) {
 // take returns, and forgets, what is held for the object, oldest first.
 func (u *unboundPlaintext) take(k unboundKey) []Segment {
 	segs := u.byObject[k]
-	delete(u.byObject, k)
-	for _, s := range segs {
-		u.bytes -= len(s.Data)
-	}
+	u.drop(k)
 	return segs
 }
 
@@ -48,10 +56,7 @@ func (u *unboundPlaintext) forget(pid int) {
 	for k, segs := range u.byObject {
 		if k.pid == pid {
 			u.dropped += uint64(len(segs))
-			for _, s := range segs {
-				u.bytes -= len(s.Data)
-			}
-			delete(u.byObject, k)
+			u.drop(k)
 		}
 	}
 }
@@ -61,10 +66,15 @@ func (u *unboundPlaintext) expire(cutoff time.Time) {
 	for k, segs := range u.byObject {
 		if segs[len(segs)-1].Time.Before(cutoff) {
 			u.dropped += uint64(len(segs))
-			for _, s := range segs {
-				u.bytes -= len(s.Data)
-			}
-			delete(u.byObject, k)
+			u.drop(k)
 		}
 	}
+}
+
+func (u *unboundPlaintext) drop(k unboundKey) {
+	for _, s := range u.byObject[k] {
+		u.bytes -= len(s.Data)
+		u.segments--
+	}
+	delete(u.byObject, k)
 }

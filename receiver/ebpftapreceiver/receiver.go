@@ -188,12 +188,13 @@ func (r *ebpftapReceiver) flushMetrics(ctx context.Context) {
 	if r.metrics == nil {
 		return
 	}
+	engineStats := r.engine.Stats() // before the lock: it may wait on the TLS probes
 	r.mu.Lock()
 	for _, st := range r.conns {
 		r.aggregator.addIO(st.conn, st.sent, st.recv)
 		st.sent, st.recv = 0, 0
 	}
-	r.recordDrops()
+	r.recordDrops(engineStats)
 	m := r.aggregator.emit(time.Now())
 	r.mu.Unlock()
 
@@ -207,8 +208,7 @@ func (r *ebpftapReceiver) flushMetrics(ctx context.Context) {
 
 // recordDrops passes on what the engine's and parser's bounds threw away
 // since the last call. Callers hold r.mu.
-func (r *ebpftapReceiver) recordDrops() {
-	es := r.engine.Stats()
+func (r *ebpftapReceiver) recordDrops(es capture.Stats) {
 	ps := &r.parserStats
 	for reason, total := range map[string]uint64{
 		"ring_buffer_full":        es.RingBufferFull,
@@ -217,6 +217,10 @@ func (r *ebpftapReceiver) recordDrops() {
 		"bad_event":               es.BadEvents,
 		"connection_limit":        es.ConnsOverflowed,
 		"process_limit":           es.ProcessesEvicted,
+		"tls_calls_in_flight":     es.TLSCallsFull,
+		"tls_no_socket":           es.TLSNoSocket,
+		"tls_unbound":             es.TLSUnboundDropped,
+		"tls_exec_queue_full":     es.TLSExecsSkipped,
 		"http_header_too_large":   ps.HeaderTooLarge.Load(),
 		"http_malformed":          ps.Malformed.Load(),
 		"http_capture_gap":        ps.CaptureGap.Load(),
@@ -281,7 +285,7 @@ func (r *ebpftapReceiver) Data(c *capture.Conn, s capture.Segment) {
 	case st.tls && !s.TLS:
 		return
 	}
-	if st.notHTTP || st.requests == 0 && !r.findRole(st, s) {
+	if st.notHTTP || st.requests == 0 && !r.findRole(c, st, s) {
 		return
 	}
 	stream := httpparse.ToClient
@@ -306,7 +310,7 @@ func (r *ebpftapReceiver) newParser(st *connState) {
 
 // findRole decides, for a connection seen mid-way, which end the process is:
 // the one that sends a request line. Until then the bytes are skipped.
-func (r *ebpftapReceiver) findRole(st *connState, s capture.Segment) bool {
+func (r *ebpftapReceiver) findRole(c *capture.Conn, st *connState, s capture.Segment) bool {
 	if !httpparse.LooksLikeRequest(s.Data) {
 		return false
 	}
@@ -318,8 +322,9 @@ func (r *ebpftapReceiver) findRole(st *connState, s capture.Segment) bool {
 	}
 	st.conn = &view
 	if !r.filter.followRole(st.conn) {
-		st.parser = httpparse.NewConn(httpparse.Config{}, nil)
-		st.parser.Close(s.Time) // nothing more is parsed; bytes are still counted
+		// Filtered out by direction: count its bytes, copy nothing more.
+		st.notHTTP = true
+		r.engine.CountOnly(c)
 		return false
 	}
 	return true
