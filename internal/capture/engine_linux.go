@@ -458,15 +458,26 @@ func (e *Engine) closeConn(tr *tracked, now time.Time) {
 	}
 }
 
+// connOf returns the connection an event is about. One not tracked was
+// opened before the engine started, or its open event was lost: it is
+// tracked from now on, with its role unknown. nil means the event came late
+// for a connection that closed.
+func (e *Engine) connOf(h *syscallsEventHeader, now time.Time) *tracked {
+	if tr := e.conns.lookup(h.Sock, now); tr != nil {
+		return tr
+	}
+	if e.conns.isLate(h.Sock) {
+		return nil
+	}
+	return e.openConn(h, RoleUnknown, now)
+}
+
 // bind delivers the plaintext that waited for its socket.
 func (e *Engine) bind(h *syscallsEventHeader, ssl uint64, now time.Time) {
 	segs := e.unbound.take(unboundKey{int(h.Pid), ssl})
-	tr := e.conns.lookup(h.Sock, now)
+	tr := e.connOf(h, now)
 	if tr == nil {
-		if e.conns.isLate(h.Sock) {
-			return
-		}
-		tr = e.openConn(h, RoleUnknown, now)
+		return
 	}
 	if !tr.conn.TLS {
 		tr.conn.TLS = true // the library was named by the held segments' events
@@ -488,13 +499,9 @@ func (e *Engine) data(h *syscallsEventHeader, d dataRecord, now time.Time) {
 		e.unbound.hold(k, Segment{Dir: Send, Time: now, Data: d.data, Lost: int(d.len) - len(d.data), TLS: true})
 		return
 	}
-	tr := e.conns.lookup(h.Sock, now)
+	tr := e.connOf(h, now)
 	if tr == nil {
-		if e.conns.isLate(h.Sock) {
-			return
-		}
-		// Opened before the engine started, or its open event was lost.
-		tr = e.openConn(h, RoleUnknown, now)
+		return
 	}
 	c := tr.conn
 	dir := Direction(h.Detail)

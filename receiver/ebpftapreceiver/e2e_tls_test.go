@@ -22,7 +22,7 @@ func TestE2ETLS(t *testing.T) {
 	_, sinks := startE2EReceiver(t, nil)
 	cert, key := e2e.SelfSignedCert(t)
 	goTLS := startServer(t, e2eProgram(t, "goserver"), "-cert", cert, "-key", key)
-	pyTLS := startServer(t, "python3", "-u", "-c", pythonTLSServer, cert, key)
+	pyTLS := startServer(t, "python3", "-u", "-c", e2e.PythonTLSServer, cert, key)
 	nginx := startNginx(t, cert, key)
 
 	nodeGet := []string{"node", "-e", `const u = new URL(process.argv[1]);
@@ -92,24 +92,6 @@ urllib.request.urlopen(sys.argv[1], context=ssl._create_unverified_context()).re
 		})
 	}
 }
-
-// pythonTLSServer is python3's http.server behind its ssl module (OpenSSL's
-// SSL_read_ex and SSL_write_ex), printing its port first.
-const pythonTLSServer = `import http.server, ssl, sys
-class H(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    def do_GET(self):
-        self.send_response(200)
-        self.send_header("Content-Length", "5")
-        self.end_headers()
-        self.wfile.write(b"hello")
-    def log_message(self, *a): pass
-srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
-ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-ctx.load_cert_chain(sys.argv[1], sys.argv[2])
-srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
-print(srv.server_address[1], flush=True)
-srv.serve_forever()`
 
 // startNginx runs nginx with TLS on a free loopback port, answering 200
 // "hello" to everything, and returns the port.
