@@ -2,9 +2,12 @@ package httpparse
 
 import (
 	"fmt"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/net/http2"
 )
 
 // A typical API exchange: a ~400-byte request and a response with a 1 KiB
@@ -78,4 +81,54 @@ func benchmarkOrdered(b *testing.B, request, response [][]byte, responseFirst bo
 	if n != ops || c.Err() != nil {
 		b.Fatalf("%d transactions for %d ops, err %v", n, ops, c.Err())
 	}
+}
+
+// BenchmarkH2Streams parses an HTTP/2 connection carrying 100 concurrent
+// streams per op: each request is a HEADERS frame of typical API fields
+// (some varying per stream, so HPACK literals too), each response HEADERS
+// and a 1 KiB DATA frame, each written in its own piece, all requests
+// before the responses. It reports the cost per stream.
+func BenchmarkH2Streams(b *testing.B) {
+	const streams = 100
+	cli, srv := newH2Builder(b), newH2Builder(b)
+	cli.preface().settings()
+	srv.settings(http2.Setting{ID: http2.SettingMaxConcurrentStreams, Val: 250})
+	pieces := []piece{toServer(cli), toClient(srv)}
+	for i := range streams {
+		id := uint32(2*i + 1)
+		cli.headers(id, true, reqFields("GET", fmt.Sprintf("/api/v1/orders/%d/items?page=2&limit=50", 1000+i),
+			"user-agent", "Go-http-client/2.0", "accept", "application/json", "accept-encoding", "gzip",
+			"authorization", "Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJzdmMifQ.c2lnbmF0dXJl",
+			"traceparent", fmt.Sprintf("00-4bf92f3577b34da6a3ce929d0e0e%04x-00f067aa0ba902b7-01", i),
+			"x-request-id", fmt.Sprintf("5f0c9a2e-3b1d-4c8e-8f6a-2d7e1b9c%04x", i))...)
+		pieces = append(pieces, toServer(cli))
+	}
+	for i := range streams {
+		id := uint32(2*i + 1)
+		srv.headers(id, false, ":status", "200", "content-type", "application/json",
+			"date", "Tue, 24 Nov 2026 00:00:00 GMT", "content-length", "1024").data(id, true, benchBody)
+		pieces = append(pieces, toClient(srv))
+	}
+	data := make([][]byte, len(pieces))
+	for i, p := range pieces {
+		data[i] = []byte(p.data)
+	}
+	ts := time.Unix(1, 0)
+	b.ReportAllocs()
+	var n int
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	for b.Loop() {
+		c := NewConn(Config{MaxBodyBytes: 256}, func(*Transaction) { n++ })
+		for i, p := range pieces {
+			c.Write(p.s, ts, data[i], 0)
+		}
+		c.Close(ts)
+	}
+	runtime.ReadMemStats(&after)
+	if n != b.N*streams {
+		b.Fatalf("%d transactions for %d ops of %d streams", n, b.N, streams)
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(n), "ns/stream")
+	b.ReportMetric(float64(after.Mallocs-before.Mallocs)/float64(n), "allocs/stream")
 }

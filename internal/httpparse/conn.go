@@ -23,6 +23,11 @@ type Config struct {
 	// Stats.EarlyResponseTooLarge. Each held piece keeps its time, up to 256
 	// pieces; later ones merge into the last (see early.go).
 	MaxEarlyResponseBytes int
+	// MaxStreams bounds the HTTP/2 streams followed at once on a
+	// connection; default DefaultMaxStreams. Beyond it new streams are not
+	// followed, counted in Stats.H2TooManyStreams. Each keeps up to
+	// MaxBodyBytes per message.
+	MaxStreams int
 	// Stats receives the counters; it may be shared by many Conns, or be nil.
 	Stats *Stats
 }
@@ -30,6 +35,7 @@ type Config struct {
 const (
 	DefaultMaxHeaderBytes = 64 << 10
 	DefaultMaxPending     = 64
+	DefaultMaxStreams     = 1000
 )
 
 func (c Config) withDefaults() Config {
@@ -41,6 +47,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxPending <= 0 {
 		c.MaxPending = DefaultMaxPending
+	}
+	if c.MaxStreams <= 0 {
+		c.MaxStreams = DefaultMaxStreams
 	}
 	if c.MaxEarlyResponseBytes <= 0 {
 		c.MaxEarlyResponseBytes = 2 * c.MaxHeaderBytes
@@ -80,6 +89,7 @@ type slot struct {
 	// unanswerable: after a capture gap its response may have been skipped,
 	// so it is emitted without one as soon as the request is complete.
 	unanswerable bool
+	h2cNoted     bool // checked, once complete, for an h2c upgrade (h2.go)
 }
 
 // Conn parses the two byte streams of one connection. It is not safe for
@@ -109,6 +119,13 @@ type Conn struct {
 
 	// early holds response bytes that arrived before their request.
 	early earlyBuffer
+
+	// HTTP/2 (h2.go): the client preface matcher, the upgrade request
+	// waiting to become stream 1, and the frame readers once either
+	// stream speaks HTTP/2.
+	pre prefaceMatch
+	h2c *slot
+	h2  *h2Conn
 }
 
 // NewConn returns a parser for one connection. emit receives each
@@ -121,6 +138,7 @@ func NewConn(cfg Config, emit func(*Transaction)) *Conn {
 		emit:  emit,
 		cli:   reader{stream: ToServer},
 		srv:   reader{stream: ToClient},
+		pre:   prefaceMatch{want: true},
 	}
 }
 
@@ -144,6 +162,10 @@ func (c *Conn) Write(s Stream, ts time.Time, p []byte, lost int) {
 	if c.state != stateActive {
 		return
 	}
+	if c.isH2(s) {
+		c.h2.write(s, ts, p, lost)
+		return
+	}
 	switch s {
 	case ToServer:
 		c.writeRequests(ts, p, lost)
@@ -157,8 +179,24 @@ func (c *Conn) writeRequests(ts time.Time, p []byte, lost int) {
 	if r.resync && !c.resumeRequests(p) {
 		return
 	}
-	if len(p) > 0 {
-		c.feed(r, ts, p)
+	// lostDone: the preface matcher took the loss, or the stream became
+	// HTTP/2 and took it.
+	lostDone := false
+	for c.state == stateActive && !c.isH2(ToServer) {
+		if c.pre.want && r.state == stIdle {
+			var more bool
+			if p, more = c.preface(ts, p, lost); !more {
+				lostDone = true
+				break
+			}
+		}
+		if len(p) == 0 {
+			break
+		}
+		// feed stops early where an h2c upgrade request ends.
+		if p = p[c.feed(r, ts, p):]; len(p) == 0 {
+			break
+		}
 	}
 	// Responses held for these requests go first: the lost bytes come
 	// after the requests, and a gap may make the Conn resynchronise, which
@@ -166,7 +204,7 @@ func (c *Conn) writeRequests(ts time.Time, p []byte, lost int) {
 	if c.early.holding() && c.awaited() {
 		c.release()
 	}
-	if lost > 0 && c.state == stateActive {
+	if lost > 0 && !lostDone && c.state == stateActive && !c.isH2(ToServer) {
 		c.gap(r, ts, int64(lost))
 	}
 }
@@ -186,6 +224,11 @@ func (c *Conn) writeResponses(ts time.Time, p []byte, lost int) {
 		n = c.feed(r, ts, p)
 	}
 	if c.state != stateActive {
+		return
+	}
+	if c.isH2(ToClient) {
+		// An h2c upgrade: HTTP/2 follows the 101.
+		c.h2.write(ToClient, ts, p[n:], lost)
 		return
 	}
 	if n < len(p) {
@@ -220,6 +263,9 @@ func (c *Conn) Close(ts time.Time) {
 	}
 	c.state = stateClosed
 	c.drain(drainClose)
+	if c.h2 != nil {
+		c.h2.close()
+	}
 }
 
 // feed parses p on stream r and returns how many bytes it used: all of
@@ -227,7 +273,8 @@ func (c *Conn) Close(ts time.Time) {
 // parsed request awaits yet (the caller holds the rest, see early.go).
 func (c *Conn) feed(r *reader, ts time.Time, p []byte) int {
 	used := 0
-	for used < len(p) && c.state == stateActive {
+	for used < len(p) && c.state == stateActive && !c.isH2(r.stream) &&
+		(r.stream == ToClient || !c.pre.want || r.state != stIdle) {
 		q := p[used:]
 		var n int
 		switch r.state {
@@ -308,6 +355,11 @@ func (c *Conn) fail(s Stream, k Kind, err error) {
 	if c.state != stateActive {
 		return
 	}
+	if k == KindNotHTTP && c.proto == ProtocolHTTP2 {
+		// After an h2c upgrade's 101, HTTP/1.x rules found no preface:
+		// the connection was HTTP all the same.
+		k = KindMalformed
+	}
 	c.stats.count(k)
 	c.err = &Error{Stream: s, Kind: k, Err: err}
 	c.state = stateFailed
@@ -315,15 +367,26 @@ func (c *Conn) fail(s Stream, k Kind, err error) {
 		c.proto = ProtocolOther
 	}
 	c.drain(drainFail)
+	if c.h2 != nil {
+		c.h2.close()
+	}
 }
 
 // upgrade stops parsing after a 101 (Switching Protocols) or a successful
 // CONNECT: "the server ... will switch to the protocol(s) defined by the
 // response's Upgrade header field immediately after the empty line that
 // terminates the 101 (Switching Protocols) response" (RFC 9110 §7.8).
+//
+// A 101 that accepts an h2c upgrade switches to HTTP/2 instead (h2.go).
 func (c *Conn) upgrade() {
+	if c.upgradeH2C() {
+		return
+	}
 	c.state = stateUpgraded
 	c.drain(drainUpgrade)
+	if c.h2 != nil {
+		c.h2.close()
+	}
 }
 
 type drainMode uint8
@@ -415,8 +478,10 @@ func (c *Conn) push(s *slot) error {
 }
 
 // flush emits, in request order, the transactions whose request and
-// response are both complete.
+// response are both complete. An h2c upgrade request answered by its 101 is
+// handed to HTTP/2 instead, where it is stream 1.
 func (c *Conn) flush() {
+	c.noteUpgradeRequest()
 	for len(c.pending) > 0 {
 		s := c.pending[0]
 		if !s.reqDone || !s.respDone && !s.unanswerable {
@@ -426,6 +491,10 @@ func (c *Conn) flush() {
 		c.pending[len(c.pending)-1] = nil
 		c.pending = c.pending[:len(c.pending)-1]
 		c.answered--
+		if h2cAccepted(s) {
+			c.handOver(s)
+			continue
+		}
 		if s.hasResp {
 			s.txn.Response = &s.resp
 		} else {

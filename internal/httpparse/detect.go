@@ -7,6 +7,7 @@ const (
 	ProtocolUnknown Protocol = iota // not enough bytes yet
 	ProtocolHTTP1                   // HTTP/1.0 or HTTP/1.1
 	ProtocolOther                   // anything else; its bytes are ignored
+	ProtocolHTTP2                   // HTTP/2: prior knowledge or an h2c upgrade (h2.go)
 )
 
 func (p Protocol) String() string {
@@ -15,6 +16,8 @@ func (p Protocol) String() string {
 		return "http1"
 	case ProtocolOther:
 		return "other"
+	case ProtocolHTTP2:
+		return "http2"
 	}
 	return "unknown"
 }

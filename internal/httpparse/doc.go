@@ -23,4 +23,12 @@
 // framing, a bound exceeded, a loss before the stream was recognised as
 // HTTP), it emits what it has, marks unfinished messages Incomplete, counts
 // why in Stats and ignores the rest of the connection.
+//
+// HTTP/2 (h2.go, h2_streams.go), with prior knowledge or after an h2c
+// upgrade, gives one Transaction per stream, emitted when the stream closes;
+// its frames are parsed with golang.org/x/net/http2 and its header blocks
+// decoded with one HPACK decoder per direction. A capture gap there breaks
+// the framing of one direction, which resumes at a plausible frame header;
+// header blocks that can no longer be decoded in full are marked
+// HeadersPartial, never filled with guesses.
 package httpparse

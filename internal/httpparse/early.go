@@ -97,6 +97,10 @@ func (c *Conn) hold(ts time.Time, p []byte, lost int) {
 // byte or two, not after the hold bound.
 func (c *Conn) checkEarly(p []byte) bool {
 	e := &c.early
+	if c.proto == ProtocolUnknown && mayBeServerPreface(e.buf[e.off:], p) {
+		// An HTTP/2 server speaks first; the client's preface decides.
+		return true
+	}
 	i := 0
 	for _, b := range [2][]byte{e.buf[e.off:], p} {
 		for _, ch := range b {
@@ -130,6 +134,12 @@ func (c *Conn) release() {
 			return
 		}
 		e.off += n
+		if c.isH2(ToClient) {
+			// An h2c upgrade: what follows the 101 is HTTP/2.
+			e.pieces[e.next].n -= n
+			c.earlyToH2()
+			return
+		}
 		if n < len(data) {
 			e.pieces[e.next].n -= n
 			c.checkEarly(nil)

@@ -19,6 +19,11 @@ const (
 	KindNoResponse
 	KindEarlyResponseTooLarge
 	KindResyncDiscardedResponse
+	KindH2FrameTooLarge
+	KindH2TooManyStreams
+	KindH2HpackError
+	KindH2HeaderTooLarge
+	KindH2BadFrame
 )
 
 func (k Kind) String() string {
@@ -41,6 +46,16 @@ func (k Kind) String() string {
 		return "early response too large"
 	case KindResyncDiscardedResponse:
 		return "response discarded while resynchronising"
+	case KindH2FrameTooLarge:
+		return "HTTP/2 frame too large"
+	case KindH2TooManyStreams:
+		return "too many HTTP/2 streams"
+	case KindH2HpackError:
+		return "HPACK decoding error"
+	case KindH2HeaderTooLarge:
+		return "HTTP/2 header block too large"
+	case KindH2BadFrame:
+		return "bad HTTP/2 frame"
 	}
 	return fmt.Sprintf("Kind(%d)", uint8(k))
 }
@@ -81,4 +96,5 @@ var (
 	errGapInFraming          = errors.New("bytes lost outside a body of known length")
 	errEarlyResponseTooLarge = errors.New("response bytes ahead of their request exceed MaxEarlyResponseBytes")
 	errDroppedSpecialMethod  = errors.New("dropped a request whose response framing depends on its method")
+	errShortFrame            = errors.New("HTTP/2 frame shorter than its header says")
 )

@@ -1,15 +1,20 @@
 package httpparse
 
 import (
+	"bytes"
+	"cmp"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+
+	"golang.org/x/net/http2"
 )
 
 // fuzzConfig uses small bounds so that the fuzzer reaches them.
-var fuzzConfig = Config{MaxHeaderBytes: 256, MaxBodyBytes: 32, MaxPending: 4}
+var fuzzConfig = Config{MaxHeaderBytes: 256, MaxBodyBytes: 32, MaxPending: 4, MaxStreams: 4}
 
 // planPieces cuts the two streams as plan says. Each plan byte is one
 // piece: bit 0 picks the stream, bits 2-7 its size (1-48 bytes, or 256-4096
@@ -42,45 +47,71 @@ func planPieces(toServer, toClient, plan []byte) (pieces []piece, lossy bool) {
 // loss-free plans, that cutting the streams differently changes nothing, that
 // nothing is resynchronised, and that, where neither run gave up, upgraded or
 // overflowed a bound, interleaving the streams differently (responses ahead
-// of their requests included) changes nothing either.
+// of their requests included) changes nothing either; HTTP/2 transactions
+// are compared in stream order, and only where nothing whose effect depends
+// on the interleaving (a reset, a GOAWAY, a refused stream) happened.
 func FuzzConn(f *testing.F) {
 	f.Add([]byte("GET / HTTP/1.1\r\n\r\n"), []byte("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"), []byte{0x00, 0x05, 0x21})
 	f.Add([]byte("\x16\x03\x01\x00"), []byte(""), []byte{0x00})
+	f.Fuzz(fuzzCheck)
+}
+
+// FuzzH2 is FuzzConn for HTTP/2: the client stream always starts with the
+// preface, so every input exercises the frame readers. Its seeds are the
+// HTTP/2 seeds of FuzzConn.
+func FuzzH2(f *testing.F) {
+	for name, s := range fuzzSeeds(f) {
+		if strings.HasPrefix(name, "h2-") && bytes.HasPrefix(s[0], prefaceBytes) {
+			f.Add(s[0][len(prefaceBytes):], s[1], s[2])
+		}
+	}
 	f.Fuzz(func(t *testing.T, toServer, toClient, plan []byte) {
-		pieces, lossy := planPieces(toServer, toClient, plan)
-		interleaved, interleavedClean := fuzzRun(t, pieces)
-		if lossy {
-			return
-		}
-		for _, k := range []string{"capture_gap", "resynced", "resync_skipped_bytes", "resync_discarded_response"} {
-			if interleaved.Stats[k] != 0 {
-				t.Fatalf("loss-free plan counted %s: %v", k, interleaved.Stats)
-			}
-		}
-		// Same cuts, but every request byte before any response byte,
-		// against each stream fed whole: both orders keep requests before
-		// their responses, so they must agree.
-		var ordered []piece
-		for _, s := range []Stream{ToServer, ToClient} {
-			for _, p := range pieces {
-				if p.s == s {
-					ordered = append(ordered, p)
-				}
-			}
-		}
-		orderedRes, orderedClean := fuzzRun(t, ordered)
-		a := jsonOf(t, orderedRes)
-		wholeRes, _ := fuzzRun(t, []piece{req(string(toServer)), resp(string(toClient))})
-		b := jsonOf(t, wholeRes)
-		if a != b {
-			t.Fatalf("cutting changed the result: %s\ncut:\n%s\nwhole:\n%s", diffLines(b, a), a, b)
-		}
-		if interleavedClean && orderedClean {
-			if c := jsonOf(t, interleaved); c != a {
-				t.Fatalf("interleaving changed the result: %s\ninterleaved:\n%s\nrequests first:\n%s", diffLines(a, c), c, a)
-			}
-		}
+		fuzzCheck(t, append(bytes.Clone(prefaceBytes), toServer...), toClient, plan)
 	})
+}
+
+// fuzzCheck is the property FuzzConn and FuzzH2 check for one input.
+func fuzzCheck(t *testing.T, toServer, toClient, plan []byte) {
+	pieces, lossy := planPieces(toServer, toClient, plan)
+	interleaved, interleavedClean := fuzzRun(t, pieces)
+	if lossy {
+		return
+	}
+	for _, k := range []string{"capture_gap", "resynced", "resync_skipped_bytes", "resync_discarded_response"} {
+		if interleaved.Stats[k] != 0 {
+			t.Fatalf("loss-free plan counted %s: %v", k, interleaved.Stats)
+		}
+	}
+	// Same cuts, but every request byte before any response byte,
+	// against each stream fed whole: both orders keep requests before
+	// their responses, so they must agree.
+	var ordered []piece
+	for _, s := range []Stream{ToServer, ToClient} {
+		for _, p := range pieces {
+			if p.s == s {
+				ordered = append(ordered, p)
+			}
+		}
+	}
+	orderedRes, orderedClean := fuzzRun(t, ordered)
+	a := jsonOf(t, orderedRes)
+	wholeRes, _ := fuzzRun(t, []piece{req(string(toServer)), resp(string(toClient))})
+	b := jsonOf(t, wholeRes)
+	if a != b {
+		t.Fatalf("cutting changed the result: %s\ncut:\n%s\nwhole:\n%s", diffLines(b, a), a, b)
+	}
+	if interleavedClean && orderedClean {
+		// HTTP/2 emits a stream when both its messages ended, which
+		// depends on the interleaving when a response ends first.
+		if interleaved.Protocol == "http2" {
+			byStream(interleaved.Transactions)
+			byStream(orderedRes.Transactions)
+			a = jsonOf(t, orderedRes)
+		}
+		if c := jsonOf(t, interleaved); c != a {
+			t.Fatalf("interleaving changed the result: %s\ninterleaved:\n%s\nrequests first:\n%s", diffLines(a, c), c, a)
+		}
+	}
 }
 
 // fuzzRun feeds pieces to a Conn with fuzzConfig and checks it along the
@@ -108,7 +139,7 @@ func fuzzRun(t *testing.T, pieces []piece) (res result, clean bool) {
 	if len(c.pending) != 0 {
 		t.Fatalf("%d transactions left pending after Close", len(c.pending))
 	}
-	if c.Protocol() != ProtocolHTTP1 && len(txns) > 0 {
+	if p := c.Protocol(); p != ProtocolHTTP1 && p != ProtocolHTTP2 && len(txns) > 0 {
 		t.Fatalf("protocol %v but %d transactions", c.Protocol(), len(txns))
 	}
 	var noResp uint64
@@ -119,7 +150,8 @@ func fuzzRun(t *testing.T, pieces []piece) (res result, clean bool) {
 			continue
 		}
 		checkMessage(t, &tx.Response.Message)
-		if tx.Response.StatusCode < 100 || tx.Response.StatusCode > 999 {
+		code := tx.Response.StatusCode
+		if (code < 100 || code > 999) && !(code == 0 && tx.Response.HeadersPartial) {
 			t.Fatalf("status code %d", tx.Response.StatusCode)
 		}
 	}
@@ -130,8 +162,14 @@ func fuzzRun(t *testing.T, pieces []piece) (res result, clean bool) {
 	for _, tx := range txns {
 		res.Transactions = append(res.Transactions, viewTxn(tx))
 	}
-	clean = c.Err() == nil && c.state == stateClosed && stats.PendingOverflow.Load() == 0
+	clean = c.Err() == nil && c.state == stateClosed && stats.PendingOverflow.Load() == 0 &&
+		(c.h2 == nil || !c.h2.orderDependent)
 	return res, clean
+}
+
+// byStream puts HTTP/2 transactions in stream order.
+func byStream(txns []txnView) {
+	slices.SortStableFunc(txns, func(a, b txnView) int { return cmp.Compare(a.StreamID, b.StreamID) })
 }
 
 func checkBounded(t *testing.T, c *Conn) {
@@ -151,9 +189,37 @@ func checkBounded(t *testing.T, c *Conn) {
 	if cap(e.buf) > c.cfg.MaxEarlyResponseBytes || len(e.pieces)-e.next > maxEarlyPieces {
 		t.Fatalf("early buffer: capacity %d (bound %d), %d pieces", cap(e.buf), c.cfg.MaxEarlyResponseBytes, len(e.pieces)-e.next)
 	}
-	if e.holding() && (c.awaited() || c.srv.state != stIdle || c.srv.resync) {
-		t.Fatalf("holding responses while one is awaited (%v), being read (state %d) or resynchronising (%v)",
-			c.awaited(), c.srv.state, c.srv.resync)
+	if e.holding() && (c.awaited() || c.srv.state != stIdle || c.srv.resync || c.isH2(ToClient)) {
+		t.Fatalf("holding responses while one is awaited (%v), being read (state %d), resynchronising (%v) or HTTP/2 (%v)",
+			c.awaited(), c.srv.state, c.srv.resync, c.isH2(ToClient))
+	}
+	if h := c.h2; h != nil {
+		if len(h.streams) > c.cfg.MaxStreams {
+			t.Fatalf("%d HTTP/2 streams open, bound %d", len(h.streams), c.cfg.MaxStreams)
+		}
+		gapped := 0
+		for _, st := range h.streams {
+			for i := range st.msgs {
+				if m := st.message(i); cap(m.Body) > c.cfg.MaxBodyBytes {
+					t.Fatalf("stream %d body has capacity %d > %d", st.id, cap(m.Body), c.cfg.MaxBodyBytes)
+				}
+			}
+			if st.gapped {
+				gapped++
+			}
+		}
+		if gapped != h.gapped {
+			t.Fatalf("%d gapped streams counted, %d are", h.gapped, gapped)
+		}
+		for i := range h.dirs {
+			d := &h.dirs[i]
+			if cap(d.buf) > d.bound() || d.blk.size > c.cfg.MaxHeaderBytes {
+				t.Fatalf("%s: frame buffer capacity %d (bound %d), header block %d bytes", d.stream, cap(d.buf), d.bound(), d.blk.size)
+			}
+			if st := d.blk.st; st != nil && h.streams[st.id] != st || d.dst != nil && h.streams[d.dst.id] != d.dst {
+				t.Fatalf("%s: decoding into a stream that was emitted", d.stream)
+			}
+		}
 	}
 }
 
@@ -168,12 +234,14 @@ func checkMessage(t *testing.T, m *Message) {
 	if m.Proto == "" || m.End.Before(m.Start) {
 		t.Fatalf("proto %q, start %v, end %v", m.Proto, m.Start, m.End)
 	}
-	size := 0
-	for _, h := range m.Header {
-		size += len(h.Name) + len(h.Value)
-	}
-	if size > fuzzConfig.MaxHeaderBytes {
-		t.Fatalf("%d header bytes kept, bound %d", size, fuzzConfig.MaxHeaderBytes)
+	for _, fields := range [][]HeaderField{m.Header, m.Trailer} {
+		size := 0
+		for _, h := range fields {
+			size += len(h.Name) + len(h.Value)
+		}
+		if size > fuzzConfig.MaxHeaderBytes {
+			t.Fatalf("%d header bytes kept, bound %d", size, fuzzConfig.MaxHeaderBytes)
+		}
 	}
 }
 
@@ -206,6 +274,24 @@ func fuzzSeeds(t testing.TB) map[string][3][]byte {
 		"overflow":        {strings.Repeat("GET / HTTP/1.1\r\n\r\n", 6), strings.Repeat("HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nx", 6)},
 	} {
 		seeds[name] = [3][]byte{[]byte(s[0]), []byte(s[1]), {0x04, 0x05, 0x00, 0x01, 0x42}}
+	}
+	// HTTP/2 frames of every kind, written by the test builder.
+	cli, srv := newH2Builder(t), newH2Builder(t)
+	cli.preface().settings(http2.Setting{ID: http2.SettingHeaderTableSize, Val: 8192}).
+		headersSplit(1, false, 7, nil, reqFields("POST", "/a", "x-k", "v")...).paddedData(1, true, "body", 3).
+		headers(3, true, reqFields("GET", "/b", "x-k", "v")...).headers(5, true, reqFields("GET", "/c")...).
+		headers(7, true, reqFields("GET", "/d")...).headers(9, true, reqFields("GET", "/e")...).
+		rst(5, http2.ErrCodeCancel).pingAndWindow()
+	srv.settings(http2.Setting{ID: http2.SettingHeaderTableSize, Val: 2048}).
+		push(1, 2, reqFields("GET", "/pushed")...).headers(1, false, ":status", "100").
+		paddedHeaders(1, false, 4, ":status", "200", "x-s", "1").data(1, false, "resp").headers(1, true, "grpc-status", "0").
+		headers(2, true, ":status", "204").headers(3, false, ":status", "404").data(3, true, "nf").goAway(7)
+	for name, plan := range map[string]string{
+		"h2-frames":        "\x04\x05\x00\x01\x42",
+		"h2-frames-lossy":  "\xfc\x0e\x13\x4e\x8f\x02\x03\xfe",
+		"h2-frames-server": "\x05\x04\x01\x00",
+	} {
+		seeds[name] = [3][]byte{[]byte(cli.out.String()), []byte(srv.out.String()), []byte(plan)}
 	}
 	// Plans of their own: responses cut ahead of their requests, and
 	// losses that break framing on a keep-alive connection.

@@ -2,6 +2,7 @@ package httpparse
 
 import (
 	"encoding/json"
+	"fmt"
 	"strconv"
 	"strings"
 	"testing"
@@ -32,9 +33,16 @@ type msgView struct {
 	Body          string   `json:"body,omitempty"`
 	BodyTruncated bool     `json:"body_truncated,omitempty"`
 	Incomplete    bool     `json:"incomplete,omitempty"`
+	// HTTP/2
+	Authority      string   `json:"authority,omitempty"`
+	Scheme         string   `json:"scheme,omitempty"`
+	Trailer        []string `json:"trailer,omitempty"`
+	HeadersPartial bool     `json:"headers_partial,omitempty"`
 }
 
 type txnView struct {
+	StreamID uint32   `json:"stream,omitempty"`
+	Reset    string   `json:"reset,omitempty"` // "<stream> <code>" when RST_STREAM ended it
 	Request  msgView  `json:"request"`
 	Response *msgView `json:"response,omitempty"`
 }
@@ -56,19 +64,28 @@ func headerView(h []HeaderField) []string {
 }
 
 func viewMessage(m *Message) msgView {
-	return msgView{
-		Proto:         m.Proto,
-		Header:        headerView(m.Header),
-		BodySize:      m.BodySize,
-		Body:          string(m.Body),
-		BodyTruncated: m.BodyTruncated,
-		Incomplete:    m.Incomplete,
+	v := msgView{
+		Proto:          m.Proto,
+		Header:         headerView(m.Header),
+		BodySize:       m.BodySize,
+		Body:           string(m.Body),
+		BodyTruncated:  m.BodyTruncated,
+		Incomplete:     m.Incomplete,
+		HeadersPartial: m.HeadersPartial,
 	}
+	if m.Trailer != nil {
+		v.Trailer = headerView(m.Trailer)
+	}
+	return v
 }
 
 func viewTxn(t *Transaction) txnView {
-	v := txnView{Request: viewMessage(&t.Request.Message)}
+	v := txnView{StreamID: t.StreamID, Request: viewMessage(&t.Request.Message)}
+	if t.ResetBy != 0 {
+		v.Reset = fmt.Sprintf("%s %#x", t.ResetBy, t.ResetCode)
+	}
 	v.Request.Method, v.Request.Target = t.Request.Method, t.Request.Target
+	v.Request.Authority, v.Request.Scheme = t.Request.Authority, t.Request.Scheme
 	if t.Response != nil {
 		r := viewMessage(&t.Response.Message)
 		r.Status, r.Reason = t.Response.StatusCode, t.Response.Reason
@@ -91,6 +108,11 @@ func statsView(s *Stats) map[string]uint64 {
 		"resync_discarded_response": s.ResyncDiscardedResponse.Load(),
 		"resync_skipped_bytes":      s.ResyncSkippedBytes.Load(),
 		"resynced":                  s.Resynced.Load(),
+		"h2_frame_too_large":        s.H2FrameTooLarge.Load(),
+		"h2_too_many_streams":       s.H2TooManyStreams.Load(),
+		"h2_hpack_error":            s.H2HpackError.Load(),
+		"h2_header_too_large":       s.H2HeaderTooLarge.Load(),
+		"h2_bad_frame":              s.H2BadFrame.Load(),
 	} {
 		if v != 0 {
 			m[name] = v

@@ -107,12 +107,13 @@ func TestRecorded(t *testing.T) {
 			}
 			// Real traffic between real peers must parse cleanly, whatever
 			// the golden file says.
-			if res.Protocol != "http1" || res.Err != "" || res.Stats != nil || len(res.Transactions) == 0 {
+			if res.Protocol != recordedProtocol(rc.name) || res.Err != "" || res.Stats != nil || len(res.Transactions) == 0 {
 				t.Errorf("recording did not parse cleanly: protocol %s, err %q, stats %v, %d transactions",
 					res.Protocol, res.Err, res.Stats, len(res.Transactions))
 			}
 			for i, tx := range res.Transactions {
-				if tx.Response == nil || tx.Request.Incomplete || tx.Response.Incomplete {
+				if tx.Response == nil || tx.Request.Incomplete || tx.Response.Incomplete || tx.Reset != "" ||
+					tx.Request.HeadersPartial || tx.Response.HeadersPartial {
 					t.Errorf("transaction %d (%s %s) is not complete", i, tx.Request.Method, tx.Request.Target)
 				}
 			}
@@ -217,12 +218,26 @@ func randomChunks(rng *rand.Rand, log []piece) []piece {
 	return out
 }
 
+// recordedProtocol is what a recording speaks, from its session name.
+func recordedProtocol(name string) string {
+	if strings.HasPrefix(name, "h2-") {
+		return "http2"
+	}
+	return "http1"
+}
+
 // TestRecordedHaveNoStrayBytes guards the recordings themselves: both
-// streams start as HTTP/1.x should.
+// streams start as HTTP/1.x should, or with the HTTP/2 client preface and a
+// SETTINGS frame, or with an h2c upgrade.
 func TestRecordedHaveNoStrayBytes(t *testing.T) {
 	for _, rc := range loadRecorded(t) {
-		if !LooksLikeRequest(rc.toServer) || !bytes.HasPrefix(rc.toClient, []byte("HTTP/1.")) {
-			t.Errorf("%s: streams do not start like HTTP/1.x", rc.name)
+		h1 := LooksLikeRequest(rc.toServer) && bytes.HasPrefix(rc.toClient, []byte("HTTP/1."))
+		h2 := bytes.HasPrefix(rc.toServer, prefaceBytes) && len(rc.toClient) > frameHeaderLen &&
+			mayBeServerPreface(rc.toClient[:frameHeaderLen], nil)
+		upgrade := h1 && bytes.Contains(rc.toServer, []byte("\r\nUpgrade: h2c\r\n")) &&
+			bytes.HasPrefix(rc.toClient, []byte("HTTP/1.1 101 "))
+		if want := recordedProtocol(rc.name); want == "http1" && !h1 || want == "http2" && !h2 && !upgrade {
+			t.Errorf("%s: streams do not start like %s", rc.name, want)
 		}
 	}
 }

@@ -49,6 +49,38 @@ type Stats struct {
 	// a capture gap; a gap recovered from in full counts two, one per
 	// stream. It is not a Kind: nothing is thrown away.
 	Resynced atomic.Uint64
+
+	// HTTP/2 (h2.go). CaptureGap, ResyncSkippedBytes and Resynced count
+	// HTTP/2 streams too: a loss anywhere but inside a DATA payload breaks
+	// the framing of its direction, which resumes at a plausible frame
+	// header; UnmatchedResponse counts, per HTTP/2 stream, responses whose
+	// request was never seen; NoResponse counts HTTP/2 transactions without
+	// a response as well.
+
+	// H2FrameTooLarge counts frames other than DATA longer than the frame
+	// buffer (the larger of Config.MaxHeaderBytes and 16 KiB), skipped
+	// unread. A header block they carried is lost: its message is
+	// HeadersPartial and the direction's HPACK state starts over.
+	H2FrameTooLarge atomic.Uint64
+	// H2TooManyStreams counts streams not followed because
+	// Config.MaxStreams streams were open, and streams emitted early, as
+	// they were, to make room for new ones after a capture gap may have
+	// swallowed their end.
+	H2TooManyStreams atomic.Uint64
+	// H2HpackError counts header blocks whose HPACK decoding failed,
+	// mostly after a capture gap left the decoder without entries its
+	// peer still refers to. The message keeps the fields decoded before
+	// the failure and is HeadersPartial; the decoder starts over.
+	H2HpackError atomic.Uint64
+	// H2HeaderTooLarge counts header blocks and trailer sections whose
+	// fields exceeded Config.MaxHeaderBytes; the fields beyond are dropped
+	// and the message is HeadersPartial.
+	H2HeaderTooLarge atomic.Uint64
+	// H2BadFrame counts frames that break RFC 9113 (a CONTINUATION out of
+	// sequence, a wrong length for the type, padding longer than the
+	// payload, a stream id where none may be), skipped. One that cut a
+	// header block short leaves its message HeadersPartial.
+	H2BadFrame atomic.Uint64
 }
 
 func (s *Stats) count(k Kind) {
@@ -74,6 +106,16 @@ func (s *Stats) count(k Kind) {
 		s.EarlyResponseTooLarge.Add(1)
 	case KindResyncDiscardedResponse:
 		s.ResyncDiscardedResponse.Add(1)
+	case KindH2FrameTooLarge:
+		s.H2FrameTooLarge.Add(1)
+	case KindH2TooManyStreams:
+		s.H2TooManyStreams.Add(1)
+	case KindH2HpackError:
+		s.H2HpackError.Add(1)
+	case KindH2HeaderTooLarge:
+		s.H2HeaderTooLarge.Add(1)
+	case KindH2BadFrame:
+		s.H2BadFrame.Add(1)
 	}
 }
 

@@ -18,8 +18,23 @@ type HeaderField struct {
 
 // Message is what requests and responses share.
 type Message struct {
-	Proto  string        // "1.0", "1.1"
-	Header []HeaderField // in wire order, within Config.MaxHeaderBytes
+	Proto  string        // "1.0", "1.1", or "2" for HTTP/2
+	Header []HeaderField // in wire order, within Config.MaxHeaderBytes; HTTP/2 pseudo-header fields are left out
+	// Trailer holds the trailer fields an HTTP/2 message sent in a HEADERS
+	// frame after its DATA (RFC 9113 §8.1), in wire order, within
+	// Config.MaxHeaderBytes. HTTP/1.x chunked trailers are checked and
+	// dropped, so it stays nil there.
+	Trailer []HeaderField
+	// HeadersPartial (HTTP/2): Header, Trailer or the fields taken from
+	// pseudo-headers (Method, Target, Authority, Scheme, StatusCode) may
+	// lack fields that were sent, because the header block could not be
+	// decoded in full: a capture gap cut it, its HPACK decoding failed
+	// after a gap left the compression state unknown, or its fields
+	// exceeded Config.MaxHeaderBytes; or a response's block had no valid
+	// :status. What is there was decoded from the wire and belongs to this
+	// message; nothing is guessed. A zero StatusCode or an empty Method
+	// then means the parser never saw it.
+	HeadersPartial bool
 
 	// BodySize is the body's length in bytes after removing the chunked
 	// framing, whether or not it was kept.
@@ -67,19 +82,42 @@ func equalFold(a, b string) bool {
 type Request struct {
 	Message
 	Method string
-	Target string // request-target as sent: origin-form "/p?q", absolute-form, authority-form or "*"
+	// Target is the request-target as sent: origin-form "/p?q",
+	// absolute-form, authority-form or "*". For HTTP/2 it is :path, or
+	// :authority for a CONNECT without :path.
+	Target string
+	// Authority and Scheme are HTTP/2's :authority and :scheme
+	// pseudo-headers (RFC 9113 §8.3.1), empty for HTTP/1.x. An HTTP/2
+	// client sends :authority in place of Host, so consumers should prefer
+	// Authority over the Host header when it is set.
+	Authority string
+	Scheme    string
 }
 
 // Response is an HTTP response. Interim (1xx) responses other than 101 are
 // not reported.
 type Response struct {
 	Message
-	StatusCode int
-	Reason     string
+	StatusCode int    // 0 only when HeadersPartial hid :status
+	Reason     string // empty for HTTP/2, which has none
 }
 
 // Transaction is a request and the response to it.
 type Transaction struct {
 	Request  *Request
 	Response *Response // nil when the connection ended before a response
+
+	// StreamID is the HTTP/2 stream that carried the exchange (RFC 9113
+	// §5.1.1); 0 for HTTP/1.x. After an h2c upgrade the upgrade request is
+	// stream 1 (RFC 7540 §3.2).
+	StreamID uint32
+	// ResetBy is the stream whose RST_STREAM frame ended the HTTP/2 stream
+	// (RFC 9113 §6.4): ToServer when the client reset it, ToClient when
+	// the server did; 0 when it was not reset. Messages that had not ended
+	// by then are marked Incomplete.
+	ResetBy Stream
+	// ResetCode is the RST_STREAM error code (RFC 9113 §7), e.g. 0x8
+	// CANCEL or 0x7 REFUSED_STREAM. NO_ERROR (0) is what a server sends
+	// when it answered before reading the whole request.
+	ResetCode uint32
 }

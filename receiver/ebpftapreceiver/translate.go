@@ -334,8 +334,8 @@ func describe(c *capture.Conn, tx *httpparse.Transaction, redact map[string]stru
 	// RFC 9112 section 3.2.2: with an absolute-form target the Host header
 	// is ignored, and semantic conventions follow the target.
 	tgt := parseTarget(req.Method, validUTF8(req.Target))
-	v.scheme = firstNonEmpty(tgt.scheme, connScheme(c))
-	authority := firstNonEmpty(tgt.authority, host(&req.Message), sniAuthority(c, v.scheme))
+	v.scheme = firstNonEmpty(tgt.scheme, requestScheme(req), connScheme(c))
+	authority := firstNonEmpty(tgt.authority, host(req), sniAuthority(c, v.scheme))
 	if v.server {
 		// Semantic conventions prefer what a reverse proxy says the client
 		// asked for over what the proxy asked this server.
@@ -417,10 +417,25 @@ func firstNonEmpty(ss ...string) string {
 	return ""
 }
 
-// host is the request's Host header, trimmed; empty when absent.
-func host(m *httpparse.Message) string {
-	h, _ := m.Get("Host")
+// host is the authority the request names: :authority for HTTP/2, else the
+// Host header; trimmed, empty when absent.
+func host(r *httpparse.Request) string {
+	// HTTP/2 clients send :authority "instead of the Host header field"
+	// (RFC 9113 section 8.3.1).
+	h := r.Authority
+	if h == "" {
+		h, _ = r.Get("Host")
+	}
 	return validUTF8(strings.TrimSpace(h))
+}
+
+// requestScheme is HTTP/2's :scheme, lowercase; empty when absent or not a
+// scheme.
+func requestScheme(r *httpparse.Request) string {
+	if !isScheme(r.Scheme) {
+		return ""
+	}
+	return strings.ToLower(r.Scheme)
 }
 
 // addrAuthority writes an address as a URL authority, leaving out the port

@@ -295,6 +295,31 @@ func translateCases() []struct {
 			},
 		},
 		{
+			// HTTP/2 names the authority and scheme in pseudo-header
+			// fields, which win over a Host header.
+			name: "http2", level: LevelSummary,
+			txs: []connTx{
+				txOn(connClient, func() *httpparse.Request {
+					r := txReq("GET", "/v1/items?id=7", 0, 1, txHeaders("user-agent", "Go-http-client/2.0"))
+					r.Proto, r.Authority, r.Scheme = "2", "api.example.com:8443", "https"
+					return r
+				}(), func() *httpparse.Response {
+					r := txResp(200, 2, 3, txHeaders("content-type", "application/json"), 2)
+					r.Proto = "2"
+					return r
+				}()),
+				txOn(connServer, func() *httpparse.Request {
+					r := txReq("POST", "/rpc/Get", 10, 11, txHeaders("host", "stale.example.com", "content-type", "application/grpc"))
+					r.Proto, r.Authority, r.Scheme = "2", "frontend.example.com", "HTTP"
+					return r
+				}(), func() *httpparse.Response {
+					r := txResp(200, 12, 13, nil, 0)
+					r.Proto = "2"
+					return r
+				}()),
+			},
+		},
+		{
 			name: "level_none", level: LevelNone,
 			txs: []connTx{txOn(connClient, txReq("GET", "/", 0, 1, txHeaders("Host", "api.example.com")), txResp(200, 2, 3, nil, 0))},
 		},

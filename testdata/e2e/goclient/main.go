@@ -3,6 +3,10 @@
 //	goclient -n 10 URL           10 sequential GETs on one keep-alive connection
 //	goclient -c 50 URL           50 concurrent clients, one GET each, each on its own connection
 //	goclient -post 1048576 URL   one POST with a body of that many bytes
+//	goclient -h2c ...            any of the above over HTTP/2 with prior knowledge (h2c)
+//	goclient -h2c -streams 10 URL
+//	                             a warm-up GET (query "warmup") opens one HTTP/2 connection,
+//	                             then 10 concurrent GETs run as streams of it
 //
 // It exits non-zero if any request fails or answers with an unexpected status.
 package main
@@ -13,6 +17,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"sync"
 )
@@ -21,8 +26,25 @@ func main() {
 	n := flag.Int("n", 1, "sequential requests on one connection")
 	c := flag.Int("c", 1, "concurrent clients, each with its own connection")
 	post := flag.Int("post", -1, "POST a body of this many bytes instead of GET")
+	h2c := flag.Bool("h2c", false, "speak HTTP/2 over cleartext with prior knowledge")
+	streams := flag.Int("streams", 0, "with -h2c: after a warm-up request, this many concurrent requests on its connection")
 	flag.Parse()
 	url := flag.Arg(0)
+	newClient := func() *http.Client {
+		tr := &http.Transport{MaxIdleConnsPerHost: 1}
+		if *h2c {
+			tr.Protocols = new(http.Protocols)
+			tr.Protocols.SetUnencryptedHTTP2(true)
+		}
+		return &http.Client{Transport: tr}
+	}
+	if *h2c && *streams > 0 {
+		if err := runStreams(newClient(), url, *streams); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		return
+	}
 
 	var wg sync.WaitGroup
 	errs := make(chan error, *c**n)
@@ -31,7 +53,7 @@ func main() {
 		go func() {
 			defer wg.Done()
 			// One transport per client: its own keep-alive connection.
-			client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1}}
+			client := newClient()
 			defer client.CloseIdleConnections()
 			for range *n {
 				errs <- request(client, url, *post)
@@ -60,6 +82,34 @@ func request(client *http.Client, url string, post int) error {
 		return err
 	}
 	defer resp.Body.Close()
+	if t, ok := client.Transport.(*http.Transport); ok && t.Protocols != nil && resp.ProtoMajor != 2 {
+		return fmt.Errorf("%s: answered in %s, not HTTP/2", url, resp.Proto)
+	}
 	_, err = io.Copy(io.Discard, resp.Body)
 	return err
+}
+
+// runStreams opens one connection with a warm-up request, then makes n
+// concurrent requests on it: Go's HTTP/2 transport dials a connection per
+// request while it has none, but multiplexes requests on one it has.
+func runStreams(client *http.Client, target string, n int) error {
+	defer client.CloseIdleConnections()
+	u, err := url.Parse(target)
+	if err != nil {
+		return err
+	}
+	u.RawQuery = "warmup"
+	if err := request(client, u.String(), -1); err != nil {
+		return fmt.Errorf("warm-up: %w", err)
+	}
+	errs := make(chan error, n)
+	for range n {
+		go func() { errs <- request(client, target, -1) }()
+	}
+	for range n {
+		if err := <-errs; err != nil {
+			return err
+		}
+	}
+	return nil
 }

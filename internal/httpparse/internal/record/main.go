@@ -1,10 +1,12 @@
-// Command record captures real HTTP/1.x traffic for the httpparse tests.
+// Command record captures real HTTP/1.x and HTTP/2 traffic for the httpparse
+// tests.
 //
-// It starts the servers (python3 http.server and a Go net/http server), and
-// for each session runs a real client (curl, python3 urllib) through a relay
-// on 127.0.0.1 that forwards both directions and writes, per accepted
-// connection, the bytes of each direction and the order in which pieces
-// arrived:
+// It starts the servers (python3 http.server, a Go net/http server that
+// also speaks HTTP/2 with prior knowledge, and a Go server that accepts h2c
+// upgrades), and for each session runs a real client (curl, python3 urllib,
+// Go's net/http client over h2c) through a relay on 127.0.0.1 that forwards
+// both directions and writes, per accepted connection, the bytes of each
+// direction and the order in which pieces arrived:
 //
 //	<session>-<n>.toserver  client → server bytes
 //	<session>-<n>.toclient  server → client bytes
@@ -14,6 +16,9 @@
 // Run from the module root:
 //
 //	go run ./internal/httpparse/internal/record -out internal/httpparse/testdata/recorded
+//
+// With -h2client URL it is instead the Go HTTP/2 client of one session: it
+// runs requests concurrently on one h2c connection to URL.
 package main
 
 import (
@@ -32,11 +37,21 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"golang.org/x/net/http2"
+	"golang.org/x/net/http2/h2c"
 )
 
 func main() {
 	out := flag.String("out", "", "directory to write recordings into (required)")
+	h2client := flag.String("h2client", "", "act as the Go HTTP/2 client against this base URL")
 	flag.Parse()
+	if *h2client != "" {
+		if err := goH2Client(*h2client); err != nil {
+			log.Fatalf("record -h2client: %v", err)
+		}
+		return
+	}
 	if *out == "" {
 		log.Fatal("record: -out is required")
 	}
@@ -48,7 +63,7 @@ func main() {
 // session is one client run against one server.
 type session struct {
 	name   string
-	server string // "python" or "go"
+	server string // "python", "go" (HTTP/1.1, and HTTP/2 with prior knowledge) or "h2c-upgrade"
 	client func(base string) *exec.Cmd
 }
 
@@ -62,7 +77,22 @@ func sessions() []session {
 			return exec.Command("curl", a...)
 		}
 	}
+	h2 := func(args ...string) func(string) *exec.Cmd {
+		return curl(append([]string{"--http2-prior-knowledge"}, args...)...)
+	}
 	return []session{
+		// HTTP/2 with prior knowledge. curl 7.88 fails to reuse such a
+		// connection ("Error in the HTTP2 framing layer"), so it makes one
+		// request per connection; Go's client runs the concurrent streams.
+		{"h2-curl-get", "h2c", h2("BASE/hello?from=curl")},
+		{"h2-curl-post", "h2c", h2("-d", "name=ebpftap&kind=receiver", "BASE/echo")},
+		{"h2-curl-404", "h2c", h2("BASE/missing")},
+		{"h2-curl-trailer", "h2c", h2("BASE/trailer")},
+		{"h2-curl-big", "h2c", h2("BASE/big")},
+		{"h2-go-concurrent", "h2c", func(base string) *exec.Cmd { return exec.Command(os.Args[0], "-h2client", base) }},
+		// An h2c upgrade: the first request goes as HTTP/1.1 and is
+		// answered in HTTP/2, the second is stream 3.
+		{"h2-curl-upgrade", "h2c-upgrade", curl("--http2", "BASE/hello?via=upgrade", "-o", "/dev/null", "BASE/chunked")},
 		// Keep-alive: curl reuses one connection for all URLs of a command;
 		// the 404 comes last because http.server closes after an error.
 		{"curl-python-keepalive", "python", curl("BASE/hello.txt", "-o", "/dev/null", "BASE/dir/", "-o", "/dev/null", "BASE/missing")},
@@ -105,17 +135,18 @@ func run(out string) error {
 		return err
 	}
 	defer stopPython()
-	goAddr, stopGo, err := startGo()
-	if err != nil {
-		return err
+	targets := map[string]string{"python": pyAddr}
+	for _, name := range []string{"go", "h2c", "h2c-upgrade"} {
+		addr, stop, err := startGo(name)
+		if err != nil {
+			return err
+		}
+		defer stop()
+		targets[name] = addr
 	}
-	defer stopGo()
 
 	for _, s := range sessions() {
-		target := goAddr
-		if s.server == "python" {
-			target = pyAddr
-		}
+		target := targets[s.server]
 		n, err := record(s, target, out)
 		if err != nil {
 			return fmt.Errorf("session %s: %w", s.name, err)
@@ -193,7 +224,10 @@ func waitListening(addr string) error {
 
 // startGo runs the Go server whose handlers cover chunked responses,
 // trailers, bodies read with 100-continue, and status codes without a body.
-func startGo() (addr string, stop func(), err error) {
+// kind "go" speaks HTTP/1.x, "h2c" also HTTP/2 with prior knowledge, and
+// "h2c-upgrade" also accepts HTTP/1.1 requests upgrading to h2c, which
+// net/http does not.
+func startGo(kind string) (addr string, stop func(), err error) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/hello", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -253,6 +287,16 @@ func startGo() (addr string, stop func(), err error) {
 		return "", nil, fmt.Errorf("listening for the Go server: %w", err)
 	}
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	switch kind {
+	case "h2c":
+		srv.Protocols = new(http.Protocols)
+		srv.Protocols.SetHTTP1(true)
+		srv.Protocols.SetUnencryptedHTTP2(true)
+	case "h2c-upgrade":
+		// The deprecated h2c package is the one Go server that still
+		// implements the upgrade (RFC 7540 §3.2).
+		srv.Handler = h2c.NewHandler(mux, &http2.Server{}) //nolint:staticcheck // see above
+	}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -264,6 +308,59 @@ func startGo() (addr string, stop func(), err error) {
 		_ = srv.Shutdown(context.Background())
 		<-done
 	}, nil
+}
+
+// goH2Client is the Go client of session h2-go-concurrent: after a first
+// request opens the connection, requests of every kind run concurrently on
+// it, as streams of one HTTP/2 connection.
+func goH2Client(base string) error {
+	tr := &http.Transport{}
+	tr.Protocols = new(http.Protocols)
+	tr.Protocols.SetUnencryptedHTTP2(true)
+	client := &http.Client{Transport: tr, Timeout: 20 * time.Second}
+	defer tr.CloseIdleConnections()
+	do := func(method, path, body string) error {
+		var rd io.Reader
+		if body != "" {
+			rd = strings.NewReader(body)
+		}
+		req, err := http.NewRequest(method, base+path, rd)
+		if err != nil {
+			return err
+		}
+		if body != "" {
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			return fmt.Errorf("%s %s: %w", method, path, err)
+		}
+		defer resp.Body.Close()
+		if _, err := io.Copy(io.Discard, resp.Body); err != nil {
+			return fmt.Errorf("%s %s: reading the body: %w", method, path, err)
+		}
+		if resp.ProtoMajor != 2 {
+			return fmt.Errorf("%s %s: answered in %s, not HTTP/2", method, path, resp.Proto)
+		}
+		return nil
+	}
+	if err := do("GET", "/hello?first=1", ""); err != nil {
+		return err
+	}
+	reqs := [][3]string{
+		{"GET", "/hello?i=1", ""}, {"POST", "/echo", "k=v&concurrent=1"}, {"GET", "/trailer", ""},
+		{"GET", "/status/418", ""}, {"GET", "/chunked", ""}, {"GET", "/big", ""},
+		{"GET", "/etag", ""}, {"GET", "/missing", ""},
+	}
+	errs := make(chan error, len(reqs))
+	for _, r := range reqs {
+		go func() { errs <- do(r[0], r[1], r[2]) }()
+	}
+	var all []error
+	for range reqs {
+		all = append(all, <-errs)
+	}
+	return errors.Join(all...)
 }
 
 // recording holds one relayed connection.
