@@ -40,7 +40,7 @@ func BenchmarkE2ELoad(b *testing.B) {
 	})
 	b.Run("https-nginx", func(b *testing.B) {
 		cert, key := e2e.SelfSignedCert(b)
-		benchLoad(b, fmt.Sprintf("https://127.0.0.1:%d/ok", startNginx(b, cert, key)))
+		benchLoad(b, fmt.Sprintf("https://127.0.0.1:%d/ok", startNginx(b, cert, key, false)))
 	})
 }
 

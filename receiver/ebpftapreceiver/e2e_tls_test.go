@@ -1,6 +1,7 @@
 package ebpftapreceiver
 
 import (
+	"cmp"
 	"fmt"
 	"os"
 	"os/exec"
@@ -23,7 +24,8 @@ func TestE2ETLS(t *testing.T) {
 	cert, key := e2e.SelfSignedCert(t)
 	goTLS := startServer(t, e2eProgram(t, "goserver"), "-cert", cert, "-key", key)
 	pyTLS := startServer(t, "python3", "-u", "-c", e2e.PythonTLSServer, cert, key)
-	nginx := startNginx(t, cert, key)
+	nginx := startNginx(t, cert, key, false)
+	nginxH2 := startNginx(t, cert, key, true)
 
 	nodeGet := []string{"node", "-e", `const u = new URL(process.argv[1]);
 require("https").get({host: u.hostname, port: u.port, path: u.pathname + u.search, rejectUnauthorized: false, agent: false},
@@ -40,14 +42,17 @@ urllib.request.urlopen(sys.argv[1], context=ssl._create_unverified_context()).re
 		port      int
 		path      string
 		version   string // TLS version negotiated
+		proto     string // HTTP version; default 1.1
 	}{
-		{"curl-python", curl, "curl", "python3", pyTLS, "/hello", "1.3"},
+		{"curl-python", curl, "curl", "python3", pyTLS, "/hello", "1.3", ""},
 		// Debian's nginx 1.22 enables TLS 1.3 only when configured to.
-		{"curl-nginx", curl, "curl", "nginx", nginx, "/hello", "1.2"},
-		{"curl-go", curl, "curl", "", goTLS, "/ok", "1.3"},
-		{"urllib-go", pyGet, "python3", "", goTLS, "/ok", "1.3"},
-		{"node-go", nodeGet, "node", "", goTLS, "/ok", "1.3"},
-		{"node-python", nodeGet, "node", "python3", pyTLS, "/hello", "1.3"},
+		{"curl-nginx", curl, "curl", "nginx", nginx, "/hello", "1.2", ""},
+		{"curl-go", curl, "curl", "", goTLS, "/ok", "1.3", ""},
+		// HTTP/2 chosen by ALPN: the plaintext is HTTP/2 frames.
+		{"curl-nginx-h2", []string{"curl", "-sfk", "--http2"}, "curl", "nginx", nginxH2, "/hello", "1.2", "2"},
+		{"urllib-go", pyGet, "python3", "", goTLS, "/ok", "1.3", ""},
+		{"node-go", nodeGet, "node", "", goTLS, "/ok", "1.3", ""},
+		{"node-python", nodeGet, "node", "python3", pyTLS, "/hello", "1.3", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			query := "case=tls-" + tc.name
@@ -65,7 +70,7 @@ urllib.request.urlopen(sys.argv[1], context=ssl._create_unverified_context()).re
 				checkAttrs(t, s, map[string]any{
 					"http.request.method":       "GET",
 					"http.response.status_code": int64(200),
-					"network.protocol.version":  "1.1",
+					"network.protocol.version":  cmp.Or(tc.proto, "1.1"),
 					"tls.protocol.version":      tc.version,
 					"ebpftap.tls.library":       "openssl",
 				})
@@ -93,9 +98,9 @@ urllib.request.urlopen(sys.argv[1], context=ssl._create_unverified_context()).re
 	}
 }
 
-// startNginx runs nginx with TLS on a free loopback port, answering 200
-// "hello" to everything, and returns the port.
-func startNginx(t testing.TB, cert, key string) int {
+// startNginx runs nginx with TLS (and HTTP/2 by ALPN if http2) on a free
+// loopback port, answering 200 "hello" to everything, and returns the port.
+func startNginx(t testing.TB, cert, key string, http2 bool) int {
 	t.Helper()
 	if _, err := exec.LookPath("nginx"); err != nil {
 		t.Fatal("nginx is needed (apt-get install nginx)")
@@ -112,13 +117,13 @@ http {
 	access_log off;
 	client_body_temp_path %[1]s;
 	server {
-		listen 127.0.0.1:%[2]d ssl;
+		listen 127.0.0.1:%[2]d ssl%[5]s;
 		ssl_certificate %[3]s;
 		ssl_certificate_key %[4]s;
 		location / { return 200 "hello"; }
 	}
 }
-`, dir, port, cert, key)), 0o644)
+`, dir, port, cert, key, map[bool]string{true: " http2"}[http2])), 0o644)
 	if err != nil {
 		t.Fatal(err)
 	}
