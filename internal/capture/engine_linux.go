@@ -445,6 +445,9 @@ func (e *Engine) scanHello(tr *tracked, dir Direction, data []byte, lostBefore, 
 }
 
 func (e *Engine) setPolicy(c *Conn, p syscallsConnPolicy) {
+	if e.maps.Policies == nil {
+		return // not started (tests drive dispatch without the kernel)
+	}
 	if err := e.maps.Policies.Put(c.sock, uint32(p)); err != nil {
 		// The map is an LRU: Put fails only on a closed map, during Close.
 		e.log.Debug("setting a connection's capture policy", zap.Uint64("conn", c.ID), zap.Error(err))

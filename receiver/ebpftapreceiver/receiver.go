@@ -63,7 +63,7 @@ type ebpftapReceiver struct {
 // Translation to pdata waits for the flusher, off the engine's reader
 // goroutine, so that a burst of traffic is not slowed by it.
 type exchange struct {
-	conn *capture.Conn // only its immutable fields are read: role, addresses, process
+	conn *capture.Conn // read are only fields set before its first transaction: role, addresses, process, TLS facts
 	tx   *httpparse.Transaction
 }
 

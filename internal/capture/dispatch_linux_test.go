@@ -1,0 +1,151 @@
+//go:build linux && (amd64 || arm64)
+
+package capture
+
+import (
+	"encoding/binary"
+	"testing"
+	"unsafe"
+)
+
+// These tests drive the engine's event handling with records laid out as the
+// kernel writes them, without loading anything into the kernel.
+
+func newDispatchEngine(t *testing.T, h Handler) *Engine {
+	t.Helper()
+	e, err := NewEngine(Options{ProcRoot: "testdata/proc"}, h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.tls = newTLSProbes(e.log, nil, e.opts.ProcRoot) // exec events queue to it
+	return e
+}
+
+// header fills the common header of a record for sock 127.0.0.1:40000 →
+// 127.0.0.1:8080 of process 4242.
+func header(b []byte, kind syscallsEventKind, detail, flags uint8, sock uint64) {
+	h := (*syscallsEventHeader)(unsafe.Pointer(&b[0]))
+	h.Kind, h.Detail, h.Flags, h.Pid, h.Sock, h.TsNs = uint8(kind), detail, flags, 4242, sock, 1
+	h.Tuple.Family, h.Tuple.Sport, h.Tuple.Dport = afInet, 40000, 8080
+	copy(h.Tuple.Saddr[:], []byte{127, 0, 0, 1})
+	copy(h.Tuple.Daddr[:], []byte{127, 0, 0, 1})
+}
+
+func openRecord(sock uint64, role Role) []byte {
+	b := make([]byte, headerSize)
+	header(b, syscallsEventKindEVENT_CONN_OPEN, uint8(role), 0, sock)
+	return b
+}
+
+func closeRecord(sock uint64) []byte {
+	b := make([]byte, headerSize)
+	header(b, syscallsEventKindEVENT_CONN_CLOSE, 0, 0, sock)
+	return b
+}
+
+func dataEventRecord(sock uint64, dir Direction, flags uint8, data string, lost uint32) []byte {
+	b := dataRecordBytes(uint32(len(data))+lost, uint32(len(data)), 0, []byte(data), len(data))
+	header(b, syscallsEventKindEVENT_DATA, uint8(dir), flags, sock)
+	return b
+}
+
+func bindRecord(sock, ssl uint64) []byte {
+	b := make([]byte, bindSize)
+	header(b, syscallsEventKindEVENT_TLS_BIND, 0, 0, sock)
+	binary.NativeEndian.PutUint64(b[headerSize:], ssl)
+	return b
+}
+
+func TestDispatchConnectionLifecycle(t *testing.T) {
+	rec := &recorder{}
+	e := newDispatchEngine(t, rec)
+	e.dispatch(openRecord(1, RoleClient))
+	e.dispatch(dataEventRecord(1, Send, 0, "GET / HTTP/1.1\r\n\r\n", 0))
+	e.dispatch(dataEventRecord(1, Recv, 0, "HTTP/1.1 200 OK\r\n", 100))
+	e.dispatch(closeRecord(1))
+	e.dispatch(dataEventRecord(1, Send, 0, "late", 0))  // a write that completed after TCP closed
+	e.dispatch(dataEventRecord(2, Recv, 0, "hello", 0)) // a connection opened before the engine
+
+	if len(rec.opened) != 2 || len(rec.closed) != 1 {
+		t.Fatalf("opened %d, closed %d; want 2 and 1 (no phantom for the late write)", len(rec.opened), len(rec.closed))
+	}
+	c := rec.opened[0]
+	if c.Role != RoleClient || c.Process.ExeName != "myserver" || c.Local.String() != "127.0.0.1:40000" || c.Remote.String() != "127.0.0.1:8080" {
+		t.Errorf("connection %+v", c)
+	}
+	if c.BytesSent != 18 || c.BytesRecv != 117 || c.LostBytes != 100 {
+		t.Errorf("counted %d sent, %d received, %d lost; want 18, 117, 100", c.BytesSent, c.BytesRecv, c.LostBytes)
+	}
+	if rec.opened[1].Role != RoleUnknown || e.conns.late != 1 {
+		t.Errorf("second connection role %s, late events %d; want unknown and 1", rec.opened[1].Role, e.conns.late)
+	}
+}
+
+func TestDispatchUnboundPlaintext(t *testing.T) {
+	rec := &recorder{}
+	e := newDispatchEngine(t, rec)
+	const ssl = 0x5500
+	e.dispatch(openRecord(7, RoleClient))
+	// node: SSL_write returns before the library touched its socket.
+	e.dispatch(dataEventRecord(ssl, Send, uint8(syscallsEventFlagFLAG_TLS_PLAINTEXT|syscallsEventFlagFLAG_TLS_UNBOUND), "GET /secret HTTP/1.1\r\n\r\n", 0))
+	if len(rec.tls) != 0 {
+		t.Fatal("unbound plaintext was delivered before its socket was known")
+	}
+	e.dispatch(bindRecord(7, ssl))
+	c := rec.opened[0]
+	if got := string(rec.tls[c][Send]); got != "GET /secret HTTP/1.1\r\n\r\n" || !c.TLS {
+		t.Errorf("after the bind: plaintext %q, TLS %v", got, c.TLS)
+	}
+	if e.unbound.bytes != 0 || c.BytesSent != 0 {
+		t.Errorf("%d bytes still held; %d counted as wire bytes (plaintext is not wire bytes)", e.unbound.bytes, c.BytesSent)
+	}
+}
+
+func TestDispatchTLSHello(t *testing.T) {
+	rec := &recorder{}
+	e := newDispatchEngine(t, rec)
+	client, server := handshakeBytes(t, 0)
+	e.dispatch(openRecord(3, RoleClient))
+	e.CountOnly(rec.opened[0]) // asked before the hellos: must wait for them
+	tr := e.conns.lookup(3, e.clock.wall(1))
+	if !tr.countOnly {
+		t.Fatal("CountOnly did not wait for the hellos")
+	}
+	// The ClientHello in two pieces, as a reader of the record header first
+	// would see it.
+	e.dispatch(dataEventRecord(3, Send, 0, string(client[:5]), 0))
+	e.dispatch(dataEventRecord(3, Send, 0, string(client[5:]), 0))
+	e.dispatch(dataEventRecord(3, Recv, 0, string(server), 0))
+	c := rec.opened[0]
+	if !c.TLS || c.TLSServerName != "example.test" || c.TLSVersion != "1.3" {
+		t.Errorf("TLS %v, server name %q, version %q", c.TLS, c.TLSServerName, c.TLSVersion)
+	}
+	if tr.scanningHello() {
+		t.Error("still scanning after both hellos")
+	}
+}
+
+func TestDispatchProcessExitClosesItsConnections(t *testing.T) {
+	rec := &recorder{}
+	e := newDispatchEngine(t, rec)
+	e.dispatch(openRecord(1, RoleServer))
+	exit := make([]byte, headerSize)
+	header(exit, syscallsEventKindEVENT_PROC_EXIT, 0, 0, 0)
+	e.dispatch(exit)
+	if len(rec.closed) != 1 || e.conns.len() != 0 {
+		t.Errorf("after the process exited: %d closed, %d tracked", len(rec.closed), e.conns.len())
+	}
+}
+
+func TestDispatchBadRecords(t *testing.T) {
+	e := newDispatchEngine(t, &recorder{})
+	e.dispatch([]byte{1, 2, 3})
+	b := make([]byte, headerSize)
+	b[0] = 99
+	e.dispatch(b)
+	short := dataEventRecord(1, Send, 0, "x", 0)
+	e.dispatch(short[:dataHeaderSize-1])
+	if n := e.badEvents.Load(); n != 3 {
+		t.Errorf("bad events %d, want 3", n)
+	}
+}
