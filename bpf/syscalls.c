@@ -10,6 +10,7 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 const struct data_event *unused_data_event __attribute__((unused));
 const struct exec_event *unused_exec_event __attribute__((unused));
 const struct tls_bind_event *unused_tls_bind_event __attribute__((unused));
+const struct lib_open_event *unused_lib_open_event __attribute__((unused));
 const enum event_kind *unused_event_kind __attribute__((unused));
 const enum conn_role *unused_conn_role __attribute__((unused));
 const enum data_dir *unused_data_dir __attribute__((unused));
@@ -261,6 +262,61 @@ SEC("tracepoint/syscalls/sys_enter_recvmsg")
 int enter_recvmsg(struct syscall_enter_ctx *ctx) { return enter_msg(ctx->args[0], ctx->args[1], DIR_RECV); }
 SEC("tracepoint/syscalls/sys_exit_recvmsg")
 int exit_recvmsg(struct syscall_exit_ctx *ctx) { return exit_data(ctx, DIR_RECV); }
+
+/* Scratch for the path of an openat: too big for the stack, and most opens
+ * are not reported. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct lib_open_event);
+} lib_scratch SEC(".maps");
+
+/* starts_with reports whether path[at:] begins with the n bytes of lit. */
+static __always_inline int starts_with(const char *path, __u32 at, const char *lit, __u32 n)
+{
+	for (__u32 i = 0; i < n; i++)
+		if (path[(at + i) & (MAX_FILENAME - 1)] != lit[i])
+			return 0;
+	return 1;
+}
+
+SEC("tracepoint/syscalls/sys_enter_openat")
+int enter_openat(struct syscall_enter_ctx *ctx)
+{
+	if (is_self())
+		return 0;
+	__u32 zero = 0;
+	struct lib_open_event *e = bpf_map_lookup_elem(&lib_scratch, &zero);
+	if (!e)
+		return 0;
+	long n = bpf_probe_read_user_str(e->path, sizeof(e->path), (void *)ctx->args[1]);
+	if (n <= 1)
+		return 0;
+	/* The file name is the last 9 to 16 bytes after a '/' (libssl.so,
+	 * libssl.so.3, libssl.so.1.1, libgnutls.so.30...). Trying those lengths
+	 * keeps the program free of a data-dependent loop, which the verifier
+	 * would have to walk for every path length. */
+	__u32 len = n - 1, match = 0;
+	for (__u32 l = 9; l <= 16; l++) {
+		if (len <= l)
+			break;
+		__u32 b = len - l;
+		if (e->path[(b - 1) & (MAX_FILENAME - 1)] != '/')
+			continue;
+		if (starts_with(e->path, b, "libssl.so", 9) || starts_with(e->path, b, "libgnutls.so", 12)) {
+			match = 1;
+			break;
+		}
+	}
+	if (!match)
+		return 0;
+	fill_header(&e->hdr, EVENT_LIB_OPEN, 0, -1, NULL, bpf_ktime_get_ns());
+	e->path_len = n - 1;
+	if (bpf_ringbuf_output(&events, e, sizeof(*e), 0))
+		count(COUNTER_RINGBUF_FULL, 1);
+	return 0;
+}
 
 /* Processes: user space reads /proc on exec and forgets the process on exit. */
 

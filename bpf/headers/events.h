@@ -18,6 +18,7 @@ enum event_kind {
 	EVENT_PROC_EXEC = 4,
 	EVENT_PROC_EXIT = 5,
 	EVENT_TLS_BIND = 6,
+	EVENT_LIB_OPEN = 7,
 };
 
 /* Which end of the connection the process is (EVENT_CONN_OPEN). */
@@ -105,6 +106,16 @@ struct exec_event {
 	__u32 _pad;
 	char filename[MAX_FILENAME];
 	char args[MAX_ARGS];
+};
+
+/* EVENT_LIB_OPEN: a process opens a file named like a TLS library (the
+ * dynamic loader does, before mapping it): user space probes the file
+ * before the library's first call, even when it was loaded with dlopen. */
+struct lib_open_event {
+	struct event_header hdr;
+	__u16 path_len;
+	__u16 _pad[3];
+	char path[MAX_FILENAME];
 };
 
 /* EVENT_TLS_BIND: the TLS library object ssl works on the socket in hdr. */

@@ -351,6 +351,13 @@ func (e *Engine) dispatch(b []byte) {
 		}
 		e.procs.exec(x)
 		e.tls.execed(x.pid)
+	case syscallsEventKindEVENT_LIB_OPEN:
+		path, err := decodeLibOpen(b)
+		if err != nil {
+			e.badEvent(err)
+			return
+		}
+		e.tls.libraryOpened(int(h.Pid), path)
 	case syscallsEventKindEVENT_TLS_BIND:
 		ssl, err := decodeBind(b)
 		if err != nil {

@@ -17,6 +17,7 @@ const (
 	dataHeaderSize = int(unsafe.Sizeof(syscallsDataEvent{})) - maxChunk
 	execSize       = int(unsafe.Sizeof(syscallsExecEvent{}))
 	bindSize       = int(unsafe.Sizeof(syscallsTlsBindEvent{}))
+	libOpenSize    = int(unsafe.Sizeof(syscallsLibOpenEvent{}))
 
 	offLen        = unsafe.Offsetof(syscallsDataEvent{}.Len)
 	offCopied     = unsafe.Offsetof(syscallsDataEvent{}.Copied)
@@ -64,6 +65,15 @@ func decodeBind(b []byte) (ssl uint64, err error) {
 		return 0, fmt.Errorf("%w: %d bytes, TLS bind event needs %d", errShortRecord, len(b), bindSize)
 	}
 	return (*syscallsTlsBindEvent)(unsafe.Pointer(&b[0])).Ssl, nil
+}
+
+func decodeLibOpen(b []byte) (string, error) {
+	if len(b) < libOpenSize {
+		return "", fmt.Errorf("%w: %d bytes, library open event needs %d", errShortRecord, len(b), libOpenSize)
+	}
+	e := (*syscallsLibOpenEvent)(unsafe.Pointer(&b[0]))
+	path := unsafe.Slice((*byte)(unsafe.Pointer(&e.Path[0])), min(int(e.PathLen), len(e.Path)))
+	return string(path), nil
 }
 
 func decodeExec(b []byte) (execInfo, error) {

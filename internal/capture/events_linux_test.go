@@ -23,6 +23,7 @@ func TestEventLayouts(t *testing.T) {
 		{"data_event", unsafe.Sizeof(syscallsDataEvent{}), 88 + 16384},
 		{"exec_event", unsafe.Sizeof(syscallsExecEvent{}), 72 + 24 + 256 + 1024},
 		{"tls_bind_event", unsafe.Sizeof(syscallsTlsBindEvent{}), 72 + 8},
+		{"lib_open_event", unsafe.Sizeof(syscallsLibOpenEvent{}), 72 + 8 + 256},
 		// decodeData reads these by offset.
 		{"data_event.len", offLen, 72},
 		{"data_event.copied", offCopied, 76},

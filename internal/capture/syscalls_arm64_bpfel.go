@@ -108,6 +108,7 @@ const (
 	syscallsEventKindEVENT_PROC_EXEC  syscallsEventKind = 4
 	syscallsEventKindEVENT_PROC_EXIT  syscallsEventKind = 5
 	syscallsEventKindEVENT_TLS_BIND   syscallsEventKind = 6
+	syscallsEventKindEVENT_LIB_OPEN   syscallsEventKind = 7
 )
 
 type syscallsExecEvent struct {
@@ -121,6 +122,14 @@ type syscallsExecEvent struct {
 	Pad             uint32
 	Filename        [256]int8
 	Args            [1024]int8
+}
+
+type syscallsLibOpenEvent struct {
+	_       structs.HostLayout
+	Hdr     syscallsEventHeader
+	PathLen uint16
+	Pad     [3]uint16
+	Path    [256]int8
 }
 
 type syscallsLostKey struct {
@@ -175,12 +184,14 @@ const (
 	syscallsMapCounters           = "counters"
 	syscallsMapEvents             = "events"
 	syscallsMapLastRead           = "last_read"
+	syscallsMapLibScratch         = "lib_scratch"
 	syscallsMapLost               = "lost"
 	syscallsMapPendingBind        = "pending_bind"
 	syscallsMapPolicies           = "policies"
 	syscallsMapSslSocks           = "ssl_socks"
 	syscallsMapTlsCalls           = "tls_calls"
 	syscallsProgEnterConnect      = "enter_connect"
+	syscallsProgEnterOpenat       = "enter_openat"
 	syscallsProgEnterRead         = "enter_read"
 	syscallsProgEnterReadv        = "enter_readv"
 	syscallsProgEnterRecvfrom     = "enter_recvfrom"
@@ -212,6 +223,7 @@ const (
 	syscallsVarUnusedEventFlag    = "unused_event_flag"
 	syscallsVarUnusedEventKind    = "unused_event_kind"
 	syscallsVarUnusedExecEvent    = "unused_exec_event"
+	syscallsVarUnusedLibOpenEvent = "unused_lib_open_event"
 	syscallsVarUnusedTlsBindEvent = "unused_tls_bind_event"
 	syscallsVarUnusedTlsLibrary   = "unused_tls_library"
 )
@@ -259,6 +271,7 @@ type syscallsSpecs struct {
 // It can be passed ebpf.CollectionSpec.Assign.
 type syscallsProgramSpecs struct {
 	EnterConnect  *ebpf.ProgramSpec `ebpf:"enter_connect"`
+	EnterOpenat   *ebpf.ProgramSpec `ebpf:"enter_openat"`
 	EnterRead     *ebpf.ProgramSpec `ebpf:"enter_read"`
 	EnterReadv    *ebpf.ProgramSpec `ebpf:"enter_readv"`
 	EnterRecvfrom *ebpf.ProgramSpec `ebpf:"enter_recvfrom"`
@@ -291,6 +304,7 @@ type syscallsMapSpecs struct {
 	Counters    *ebpf.MapSpec `ebpf:"counters"`
 	Events      *ebpf.MapSpec `ebpf:"events"`
 	LastRead    *ebpf.MapSpec `ebpf:"last_read"`
+	LibScratch  *ebpf.MapSpec `ebpf:"lib_scratch"`
 	Lost        *ebpf.MapSpec `ebpf:"lost"`
 	PendingBind *ebpf.MapSpec `ebpf:"pending_bind"`
 	Policies    *ebpf.MapSpec `ebpf:"policies"`
@@ -311,6 +325,7 @@ type syscallsVariableSpecs struct {
 	UnusedEventFlag    *ebpf.VariableSpec `ebpf:"unused_event_flag"`
 	UnusedEventKind    *ebpf.VariableSpec `ebpf:"unused_event_kind"`
 	UnusedExecEvent    *ebpf.VariableSpec `ebpf:"unused_exec_event"`
+	UnusedLibOpenEvent *ebpf.VariableSpec `ebpf:"unused_lib_open_event"`
 	UnusedTlsBindEvent *ebpf.VariableSpec `ebpf:"unused_tls_bind_event"`
 	UnusedTlsLibrary   *ebpf.VariableSpec `ebpf:"unused_tls_library"`
 }
@@ -339,6 +354,7 @@ type syscallsMaps struct {
 	Counters    *ebpf.Map `ebpf:"counters"`
 	Events      *ebpf.Map `ebpf:"events"`
 	LastRead    *ebpf.Map `ebpf:"last_read"`
+	LibScratch  *ebpf.Map `ebpf:"lib_scratch"`
 	Lost        *ebpf.Map `ebpf:"lost"`
 	PendingBind *ebpf.Map `ebpf:"pending_bind"`
 	Policies    *ebpf.Map `ebpf:"policies"`
@@ -352,6 +368,7 @@ func (m *syscallsMaps) Close() error {
 		m.Counters,
 		m.Events,
 		m.LastRead,
+		m.LibScratch,
 		m.Lost,
 		m.PendingBind,
 		m.Policies,
@@ -373,6 +390,7 @@ type syscallsVariables struct {
 	UnusedEventFlag    *ebpf.Variable `ebpf:"unused_event_flag"`
 	UnusedEventKind    *ebpf.Variable `ebpf:"unused_event_kind"`
 	UnusedExecEvent    *ebpf.Variable `ebpf:"unused_exec_event"`
+	UnusedLibOpenEvent *ebpf.Variable `ebpf:"unused_lib_open_event"`
 	UnusedTlsBindEvent *ebpf.Variable `ebpf:"unused_tls_bind_event"`
 	UnusedTlsLibrary   *ebpf.Variable `ebpf:"unused_tls_library"`
 }
@@ -382,6 +400,7 @@ type syscallsVariables struct {
 // It can be passed to loadSyscallsObjects or ebpf.CollectionSpec.LoadAndAssign.
 type syscallsPrograms struct {
 	EnterConnect  *ebpf.Program `ebpf:"enter_connect"`
+	EnterOpenat   *ebpf.Program `ebpf:"enter_openat"`
 	EnterRead     *ebpf.Program `ebpf:"enter_read"`
 	EnterReadv    *ebpf.Program `ebpf:"enter_readv"`
 	EnterRecvfrom *ebpf.Program `ebpf:"enter_recvfrom"`
@@ -409,6 +428,7 @@ type syscallsPrograms struct {
 func (p *syscallsPrograms) Close() error {
 	return _SyscallsClose(
 		p.EnterConnect,
+		p.EnterOpenat,
 		p.EnterRead,
 		p.EnterReadv,
 		p.EnterRecvfrom,

@@ -5,7 +5,9 @@ package capture
 import (
 	"bytes"
 	"fmt"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -107,4 +109,67 @@ func testTLSClient(t *testing.T, client []string, library string) {
 			t.Errorf("%s end: wire bytes %d sent, %d received: want more than the plaintext (TLS framing)", c.Role, c.BytesSent, c.BytesRecv)
 		}
 	}
+}
+
+// TestE2EEngineDlopenedLibrary runs a python3 client that loads a private
+// copy of libssl (LD_LIBRARY_PATH) with dlopen half a second after it
+// started: past the looks taken at exec, before the periodic rescan. The
+// copy must be probed when the loader opens it, in time for the request.
+func TestE2EEngineDlopenedLibrary(t *testing.T) {
+	system := "/usr/lib/x86_64-linux-gnu/libssl.so.3"
+	if _, err := os.Stat(system); err != nil {
+		t.Skipf("no %s to copy", system) // other architectures and distributions
+	}
+	rec := &recorder{}
+	e := startEngine(t, rec)
+	cert, key := e2e.SelfSignedCert(t)
+	srv := exec.Command("python3", "-c", e2e.PythonTLSServer, cert, key)
+	out, err := srv.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { srv.Process.Kill(); srv.Wait() }()
+	var port int
+	if _, err := fmt.Fscan(out, &port); err != nil {
+		t.Fatal(err)
+	}
+
+	libs := t.TempDir()
+	data, err := os.ReadFile(system)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(libs, "libssl.so.3"), data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	probedBefore := e.Stats().TLSFilesProbed
+	client := exec.Command("python3", "-c", `import sys, time
+time.sleep(0.5)
+import ssl, urllib.request
+sys.stdout.write(urllib.request.urlopen(sys.argv[1], context=ssl._create_unverified_context()).read().decode())`,
+		fmt.Sprintf("https://127.0.0.1:%d/late", port))
+	client.Env = append(os.Environ(), "LD_LIBRARY_PATH="+libs)
+	if b, err := client.CombinedOutput(); err != nil || string(b) != "hello" {
+		t.Fatalf("client: %q %v", b, err)
+	}
+	time.Sleep(300 * time.Millisecond)
+	if n := e.Stats().TLSFilesProbed; n != probedBefore+1 {
+		t.Errorf("%d files probed after the client ran, want %d: the copy of libssl", n, probedBefore+1)
+	}
+	e.Close()
+
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	for _, c := range rec.opened {
+		if c.Role == RoleClient && c.Remote.Port() == uint16(port) {
+			if req := rec.tls[c][Send]; !bytes.HasPrefix(req, []byte("GET /late HTTP/1.1")) {
+				t.Errorf("the client's plaintext: %q", req)
+			}
+			return
+		}
+	}
+	t.Error("the client's connection was not seen")
 }

@@ -138,11 +138,15 @@ func (t *tlsProbes) run() {
 		case <-t.stop:
 			return
 		case req := <-t.pids:
+			if req.path != "" {
+				t.inspect(req.path)
+				continue
+			}
 			t.scanProcess(req.pid)
 			if !req.again {
 				// The dynamic loader maps the libraries right after
 				// exec; look again once it has.
-				time.AfterFunc(100*time.Millisecond, func() { t.send(inspectRequest{req.pid, true}) })
+				time.AfterFunc(100*time.Millisecond, func() { t.send(inspectRequest{pid: req.pid, again: true}) })
 			}
 		case <-rescan.C:
 			t.scanAll()
@@ -152,7 +156,20 @@ func (t *tlsProbes) run() {
 
 type inspectRequest struct {
 	pid   int
-	again bool // the second look, after the dynamic loader ran
+	again bool   // the second look, after the dynamic loader ran
+	path  string // a library file the process opened: inspect just that
+}
+
+// libraryOpened asks for a TLS library file a process opened to be
+// inspected at once, before the process maps and calls it.
+func (t *tlsProbes) libraryOpened(pid int, path string) {
+	dir := filepath.Join(t.procRoot, strconv.Itoa(pid))
+	if !filepath.IsAbs(path) {
+		path = filepath.Join(dir, "cwd", path)
+	} else {
+		path = filepath.Join(dir, "root", path)
+	}
+	t.send(inspectRequest{pid: pid, path: path})
 }
 
 // execed asks for a process that executed a program to be inspected; it
