@@ -25,7 +25,7 @@ const (
 	flushSize = 1024
 	// maxPending bounds the transactions waiting while the pipeline is busy;
 	// beyond it they are dropped and counted.
-	maxPending = 64 * flushSize
+	maxPending = 16 * flushSize
 	// maxSeries bounds the metric series the receiver keeps.
 	maxSeries = 10000
 )
@@ -167,8 +167,18 @@ func (r *ebpftapReceiver) flushTransactions(ctx context.Context) {
 		return
 	}
 
+	// Batches of at most flushSize keep the pdata alive at once small.
+	for len(pending) > 0 {
+		n := min(len(pending), flushSize)
+		r.consume(ctx, pending[:n])
+		pending = pending[n:]
+	}
+}
+
+// consume translates exchanges and hands them to the pipelines.
+func (r *ebpftapReceiver) consume(ctx context.Context, xs []exchange) {
 	b := newBatch()
-	for _, x := range pending {
+	for _, x := range xs {
 		r.translator.appendTransaction(b, x.conn, x.tx)
 	}
 
