@@ -65,6 +65,7 @@ type Stats struct {
 	ProcessesEvicted      uint64 // descriptions dropped because MaxProcesses were cached
 	ConnectionsTracked    uint64 // tracked now
 	TLSFilesProbed        uint64 // libraries and executables with TLS uprobes attached
+	TLSFilesDetached      uint64 // probed files detached since: no process used them any more
 	TLSFilesFailed        uint64 // ... that export a TLS API but could not be probed
 	TLSExecsSkipped       uint64 // new processes not inspected for TLS libraries: queue full
 	TLSUnboundDropped     uint64 // TLS plaintext dropped while waiting to learn its socket

@@ -75,9 +75,6 @@ func testTLSClient(t *testing.T, client []string, library string) {
 	if rec.tlsLost != 0 {
 		t.Errorf("%d bytes of TLS plaintext reported lost", rec.tlsLost)
 	}
-	for _, c := range ends {
-		t.Logf("end %d %s %s %s -> %s sent %d recv %d tls %q", c.ID, c.Role, c.Process.ExeName, c.Local, c.Remote, c.BytesSent, c.BytesRecv, rec.tls[c])
-	}
 	if len(ends) != 2 || stats.TLSFilesProbed == 0 {
 		t.Fatalf("got %d ends of the connection, %d files probed; want both ends, libssl probed", len(ends), stats.TLSFilesProbed)
 	}
@@ -158,6 +155,15 @@ sys.stdout.write(urllib.request.urlopen(sys.argv[1], context=ssl._create_unverif
 	time.Sleep(300 * time.Millisecond)
 	if n := e.Stats().TLSFilesProbed; n != probedBefore+1 {
 		t.Errorf("%d files probed after the client ran, want %d: the copy of libssl", n, probedBefore+1)
+	}
+	// The client exited: the next rescan detaches the copy's probes.
+	e.tls.send(inspectRequest{rescan: true})
+	deadline := time.Now().Add(10 * time.Second)
+	for e.Stats().TLSFilesDetached == 0 && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if s := e.Stats(); s.TLSFilesDetached != 1 || s.TLSFilesProbed != probedBefore {
+		t.Errorf("after the rescan: %d files detached, %d probed; want 1 and %d", s.TLSFilesDetached, s.TLSFilesProbed, probedBefore)
 	}
 	e.Close()
 

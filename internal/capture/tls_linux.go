@@ -35,7 +35,8 @@ type tlsProbes struct {
 	// files is every file inspected, probed or not, so each is read once.
 	// Only start (before run begins) and run touch it; close waits for run
 	// to end first.
-	files map[fileID]*probedFile
+	files  map[fileID]*probedFile
+	pinned map[fileID]bool // the system's libraries: probed for good
 
 	pids      chan inspectRequest // processes to inspect, from exec events
 	stop      chan struct{}
@@ -44,6 +45,7 @@ type tlsProbes struct {
 	closeOnce sync.Once
 
 	attached, failed atomic.Uint64 // files
+	detached         atomic.Uint64 // probed files no process used any more
 	pidsDropped      atomic.Uint64 // exec events not inspected: the queue was full
 	notRemembered    atomic.Uint64 // files inspected while files was full: they are read again next time
 }
@@ -106,6 +108,7 @@ func newTLSProbes(log *zap.Logger, coll *ebpf.Collection, procRoot string) *tlsP
 		coll:     coll,
 		procRoot: procRoot,
 		files:    make(map[fileID]*probedFile),
+		pinned:   make(map[fileID]bool),
 		pids:     make(chan inspectRequest, 1024),
 		stop:     make(chan struct{}),
 		done:     make(chan struct{}),
@@ -118,7 +121,9 @@ func (t *tlsProbes) start() {
 		for _, lib := range tlsLibraries {
 			matches, _ := filepath.Glob(filepath.Join(dir, lib.file+"*"))
 			for _, path := range matches {
-				t.inspect(path)
+				if id, ok := t.inspect(path); ok {
+					t.pinned[id] = true // processes started later will use them
+				}
 			}
 		}
 	}
@@ -138,11 +143,15 @@ func (t *tlsProbes) run() {
 		case <-t.stop:
 			return
 		case req := <-t.pids:
-			if req.path != "" {
+			switch {
+			case req.rescan:
+				t.scanAll()
+				continue
+			case req.path != "":
 				t.inspect(req.path)
 				continue
 			}
-			t.scanProcess(req.pid)
+			t.scanProcess(req.pid, nil)
 			if !req.again {
 				// The dynamic loader maps the libraries right after
 				// exec; look again once it has.
@@ -155,9 +164,10 @@ func (t *tlsProbes) run() {
 }
 
 type inspectRequest struct {
-	pid   int
-	again bool   // the second look, after the dynamic loader ran
-	path  string // a library file the process opened: inspect just that
+	pid    int
+	again  bool   // the second look, after the dynamic loader ran
+	path   string // a library file the process opened: inspect just that
+	rescan bool   // scan every process now
 }
 
 // libraryOpened asks for a TLS library file a process opened to be
@@ -201,7 +211,21 @@ func (t *tlsProbes) close() {
 	})
 }
 
+// scanAll inspects every process, then detaches the probes of files that no
+// process uses any more, except the system's libraries.
 func (t *tlsProbes) scanAll() {
+	inUse := make(map[fileID]bool)
+	defer func() {
+		for id, f := range t.files {
+			if len(f.links) > 0 && !inUse[id] && !t.pinned[id] {
+				for _, l := range f.links {
+					_ = l.Close()
+				}
+				delete(t.files, id) // inspected afresh if a process brings it back
+				t.detached.Add(1)
+			}
+		}
+	}()
 	entries, err := os.ReadDir(t.procRoot)
 	if err != nil {
 		t.log.Warn("listing processes for TLS libraries", zap.Error(err))
@@ -209,17 +233,22 @@ func (t *tlsProbes) scanAll() {
 	}
 	for _, e := range entries {
 		if pid, err := strconv.Atoi(e.Name()); err == nil {
-			t.scanProcess(pid)
+			t.scanProcess(pid, inUse)
 		}
 	}
 }
 
 // scanProcess inspects a process's executable and the TLS libraries it has
 // mapped, through its root so that container files are found.
-func (t *tlsProbes) scanProcess(pid int) {
+func (t *tlsProbes) scanProcess(pid int, inUse map[fileID]bool) {
+	use := func(id fileID, ok bool) {
+		if ok && inUse != nil {
+			inUse[id] = true
+		}
+	}
 	dir := filepath.Join(t.procRoot, strconv.Itoa(pid))
 	root := filepath.Join(dir, "root")
-	t.inspect(filepath.Join(dir, "exe"))
+	use(t.inspect(filepath.Join(dir, "exe")))
 	f, err := os.Open(filepath.Join(dir, "maps"))
 	if err != nil {
 		return // gone, or a kernel thread
@@ -234,7 +263,7 @@ func (t *tlsProbes) scanProcess(pid int) {
 		}
 		for _, lib := range tlsLibraries {
 			if path := fields[5]; strings.HasPrefix(filepath.Base(path), lib.file) {
-				t.inspect(filepath.Join(root, path))
+				use(t.inspect(filepath.Join(root, path)))
 			}
 		}
 	}
@@ -242,15 +271,15 @@ func (t *tlsProbes) scanProcess(pid int) {
 
 // inspect attaches the probes to the file at path if it exports a TLS
 // library's API and was not seen before. A file that cannot be probed is
-// logged once.
-func (t *tlsProbes) inspect(path string) {
+// logged once. It returns the file's identity, if the file exists.
+func (t *tlsProbes) inspect(path string) (id fileID, ok bool) {
 	var st syscall.Stat_t
 	if err := syscall.Stat(path, &st); err != nil {
-		return
+		return fileID{}, false
 	}
-	id := fileID{uint64(st.Dev), st.Ino}
+	id = fileID{uint64(st.Dev), st.Ino}
 	if _, seen := t.files[id]; seen {
-		return
+		return id, true
 	}
 	f := &probedFile{path: path}
 	if len(t.files) < maxInspectedFiles {
@@ -267,14 +296,15 @@ func (t *tlsProbes) inspect(path string) {
 		if err != nil {
 			t.failed.Add(1)
 			t.log.Warn("cannot probe a TLS library; its traffic is seen encrypted only", zap.String("path", path), zap.Error(err))
-			return
+			return id, true
 		}
 		f.links = links
 		t.files[id] = f // probed files are always remembered, to be detached
 		t.attached.Add(1)
 		t.log.Info("probing TLS library", zap.String("library", lib.name), zap.String("path", path))
-		return
+		return id, true
 	}
+	return id, true
 }
 
 func hasAll(offsets map[string]uint64, names []string) bool {
@@ -323,7 +353,8 @@ func (t *tlsProbes) attach(path string, lib tlsLibrary, offsets map[string]uint6
 }
 
 func (t *tlsProbes) stats(s *Stats) {
-	s.TLSFilesProbed = t.attached.Load()
+	s.TLSFilesProbed = t.attached.Load() - t.detached.Load()
+	s.TLSFilesDetached = t.detached.Load()
 	s.TLSFilesFailed = t.failed.Load()
 	s.TLSExecsSkipped = t.pidsDropped.Load()
 	s.TLSFilesNotRemembered = t.notRemembered.Load()

@@ -23,7 +23,7 @@ func (t *translator) appendLog(b *batch, p *capture.Process, tx *httpparse.Trans
 	lr.SetObservedTimestamp(timestamp(v.end))
 	lr.SetTraceID(traceID)
 	lr.SetSpanID(spanID)
-	if tx.Response == nil || v.status >= 400 {
+	if tx.Response == nil || v.status >= 400 || (v.rpc != nil && v.isError) {
 		lr.SetSeverityNumber(plog.SeverityNumberWarn)
 		lr.SetSeverityText("WARN")
 	} else {

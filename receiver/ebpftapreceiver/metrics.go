@@ -275,7 +275,7 @@ func (m *metricsAggregator) recordTransaction(c *capture.Conn, tx *httpparse.Tra
 	if ps.excluded {
 		return
 	}
-	k := durationKey{server: v.server, method: v.method, status: v.status, errorType: v.errorType, proto: v.proto}
+	k := durationKey{server: v.server, method: v.method, status: v.status, errorType: v.httpErrorType, proto: v.proto}
 	if v.server {
 		k.scheme = v.scheme
 	} else {

@@ -320,10 +320,67 @@ func translateCases() []struct {
 			},
 		},
 		{
+			// gRPC at level full: a unary call that succeeds (messages
+			// counted from the bodies), one that fails on the server, and a
+			// trailers-only answer, which carries grpc-status in its headers.
+			name: "grpc", level: LevelFull,
+			txs: []connTx{
+				txOn(connClient,
+					withBody(reqMsg{grpcReq("/grpc.health.v1.Health/Check", 0, 1)}, grpcFrame(0x0a, 0x00), 7, false).Request,
+					withBody(respMsg{grpcResp(nil, 2, 3, "grpc-status", "0")}, grpcFrame(0x08, 0x01), 7, false).Response),
+				txOn(connServer,
+					withBody(reqMsg{grpcReq("/shop.v1.Orders/Place", 10, 11)}, append(grpcFrame(1, 2, 3), grpcFrame(4)...), 14, false).Request,
+					grpcResp(nil, 12, 13, "grpc-status", "13", "grpc-message", "boom")),
+				txOn(connClient,
+					grpcReq("/grpc.health.v1.Health/Check", 20, 21),
+					grpcResp(txHeaders("grpc-status", "5", "grpc-message", "unknown service"), 22, 22)),
+			},
+		},
+		{
+			// Which codes are errors depends on the side; a method the
+			// server does not know is _OTHER; a stream the client cancelled
+			// ends CANCELLED; a code beyond the known ones keeps its number.
+			name: "grpc_status", level: LevelSummary,
+			txs: []connTx{
+				txOn(connServer, grpcReq("/grpc.health.v1.Health/Check", 0, 1),
+					grpcResp(txHeaders("grpc-status", "5"), 2, 2)),
+				txOn(connServer, grpcReq("/grpc.health.v1.Health/Nope", 10, 11),
+					grpcResp(txHeaders("grpc-status", "12"), 12, 12)),
+				func() connTx {
+					ct := txOn(connClient, grpcReq("/grpc.health.v1.Health/Watch", 20, 21), grpcResp(nil, 22, 30))
+					ct.tx.Response.Incomplete = true
+					ct.tx.ResetBy, ct.tx.ResetCode = httpparse.ToServer, 0x8
+					return ct
+				}(),
+				txOn(connClient, grpcReq("/x.Y/Z", 40, 41), grpcResp(nil, 42, 43, "grpc-status", "99")),
+				txOn(connClient, grpcReq("not-a-path", 50, 51), grpcResp(nil, 52, 53, "grpc-status", "0")),
+			},
+		},
+		{
 			name: "level_none", level: LevelNone,
 			txs: []connTx{txOn(connClient, txReq("GET", "/", 0, 1, txHeaders("Host", "api.example.com")), txResp(200, 2, 3, nil, 0))},
 		},
 	}
+}
+
+// grpcReq is a gRPC request over HTTP/2 as grpc-go sends it.
+func grpcReq(path string, startMs, endMs int) *httpparse.Request {
+	r := txReq("POST", path, startMs, endMs, txHeaders("content-type", "application/grpc", "te", "trailers", "user-agent", "grpc-go/1.83.2"))
+	r.Proto, r.Authority, r.Scheme = "2", "api.example.com:50051", "http"
+	return r
+}
+
+// grpcResp is a gRPC response over HTTP/2 with extra headers (for a
+// trailers-only response) and trailer fields given as name, value pairs.
+func grpcResp(extra []httpparse.HeaderField, startMs, endMs int, trailer ...string) *httpparse.Response {
+	r := txResp(200, startMs, endMs, append(txHeaders("content-type", "application/grpc"), extra...), 0)
+	r.Proto, r.Trailer = "2", txHeaders(trailer...)
+	return r
+}
+
+// grpcFrame frames one uncompressed gRPC message.
+func grpcFrame(payload ...byte) []byte {
+	return append([]byte{0, 0, 0, 0, byte(len(payload))}, payload...)
 }
 
 func translateConfig(level Level) *Config {
@@ -728,5 +785,44 @@ func TestTranslateProtocolVersion(t *testing.T) {
 		rq.Proto, rs.Proto = tt.req, tt.resp
 		v := describe(connClient, &httpparse.Transaction{Request: rq, Response: rs}, nil)
 		assert.Equal(t, tt.want, v.proto, "request %q response %q", tt.req, tt.resp)
+	}
+}
+
+func TestGRPCMessages(t *testing.T) {
+	two := append(grpcFrame(1, 2, 3), grpcFrame()...)
+	cases := []struct {
+		name       string
+		body       []byte
+		size       int64
+		truncated  bool
+		count, sum int64
+		ok         bool
+	}{
+		{name: "two", body: two, size: int64(len(two)), count: 2, sum: 3, ok: true},
+		{name: "empty", ok: true},
+		{name: "truncated", body: two[:4], size: int64(len(two)), truncated: true},
+		{name: "not_kept", body: two[:6], size: int64(len(two))},
+		{name: "short_prefix", body: two[:3], size: 3},
+		{name: "length_overruns", body: []byte{0, 0, 0, 0, 9, 1}, size: 6},
+		{name: "huge_length", body: []byte{0, 0xff, 0xff, 0xff, 0xff, 1}, size: 6},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			m := &httpparse.Message{Body: tc.body, BodySize: tc.size, BodyTruncated: tc.truncated}
+			n, sum, ok := grpcMessages(m)
+			assert.Equal(t, tc.ok, ok)
+			assert.Equal(t, tc.count, n)
+			assert.Equal(t, tc.sum, sum)
+		})
+	}
+}
+
+func TestIsGRPC(t *testing.T) {
+	for ct, want := range map[string]bool{
+		"application/grpc": true, "application/grpc+proto": true, "Application/GRPC; charset=x": true,
+		"application/grpc-web": false, "application/grpcx": false, "application/json": false, "": false,
+	} {
+		r := &httpparse.Request{Message: httpparse.Message{Header: txHeaders("Content-Type", ct)}}
+		assert.Equal(t, want, isGRPC(r), ct)
 	}
 }
