@@ -61,7 +61,16 @@ func (t *translator) putMessage(m pcommon.Map, msg *httpparse.Message, level Lev
 	}
 	if rank >= levelRank(LevelFull) && (msg.BodySize > 0 || len(msg.Body) > 0) {
 		content, truncated := t.bodyOf(msg)
-		if s, ok := textBody(msg, content, truncated); ok {
+		decoded := false
+		if coding := contentCoding(msg); coding != "" {
+			// Shown decoded, within the same bound as a plain body; a
+			// coding that cannot be undone leaves the bytes as they were.
+			if out, cut, err := httpparse.DecodeContent(coding, content, t.maxBodyBytes); err == nil {
+				content, truncated, decoded = out, truncated || cut, true
+				m.PutStr("body_decoded_from", coding)
+			}
+		}
+		if s, ok := textBody(msg, content, truncated, decoded); ok {
 			m.PutStr("body", s)
 		} else {
 			m.PutEmptyBytes("body").FromRaw(content)
@@ -84,15 +93,24 @@ var textMediaTypes = map[string]struct{}{
 	"application/sql":                   {},
 }
 
+// contentCoding is the message's Content-Encoding when it names a coding
+// other than identity, else "".
+func contentCoding(msg *httpparse.Message) string {
+	enc, _ := msg.Get("Content-Encoding")
+	if enc = strings.TrimSpace(enc); strings.EqualFold(enc, "identity") {
+		return ""
+	}
+	return enc
+}
+
 // textBody returns content as a string when the message declares a text
-// media type without a content coding and the bytes are UTF-8; pdata
-// strings must be valid UTF-8, so anything else stays bytes. A truncated
-// body may end inside a character, which is cut off.
-func textBody(msg *httpparse.Message, content []byte, truncated bool) (string, bool) {
-	if enc, ok := msg.Get("Content-Encoding"); ok {
-		if enc = strings.TrimSpace(enc); enc != "" && !strings.EqualFold(enc, "identity") {
-			return "", false
-		}
+// media type, the content is not (or no longer: decoded) in a content
+// coding, and the bytes are UTF-8; pdata strings must be valid UTF-8, so
+// anything else stays bytes. A truncated body may end inside a character,
+// which is cut off.
+func textBody(msg *httpparse.Message, content []byte, truncated, decoded bool) (string, bool) {
+	if !decoded && contentCoding(msg) != "" {
+		return "", false
 	}
 	ct, _ := msg.Get("Content-Type")
 	media, _, _ := strings.Cut(ct, ";")

@@ -1,14 +1,18 @@
 package ebpftapreceiver
 
 import (
+	"bytes"
+	"compress/gzip"
 	"encoding/binary"
 	"flag"
+	"fmt"
 	"net/netip"
 	"path/filepath"
 	"testing"
 	"time"
 	"unicode/utf8"
 
+	"github.com/andybalholm/brotli"
 	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/golden"
 	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/pdatatest/plogtest"
 	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/pdatatest/ptracetest"
@@ -144,6 +148,26 @@ func txOn(c *capture.Conn, rq *httpparse.Request, rs *httpparse.Response) connTx
 	return connTx{conn: c, tx: &httpparse.Transaction{Request: rq, Response: rs}}
 }
 
+// Bodies in content codings, made by the real encoders.
+var (
+	gzipped = func() []byte {
+		var b bytes.Buffer
+		w := gzip.NewWriter(&b)
+		for i := range 300 {
+			fmt.Fprintf(w, "line %d: %d\n", i, i*i*7919%104729)
+		}
+		w.Close()
+		return b.Bytes()
+	}()
+	brotlied = func() []byte {
+		var b bytes.Buffer
+		w := brotli.NewWriter(&b)
+		w.Write([]byte(`{"total": 42, "items": ["a", "b"]}`))
+		w.Close()
+		return b.Bytes()
+	}()
+)
+
 func translateCases() []struct {
 	name  string
 	level Level
@@ -233,11 +257,21 @@ func translateCases() []struct {
 					txReq("GET", "/page", 10, 11, txHeaders("Host", "frontend.example.com")),
 					withBody(respMsg{txResp(200, 12, 13, txHeaders("Content-Type", "text/html"), 0)},
 						[]byte("caf\xc3\xa9")[:4], 300, true).Response),
-				// A text type with a content coding is bytes.
+				// A content coding cut inside its header cannot be undone:
+				// the bytes are shown as they came.
 				txOn(connServer,
 					txReq("GET", "/data", 20, 21, txHeaders("Host", "frontend.example.com")),
 					withBody(respMsg{txResp(200, 22, 23, txHeaders("Content-Type", "text/plain", "Content-Encoding", "gzip"), 0)},
 						[]byte{0x1f, 0x8b, 0x08}, 3, false).Response),
+				// A gzip body cut short, and a brotli one: decoded for the log.
+				txOn(connServer,
+					txReq("GET", "/report", 30, 31, txHeaders("Host", "frontend.example.com")),
+					withBody(respMsg{txResp(200, 32, 33, txHeaders("Content-Type", "text/plain", "Content-Encoding", "gzip"), 0)},
+						gzipped[:len(gzipped)/2], int64(len(gzipped)), true).Response),
+				txOn(connServer,
+					txReq("GET", "/page.html", 40, 41, txHeaders("Host", "frontend.example.com")),
+					withBody(respMsg{txResp(200, 42, 43, txHeaders("Content-Type", "application/json", "Content-Encoding", "br"), 0)},
+						brotlied, int64(len(brotlied)), false).Response),
 			},
 		},
 		{
@@ -724,7 +758,7 @@ func TestTranslateTextBody(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, ok := textBody(&httpparse.Message{Header: tt.headers}, []byte(tt.content), tt.truncated)
+			got, ok := textBody(&httpparse.Message{Header: tt.headers}, []byte(tt.content), tt.truncated, false)
 			assert.Equal(t, tt.text, ok)
 			assert.Equal(t, tt.want, got)
 		})
