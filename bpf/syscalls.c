@@ -104,14 +104,23 @@ static __always_inline int enter_msg(__s32 fd, __u64 msg, __u8 dir)
 	return enter_data(fd, (__u64)m.msg_iov, m.msg_iovlen, 1, dir);
 }
 
-static __always_inline int exit_data(struct syscall_exit_ctx *ctx, __u8 dir)
+/* take_call moves the thread's remembered syscall arguments into a. */
+static __always_inline int take_call(__u64 id, struct call_args *a)
 {
-	__u64 id = bpf_get_current_pid_tgid();
 	struct call_args *p = bpf_map_lookup_elem(&calls, &id);
 	if (!p)
 		return 0;
-	struct call_args a = *p;
+	*a = *p;
 	bpf_map_delete_elem(&calls, &id);
+	return 1;
+}
+
+static __always_inline int exit_data(struct syscall_exit_ctx *ctx, __u8 dir)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct call_args a;
+	if (!take_call(id, &a))
+		return 0;
 	if (ctx->ret <= 0)
 		return 0;
 	if (dir == DIR_RECV) {
@@ -126,15 +135,11 @@ static __always_inline int exit_data(struct syscall_exit_ctx *ctx, __u8 dir)
 	fill_header(&h, EVENT_DATA, dir, a.fd, (struct sock *)a.sock, ts);
 
 	struct lost_key k = {.sock = a.sock, .dir = dir};
-	struct stream s = {.lost = take_lost(&k)};
+	struct pending_lost s = {.lost = take_lost(&k)};
 
 	__u64 left = ctx->ret;
 	if (!a.buf) {
-		/* Count only: one event for the whole length, nothing copied. */
-		if (emit_chunk(&h, 0, left > 0xffffffff ? 0xffffffff : left, 0, s.lost) == 0)
-			s.lost = 0;
-		else
-			s.lost += left;
+		emit_length(&h, left, &s); /* count only */
 	} else if (!a.is_iov) {
 		emit_buffer(&h, a.buf, left, &s);
 	} else {
@@ -149,10 +154,7 @@ static __always_inline int exit_data(struct syscall_exit_ctx *ctx, __u8 dir)
 		if (left > 0) {
 			/* More iovecs than we walk: the rest is reported, not copied. */
 			count(COUNTER_IOV_LIMIT, 1);
-			if (emit_chunk(&h, 0, left > 0xffffffff ? 0xffffffff : left, 0, s.lost) == 0)
-				s.lost = 0;
-			else
-				s.lost += left;
+			emit_length(&h, left, &s);
 		}
 	}
 
@@ -174,12 +176,9 @@ int enter_connect(struct syscall_enter_ctx *ctx)
 SEC("tracepoint/syscalls/sys_exit_connect")
 int exit_connect(struct syscall_exit_ctx *ctx)
 {
-	__u64 id = bpf_get_current_pid_tgid();
-	struct call_args *p = bpf_map_lookup_elem(&calls, &id);
-	if (!p)
+	struct call_args a;
+	if (!take_call(bpf_get_current_pid_tgid(), &a))
 		return 0;
-	struct call_args a = *p;
-	bpf_map_delete_elem(&calls, &id);
 	/* A non-blocking connect returns EINPROGRESS with the addresses set. */
 	if (ctx->ret == 0 || ctx->ret == -EINPROGRESS) {
 		forget_policy((struct sock *)a.sock);
@@ -188,7 +187,7 @@ int exit_connect(struct syscall_exit_ctx *ctx)
 	return 0;
 }
 
-static __always_inline int exit_accept(struct syscall_exit_ctx *ctx)
+static __always_inline int accepted(struct syscall_exit_ctx *ctx)
 {
 	if (ctx->ret < 0 || is_self())
 		return 0;
@@ -203,10 +202,10 @@ static __always_inline int exit_accept(struct syscall_exit_ctx *ctx)
 }
 
 SEC("tracepoint/syscalls/sys_exit_accept")
-int exit_accept_(struct syscall_exit_ctx *ctx) { return exit_accept(ctx); }
+int exit_accept(struct syscall_exit_ctx *ctx) { return accepted(ctx); }
 
 SEC("tracepoint/syscalls/sys_exit_accept4")
-int exit_accept4(struct syscall_exit_ctx *ctx) { return exit_accept(ctx); }
+int exit_accept4(struct syscall_exit_ctx *ctx) { return accepted(ctx); }
 
 /* A connection ends when TCP says so, not at close(2): a dup'd or inherited
  * fd keeps the socket open, and a reset ends it without a close. */

@@ -89,7 +89,7 @@ static __always_inline int tls_exit(struct pt_regs *ctx, __u8 dir)
 		bpf_map_update_elem(&pending_bind, &id, &c.ssl, BPF_NOEXIST);
 	}
 	struct lost_key k = {.sock = h.sock, .dir = dir, .flags = h.flags};
-	struct stream s = {.lost = take_lost(&k)};
+	struct pending_lost s = {.lost = take_lost(&k)};
 	emit_buffer(&h, c.buf, n, &s);
 	keep_lost(&k, &s);
 	return 0;

@@ -211,15 +211,15 @@ static __always_inline int emit_chunk(struct event_header *h, __u64 buf, __u32 l
 	return emit_sized(h, buf, len, copy, lost_before, MAX_CHUNK);
 }
 
-/* stream carries, across the chunks of one syscall, the bytes whose events
- * could not be sent, to report them on the next event that is. */
-struct stream {
+/* pending_lost carries, across the events of one call, the bytes whose
+ * events could not be sent, to report them on the next event that is. */
+struct pending_lost {
 	__u32 lost;
 };
 
 /* emit_buffer sends buf[0:len) as up to MAX_CHUNKS events; the last one
  * stands for whatever MAX_CHUNKS * MAX_CHUNK could not hold. */
-static __always_inline void emit_buffer(struct event_header *h, __u64 buf, __u64 len, struct stream *s)
+static __always_inline void emit_buffer(struct event_header *h, __u64 buf, __u64 len, struct pending_lost *s)
 {
 	for (int i = 0; i < MAX_CHUNKS && len > 0; i++) {
 		__u64 copy = len < MAX_CHUNK ? len : MAX_CHUNK;
@@ -235,6 +235,17 @@ static __always_inline void emit_buffer(struct event_header *h, __u64 buf, __u64
 	}
 }
 
+/* emit_length sends one event standing for len bytes, none copied: for
+ * bytes that are counted, not captured. */
+static __always_inline void emit_length(struct event_header *h, __u64 len, struct pending_lost *s)
+{
+	__u32 n = len > 0xffffffff ? 0xffffffff : len;
+	if (emit_chunk(h, 0, n, 0, s->lost) == 0)
+		s->lost = 0;
+	else
+		s->lost += n;
+}
+
 /* take_lost returns, and forgets, the bytes of k's stream whose events were
  * dropped earlier. */
 static __always_inline __u32 take_lost(struct lost_key *k)
@@ -248,7 +259,7 @@ static __always_inline __u32 take_lost(struct lost_key *k)
 }
 
 /* keep_lost remembers bytes that could not be reported, for the next event. */
-static __always_inline void keep_lost(struct lost_key *k, struct stream *s)
+static __always_inline void keep_lost(struct lost_key *k, struct pending_lost *s)
 {
 	if (s->lost) {
 		__u64 v = s->lost;

@@ -71,6 +71,14 @@ func (t *connTable) lookup(sock uint64, now time.Time) *tracked {
 	return tr
 }
 
+// peek returns the connection on sock without marking it seen.
+func (t *connTable) peek(sock uint64) *tracked {
+	if el, ok := t.bySock[sock]; ok {
+		return el.Value.(*tracked)
+	}
+	return nil
+}
+
 // add starts tracking c on sock. It returns the connection the table had to
 // drop to stay within its bound, if any.
 func (t *connTable) add(sock uint64, c *Conn, follow bool, now time.Time) (dropped *tracked) {

@@ -57,7 +57,7 @@ type Engine struct {
 
 	events, badEvents atomic.Uint64
 	countersMu        sync.Mutex            // orders reads of the kernel's counters with closing the maps
-	finalCounters     *Stats                // the kernel's counters when the maps were closed
+	finalCounters     *KernelCounters       // the kernel's counters when the maps were closed
 	userStats         atomic.Pointer[Stats] // table counters, published by the reader
 }
 
@@ -94,9 +94,8 @@ func (e *Engine) Start() (err error) {
 	if err != nil {
 		return fmt.Errorf("capture: reading the embedded BPF object: %w", err)
 	}
-	spec.Maps["events"].MaxEntries = uint32(e.opts.RingBufferSize)
-	if err := spec.Variables["self_tgid"].Set(uint32(os.Getpid())); err != nil {
-		return fmt.Errorf("capture: setting self_tgid: %w", err)
+	if err := e.configure(spec); err != nil {
+		return err
 	}
 	e.coll, err = ebpf.NewCollection(spec)
 	if err != nil {
@@ -147,6 +146,16 @@ func (e *Engine) Start() (err error) {
 	return nil
 }
 
+// configure sets what every object is loaded with: the ring buffer's size
+// and the process never to capture, this one.
+func (e *Engine) configure(spec *ebpf.CollectionSpec) error {
+	spec.Maps["events"].MaxEntries = uint32(e.opts.RingBufferSize)
+	if err := spec.Variables["self_tgid"].Set(uint32(os.Getpid())); err != nil {
+		return fmt.Errorf("capture: setting self_tgid: %w", err)
+	}
+	return nil
+}
+
 // loadTLS loads the TLS library programs on the syscall programs' maps: both
 // sides of the syscall correlation must see the same in-flight calls.
 func (e *Engine) loadTLS(shared map[string]*ebpf.Map) (*tlsProbes, error) {
@@ -154,9 +163,8 @@ func (e *Engine) loadTLS(shared map[string]*ebpf.Map) (*tlsProbes, error) {
 	if err != nil {
 		return nil, fmt.Errorf("capture: reading the embedded TLS library BPF object: %w", err)
 	}
-	spec.Maps["events"].MaxEntries = uint32(e.opts.RingBufferSize)
-	if err := spec.Variables["self_tgid"].Set(uint32(os.Getpid())); err != nil {
-		return nil, fmt.Errorf("capture: setting self_tgid: %w", err)
+	if err := e.configure(spec); err != nil {
+		return nil, err
 	}
 	replace := make(map[string]*ebpf.Map)
 	for name := range spec.Maps {
@@ -224,8 +232,7 @@ func (e *Engine) detach() {
 	e.links = nil
 	e.countersMu.Lock()
 	defer e.countersMu.Unlock()
-	final := Stats{}
-	e.readCounters(&final)
+	final := e.readCounters()
 	e.finalCounters = &final
 	_ = e.maps.Close()
 	if e.coll != nil {
@@ -247,19 +254,17 @@ func (e *Engine) Stats() Stats {
 	e.countersMu.Lock()
 	defer e.countersMu.Unlock()
 	if f := e.finalCounters; f != nil {
-		s.RingBufferFull, s.RingBufferFullBytes, s.CallsMapFull, s.IovLimit = f.RingBufferFull, f.RingBufferFullBytes, f.CallsMapFull, f.IovLimit
-		s.TLSCallsFull, s.TLSNoSocket = f.TLSCallsFull, f.TLSNoSocket
+		s.KernelCounters = *f
 	} else {
-		e.readCounters(&s)
+		s.KernelCounters = e.readCounters()
 	}
 	return s
 }
 
-// readCounters sums the kernel's per-CPU counters into s. Callers hold
-// countersMu.
-func (e *Engine) readCounters(s *Stats) {
+// readCounters sums the kernel's per-CPU counters. Callers hold countersMu.
+func (e *Engine) readCounters() (s KernelCounters) {
 	if e.maps.Counters == nil {
-		return
+		return s
 	}
 	var perCPU []uint64
 	read := func(c syscallsCounter) uint64 {
@@ -277,6 +282,7 @@ func (e *Engine) readCounters(s *Stats) {
 	s.IovLimit = read(syscallsCounterCOUNTER_IOV_LIMIT)
 	s.TLSCallsFull = read(syscallsCounterCOUNTER_TLS_CALLS_FULL)
 	s.TLSNoSocket = read(syscallsCounterCOUNTER_TLS_NO_SOCKET)
+	return s
 }
 
 func (e *Engine) run() {
@@ -401,11 +407,9 @@ func (e *Engine) openConn(h *syscallsEventHeader, role Role, now time.Time) *tra
 // it from a Handler callback.
 // The request waits while a TLS hello may still be read from the wire.
 func (e *Engine) CountOnly(c *Conn) {
-	if el, ok := e.conns.bySock[c.sock]; ok {
-		if tr := el.Value.(*tracked); tr.conn == c && tr.scanningHello() {
-			tr.countOnly = true
-			return
-		}
+	if tr := e.conns.peek(c.sock); tr != nil && tr.conn == c && tr.scanningHello() {
+		tr.countOnly = true
+		return
 	}
 	e.setPolicy(c, syscallsConnPolicyPOLICY_COUNT)
 }

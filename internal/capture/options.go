@@ -48,14 +48,7 @@ func (o Options) withDefaults() Options {
 // Stats counts what the engine saw and what its bounds threw away.
 type Stats struct {
 	Events uint64 // records read from the ring buffer
-
-	// Kernel side.
-	RingBufferFull      uint64 // events the kernel dropped because the ring buffer was full
-	RingBufferFullBytes uint64 // payload bytes those events stood for
-	CallsMapFull        uint64 // reads and writes missed because too many were in flight
-	IovLimit            uint64 // vectored reads and writes with more iovecs than are copied
-	TLSCallsFull        uint64 // TLS library calls missed because too many were in flight
-	TLSNoSocket         uint64 // TLS plaintext dropped because its socket could not be found
+	KernelCounters
 
 	// User side.
 	BadEvents             uint64 // records too short or of unknown kind
@@ -65,9 +58,19 @@ type Stats struct {
 	ProcessesEvicted      uint64 // descriptions dropped because MaxProcesses were cached
 	ConnectionsTracked    uint64 // tracked now
 	TLSFilesProbed        uint64 // libraries and executables with TLS uprobes attached
-	TLSFilesDetached      uint64 // probed files detached since: no process used them any more
 	TLSFilesFailed        uint64 // ... that export a TLS API but could not be probed
+	TLSFilesDetached      uint64 // probed files detached since: no process used them any more
 	TLSExecsSkipped       uint64 // new processes not inspected for TLS libraries: queue full
 	TLSUnboundDropped     uint64 // TLS plaintext dropped while waiting to learn its socket
 	TLSFilesNotRemembered uint64 // files inspected for TLS libraries beyond the bound on remembered ones
+}
+
+// KernelCounters are what the BPF programs count in their counters map.
+type KernelCounters struct {
+	RingBufferFull      uint64 // events the kernel dropped because the ring buffer was full
+	RingBufferFullBytes uint64 // payload bytes those events stood for
+	CallsMapFull        uint64 // reads and writes missed because too many were in flight
+	IovLimit            uint64 // vectored reads and writes with more iovecs than are copied
+	TLSCallsFull        uint64 // TLS library calls missed because too many were in flight
+	TLSNoSocket         uint64 // TLS plaintext dropped because its socket could not be found
 }

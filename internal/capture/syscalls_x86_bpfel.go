@@ -200,8 +200,8 @@ const (
 	syscallsProgEnterSendto       = "enter_sendto"
 	syscallsProgEnterWrite        = "enter_write"
 	syscallsProgEnterWritev       = "enter_writev"
+	syscallsProgExitAccept        = "exit_accept"
 	syscallsProgExitAccept4       = "exit_accept4"
-	syscallsProgExitAccept        = "exit_accept_"
 	syscallsProgExitConnect       = "exit_connect"
 	syscallsProgExitRead          = "exit_read"
 	syscallsProgExitReadv         = "exit_readv"
@@ -280,8 +280,8 @@ type syscallsProgramSpecs struct {
 	EnterSendto   *ebpf.ProgramSpec `ebpf:"enter_sendto"`
 	EnterWrite    *ebpf.ProgramSpec `ebpf:"enter_write"`
 	EnterWritev   *ebpf.ProgramSpec `ebpf:"enter_writev"`
+	ExitAccept    *ebpf.ProgramSpec `ebpf:"exit_accept"`
 	ExitAccept4   *ebpf.ProgramSpec `ebpf:"exit_accept4"`
-	ExitAccept    *ebpf.ProgramSpec `ebpf:"exit_accept_"`
 	ExitConnect   *ebpf.ProgramSpec `ebpf:"exit_connect"`
 	ExitRead      *ebpf.ProgramSpec `ebpf:"exit_read"`
 	ExitReadv     *ebpf.ProgramSpec `ebpf:"exit_readv"`
@@ -409,8 +409,8 @@ type syscallsPrograms struct {
 	EnterSendto   *ebpf.Program `ebpf:"enter_sendto"`
 	EnterWrite    *ebpf.Program `ebpf:"enter_write"`
 	EnterWritev   *ebpf.Program `ebpf:"enter_writev"`
+	ExitAccept    *ebpf.Program `ebpf:"exit_accept"`
 	ExitAccept4   *ebpf.Program `ebpf:"exit_accept4"`
-	ExitAccept    *ebpf.Program `ebpf:"exit_accept_"`
 	ExitConnect   *ebpf.Program `ebpf:"exit_connect"`
 	ExitRead      *ebpf.Program `ebpf:"exit_read"`
 	ExitReadv     *ebpf.Program `ebpf:"exit_readv"`
@@ -437,8 +437,8 @@ func (p *syscallsPrograms) Close() error {
 		p.EnterSendto,
 		p.EnterWrite,
 		p.EnterWritev,
-		p.ExitAccept4,
 		p.ExitAccept,
+		p.ExitAccept4,
 		p.ExitConnect,
 		p.ExitRead,
 		p.ExitReadv,
