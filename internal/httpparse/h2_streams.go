@@ -3,6 +3,7 @@ package httpparse
 import (
 	"cmp"
 	"slices"
+	"strconv"
 	"time"
 
 	"golang.org/x/net/http2"
@@ -582,17 +583,32 @@ func (h *h2Conn) adopt(s *slot) {
 }
 
 // cut marks what st had not finished as cut short: messages begun but not
-// ended are Incomplete, a header block in progress is partial.
+// ended are Incomplete, a header block in progress is partial. A message
+// whose body reached its Content-Length is whole even without END_STREAM:
+// clients such as curl stop reading there and close, before any trailers.
 func (h *h2Conn) cut(st *h2Stream) {
 	for i := range st.msgs {
 		switch st.msgs[i].state {
 		case msgHeaders:
 			st.message(i).HeadersPartial = true
-			fallthrough
-		case msgOpen:
 			st.message(i).Incomplete = true
+		case msgOpen:
+			if m := st.message(i); !bodyReachedLength(m) {
+				m.Incomplete = true
+			}
 		}
 	}
+}
+
+// bodyReachedLength reports whether m declared a Content-Length and its
+// body has that many bytes.
+func bodyReachedLength(m *Message) bool {
+	v, ok := m.Get("content-length")
+	if !ok {
+		return false
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	return err == nil && n == m.BodySize
 }
 
 // emit closes st and passes on its transaction.

@@ -182,6 +182,21 @@ func TestH2Exchanges(t *testing.T) {
 				h2tx(5, h2Req("POST", "/5").body(3, "par").incomplete()),
 			}},
 		},
+		{
+			// curl stops at Content-Length and closes: the trailers that
+			// follow are never read, so END_STREAM never shows on its side.
+			name: "Close: a body that reached its Content-Length is whole without END_STREAM",
+			build: func(cli, srv *h2Builder) []piece {
+				cli.preface().settings().headers(1, true, reqFields("GET", "/1")...).headers(3, true, reqFields("GET", "/3")...)
+				srv.settings().headers(1, false, ":status", "200", "content-length", "4").data(1, false, "body").
+					headers(3, false, ":status", "200", "content-length", "5").data(3, false, "body")
+				return []piece{toServer(cli), toClient(srv)}
+			},
+			want: result{Transactions: []txnView{
+				h2tx(1, h2Req("GET", "/1"), h2Resp(200, "content-length: 4").body(4, "body")),
+				h2tx(3, h2Req("GET", "/3"), h2Resp(200, "content-length: 5").body(4, "body").incomplete()),
+			}},
+		},
 	})
 }
 
