@@ -18,6 +18,7 @@ const enum conn_policy *unused_conn_policy __attribute__((unused));
 const enum counter *unused_counter __attribute__((unused));
 const enum event_flag *unused_event_flag __attribute__((unused));
 const enum tls_library *unused_tls_library __attribute__((unused));
+const enum tls_cookie *unused_tls_cookie __attribute__((unused));
 
 /* remember_call keeps a syscall's arguments for its exit. */
 static __always_inline int remember_call(struct sock *sk, __s32 fd, __u64 buf, __u64 iovcnt, __u32 is_iov)

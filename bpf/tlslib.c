@@ -3,36 +3,40 @@
  * f(object, buffer, length[, size_t *done]): OpenSSL's SSL_read, SSL_write
  * and their _ex variants (also BoringSSL and LibreSSL, which export the same
  * names), and GnuTLS's gnutls_record_recv and gnutls_record_send. The loader
- * attaches the same programs to each library, with the library's id as the
- * attach cookie. No library structure is read: the socket is the one the
- * library used during the call (see in_tls_call in syscalls.c). */
+ * attaches tls_enter to each function and tls_return to its return, with a
+ * cookie saying which library and function it is (enum tls_cookie). No
+ * library structure is read: the socket is the one the library used during
+ * the call (see in_tls_call in syscalls.c). */
 #include "capture.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
-/* tls_enter remembers a call's arguments until it returns. ex_len is where
- * an _ex variant writes the byte count, 0 for the others. */
-static __always_inline int tls_enter(struct pt_regs *ctx, __u64 ex_len)
+/* tls_enter remembers a call's arguments until it returns. */
+SEC("uprobe")
+int tls_enter(struct pt_regs *ctx)
 {
 	if (is_self())
 		return 0;
 	__u64 id = bpf_get_current_pid_tgid();
+	__u64 cookie = bpf_get_attach_cookie(ctx);
 	struct tls_call c = {
 		.ssl = PARM1(ctx),
 		.buf = PARM2(ctx),
-		.ex_len = ex_len,
+		.ex_len = cookie & TLS_COOKIE_EX ? PARM4(ctx) : 0,
 		.ts_ns = bpf_ktime_get_ns(),
 		.fd = -1,
-		.library = bpf_get_attach_cookie(ctx),
+		.library = cookie & TLS_COOKIE_LIBRARY_MASK,
 	};
 	if (bpf_map_update_elem(&tls_calls, &id, &c, BPF_ANY))
 		count(COUNTER_TLS_CALLS_FULL, 1);
 	return 0;
 }
 
-/* tls_exit sends the plaintext the call moved, on the call's socket. */
-static __always_inline int tls_exit(struct pt_regs *ctx, __u8 dir)
+/* tls_return sends the plaintext the call moved, on the call's socket. */
+SEC("uretprobe")
+int tls_return(struct pt_regs *ctx)
 {
+	__u8 dir = bpf_get_attach_cookie(ctx) & TLS_COOKIE_RECV ? DIR_RECV : DIR_SEND;
 	__u64 id = bpf_get_current_pid_tgid();
 	struct tls_call *p = bpf_map_lookup_elem(&tls_calls, &id);
 	if (!p)
@@ -88,29 +92,6 @@ static __always_inline int tls_exit(struct pt_regs *ctx, __u8 dir)
 		/* The first waiting object keeps the thread's slot. */
 		bpf_map_update_elem(&pending_bind, &id, &c.ssl, BPF_NOEXIST);
 	}
-	struct lost_key k = {.sock = h.sock, .dir = dir, .flags = h.flags};
-	struct pending_lost s = {.lost = take_lost(&k)};
-	emit_buffer(&h, c.buf, n, &s);
-	keep_lost(&k, &s);
+	emit_stream(&h, c.buf, n);
 	return 0;
 }
-
-/* f(object, buffer, length) returning the length moved. */
-SEC("uprobe")
-int tls_write(struct pt_regs *ctx) { return tls_enter(ctx, 0); }
-SEC("uretprobe")
-int tls_write_ret(struct pt_regs *ctx) { return tls_exit(ctx, DIR_SEND); }
-SEC("uprobe")
-int tls_read(struct pt_regs *ctx) { return tls_enter(ctx, 0); }
-SEC("uretprobe")
-int tls_read_ret(struct pt_regs *ctx) { return tls_exit(ctx, DIR_RECV); }
-
-/* f(object, buffer, length, size_t *done) returning 1 on success. */
-SEC("uprobe")
-int tls_write_ex(struct pt_regs *ctx) { return tls_enter(ctx, PARM4(ctx)); }
-SEC("uretprobe")
-int tls_write_ex_ret(struct pt_regs *ctx) { return tls_exit(ctx, DIR_SEND); }
-SEC("uprobe")
-int tls_read_ex(struct pt_regs *ctx) { return tls_enter(ctx, PARM4(ctx)); }
-SEC("uretprobe")
-int tls_read_ex_ret(struct pt_regs *ctx) { return tls_exit(ctx, DIR_RECV); }

@@ -267,6 +267,16 @@ static __always_inline void keep_lost(struct lost_key *k, struct pending_lost *s
 	}
 }
 
+/* emit_stream sends buf[0:n) as the next bytes of h's stream, with the
+ * bytes of that stream lost before. */
+static __always_inline void emit_stream(struct event_header *h, __u64 buf, __u64 n)
+{
+	struct lost_key k = {.sock = h->sock, .dir = h->detail, .flags = h->flags};
+	struct pending_lost s = {.lost = take_lost(&k)};
+	emit_buffer(h, buf, n, &s);
+	keep_lost(&k, &s);
+}
+
 /* A TLS library call in progress on a thread (SSL_read, SSL_write, ...):
  * what its return needs, and the fd of the socket syscall the library made
  * during the call, which ties the plaintext to its connection. */

@@ -41,11 +41,21 @@ enum event_flag {
 				 * object, and an EVENT_TLS_BIND names the socket later */
 };
 
-/* The library whose uprobes produced TLS plaintext; the loader sets it as
- * each probe's attach cookie. */
+/* The library whose uprobes produced TLS plaintext. */
 enum tls_library {
 	TLS_LIB_OPENSSL = 1, /* also BoringSSL and LibreSSL */
 	TLS_LIB_GNUTLS = 2,
+	TLS_LIB_GO = 3, /* Go's crypto/tls */
+};
+
+/* The attach cookie of a TLS probe says what the probed function is: one
+ * program serves every function of a kind, so a file needs one link per
+ * program (a uprobe_multi link detaches in one step, where each classic
+ * uprobe costs the kernel a grace period). */
+enum tls_cookie {
+	TLS_COOKIE_LIBRARY_MASK = 0xff, /* enum tls_library */
+	TLS_COOKIE_RECV = 1 << 8,       /* a read; else a write */
+	TLS_COOKIE_EX = 1 << 9,         /* f(obj, buf, len, size_t *done) returning 1 on success */
 };
 
 /* What user space wants of a connection's payload, in the "policies" map.

@@ -83,20 +83,30 @@ struct socket {
 };
 
 /* Registers at a uprobe, as the kernel saves them (arch/x86/include/asm/ptrace.h,
- * arch/arm64/include/asm/ptrace.h). */
+ * arch/arm64/include/asm/ptrace.h). PARM and RC follow the C calling
+ * convention; GO_PARM, GO_RC and GO_G Go's register ABI (Go >= 1.17 on
+ * amd64, 1.18 on arm64), which also keeps the running goroutine in a
+ * register. */
 #if defined(__TARGET_ARCH_x86)
 struct pt_regs {
-	unsigned long di;
-	unsigned long si;
-	unsigned long dx;
-	unsigned long cx;
+	unsigned long r14;
+	unsigned long bx;
 	unsigned long ax;
+	unsigned long cx;
+	unsigned long dx;
+	unsigned long si;
+	unsigned long di;
 };
 #define PARM1(r) ((r)->di)
 #define PARM2(r) ((r)->si)
 #define PARM3(r) ((r)->dx)
 #define PARM4(r) ((r)->cx)
 #define RC(r) ((r)->ax)
+#define GO_PARM1(r) ((r)->ax)
+#define GO_PARM2(r) ((r)->bx)
+#define GO_PARM3(r) ((r)->cx)
+#define GO_RC(r) ((r)->ax)
+#define GO_G(r) ((r)->r14)
 #elif defined(__TARGET_ARCH_arm64)
 struct pt_regs {
 	__u64 regs[31];
@@ -106,6 +116,11 @@ struct pt_regs {
 #define PARM3(r) ((r)->regs[2])
 #define PARM4(r) ((r)->regs[3])
 #define RC(r) ((r)->regs[0])
+#define GO_PARM1(r) ((r)->regs[0])
+#define GO_PARM2(r) ((r)->regs[1])
+#define GO_PARM3(r) ((r)->regs[2])
+#define GO_RC(r) ((r)->regs[0])
+#define GO_G(r) ((r)->regs[28])
 #else
 #error "uprobes need the registers of the target architecture: build with -target amd64 or arm64"
 #endif

@@ -17,7 +17,7 @@ func newDispatchEngine(t *testing.T, h Handler) *Engine {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.tls = newTLSProbes(e.log, nil, e.opts.ProcRoot) // exec events queue to it
+	e.tls = newTLSProbes(e.log, nil, false, e.opts.ProcRoot) // exec events queue to it
 	return e
 }
 

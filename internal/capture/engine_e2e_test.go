@@ -62,8 +62,13 @@ func (r *recorder) ConnClosed(c *Conn) {
 
 func startEngine(t *testing.T, h Handler) *Engine {
 	t.Helper()
+	return startEngineWith(t, Options{}, h)
+}
+
+func startEngineWith(t *testing.T, opts Options, h Handler) *Engine {
+	t.Helper()
 	e2e.RequireBPF(t)
-	e, err := NewEngine(Options{}, h)
+	e, err := NewEngine(opts, h)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -156,12 +156,39 @@ func (e *Engine) configure(spec *ebpf.CollectionSpec) error {
 	return nil
 }
 
-// loadTLS loads the TLS library programs on the syscall programs' maps: both
-// sides of the syscall correlation must see the same in-flight calls.
+// loadTLS loads the TLS probe programs, C libraries' and Go's, on the
+// syscall programs' maps: both sides of the syscall correlation must see the
+// same in-flight calls, and all send on one ring buffer.
 func (e *Engine) loadTLS(shared map[string]*ebpf.Map) (*tlsProbes, error) {
-	spec, err := loadTlslib()
+	multi := !e.opts.classicUprobes && useUprobeMulti()
+	var colls []*ebpf.Collection
+	for _, obj := range []struct {
+		what string
+		load func() (*ebpf.CollectionSpec, error)
+	}{{"TLS library", loadTlslib}, {"Go crypto/tls", loadGotls}} {
+		coll, err := e.loadOnShared(obj.load, shared, multi)
+		if err != nil {
+			for _, c := range colls {
+				c.Close()
+			}
+			return nil, withPrivilegeHint("loading the "+obj.what+" BPF programs", err)
+		}
+		colls = append(colls, coll)
+	}
+	e.log.Debug("TLS probes", zap.Bool("uprobe_multi", multi))
+	return newTLSProbes(e.log, colls, multi, e.opts.ProcRoot), nil
+}
+
+// loadOnShared loads an embedded object of uprobes whose maps of the same
+// names as the syscall object's are those maps; multi loads the programs for
+// uprobe_multi links.
+func (e *Engine) loadOnShared(load func() (*ebpf.CollectionSpec, error), shared map[string]*ebpf.Map, multi bool) (*ebpf.Collection, error) {
+	spec, err := load()
 	if err != nil {
-		return nil, fmt.Errorf("capture: reading the embedded TLS library BPF object: %w", err)
+		return nil, fmt.Errorf("reading the embedded object: %w", err)
+	}
+	if multi {
+		prepareUprobeMulti(spec)
 	}
 	if err := e.configure(spec); err != nil {
 		return nil, err
@@ -172,11 +199,7 @@ func (e *Engine) loadTLS(shared map[string]*ebpf.Map) (*tlsProbes, error) {
 			replace[name] = m
 		}
 	}
-	coll, err := ebpf.NewCollectionWithOptions(spec, ebpf.CollectionOptions{MapReplacements: replace})
-	if err != nil {
-		return nil, withPrivilegeHint("loading the TLS library BPF programs", err)
-	}
-	return newTLSProbes(e.log, coll, e.opts.ProcRoot), nil
+	return ebpf.NewCollectionWithOptions(spec, ebpf.CollectionOptions{MapReplacements: replace})
 }
 
 // withPrivilegeHint wraps an error of step, saying what to do when the

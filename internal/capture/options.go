@@ -14,6 +14,10 @@ type Options struct {
 	IdleTimeout    time.Duration // a connection silent this long is closed
 	ProcRoot       string        // where procfs is mounted
 	Logger         *zap.Logger
+
+	// classicUprobes attaches one classic uprobe per probe site even where
+	// the kernel has uprobe_multi links: the fallback, for tests.
+	classicUprobes bool
 }
 
 const (

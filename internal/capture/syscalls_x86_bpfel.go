@@ -169,11 +169,20 @@ type syscallsTlsCall struct {
 	Library uint32
 }
 
+type syscallsTlsCookie uint32
+
+const (
+	syscallsTlsCookieTLS_COOKIE_LIBRARY_MASK syscallsTlsCookie = 255
+	syscallsTlsCookieTLS_COOKIE_RECV         syscallsTlsCookie = 256
+	syscallsTlsCookieTLS_COOKIE_EX           syscallsTlsCookie = 512
+)
+
 type syscallsTlsLibrary uint32
 
 const (
 	syscallsTlsLibraryTLS_LIB_OPENSSL syscallsTlsLibrary = 1
 	syscallsTlsLibraryTLS_LIB_GNUTLS  syscallsTlsLibrary = 2
+	syscallsTlsLibraryTLS_LIB_GO      syscallsTlsLibrary = 3
 )
 
 // Names of all BPF objects in the ELF.
@@ -225,6 +234,7 @@ const (
 	syscallsVarUnusedExecEvent    = "unused_exec_event"
 	syscallsVarUnusedLibOpenEvent = "unused_lib_open_event"
 	syscallsVarUnusedTlsBindEvent = "unused_tls_bind_event"
+	syscallsVarUnusedTlsCookie    = "unused_tls_cookie"
 	syscallsVarUnusedTlsLibrary   = "unused_tls_library"
 )
 
@@ -327,6 +337,7 @@ type syscallsVariableSpecs struct {
 	UnusedExecEvent    *ebpf.VariableSpec `ebpf:"unused_exec_event"`
 	UnusedLibOpenEvent *ebpf.VariableSpec `ebpf:"unused_lib_open_event"`
 	UnusedTlsBindEvent *ebpf.VariableSpec `ebpf:"unused_tls_bind_event"`
+	UnusedTlsCookie    *ebpf.VariableSpec `ebpf:"unused_tls_cookie"`
 	UnusedTlsLibrary   *ebpf.VariableSpec `ebpf:"unused_tls_library"`
 }
 
@@ -392,6 +403,7 @@ type syscallsVariables struct {
 	UnusedExecEvent    *ebpf.Variable `ebpf:"unused_exec_event"`
 	UnusedLibOpenEvent *ebpf.Variable `ebpf:"unused_lib_open_event"`
 	UnusedTlsBindEvent *ebpf.Variable `ebpf:"unused_tls_bind_event"`
+	UnusedTlsCookie    *ebpf.Variable `ebpf:"unused_tls_cookie"`
 	UnusedTlsLibrary   *ebpf.Variable `ebpf:"unused_tls_library"`
 }
 

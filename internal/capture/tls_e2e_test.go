@@ -19,8 +19,13 @@ import (
 // bytes must be counted without being handed over as data. curl links libssl
 // and does its own socket I/O inside SSL_read/SSL_write; node links OpenSSL
 // statically and encrypts into memory, its socket I/O done by libuv outside
-// those calls; wget links GnuTLS.
+// those calls; wget links GnuTLS. Each runs with the probes attached as
+// uprobe_multi links, where the kernel has them, and as classic uprobes.
 func TestE2EEngineTLSLibraries(t *testing.T) {
+	modes := []struct {
+		name string
+		opts Options
+	}{{"uprobe_multi", Options{}}, {"classic", Options{classicUprobes: true}}}
 	for _, tc := range []struct {
 		client  []string
 		library string
@@ -30,15 +35,22 @@ func TestE2EEngineTLSLibraries(t *testing.T) {
   r => { let b = ""; r.on("data", d => b += d); r.on("end", () => process.stdout.write(b)); })`}, "openssl"},
 		{[]string{"wget", "-q", "-O-", "--no-check-certificate"}, "gnutls"},
 	} {
-		t.Run(tc.client[0], func(t *testing.T) { testTLSClient(t, tc.client, tc.library) })
+		for _, mode := range modes {
+			t.Run(tc.client[0]+"/"+mode.name, func(t *testing.T) {
+				if !mode.opts.classicUprobes && !useUprobeMulti() {
+					t.Skip("the kernel has no uprobe_multi links (Linux 6.6+): the classic run covers it")
+				}
+				testTLSClient(t, mode.opts, tc.client, tc.library)
+			})
+		}
 	}
 }
 
 // testTLSClient runs client against python3's ssl server; client's TLS
 // library is library.
-func testTLSClient(t *testing.T, client []string, library string) {
+func testTLSClient(t *testing.T, opts Options, client []string, library string) {
 	rec := &recorder{}
-	e := startEngine(t, rec)
+	e := startEngineWith(t, opts, rec)
 	cert, key := e2e.SelfSignedCert(t)
 
 	srv := exec.Command("python3", "-c", e2e.PythonTLSServer, cert, key)
@@ -156,7 +168,9 @@ sys.stdout.write(urllib.request.urlopen(sys.argv[1], context=ssl._create_unverif
 	if n := e.Stats().TLSFilesProbed; n != probedBefore+1 {
 		t.Errorf("%d files probed after the client ran, want %d: the copy of libssl", n, probedBefore+1)
 	}
-	// The client exited: the next rescan detaches the copy's probes.
+	// The client exited: once no process has used the copy for the grace
+	// period, a rescan detaches its probes.
+	e.tls.unusedGrace.Store(1)
 	e.tls.send(inspectRequest{rescan: true})
 	deadline := time.Now().Add(10 * time.Second)
 	for e.Stats().TLSFilesDetached == 0 && time.Now().Before(deadline) {

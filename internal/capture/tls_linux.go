@@ -4,6 +4,7 @@ package capture
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"maps"
 	"os"
@@ -21,13 +22,14 @@ import (
 	"go.uber.org/zap"
 )
 
-// tlsProbes attaches the TLS library uprobes (bpf/openssl.c) to every
-// library or executable on the host that exports the OpenSSL API, once per
-// file: a uprobe is set on the file, so it covers every process mapping it,
-// including processes started later.
+// tlsProbes attaches the TLS uprobes to every library or executable on the
+// host that has a TLS API we read plaintext from (C libraries: bpf/tlslib.c;
+// Go's crypto/tls: bpf/gotls.c), once per file: a uprobe is set on the file,
+// so it covers every process mapping it, including processes started later.
 type tlsProbes struct {
-	log  *zap.Logger
-	coll *ebpf.Collection
+	log     *zap.Logger
+	colls   []*ebpf.Collection
+	uprobes uprobeAttacher
 	// procRoot is where procfs is; container files are reached through
 	// /proc/<pid>/root.
 	procRoot string
@@ -37,12 +39,19 @@ type tlsProbes struct {
 	// to end first.
 	files  map[fileID]*probedFile
 	pinned map[fileID]bool // the system's libraries: probed for good
+	// unusedGrace is how long a probed file stays probed after the last
+	// process using it was seen: a program run again and again (a CLI, a
+	// cron job) keeps its probes between runs, and its first calls are not
+	// raced by the inspection at exec.
+	unusedGrace atomic.Int64 // a time.Duration; atomic for tests to shorten it
 
 	pids      chan inspectRequest // processes to inspect, from exec events
 	stop      chan struct{}
 	done      chan struct{}
 	running   bool // run was started: close waits for it
 	closeOnce sync.Once
+
+	pace pacer // bounds the inspections a second
 
 	attached, failed atomic.Uint64 // files
 	detached         atomic.Uint64 // probed files no process used any more
@@ -57,38 +66,43 @@ const maxInspectedFiles = 65536
 type fileID struct{ dev, ino uint64 }
 
 type probedFile struct {
-	path  string
-	links []link.Link
+	path     string
+	links    []link.Link
+	lastUsed time.Time // when a scan last saw a process using it
 }
 
 // tlsLibrary says how to find and probe one TLS library.
 type tlsLibrary struct {
-	id       syscallsTlsLibrary // the probes' attach cookie, reported in events
-	name     string             // Conn.TLSLibrary
-	file     string             // prefix of the shared library's file name
-	probes   map[string]string  // function → program (bpf/tlslib.c), set at entry and at return
-	required []string           // functions a file must define to be this library
+	id       syscallsTlsLibrary           // reported in events
+	name     string                       // Conn.TLSLibrary
+	file     string                       // prefix of the shared library's file name
+	funcs    map[string]syscallsTlsCookie // function → what it does, for bpf/tlslib.c
+	required []string                     // functions a file must define to be this library
 }
 
 var tlsLibraries = []tlsLibrary{
 	{
 		id: syscallsTlsLibraryTLS_LIB_OPENSSL, name: "openssl", file: "libssl.so",
-		probes: map[string]string{
-			"SSL_write": "tls_write", "SSL_read": "tls_read",
+		funcs: map[string]syscallsTlsCookie{
+			"SSL_write": 0, "SSL_read": syscallsTlsCookieTLS_COOKIE_RECV,
 			// Since OpenSSL 1.1.1; python's ssl module calls these.
-			"SSL_write_ex": "tls_write_ex", "SSL_read_ex": "tls_read_ex",
+			"SSL_write_ex": syscallsTlsCookieTLS_COOKIE_EX,
+			"SSL_read_ex":  syscallsTlsCookieTLS_COOKIE_RECV | syscallsTlsCookieTLS_COOKIE_EX,
 		},
 		required: []string{"SSL_read", "SSL_write"},
 	},
 	{
 		id: syscallsTlsLibraryTLS_LIB_GNUTLS, name: "gnutls", file: "libgnutls.so",
-		probes:   map[string]string{"gnutls_record_send": "tls_write", "gnutls_record_recv": "tls_read"},
+		funcs:    map[string]syscallsTlsCookie{"gnutls_record_send": 0, "gnutls_record_recv": syscallsTlsCookieTLS_COOKIE_RECV},
 		required: []string{"gnutls_record_send", "gnutls_record_recv"},
 	},
 }
 
 // tlsLibraryName names the library of an event's tls_library field.
 func tlsLibraryName(id uint8) string {
+	if id == uint8(syscallsTlsLibraryTLS_LIB_GO) {
+		return goLibrary
+	}
 	for _, l := range tlsLibraries {
 		if uint8(l.id) == id {
 			return l.name
@@ -102,17 +116,27 @@ func tlsLibraryName(id uint8) string {
 // its first call.
 var libraryDirs = []string{"/usr/lib/*", "/lib/*", "/usr/lib64", "/lib64", "/usr/local/lib", "/usr/lib", "/lib"}
 
-func newTLSProbes(log *zap.Logger, coll *ebpf.Collection, procRoot string) *tlsProbes {
-	return &tlsProbes{
+func newTLSProbes(log *zap.Logger, colls []*ebpf.Collection, multi bool, procRoot string) *tlsProbes {
+	progs := make(map[string]*ebpf.Program)
+	for _, c := range colls {
+		maps.Copy(progs, c.Programs)
+	}
+	t := &tlsProbes{
 		log:      log,
-		coll:     coll,
+		colls:    colls,
+		uprobes:  uprobeAttacher{progs: progs, multi: multi},
 		procRoot: procRoot,
 		files:    make(map[fileID]*probedFile),
 		pinned:   make(map[fileID]bool),
 		pids:     make(chan inspectRequest, 1024),
 		stop:     make(chan struct{}),
 		done:     make(chan struct{}),
+		// A host starting processes faster than this has them inspected
+		// late (the queue holds 1024) rather than take a core for it.
+		pace: pacer{interval: time.Second / 200, burst: 200},
 	}
+	t.unusedGrace.Store(int64(5 * time.Minute))
+	return t
 }
 
 // start probes what is on the host now and follows new processes.
@@ -143,6 +167,9 @@ func (t *tlsProbes) run() {
 		case <-t.stop:
 			return
 		case req := <-t.pids:
+			if !t.pace.wait(t.stop) {
+				return
+			}
 			switch {
 			case req.rescan:
 				t.scanAll()
@@ -207,17 +234,23 @@ func (t *tlsProbes) close() {
 			}
 		}
 		t.files = nil
-		t.coll.Close()
+		for _, c := range t.colls {
+			c.Close()
+		}
 	})
 }
 
 // scanAll inspects every process, then detaches the probes of files that no
-// process uses any more, except the system's libraries.
+// process has used for unusedGrace, except the system's libraries.
 func (t *tlsProbes) scanAll() {
 	inUse := make(map[fileID]bool)
 	defer func() {
+		now := time.Now()
 		for id, f := range t.files {
-			if len(f.links) > 0 && !inUse[id] && !t.pinned[id] {
+			if inUse[id] {
+				f.lastUsed = now
+			}
+			if len(f.links) > 0 && now.Sub(f.lastUsed) >= time.Duration(t.unusedGrace.Load()) && !t.pinned[id] {
 				for _, l := range f.links {
 					_ = l.Close()
 				}
@@ -269,42 +302,66 @@ func (t *tlsProbes) scanProcess(pid int, inUse map[fileID]bool) {
 	}
 }
 
-// inspect attaches the probes to the file at path if it exports a TLS
-// library's API and was not seen before. A file that cannot be probed is
-// logged once. It returns the file's identity, if the file exists.
+// inspect attaches the probes to the file at path if it has a TLS API we
+// read and was not seen before. A file that cannot be probed is logged
+// once. It returns the file's identity, if the file exists.
 func (t *tlsProbes) inspect(path string) (id fileID, ok bool) {
+	// Held open, the file stays reachable when path stops naming it: a
+	// /proc/<pid>/exe of a process that exits while it is inspected.
+	file, err := os.Open(path)
+	if err != nil {
+		return fileID{}, false
+	}
+	defer file.Close()
 	var st syscall.Stat_t
-	if err := syscall.Stat(path, &st); err != nil {
+	if err := syscall.Fstat(int(file.Fd()), &st); err != nil {
 		return fileID{}, false
 	}
 	id = fileID{uint64(st.Dev), st.Ino}
 	if _, seen := t.files[id]; seen {
 		return id, true
 	}
-	f := &probedFile{path: path}
+	f := &probedFile{path: path, lastUsed: time.Now()}
 	if len(t.files) < maxInspectedFiles {
 		t.files[id] = f
 	} else {
 		t.notRemembered.Add(1)
 	}
-	for _, lib := range tlsLibraries {
-		offsets, err := dynamicOffsets(path, slices.Collect(maps.Keys(lib.probes)))
-		if err != nil || !hasAll(offsets, lib.required) {
-			continue // not this library (or not an ELF file)
-		}
-		links, err := t.attach(path, lib, offsets)
-		if err != nil {
-			t.failed.Add(1)
-			t.log.Warn("cannot probe a TLS library; its traffic is seen encrypted only", zap.String("path", path), zap.Error(err))
-			return id, true
-		}
+	name, links, err := t.probe(fmt.Sprintf("/proc/self/fd/%d", file.Fd()))
+	switch {
+	case err != nil:
+		t.failed.Add(1)
+		t.log.Warn("cannot probe a TLS library; its traffic is seen encrypted only", zap.String("path", path), zap.Error(err))
+	case len(links) > 0:
 		f.links = links
 		t.files[id] = f // probed files are always remembered, to be detached
 		t.attached.Add(1)
-		t.log.Info("probing TLS library", zap.String("library", lib.name), zap.String("path", path))
-		return id, true
+		t.log.Info("probing TLS library", zap.String("library", name), zap.String("path", path))
 	}
 	return id, true
+}
+
+// probe attaches the probes of the first TLS library the file exports, or
+// of Go's crypto/tls if it is a Go program that has it. No links and no
+// error: none of them.
+func (t *tlsProbes) probe(path string) (library string, links []link.Link, err error) {
+	for _, lib := range tlsLibraries {
+		offsets, err := dynamicOffsets(path, slices.Collect(maps.Keys(lib.funcs)))
+		if err != nil || !hasAll(offsets, lib.required) {
+			continue // not this library (or not an ELF file)
+		}
+		links, err := t.attachLibrary(path, lib, offsets)
+		return lib.name, links, err
+	}
+	sites, err := goTLSProbeSites(path)
+	if errors.Is(err, errNotGoTLS) {
+		return "", nil, nil
+	}
+	if err != nil {
+		return goLibrary, nil, err
+	}
+	links, err = t.attachGo(path, sites)
+	return goLibrary + " " + sites.GoVersion, links, err
 }
 
 func hasAll(offsets map[string]uint64, names []string) bool {
@@ -316,40 +373,40 @@ func hasAll(offsets map[string]uint64, names []string) bool {
 	return true
 }
 
-// attach sets the entry and return probes of each of the library's
-// functions the file defines, at the offsets given; all or nothing.
-func (t *tlsProbes) attach(path string, lib tlsLibrary, offsets map[string]uint64) (links []link.Link, err error) {
-	ex, err := link.OpenExecutable(path)
-	if err != nil {
-		return nil, fmt.Errorf("opening %s: %w", path, err)
+// attachLibrary sets bpf/tlslib.c's probes on the library's functions that
+// the file defines, at the offsets given: at entry and at return.
+func (t *tlsProbes) attachLibrary(path string, lib tlsLibrary, offsets map[string]uint64) ([]link.Link, error) {
+	enter := probeSet{prog: "tls_enter"}
+	ret := probeSet{prog: "tls_return", uretprobe: true}
+	for fn, off := range offsets {
+		cookie := uint64(lib.id) | uint64(lib.funcs[fn])
+		enter.add(fn, off, cookie)
+		ret.add(fn, off, cookie)
 	}
-	defer func() {
-		if err != nil {
-			for _, l := range links {
-				_ = l.Close()
-			}
-			links = nil
-		}
-	}()
-	for sym, off := range offsets {
-		opts := &link.UprobeOptions{Address: off, Cookie: uint64(lib.id)}
-		for _, name := range []string{lib.probes[sym], lib.probes[sym] + "_ret"} {
-			prog := t.coll.Programs[name]
-			if prog == nil {
-				return links, fmt.Errorf("no program %s in the TLS library object", name)
-			}
-			attach := ex.Uprobe
-			if strings.HasSuffix(name, "_ret") {
-				attach = ex.Uretprobe
-			}
-			l, err := attach(sym, prog, opts)
-			if err != nil {
-				return links, fmt.Errorf("attaching %s to %s in %s: %w", name, sym, path, err)
-			}
-			links = append(links, l)
+	return t.uprobes.attach(path, enter, ret)
+}
+
+// goLibrary is Conn.TLSLibrary for Go's crypto/tls.
+const goLibrary = "go"
+
+// attachGo sets bpf/gotls.c's probes on a Go program: at the entry of
+// (*tls.Conn).Write and Read, and at each of their RET instructions, since a
+// uretprobe would corrupt a Go stack.
+func (t *tlsProbes) attachGo(path string, s *goTLSSites) ([]link.Link, error) {
+	enter := probeSet{prog: "go_tls_enter"}
+	ret := probeSet{prog: "go_tls_return"}
+	for _, fn := range []struct {
+		name string
+		at   goFuncSites
+		dir  syscallsTlsCookie
+	}{{goTLSWriteFunc, s.Write, 0}, {goTLSReadFunc, s.Read, syscallsTlsCookieTLS_COOKIE_RECV}} {
+		cookie := uint64(syscallsTlsLibraryTLS_LIB_GO) | uint64(fn.dir)
+		enter.add(fn.name, fn.at.Entry, cookie)
+		for _, off := range fn.at.Returns {
+			ret.add(fn.name, off, cookie)
 		}
 	}
-	return links, nil
+	return t.uprobes.attach(path, enter, ret)
 }
 
 func (t *tlsProbes) stats(s *Stats) {

@@ -58,24 +58,18 @@ type tlslibTlsCall struct {
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
-	tlslibMapCalls          = "calls"
-	tlslibMapCounters       = "counters"
-	tlslibMapEvents         = "events"
-	tlslibMapLastRead       = "last_read"
-	tlslibMapLost           = "lost"
-	tlslibMapPendingBind    = "pending_bind"
-	tlslibMapPolicies       = "policies"
-	tlslibMapSslSocks       = "ssl_socks"
-	tlslibMapTlsCalls       = "tls_calls"
-	tlslibProgTlsRead       = "tls_read"
-	tlslibProgTlsReadEx     = "tls_read_ex"
-	tlslibProgTlsReadExRet  = "tls_read_ex_ret"
-	tlslibProgTlsReadRet    = "tls_read_ret"
-	tlslibProgTlsWrite      = "tls_write"
-	tlslibProgTlsWriteEx    = "tls_write_ex"
-	tlslibProgTlsWriteExRet = "tls_write_ex_ret"
-	tlslibProgTlsWriteRet   = "tls_write_ret"
-	tlslibVarSelfTgid       = "self_tgid"
+	tlslibMapCalls       = "calls"
+	tlslibMapCounters    = "counters"
+	tlslibMapEvents      = "events"
+	tlslibMapLastRead    = "last_read"
+	tlslibMapLost        = "lost"
+	tlslibMapPendingBind = "pending_bind"
+	tlslibMapPolicies    = "policies"
+	tlslibMapSslSocks    = "ssl_socks"
+	tlslibMapTlsCalls    = "tls_calls"
+	tlslibProgTlsEnter   = "tls_enter"
+	tlslibProgTlsReturn  = "tls_return"
+	tlslibVarSelfTgid    = "self_tgid"
 )
 
 // loadTlslib returns the embedded CollectionSpec for tlslib.
@@ -120,14 +114,8 @@ type tlslibSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type tlslibProgramSpecs struct {
-	TlsRead       *ebpf.ProgramSpec `ebpf:"tls_read"`
-	TlsReadEx     *ebpf.ProgramSpec `ebpf:"tls_read_ex"`
-	TlsReadExRet  *ebpf.ProgramSpec `ebpf:"tls_read_ex_ret"`
-	TlsReadRet    *ebpf.ProgramSpec `ebpf:"tls_read_ret"`
-	TlsWrite      *ebpf.ProgramSpec `ebpf:"tls_write"`
-	TlsWriteEx    *ebpf.ProgramSpec `ebpf:"tls_write_ex"`
-	TlsWriteExRet *ebpf.ProgramSpec `ebpf:"tls_write_ex_ret"`
-	TlsWriteRet   *ebpf.ProgramSpec `ebpf:"tls_write_ret"`
+	TlsEnter  *ebpf.ProgramSpec `ebpf:"tls_enter"`
+	TlsReturn *ebpf.ProgramSpec `ebpf:"tls_return"`
 }
 
 // tlslibMapSpecs contains maps before they are loaded into the kernel.
@@ -208,26 +196,14 @@ type tlslibVariables struct {
 //
 // It can be passed to loadTlslibObjects or ebpf.CollectionSpec.LoadAndAssign.
 type tlslibPrograms struct {
-	TlsRead       *ebpf.Program `ebpf:"tls_read"`
-	TlsReadEx     *ebpf.Program `ebpf:"tls_read_ex"`
-	TlsReadExRet  *ebpf.Program `ebpf:"tls_read_ex_ret"`
-	TlsReadRet    *ebpf.Program `ebpf:"tls_read_ret"`
-	TlsWrite      *ebpf.Program `ebpf:"tls_write"`
-	TlsWriteEx    *ebpf.Program `ebpf:"tls_write_ex"`
-	TlsWriteExRet *ebpf.Program `ebpf:"tls_write_ex_ret"`
-	TlsWriteRet   *ebpf.Program `ebpf:"tls_write_ret"`
+	TlsEnter  *ebpf.Program `ebpf:"tls_enter"`
+	TlsReturn *ebpf.Program `ebpf:"tls_return"`
 }
 
 func (p *tlslibPrograms) Close() error {
 	return _TlslibClose(
-		p.TlsRead,
-		p.TlsReadEx,
-		p.TlsReadExRet,
-		p.TlsReadRet,
-		p.TlsWrite,
-		p.TlsWriteEx,
-		p.TlsWriteExRet,
-		p.TlsWriteRet,
+		p.TlsEnter,
+		p.TlsReturn,
 	)
 }
 

@@ -85,6 +85,10 @@ var (
 	buildErr  error
 )
 
+// strippedPrograms are also built with -ldflags="-s -w" as name-stripped:
+// no symbol table, so their functions are found from .gopclntab.
+var strippedPrograms = []string{"goclient", "goserver"}
+
 // e2eProgram builds (once per test binary) the test program testdata/e2e/name
 // and returns its path.
 func e2eProgram(t testing.TB, name string) string {
@@ -94,9 +98,16 @@ func e2eProgram(t testing.TB, name string) string {
 		if buildErr != nil {
 			return
 		}
-		out, err := exec.Command("go", "build", "-o", binDir+"/", "../../testdata/e2e/...").CombinedOutput()
-		if err != nil {
-			buildErr = &buildError{err, string(out)}
+		builds := [][]string{{"-o", binDir + "/", "../../testdata/e2e/..."}}
+		for _, p := range strippedPrograms {
+			builds = append(builds, []string{"-ldflags=-s -w", "-o", filepath.Join(binDir, p+"-stripped"), "../../testdata/e2e/" + p})
+		}
+		for _, args := range builds {
+			out, err := exec.Command("go", append([]string{"build"}, args...)...).CombinedOutput()
+			if err != nil {
+				buildErr = &buildError{err, string(out)}
+				return
+			}
 		}
 	})
 	if buildErr != nil {

@@ -4,6 +4,10 @@
 //	goclient -c 50 URL           50 concurrent clients, one GET each, each on its own connection
 //	goclient -post 1048576 URL   one POST with a body of that many bytes
 //	goclient -h2c ...            any of the above over HTTP/2 with prior knowledge (h2c)
+//	goclient -h2 https://...     any of the above over HTTP/2 chosen by ALPN; https URLs
+//	                             are HTTP/1.1 without it. Certificates are not checked.
+//	goclient -delay 200ms ...    start the requests that long after starting, as a
+//	                             program with more to do at start would
 //	goclient -h2c -streams 10 URL
 //	                             a warm-up GET (query "warmup") opens one HTTP/2 connection,
 //	                             then 10 concurrent GETs run as streams of it
@@ -13,6 +17,7 @@ package main
 
 import (
 	"bytes"
+	"crypto/tls"
 	"flag"
 	"fmt"
 	"io"
@@ -20,6 +25,7 @@ import (
 	"net/url"
 	"os"
 	"sync"
+	"time"
 )
 
 func main() {
@@ -27,18 +33,26 @@ func main() {
 	c := flag.Int("c", 1, "concurrent clients, each with its own connection")
 	post := flag.Int("post", -1, "POST a body of this many bytes instead of GET")
 	h2c := flag.Bool("h2c", false, "speak HTTP/2 over cleartext with prior knowledge")
-	streams := flag.Int("streams", 0, "with -h2c: after a warm-up request, this many concurrent requests on its connection")
+	h2 := flag.Bool("h2", false, "speak HTTP/2 over TLS (ALPN)")
+	streams := flag.Int("streams", 0, "with -h2c or -h2: after a warm-up request, this many concurrent requests on its connection")
+	delay := flag.Duration("delay", 0, "wait this long before the first request")
 	flag.Parse()
 	url := flag.Arg(0)
+	time.Sleep(*delay)
 	newClient := func() *http.Client {
-		tr := &http.Transport{MaxIdleConnsPerHost: 1}
-		if *h2c {
-			tr.Protocols = new(http.Protocols)
+		tr := &http.Transport{MaxIdleConnsPerHost: 1, TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}
+		tr.Protocols = new(http.Protocols)
+		switch {
+		case *h2c:
 			tr.Protocols.SetUnencryptedHTTP2(true)
+		case *h2:
+			tr.Protocols.SetHTTP2(true)
+		default:
+			tr.Protocols.SetHTTP1(true)
 		}
 		return &http.Client{Transport: tr}
 	}
-	if *h2c && *streams > 0 {
+	if (*h2c || *h2) && *streams > 0 {
 		if err := runStreams(newClient(), url, *streams); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)
@@ -82,7 +96,7 @@ func request(client *http.Client, url string, post int) error {
 		return err
 	}
 	defer resp.Body.Close()
-	if t, ok := client.Transport.(*http.Transport); ok && t.Protocols != nil && resp.ProtoMajor != 2 {
+	if t, ok := client.Transport.(*http.Transport); ok && !t.Protocols.HTTP1() && resp.ProtoMajor != 2 {
 		return fmt.Errorf("%s: answered in %s, not HTTP/2", url, resp.Proto)
 	}
 	_, err = io.Copy(io.Discard, resp.Body)

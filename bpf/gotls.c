@@ -1,0 +1,146 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/* Uprobes on Go's crypto/tls: (*Conn).Write and (*Conn).Read of Go
+ * executables, whose arguments and results travel in registers (Go's register
+ * ABI). A uretprobe would rewrite the return address on the goroutine's
+ * stack, which Go moves when it grows: the loader sets go_tls_enter at each
+ * function's entry and go_tls_return at every RET instruction in it, with a
+ * cookie saying which function (enum tls_cookie). A goroutine may change
+ * threads during a call, so calls are keyed by goroutine, not thread.
+ *
+ * The socket is found at entry, while the connection is surely open: by the
+ * time a call returns another goroutine may have closed it. For the same
+ * reason a Write's plaintext is sent at entry: at its return the peer may
+ * already have answered and the connection ended. */
+#include "capture.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+struct go_key {
+	__u64 g; /* the goroutine: runtime.g's address */
+	__u32 tgid;
+	__u32 _pad;
+};
+
+struct go_call {
+	__u64 conn; /* *tls.Conn */
+	__u64 buf;
+	__u64 len;
+	__u64 sock;
+	__u64 ts_ns;
+	__s32 fd;
+	__u32 dir; /* enum data_dir */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct go_key);
+	__type(value, struct go_call);
+} go_calls SEC(".maps");
+
+/* The socket under a tls.Conn: its first field is the net.Conn it wraps, an
+ * interface whose data word points to a *net.TCPConn; that struct starts
+ * with the *netFD, which starts with a poll.FD: a 16-byte fdMutex, then
+ * Sysfd. These layouts have not changed since Go 1.9. A net.Conn of another
+ * type gives an fd that sock_from_fd rejects, or none. */
+#define GO_IFACE_DATA 8
+#define GO_NETFD_SYSFD 16
+
+static __always_inline struct sock *go_conn_sock(__u64 conn, __s32 *fd)
+{
+	__u64 tcp = 0, netfd = 0;
+	__s64 sysfd = -1;
+	if (bpf_probe_read_user(&tcp, sizeof(tcp), (void *)(conn + GO_IFACE_DATA)) || !tcp)
+		return NULL;
+	if (bpf_probe_read_user(&netfd, sizeof(netfd), (void *)tcp) || !netfd)
+		return NULL;
+	if (bpf_probe_read_user(&sysfd, sizeof(sysfd), (void *)(netfd + GO_NETFD_SYSFD)))
+		return NULL;
+	if (sysfd < 0 || sysfd > 0x7fffffff)
+		return NULL;
+	*fd = sysfd;
+	return sock_from_fd(sysfd);
+}
+
+/* go_emit sends n bytes of the call's buffer as plaintext of its socket. */
+static __always_inline void go_emit(struct go_call *c, __u64 n, __u64 ts_ns)
+{
+	struct event_header h;
+	fill_header(&h, EVENT_DATA, c->dir, c->fd, (struct sock *)c->sock, ts_ns);
+	h.flags = FLAG_TLS_PLAINTEXT;
+	h.tls_library = TLS_LIB_GO;
+	emit_stream(&h, c->buf, n);
+}
+
+/* go_enter remembers the call, and returns it if it is new: a function whose
+ * stack must grow runs its first instructions twice, around
+ * runtime.morestack, and the second time is the same call. */
+static __always_inline struct go_call *go_enter(struct pt_regs *ctx, struct go_key *k, __u8 dir)
+{
+	if (is_self())
+		return NULL;
+	k->g = GO_G(ctx);
+	k->tgid = bpf_get_current_pid_tgid() >> 32;
+	struct go_call c = {.conn = GO_PARM1(ctx), .buf = GO_PARM2(ctx), .len = GO_PARM3(ctx), .dir = dir};
+	__u64 now = bpf_ktime_get_ns();
+	struct go_call *old = bpf_map_lookup_elem(&go_calls, k);
+	if (old && old->conn == c.conn && old->buf == c.buf && old->len == c.len && old->dir == dir &&
+	    now - old->ts_ns < 1000000)
+		return NULL;
+	struct sock *sk = go_conn_sock(c.conn, &c.fd);
+	if (!sk) {
+		count(COUNTER_TLS_NO_SOCKET, 1);
+		bpf_map_delete_elem(&go_calls, k);
+		return NULL;
+	}
+	if (policy_of(sk) == POLICY_IGNORE) {
+		bpf_map_delete_elem(&go_calls, k);
+		return NULL;
+	}
+	c.sock = (__u64)sk;
+	c.ts_ns = now;
+	if (bpf_map_update_elem(&go_calls, k, &c, BPF_ANY)) {
+		count(COUNTER_TLS_CALLS_FULL, 1);
+		return NULL;
+	}
+	return bpf_map_lookup_elem(&go_calls, k);
+}
+
+/* go_return ends the goroutine's call in direction dir, if one is open. */
+static __always_inline struct go_call *go_return(struct pt_regs *ctx, struct go_key *k, __u8 dir)
+{
+	k->g = GO_G(ctx);
+	k->tgid = bpf_get_current_pid_tgid() >> 32;
+	struct go_call *c = bpf_map_lookup_elem(&go_calls, k);
+	return c && c->dir == dir ? c : NULL;
+}
+
+/* func (c *Conn) Write(b []byte) (int, error): the plaintext is b, sent at
+ * entry. func (c *Conn) Read(b []byte) (int, error): the plaintext is b[:n],
+ * sent at return. */
+SEC("uprobe")
+int go_tls_enter(struct pt_regs *ctx)
+{
+	__u8 dir = bpf_get_attach_cookie(ctx) & TLS_COOKIE_RECV ? DIR_RECV : DIR_SEND;
+	struct go_key k = {};
+	struct go_call *c = go_enter(ctx, &k, dir);
+	if (c && dir == DIR_SEND && c->len > 0)
+		go_emit(c, c->len, c->ts_ns);
+	return 0;
+}
+
+SEC("uprobe")
+int go_tls_return(struct pt_regs *ctx)
+{
+	__u8 dir = bpf_get_attach_cookie(ctx) & TLS_COOKIE_RECV ? DIR_RECV : DIR_SEND;
+	struct go_key k = {};
+	struct go_call *p = go_return(ctx, &k, dir);
+	if (!p)
+		return 0;
+	struct go_call c = *p;
+	bpf_map_delete_elem(&go_calls, &k);
+	__s64 n = GO_RC(ctx);
+	if (dir == DIR_RECV && n > 0)
+		go_emit(&c, n, bpf_ktime_get_ns());
+	return 0;
+}
