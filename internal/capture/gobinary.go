@@ -1,6 +1,7 @@
 package capture
 
 import (
+	"bytes"
 	"debug/buildinfo"
 	"debug/elf"
 	"encoding/binary"
@@ -94,6 +95,14 @@ func goTLSProbeSites(path string) (*goTLSSites, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w: %v", path, errNotGoTLS, err)
 	}
+	// Most Go programs have no crypto/tls: their pclntab, which names every
+	// function, is searched for it before the symbol table is read (a
+	// compiler's is some 30 ms).
+	if sec := f.Section(".gopclntab"); sec != nil {
+		if has, err := readerHas(sec.Open(), []byte(goTLSReadFunc+"\x00")); err == nil && !has {
+			return nil, fmt.Errorf("%s: %w", path, errNotGoTLS)
+		}
+	}
 	bounds, err := goTLSFuncBounds(f)
 	if err != nil {
 		return nil, fmt.Errorf("finding crypto/tls in %s (%s): %w", path, info.GoVersion, err)
@@ -113,6 +122,27 @@ func goTLSProbeSites(path string) (*goTLSSites, error) {
 		}
 	}
 	return sites, nil
+}
+
+// readerHas reports whether r's bytes hold s, reading them in pieces
+// rather than all at once.
+func readerHas(r io.Reader, s []byte) (bool, error) {
+	const piece = 256 << 10
+	buf := make([]byte, piece+len(s))
+	kept := 0 // the end of the previous piece, where s may have begun
+	for {
+		n, err := io.ReadFull(r, buf[kept:])
+		if bytes.Contains(buf[:kept+n], s) {
+			return true, nil
+		}
+		if err == io.EOF || err == io.ErrUnexpectedEOF {
+			return false, nil
+		}
+		if err != nil {
+			return false, err
+		}
+		kept = copy(buf, buf[kept+n-len(s)+1:kept+n])
+	}
 }
 
 // goRegABIMinor is, per architecture, the first Go 1.x release that passes

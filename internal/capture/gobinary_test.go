@@ -496,3 +496,23 @@ func BenchmarkGoTLSProbeSites(b *testing.B) {
 		})
 	}
 }
+
+// TestReaderHas: the name is found wherever it lies, across the pieces
+// readerHas reads too.
+func TestReaderHas(t *testing.T) {
+	name := []byte("crypto/tls.(*Conn).Read\x00")
+	const piece = 256 << 10
+	for _, at := range []int{0, 100, piece - len(name), piece - 5, piece, 2*piece + 3, 3*piece - 1} {
+		data := make([]byte, 3*piece+64)
+		copy(data[at:], name)
+		if has, err := readerHas(bytes.NewReader(data), name); !has || err != nil {
+			t.Errorf("name at %d: found %v, err %v", at, has, err)
+		}
+		if has, err := readerHas(bytes.NewReader(data[:at+len(name)-1]), name); has || err != nil {
+			t.Errorf("name cut at %d: found %v, err %v", at, has, err)
+		}
+	}
+	if has, _ := readerHas(bytes.NewReader(nil), name); has {
+		t.Error("found in nothing")
+	}
+}

@@ -45,7 +45,8 @@ type tlsProbes struct {
 	// raced by the inspection at exec.
 	unusedGrace atomic.Int64 // a time.Duration; atomic for tests to shorten it
 
-	pids      chan inspectRequest // processes to inspect, from exec events
+	pids      chan inspectRequest // processes to inspect, from exec events, and rescans
+	opened    chan inspectRequest // library files processes opened
 	stop      chan struct{}
 	done      chan struct{}
 	running   bool // run was started: close waits for it
@@ -53,9 +54,13 @@ type tlsProbes struct {
 
 	pace pacer // bounds the inspections a second
 
+	// probed is the files probed now, readable from any goroutine.
+	probedMu sync.Mutex
+	probed   map[fileID]bool
+
 	attached, failed atomic.Uint64 // files
 	detached         atomic.Uint64 // probed files no process used any more
-	pidsDropped      atomic.Uint64 // exec events not inspected: the queue was full
+	pidsDropped      atomic.Uint64 // requests not handled: their queue was full
 	notRemembered    atomic.Uint64 // files inspected while files was full: they are read again next time
 }
 
@@ -129,6 +134,8 @@ func newTLSProbes(log *zap.Logger, colls []*ebpf.Collection, multi bool, procRoo
 		files:    make(map[fileID]*probedFile),
 		pinned:   make(map[fileID]bool),
 		pids:     make(chan inspectRequest, 1024),
+		opened:   make(chan inspectRequest, 256),
+		probed:   make(map[fileID]bool),
 		stop:     make(chan struct{}),
 		done:     make(chan struct{}),
 		// A host starting processes faster than this has them inspected
@@ -157,32 +164,37 @@ func (t *tlsProbes) start() {
 }
 
 // run inspects processes that executed a program, and rescans everything
-// now and then to catch libraries loaded with dlopen.
+// now and then to catch libraries loaded with dlopen. A library a process
+// just opened goes first: the process is about to call it.
 func (t *tlsProbes) run() {
 	defer close(t.done)
 	rescan := time.NewTicker(10 * time.Second)
 	defer rescan.Stop()
 	for {
 		select {
+		case req := <-t.opened:
+			t.inspect(req.path)
+			continue
+		default:
+		}
+		select {
 		case <-t.stop:
 			return
+		case req := <-t.opened:
+			t.inspect(req.path)
 		case req := <-t.pids:
 			if !t.pace.wait(t.stop) {
 				return
 			}
-			switch {
-			case req.rescan:
+			if req.rescan {
 				t.scanAll()
-				continue
-			case req.path != "":
-				t.inspect(req.path)
 				continue
 			}
 			t.scanProcess(req.pid, nil)
 			if !req.again {
 				// The dynamic loader maps the libraries right after
 				// exec; look again once it has.
-				time.AfterFunc(100*time.Millisecond, func() { t.send(inspectRequest{pid: req.pid, again: true}) })
+				time.AfterFunc(100*time.Millisecond, func() { t.send(t.pids, inspectRequest{pid: req.pid, again: true}) })
 			}
 		case <-rescan.C:
 			t.scanAll()
@@ -206,16 +218,16 @@ func (t *tlsProbes) libraryOpened(pid int, path string) {
 	} else {
 		path = filepath.Join(dir, "root", path)
 	}
-	t.send(inspectRequest{pid: pid, path: path})
+	t.send(t.opened, inspectRequest{pid: pid, path: path})
 }
 
 // execed asks for a process that executed a program to be inspected; it
 // never blocks the caller.
-func (t *tlsProbes) execed(pid int) { t.send(inspectRequest{pid: pid}) }
+func (t *tlsProbes) execed(pid int) { t.send(t.pids, inspectRequest{pid: pid}) }
 
-func (t *tlsProbes) send(req inspectRequest) {
+func (t *tlsProbes) send(queue chan inspectRequest, req inspectRequest) {
 	select {
-	case t.pids <- req:
+	case queue <- req:
 	default:
 		t.pidsDropped.Add(1)
 	}
@@ -256,6 +268,7 @@ func (t *tlsProbes) scanAll() {
 				}
 				delete(t.files, id) // inspected afresh if a process brings it back
 				t.detached.Add(1)
+				t.setProbed(id, false)
 			}
 		}
 	}()
@@ -336,6 +349,7 @@ func (t *tlsProbes) inspect(path string) (id fileID, ok bool) {
 		f.links = links
 		t.files[id] = f // probed files are always remembered, to be detached
 		t.attached.Add(1)
+		t.setProbed(id, true)
 		t.log.Info("probing TLS library", zap.String("library", name), zap.String("path", path))
 	}
 	return id, true
@@ -407,6 +421,27 @@ func (t *tlsProbes) attachGo(path string, s *goTLSSites) ([]link.Link, error) {
 		}
 	}
 	return t.uprobes.attach(path, enter, ret)
+}
+
+func (t *tlsProbes) setProbed(id fileID, probed bool) {
+	t.probedMu.Lock()
+	defer t.probedMu.Unlock()
+	if probed {
+		t.probed[id] = true
+	} else {
+		delete(t.probed, id)
+	}
+}
+
+// isProbed reports whether the file at path has probes set now.
+func (t *tlsProbes) isProbed(path string) bool {
+	var st syscall.Stat_t
+	if syscall.Stat(path, &st) != nil {
+		return false
+	}
+	t.probedMu.Lock()
+	defer t.probedMu.Unlock()
+	return t.probed[fileID{uint64(st.Dev), st.Ino}]
 }
 
 func (t *tlsProbes) stats(s *Stats) {

@@ -28,7 +28,9 @@ import (
 //
 // http1-go: plain HTTP/1.1 against the Go test server.
 // https-nginx: HTTPS against nginx; wrk and nginx both use OpenSSL, so both
-// ends are captured through the TLS uprobes.
+// ends are captured through the TLS library uprobes.
+// https-go: HTTPS against the Go test server: wrk's end through OpenSSL's
+// uprobes, the server's through Go's crypto/tls probes.
 func BenchmarkE2ELoad(b *testing.B) {
 	e2e.RequireBPF(b)
 	if _, err := exec.LookPath("wrk"); err != nil {
@@ -41,6 +43,11 @@ func BenchmarkE2ELoad(b *testing.B) {
 	b.Run("https-nginx", func(b *testing.B) {
 		cert, key := e2e.SelfSignedCert(b)
 		benchLoad(b, fmt.Sprintf("https://127.0.0.1:%d/ok", startNginx(b, cert, key, false)))
+	})
+	b.Run("https-go", func(b *testing.B) {
+		cert, key := e2e.SelfSignedCert(b)
+		port := startServer(b, e2eProgram(b, "goserver"), "-cert", cert, "-key", key)
+		benchLoad(b, fmt.Sprintf("https://127.0.0.1:%d/ok", port))
 	})
 }
 
