@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /* Uprobes on Go's crypto/tls: (*Conn).Write and (*Conn).Read of Go
  * executables, whose arguments and results travel in registers (Go's register
- * ABI). A uretprobe would rewrite the return address on the goroutine's
- * stack, which Go moves when it grows: the loader sets go_tls_enter at each
- * function's entry and go_tls_return at every RET instruction in it, with a
- * cookie saying which function (enum tls_cookie). A goroutine may change
+ * ABI). The loader sets go_tls_enter just past each function's stack check,
+ * hit once per call (the first instruction runs again after the stack grew),
+ * and, for Read, go_tls_return at every RET instruction: a uretprobe would
+ * rewrite the return address on the goroutine's stack, which Go moves. The
+ * cookie says which function (enum tls_cookie). A goroutine may change
  * threads during a call, so calls are keyed by goroutine, not thread.
  *
  * The socket is found at entry, while the connection is surely open: by the
@@ -21,6 +22,7 @@ struct go_key {
 	__u32 _pad;
 };
 
+/* A Read in progress. */
 struct go_call {
 	__u64 conn; /* *tls.Conn */
 	__u64 buf;
@@ -72,75 +74,53 @@ static __always_inline void go_emit(struct go_call *c, __u64 n, __u64 ts_ns)
 	emit_stream(&h, c->buf, n);
 }
 
-/* go_enter remembers the call, and returns it if it is new: a function whose
- * stack must grow runs its first instructions twice, around
- * runtime.morestack, and the second time is the same call. */
-static __always_inline struct go_call *go_enter(struct pt_regs *ctx, struct go_key *k, __u8 dir)
+static __always_inline struct go_key go_key_of(struct pt_regs *ctx)
 {
-	if (is_self())
-		return NULL;
-	k->g = GO_G(ctx);
-	k->tgid = bpf_get_current_pid_tgid() >> 32;
-	struct go_call c = {.conn = GO_PARM1(ctx), .buf = GO_PARM2(ctx), .len = GO_PARM3(ctx), .dir = dir};
-	__u64 now = bpf_ktime_get_ns();
-	struct go_call *old = bpf_map_lookup_elem(&go_calls, k);
-	if (old && old->conn == c.conn && old->buf == c.buf && old->len == c.len && old->dir == dir &&
-	    now - old->ts_ns < 1000000)
-		return NULL;
-	struct sock *sk = go_conn_sock(c.conn, &c.fd);
-	if (!sk) {
-		count(COUNTER_TLS_NO_SOCKET, 1);
-		bpf_map_delete_elem(&go_calls, k);
-		return NULL;
-	}
-	if (policy_of(sk) == POLICY_IGNORE) {
-		bpf_map_delete_elem(&go_calls, k);
-		return NULL;
-	}
-	c.sock = (__u64)sk;
-	c.ts_ns = now;
-	if (bpf_map_update_elem(&go_calls, k, &c, BPF_ANY)) {
-		count(COUNTER_TLS_CALLS_FULL, 1);
-		return NULL;
-	}
-	return bpf_map_lookup_elem(&go_calls, k);
+	struct go_key k = {.g = GO_G(ctx), .tgid = bpf_get_current_pid_tgid() >> 32};
+	return k;
 }
 
-/* go_return ends the goroutine's call in direction dir, if one is open. */
-static __always_inline struct go_call *go_return(struct pt_regs *ctx, struct go_key *k, __u8 dir)
-{
-	k->g = GO_G(ctx);
-	k->tgid = bpf_get_current_pid_tgid() >> 32;
-	struct go_call *c = bpf_map_lookup_elem(&go_calls, k);
-	return c && c->dir == dir ? c : NULL;
-}
-
-/* func (c *Conn) Write(b []byte) (int, error): the plaintext is b, sent at
- * entry. func (c *Conn) Read(b []byte) (int, error): the plaintext is b[:n],
- * sent at return. */
+/* func (c *Conn) Write(b []byte) (int, error): the plaintext is b, sent now.
+ * func (c *Conn) Read(b []byte) (int, error): the plaintext is b[:n], sent by
+ * go_tls_return. */
 SEC("uprobe")
 int go_tls_enter(struct pt_regs *ctx)
 {
+	if (is_self())
+		return 0;
 	__u8 dir = bpf_get_attach_cookie(ctx) & TLS_COOKIE_RECV ? DIR_RECV : DIR_SEND;
-	struct go_key k = {};
-	struct go_call *c = go_enter(ctx, &k, dir);
-	if (c && dir == DIR_SEND && c->len > 0)
-		go_emit(c, c->len, c->ts_ns);
+	struct go_call c = {.conn = GO_PARM1(ctx), .buf = GO_PARM2(ctx), .len = GO_PARM3(ctx), .dir = dir};
+	struct sock *sk = go_conn_sock(c.conn, &c.fd);
+	if (!sk) {
+		count(COUNTER_TLS_NO_SOCKET, 1);
+		return 0;
+	}
+	if (policy_of(sk) == POLICY_IGNORE)
+		return 0;
+	c.sock = (__u64)sk;
+	c.ts_ns = bpf_ktime_get_ns();
+	if (dir == DIR_SEND) {
+		if (c.len > 0)
+			go_emit(&c, c.len, c.ts_ns);
+		return 0;
+	}
+	struct go_key k = go_key_of(ctx);
+	if (bpf_map_update_elem(&go_calls, &k, &c, BPF_ANY))
+		count(COUNTER_TLS_CALLS_FULL, 1);
 	return 0;
 }
 
 SEC("uprobe")
 int go_tls_return(struct pt_regs *ctx)
 {
-	__u8 dir = bpf_get_attach_cookie(ctx) & TLS_COOKIE_RECV ? DIR_RECV : DIR_SEND;
-	struct go_key k = {};
-	struct go_call *p = go_return(ctx, &k, dir);
+	struct go_key k = go_key_of(ctx);
+	struct go_call *p = bpf_map_lookup_elem(&go_calls, &k);
 	if (!p)
 		return 0;
 	struct go_call c = *p;
 	bpf_map_delete_elem(&go_calls, &k);
-	__s64 n = GO_RC(ctx);
-	if (dir == DIR_RECV && n > 0)
+	__s64 n = GO_RC(ctx); /* n int; the error is in the next registers */
+	if (n > 0)
 		go_emit(&c, n, bpf_ktime_get_ns());
 	return 0;
 }

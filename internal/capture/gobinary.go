@@ -272,12 +272,17 @@ func goFuncProbeSites(f *elf.File, r io.ReaderAt, b funcBounds) (goFuncSites, er
 		return goFuncSites{}, fmt.Errorf("reading the code of [%#x, %#x) at file offset %#x: %w", b.entry, b.end, off, err)
 	}
 	var rets []uint64
+	var body uint64
 	var err error
 	switch f.Machine {
 	case elf.EM_X86_64:
-		rets, err = amd64Returns(code)
+		if body, err = amd64BodyStart(code); err == nil {
+			rets, err = amd64Returns(code)
+		}
 	case elf.EM_AARCH64:
-		rets, err = arm64Returns(code, b.entry)
+		if body, err = arm64BodyStart(code); err == nil {
+			rets, err = arm64Returns(code, b.entry)
+		}
 	default:
 		err = fmt.Errorf("unsupported architecture %v", f.Machine)
 	}
@@ -287,11 +292,61 @@ func goFuncProbeSites(f *elf.File, r io.ReaderAt, b funcBounds) (goFuncSites, er
 	if len(rets) == 0 {
 		return goFuncSites{}, fmt.Errorf("no RET instruction in [%#x, %#x)", b.entry, b.end)
 	}
-	sites := goFuncSites{Entry: off, Returns: make([]uint64, len(rets))}
+	sites := goFuncSites{Entry: off + body, Returns: make([]uint64, len(rets))}
 	for i, r := range rets {
 		sites.Returns[i] = off + r
 	}
 	return sites, nil
+}
+
+// maxPrologue is how many instructions a Go prologue takes to check the
+// stack: CMPQ SP, 16(R14) or LEAQ -n(SP), R12 and CMPQ R12, 16(R14) (more
+// for huge frames), then the conditional jump to the runtime.morestack call
+// at the function's end.
+const maxPrologue = 4
+
+// amd64BodyStart returns the offset of the instruction after the
+// prologue's stack check: the first forward conditional jump. A probe there
+// is hit once per call, where one at the first instruction is hit again
+// when the stack had to grow, and that instruction (PUSHQ BP) is one the
+// kernel emulates instead of single-stepping, a trap fewer per call.
+func amd64BodyStart(code []byte) (uint64, error) {
+	for pc, n := 0, 0; n < maxPrologue && pc < len(code); n++ {
+		inst, err := x86asm.Decode(code[pc:], 64)
+		if err != nil || inst.Op == 0 || inst.Len <= 0 {
+			return 0, fmt.Errorf("decoding the prologue at +%#x: %v", pc, err)
+		}
+		pc += inst.Len
+		if rel, ok := inst.Args[0].(x86asm.Rel); ok && isAMD64Jcc(inst.Op) && rel > 0 && pc+int(rel) < len(code) {
+			return uint64(pc), nil
+		}
+	}
+	return 0, errors.New("no stack check in the first instructions: not a Go function prologue")
+}
+
+func isAMD64Jcc(op x86asm.Op) bool {
+	switch op {
+	case x86asm.JA, x86asm.JAE, x86asm.JB, x86asm.JBE, x86asm.JE, x86asm.JG, x86asm.JGE,
+		x86asm.JL, x86asm.JLE, x86asm.JNE, x86asm.JNO, x86asm.JNP, x86asm.JNS, x86asm.JO, x86asm.JP, x86asm.JS:
+		return true
+	}
+	return false
+}
+
+// arm64BodyStart is amd64BodyStart for arm64, whose stack check ends with
+// a B.cond (B.LS) forward to the morestack call.
+func arm64BodyStart(code []byte) (uint64, error) {
+	for pc := 0; pc < maxPrologue*4 && pc+4 <= len(code); pc += 4 {
+		w := binary.LittleEndian.Uint32(code[pc:])
+		if w&0xff000010 != 0x54000000 { // B.cond: 0101010 0 imm19 0 cond
+			continue
+		}
+		imm := int32(w<<8) >> 13 // imm19, sign-extended, in instructions
+		if imm > 0 && pc+4*int(imm) < len(code) {
+			return uint64(pc + 4), nil
+		}
+	}
+	return 0, errors.New("no stack check in the first instructions: not a Go function prologue")
 }
 
 // amd64Returns decodes code from its start, one instruction after another,

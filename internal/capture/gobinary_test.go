@@ -239,8 +239,14 @@ func checkGoTLSSites(t *testing.T, symtabPath, path string, sites *goTLSSites) {
 			t.Fatalf("%s not in the symbol table of %s", fn.name, symtabPath)
 		}
 		entry, ok := fileOffset(f, b.entry)
-		if !ok || entry != fn.sites.Entry {
-			t.Errorf("%s: entry at file offset %#x, the symbol table says %#x", fn.name, fn.sites.Entry, entry)
+		// The probe goes past the stack check: on amd64 onto PUSHQ BP,
+		// on arm64 after the B.LS to the morestack call.
+		if !ok || fn.sites.Entry <= entry || fn.sites.Entry > entry+4*maxPrologue {
+			t.Errorf("%s: body at file offset %#x, not within the prologue of the function at %#x", fn.name, fn.sites.Entry, entry)
+		} else if f.Machine == elf.EM_X86_64 && code[fn.sites.Entry] != 0x55 {
+			t.Errorf("%s: byte %#x at the body start %#x, not PUSHQ BP", fn.name, code[fn.sites.Entry], fn.sites.Entry)
+		} else if w := binary.LittleEndian.Uint32(code[fn.sites.Entry-4:]); f.Machine == elf.EM_AARCH64 && w&0xff00001f != 0x54000009 {
+			t.Errorf("%s: word %#x before the body start %#x, not B.LS", fn.name, w, fn.sites.Entry)
 		}
 		if len(fn.sites.Returns) == 0 {
 			t.Errorf("%s: no returns", fn.name)
@@ -514,5 +520,57 @@ func TestReaderHas(t *testing.T) {
 	}
 	if has, _ := readerHas(bytes.NewReader(nil), name); has {
 		t.Error("found in nothing")
+	}
+}
+
+// TestBodyStart: the probe site past the stack check, on prologues as Go's
+// compiler writes them, and an error where there is none.
+func TestBodyStart(t *testing.T) {
+	amd64 := []struct {
+		name string
+		code []byte
+		want uint64
+		ok   bool
+	}{
+		// CMPQ SP, 0x10(R14); JBE +0x10; PUSHQ BP; ...
+		{"small frame", []byte{0x49, 0x3b, 0x66, 0x10, 0x76, 0x10, 0x55, 0x48, 0x89, 0xe5, 0xc3, 0x90, 0x90, 0x90, 0x90, 0x90, 0x90, 0x90, 0x90, 0x90, 0x90, 0x90, 0x90}, 6, true},
+		// LEAQ -0x48(SP), R12; CMPQ R12, 0x10(R14); JBE rel32 +0x10; PUSHQ BP
+		{"large frame", append([]byte{0x4c, 0x8d, 0x64, 0x24, 0xb8, 0x4d, 0x3b, 0x66, 0x10, 0x0f, 0x86, 0x10, 0, 0, 0, 0x55}, make([]byte, 32)...), 15, true},
+		// PUSHQ BP; MOVQ SP, BP; RET: no stack check (a NOSPLIT function)
+		{"no check", []byte{0x55, 0x48, 0x89, 0xe5, 0xc3}, 0, false},
+		// a backward jump is not the check
+		{"backward", []byte{0x49, 0x3b, 0x66, 0x10, 0x76, 0xf0, 0x55, 0xc3}, 0, false},
+		{"garbage", []byte{0x0f, 0xff}, 0, false},
+	}
+	for _, tc := range amd64 {
+		got, err := amd64BodyStart(tc.code)
+		if (err == nil) != tc.ok || got != tc.want {
+			t.Errorf("amd64 %s: %d, %v; want %d, ok %v", tc.name, got, err, tc.want, tc.ok)
+		}
+	}
+	word := func(ws ...uint32) []byte {
+		b := make([]byte, 4*len(ws))
+		for i, w := range ws {
+			binary.LittleEndian.PutUint32(b[4*i:], w)
+		}
+		return b
+	}
+	const nop = 0xd503201f
+	arm64 := []struct {
+		name string
+		code []byte
+		want uint64
+		ok   bool
+	}{
+		// LDR X16, [X28, #16]; CMP SP, X16; B.LS +5 instructions; STR ...
+		{"check", word(0xf9400b90, 0xeb3003ff, 0x540000a9, nop, nop, nop, nop, arm64Ret), 12, true},
+		{"no check", word(nop, nop, nop, nop, arm64Ret), 0, false},
+		{"backward", word(0xf9400b90, 0xeb3003ff, 0x54ffffe9, nop, arm64Ret), 0, false},
+	}
+	for _, tc := range arm64 {
+		got, err := arm64BodyStart(tc.code)
+		if (err == nil) != tc.ok || got != tc.want {
+			t.Errorf("arm64 %s: %d, %v; want %d, ok %v", tc.name, got, err, tc.want, tc.ok)
+		}
 	}
 }

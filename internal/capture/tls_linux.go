@@ -190,7 +190,7 @@ func (t *tlsProbes) run() {
 				t.scanAll()
 				continue
 			}
-			t.scanProcess(req.pid, nil)
+			t.scanProcess(req.pid, nil, nil)
 			if !req.again {
 				// The dynamic loader maps the libraries right after
 				// exec; look again once it has.
@@ -277,16 +277,20 @@ func (t *tlsProbes) scanAll() {
 		t.log.Warn("listing processes for TLS libraries", zap.Error(err))
 		return
 	}
+	seen := make(map[string]fileID)
 	for _, e := range entries {
 		if pid, err := strconv.Atoi(e.Name()); err == nil {
-			t.scanProcess(pid, inUse)
+			t.scanProcess(pid, inUse, seen)
 		}
 	}
 }
 
-// scanProcess inspects a process's executable and the TLS libraries it has
-// mapped, through its root so that container files are found.
-func (t *tlsProbes) scanProcess(pid int, inUse map[fileID]bool) {
+// scanProcess inspects a process's executable and every file it has mapped
+// executable, through its root so that container files are found: a TLS
+// library may have any name, and the files already inspected cost a stat.
+// seen, when not nil, holds the files of this scan by the maps' device and
+// inode, so that a library many processes map is opened once per scan.
+func (t *tlsProbes) scanProcess(pid int, inUse map[fileID]bool, seen map[string]fileID) {
 	use := func(id fileID, ok bool) {
 		if ok && inUse != nil {
 			inUse[id] = true
@@ -304,13 +308,18 @@ func (t *tlsProbes) scanProcess(pid int, inUse map[fileID]bool) {
 	for s.Scan() {
 		// address perms offset dev inode path (proc(5))
 		fields := strings.Fields(s.Text())
-		if len(fields) < 6 || !strings.Contains(fields[1], "x") {
+		if len(fields) < 6 || !strings.Contains(fields[1], "x") || !strings.HasPrefix(fields[5], "/") {
+			continue // not executable, or not a file ([vdso], anonymous)
+		}
+		key := fields[3] + " " + fields[4]
+		if id, ok := seen[key]; ok {
+			use(id, true)
 			continue
 		}
-		for _, lib := range tlsLibraries {
-			if path := fields[5]; strings.HasPrefix(filepath.Base(path), lib.file) {
-				use(t.inspect(filepath.Join(root, path)))
-			}
+		id, ok := t.inspect(filepath.Join(root, fields[5]))
+		use(id, ok)
+		if ok && seen != nil {
+			seen[key] = id
 		}
 	}
 }
@@ -404,21 +413,17 @@ func (t *tlsProbes) attachLibrary(path string, lib tlsLibrary, offsets map[strin
 const goLibrary = "go"
 
 // attachGo sets bpf/gotls.c's probes on a Go program: at the entry of
-// (*tls.Conn).Write and Read, and at each of their RET instructions, since a
-// uretprobe would corrupt a Go stack.
+// (*tls.Conn).Write, whose plaintext is known there, and at the entry and
+// each RET instruction of Read, since a uretprobe would corrupt a Go stack.
 func (t *tlsProbes) attachGo(path string, s *goTLSSites) ([]link.Link, error) {
+	const lib = uint64(syscallsTlsLibraryTLS_LIB_GO)
+	const read = lib | uint64(syscallsTlsCookieTLS_COOKIE_RECV)
 	enter := probeSet{prog: "go_tls_enter"}
+	enter.add(goTLSWriteFunc, s.Write.Entry, lib)
+	enter.add(goTLSReadFunc, s.Read.Entry, read)
 	ret := probeSet{prog: "go_tls_return"}
-	for _, fn := range []struct {
-		name string
-		at   goFuncSites
-		dir  syscallsTlsCookie
-	}{{goTLSWriteFunc, s.Write, 0}, {goTLSReadFunc, s.Read, syscallsTlsCookieTLS_COOKIE_RECV}} {
-		cookie := uint64(syscallsTlsLibraryTLS_LIB_GO) | uint64(fn.dir)
-		enter.add(fn.name, fn.at.Entry, cookie)
-		for _, off := range fn.at.Returns {
-			ret.add(fn.name, off, cookie)
-		}
+	for _, off := range s.Read.Returns {
+		ret.add(goTLSReadFunc, off, read)
 	}
 	return t.uprobes.attach(path, enter, ret)
 }
