@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"runtime"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -63,7 +64,27 @@ func benchLoad(b *testing.B, url string) {
 			return nil
 		})
 		logs, _ := consumer.NewLogs(func(context.Context, plog.Logs) error { return nil })
-		metrics, _ := consumer.NewMetrics(func(context.Context, pmetric.Metrics) error { return nil })
+		// ebpftap.capture.dropped is cumulative: its last values are the totals.
+		var dropsMu sync.Mutex
+		drops := map[string]int64{}
+		metrics, _ := consumer.NewMetrics(func(_ context.Context, md pmetric.Metrics) error {
+			dropsMu.Lock()
+			defer dropsMu.Unlock()
+			for _, rm := range md.ResourceMetrics().All() {
+				for _, sm := range rm.ScopeMetrics().All() {
+					for _, m := range sm.Metrics().All() {
+						if m.Name() != "ebpftap.capture.dropped" {
+							continue
+						}
+						for _, dp := range m.Sum().DataPoints().All() {
+							reason, _ := dp.Attributes().Get("ebpftap.drop.reason")
+							drops[reason.Str()] = dp.IntValue()
+						}
+					}
+				}
+			}
+			return nil
+		})
 		r := startReceiverWith(b, nil, traces, logs, metrics)
 
 		peak := samplePeakHeap()
@@ -85,6 +106,9 @@ func benchLoad(b *testing.B, url string) {
 		b.ReportMetric(float64(peakHeap)/(1<<20), "peak-heap-MiB")
 		b.Logf("without: %.0f req/s p50 %v p99 %v; with: %.0f req/s p50 %v p99 %v; %d spans for %d requests",
 			base.rps, base.p50, base.p99, with.rps, with.p50, with.p99, spans.Load(), with.requests)
+		dropsMu.Lock()
+		b.Logf("drops reported so far (ebpftap.capture.dropped): %v", drops)
+		dropsMu.Unlock()
 		r.mu.Lock()
 		b.Logf("engine %+v; parser: gaps %d, malformed %d, not HTTP %d, unmatched %d", r.engine.Stats(),
 			r.parserStats.CaptureGap.Load(), r.parserStats.Malformed.Load(), r.parserStats.NotHTTP.Load(), r.parserStats.UnmatchedResponse.Load())
