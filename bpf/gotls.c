@@ -22,9 +22,8 @@ struct go_key {
 	__u32 _pad;
 };
 
-/* A Read in progress. */
+/* A call: a Read in progress, or a Write while it is sent. */
 struct go_call {
-	__u64 conn; /* *tls.Conn */
 	__u64 buf;
 	__u64 len;
 	__u64 sock;
@@ -33,9 +32,11 @@ struct go_call {
 	__u32 dir; /* enum data_dir */
 };
 
+/* Every goroutine waiting in Read holds an entry, so an idle keep-alive
+ * connection of any Go program does: room for many. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 16384);
+	__uint(max_entries, 131072);
 	__type(key, struct go_key);
 	__type(value, struct go_call);
 } go_calls SEC(".maps");
@@ -89,8 +90,8 @@ int go_tls_enter(struct pt_regs *ctx)
 	if (is_self())
 		return 0;
 	__u8 dir = bpf_get_attach_cookie(ctx) & TLS_COOKIE_RECV ? DIR_RECV : DIR_SEND;
-	struct go_call c = {.conn = GO_PARM1(ctx), .buf = GO_PARM2(ctx), .len = GO_PARM3(ctx), .dir = dir};
-	struct sock *sk = go_conn_sock(c.conn, &c.fd);
+	struct go_call c = {.buf = GO_PARM2(ctx), .len = GO_PARM3(ctx), .dir = dir};
+	struct sock *sk = go_conn_sock(GO_PARM1(ctx), &c.fd);
 	if (!sk) {
 		count(COUNTER_TLS_NO_SOCKET, 1);
 		return 0;
@@ -105,8 +106,7 @@ int go_tls_enter(struct pt_regs *ctx)
 		return 0;
 	}
 	struct go_key k = go_key_of(ctx);
-	if (bpf_map_update_elem(&go_calls, &k, &c, BPF_ANY))
-		count(COUNTER_TLS_CALLS_FULL, 1);
+	bpf_map_update_elem(&go_calls, &k, &c, BPF_ANY); /* an LRU map: never full */
 	return 0;
 }
 
@@ -114,13 +114,17 @@ SEC("uprobe")
 int go_tls_return(struct pt_regs *ctx)
 {
 	struct go_key k = go_key_of(ctx);
+	__s64 n = GO_RC(ctx); /* n int; the error is in the next registers */
 	struct go_call *p = bpf_map_lookup_elem(&go_calls, &k);
-	if (!p)
+	if (!p) {
+		/* Its entry was evicted (or the probes came mid-call). */
+		if (n > 0)
+			count(COUNTER_TLS_CALLS_FULL, 1);
 		return 0;
+	}
 	struct go_call c = *p;
 	bpf_map_delete_elem(&go_calls, &k);
-	__s64 n = GO_RC(ctx); /* n int; the error is in the next registers */
-	if (n > 0)
+	if (n > 0 && (__u64)n <= c.len)
 		go_emit(&c, n, bpf_ktime_get_ns());
 	return 0;
 }

@@ -19,8 +19,9 @@ import (
 // uprobes on functions inside each executable. A uretprobe cannot be used on
 // them: it replaces the return address on the stack, and when a goroutine's
 // stack grows the runtime copies it elsewhere and finds a return address it
-// does not know, and the program dies. So the engine probes the first
-// instruction of each function, and every RET instruction in it.
+// does not know, and the program dies. So the engine probes each function
+// just past its prologue's stack check (reached once per call: the first
+// instructions run again after the stack grew), and every RET in it.
 //
 // Everything here reads the file only: it builds and runs on every platform.
 
@@ -51,12 +52,13 @@ type goTLSSites struct {
 	Read      goFuncSites // crypto/tls.(*Conn).Read
 }
 
-// goFuncSites are the probe sites of one function. The entry probe can fire
-// twice for one call: a function whose stack must grow calls
-// runtime.morestack from its prologue, which jumps back to the first
-// instruction once the stack is bigger.
+// goFuncSites are the probe sites of one function.
 type goFuncSites struct {
-	Entry   uint64   // file offset of the first instruction
+	// Entry is the file offset of the first instruction past the
+	// prologue's stack check. The function's first instruction would be hit
+	// twice by a call whose stack must grow: the prologue calls
+	// runtime.morestack, which jumps back to it once the stack is bigger.
+	Entry   uint64
 	Returns []uint64 // file offsets of every RET instruction in the function
 }
 
@@ -300,26 +302,30 @@ func goFuncProbeSites(f *elf.File, r io.ReaderAt, b funcBounds) (goFuncSites, er
 }
 
 // maxPrologue is how many instructions a Go prologue takes to check the
-// stack: CMPQ SP, 16(R14) or LEAQ -n(SP), R12 and CMPQ R12, 16(R14) (more
-// for huge frames), then the conditional jump to the runtime.morestack call
-// at the function's end.
-const maxPrologue = 4
+// stack: CMPQ SP, 16(R14), or LEAQ -n(SP), R12 and CMPQ R12, 16(R14); for
+// huge frames a subtraction and a jump on its borrow first. The check ends
+// with a conditional jump forward to the runtime.morestack call at the
+// function's end.
+const maxPrologue = 6
 
 // amd64BodyStart returns the offset of the instruction after the
-// prologue's stack check: the first forward conditional jump. A probe there
-// is hit once per call, where one at the first instruction is hit again
-// when the stack had to grow, and that instruction (PUSHQ BP) is one the
-// kernel emulates instead of single-stepping, a trap fewer per call.
+// prologue's stack check: the first forward conditional jump that follows a
+// comparison. A probe there is hit once per call, where one at the first
+// instruction is hit again when the stack had to grow, and that instruction
+// (PUSHQ BP) is one the kernel emulates instead of single-stepping, a trap
+// fewer per call.
 func amd64BodyStart(code []byte) (uint64, error) {
+	var prev x86asm.Op
 	for pc, n := 0, 0; n < maxPrologue && pc < len(code); n++ {
 		inst, err := x86asm.Decode(code[pc:], 64)
 		if err != nil || inst.Op == 0 || inst.Len <= 0 {
 			return 0, fmt.Errorf("decoding the prologue at +%#x: %v", pc, err)
 		}
 		pc += inst.Len
-		if rel, ok := inst.Args[0].(x86asm.Rel); ok && isAMD64Jcc(inst.Op) && rel > 0 && pc+int(rel) < len(code) {
+		if rel, ok := inst.Args[0].(x86asm.Rel); ok && prev == x86asm.CMP && isAMD64Jcc(inst.Op) && rel > 0 && pc+int(rel) < len(code) {
 			return uint64(pc), nil
 		}
+		prev = inst.Op
 	}
 	return 0, errors.New("no stack check in the first instructions: not a Go function prologue")
 }
@@ -333,12 +339,13 @@ func isAMD64Jcc(op x86asm.Op) bool {
 	return false
 }
 
-// arm64BodyStart is amd64BodyStart for arm64, whose stack check ends with
-// a B.cond (B.LS) forward to the morestack call.
+// arm64BodyStart is amd64BodyStart for arm64, whose stack check is a CMP
+// (SUBS to the zero register) and a B.LS forward to the morestack call.
 func arm64BodyStart(code []byte) (uint64, error) {
-	for pc := 0; pc < maxPrologue*4 && pc+4 <= len(code); pc += 4 {
-		w := binary.LittleEndian.Uint32(code[pc:])
-		if w&0xff000010 != 0x54000000 { // B.cond: 0101010 0 imm19 0 cond
+	for pc := 4; pc < maxPrologue*4 && pc+4 <= len(code); pc += 4 {
+		w, prev := binary.LittleEndian.Uint32(code[pc:]), binary.LittleEndian.Uint32(code[pc-4:])
+		isCmp := prev&0xff00001f == 0xeb00001f || prev&0xff80001f == 0xf100001f // SUBS XZR, register or immediate
+		if !isCmp || w&0xff000010 != 0x54000000 {                               // B.cond: 0101010 0 imm19 0 cond
 			continue
 		}
 		imm := int32(w<<8) >> 13 // imm19, sign-extended, in instructions

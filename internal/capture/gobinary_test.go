@@ -536,6 +536,9 @@ func TestBodyStart(t *testing.T) {
 		{"small frame", []byte{0x49, 0x3b, 0x66, 0x10, 0x76, 0x10, 0x55, 0x48, 0x89, 0xe5, 0xc3, 0x90, 0x90, 0x90, 0x90, 0x90, 0x90, 0x90, 0x90, 0x90, 0x90, 0x90, 0x90}, 6, true},
 		// LEAQ -0x48(SP), R12; CMPQ R12, 0x10(R14); JBE rel32 +0x10; PUSHQ BP
 		{"large frame", append([]byte{0x4c, 0x8d, 0x64, 0x24, 0xb8, 0x4d, 0x3b, 0x66, 0x10, 0x0f, 0x86, 0x10, 0, 0, 0, 0x55}, make([]byte, 32)...), 15, true},
+		// huge frame: MOVQ SP, R12; SUBQ $0x3000, R12; JB +0x20 (borrow);
+		// CMPQ R12, 0x10(R14); JBE +0x10; PUSHQ BP
+		{"huge frame", append([]byte{0x49, 0x89, 0xe4, 0x49, 0x81, 0xec, 0, 0x30, 0, 0, 0x72, 0x20, 0x4d, 0x3b, 0x66, 0x10, 0x76, 0x10, 0x55}, make([]byte, 48)...), 18, true},
 		// PUSHQ BP; MOVQ SP, BP; RET: no stack check (a NOSPLIT function)
 		{"no check", []byte{0x55, 0x48, 0x89, 0xe5, 0xc3}, 0, false},
 		// a backward jump is not the check
@@ -564,6 +567,9 @@ func TestBodyStart(t *testing.T) {
 	}{
 		// LDR X16, [X28, #16]; CMP SP, X16; B.LS +5 instructions; STR ...
 		{"check", word(0xf9400b90, 0xeb3003ff, 0x540000a9, nop, nop, nop, nop, arm64Ret), 12, true},
+		// huge frame: LDR X16, [X28, #16]; SUB X17, SP, #N; B.LO (borrow);
+		// CMP X17, X16; B.LS; STR ...
+		{"huge frame", word(0xf9400b90, 0xd14007f1, 0x54000103, 0xeb10023f, 0x540000a9, nop, nop, nop, nop, nop, arm64Ret), 20, true},
 		{"no check", word(nop, nop, nop, nop, arm64Ret), 0, false},
 		{"backward", word(0xf9400b90, 0xeb3003ff, 0x54ffffe9, nop, arm64Ret), 0, false},
 	}

@@ -25,7 +25,6 @@ type gotlsCallArgs struct {
 
 type gotlsGoCall struct {
 	_    structs.HostLayout
-	Conn uint64
 	Buf  uint64
 	Len  uint64
 	Sock uint64

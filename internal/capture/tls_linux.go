@@ -4,11 +4,13 @@ package capture
 
 import (
 	"bufio"
+	"debug/elf"
 	"errors"
 	"fmt"
 	"maps"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -252,35 +254,41 @@ func (t *tlsProbes) close() {
 	})
 }
 
-// scanAll inspects every process, then detaches the probes of files that no
-// process has used for unusedGrace, except the system's libraries.
+// scanAll inspects every process but this one, then forgets the files no
+// process has used for unusedGrace, detaching their probes, except the
+// system's libraries.
 func (t *tlsProbes) scanAll() {
-	inUse := make(map[fileID]bool)
-	defer func() {
-		now := time.Now()
-		for id, f := range t.files {
-			if inUse[id] {
-				f.lastUsed = now
-			}
-			if len(f.links) > 0 && now.Sub(f.lastUsed) >= time.Duration(t.unusedGrace.Load()) && !t.pinned[id] {
-				for _, l := range f.links {
-					_ = l.Close()
-				}
-				delete(t.files, id) // inspected afresh if a process brings it back
-				t.detached.Add(1)
-				t.setProbed(id, false)
-			}
-		}
-	}()
 	entries, err := os.ReadDir(t.procRoot)
 	if err != nil {
 		t.log.Warn("listing processes for TLS libraries", zap.Error(err))
-		return
+		return // nothing is known to be unused
 	}
+	inUse := make(map[fileID]bool)
 	seen := make(map[string]fileID)
+	self := os.Getpid() // its probes would trap its own exporters' TLS calls for nothing
 	for _, e := range entries {
-		if pid, err := strconv.Atoi(e.Name()); err == nil {
+		if pid, err := strconv.Atoi(e.Name()); err == nil && pid != self {
 			t.scanProcess(pid, inUse, seen)
+		}
+	}
+	now := time.Now()
+	grace := time.Duration(t.unusedGrace.Load())
+	for id, f := range t.files {
+		if inUse[id] {
+			f.lastUsed = now
+		}
+		if now.Sub(f.lastUsed) < grace || t.pinned[id] {
+			continue
+		}
+		// Unused for the grace period: forgotten, and inspected afresh if
+		// a process brings it back.
+		delete(t.files, id)
+		if len(f.links) > 0 {
+			for _, l := range f.links {
+				_ = l.Close()
+			}
+			t.detached.Add(1)
+			t.setProbed(id, false)
 		}
 	}
 }
@@ -349,6 +357,9 @@ func (t *tlsProbes) inspect(path string) (id fileID, ok bool) {
 	} else {
 		t.notRemembered.Add(1)
 	}
+	if !forThisMachine(file) {
+		return id, true // not ELF, or built for another architecture (run by an emulator)
+	}
 	name, links, err := t.probe(fmt.Sprintf("/proc/self/fd/%d", file.Fd()))
 	switch {
 	case err != nil:
@@ -385,6 +396,18 @@ func (t *tlsProbes) probe(path string) (library string, links []link.Link, err e
 	}
 	links, err = t.attachGo(path, sites)
 	return goLibrary + " " + sites.GoVersion, links, err
+}
+
+// hostMachine is the ELF machine of the programs the BPF code can read the
+// registers of.
+var hostMachine = map[string]elf.Machine{"amd64": elf.EM_X86_64, "arm64": elf.EM_AARCH64}[runtime.GOARCH]
+
+// forThisMachine reports whether file is an ELF file for this machine. A
+// probe on a file of another architecture, run by an emulator such as
+// qemu-user, would write this machine's breakpoint into its code.
+func forThisMachine(file *os.File) bool {
+	f, err := elf.NewFile(file)
+	return err == nil && f.Machine == hostMachine
 }
 
 func hasAll(offsets map[string]uint64, names []string) bool {
@@ -450,8 +473,9 @@ func (t *tlsProbes) isProbed(path string) bool {
 }
 
 func (t *tlsProbes) stats(s *Stats) {
-	s.TLSFilesProbed = t.attached.Load() - t.detached.Load()
-	s.TLSFilesDetached = t.detached.Load()
+	detached := t.detached.Load() // first: attached only grows past it
+	s.TLSFilesProbed = t.attached.Load() - detached
+	s.TLSFilesDetached = detached
 	s.TLSFilesFailed = t.failed.Load()
 	s.TLSExecsSkipped = t.pidsDropped.Load()
 	s.TLSFilesNotRemembered = t.notRemembered.Load()
