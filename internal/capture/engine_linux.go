@@ -99,12 +99,7 @@ func (e *Engine) Start() (err error) {
 	}
 	e.coll, err = ebpf.NewCollection(spec)
 	if err != nil {
-		var ve *ebpf.VerifierError
-		if errors.As(err, &ve) {
-			e.log.Error("BPF verifier rejected a program", zap.String("log", strings.Join(ve.Log, "\n")))
-			if os.Getenv("EBPFTAP_VERIFIER_LOG") != "" {
-				fmt.Fprintf(os.Stderr, "%+v\n", ve)
-			}
+		if e.logVerifier(err) {
 			return fmt.Errorf("capture: the kernel's verifier rejected a BPF program: %w", err)
 		}
 		return withPrivilegeHint("loading BPF programs", err)
@@ -131,9 +126,7 @@ func (e *Engine) Start() (err error) {
 		e.links = append(e.links, l)
 	}
 
-	if e.tls, err = e.loadTLS(shared); err != nil {
-		return err
-	}
+	e.tls = e.loadTLS(shared)
 
 	e.reader, err = ringbuf.NewReader(e.maps.Events)
 	if err != nil {
@@ -158,8 +151,10 @@ func (e *Engine) configure(spec *ebpf.CollectionSpec) error {
 
 // loadTLS loads the TLS probe programs, C libraries' and Go's, on the
 // syscall programs' maps: both sides of the syscall correlation must see the
-// same in-flight calls, and all send on one ring buffer.
-func (e *Engine) loadTLS(shared map[string]*ebpf.Map) (*tlsProbes, error) {
+// same in-flight calls, and all send on one ring buffer. An object the
+// kernel refuses costs its TLS plaintext, not the capture: it is logged and
+// left out.
+func (e *Engine) loadTLS(shared map[string]*ebpf.Map) *tlsProbes {
 	multi := !e.opts.classicUprobes && useUprobeMulti()
 	var colls []*ebpf.Collection
 	for _, obj := range []struct {
@@ -168,15 +163,28 @@ func (e *Engine) loadTLS(shared map[string]*ebpf.Map) (*tlsProbes, error) {
 	}{{"TLS library", loadTlslib}, {"Go crypto/tls", loadGotls}} {
 		coll, err := e.loadOnShared(obj.load, shared, multi)
 		if err != nil {
-			for _, c := range colls {
-				c.Close()
-			}
-			return nil, withPrivilegeHint("loading the "+obj.what+" BPF programs", err)
+			e.logVerifier(err)
+			e.log.Error("cannot load the "+obj.what+" BPF programs; their HTTPS is seen encrypted only", zap.Error(err))
+			continue
 		}
 		colls = append(colls, coll)
 	}
 	e.log.Debug("TLS probes", zap.Bool("uprobe_multi", multi))
-	return newTLSProbes(e.log, colls, multi, e.opts.ProcRoot), nil
+	return newTLSProbes(e.log, colls, multi, e.opts.ProcRoot)
+}
+
+// logVerifier logs the verifier's log of err, if the verifier refused a
+// program, and says so.
+func (e *Engine) logVerifier(err error) bool {
+	var ve *ebpf.VerifierError
+	if !errors.As(err, &ve) {
+		return false
+	}
+	e.log.Error("BPF verifier rejected a program", zap.String("log", strings.Join(ve.Log, "\n")))
+	if os.Getenv("EBPFTAP_VERIFIER_LOG") != "" {
+		fmt.Fprintf(os.Stderr, "%+v\n", ve)
+	}
+	return true
 }
 
 // loadOnShared loads an embedded object of uprobes whose maps of the same

@@ -64,7 +64,7 @@ type Stats struct {
 	TLSFilesProbed        uint64 // libraries and executables with TLS uprobes attached
 	TLSFilesFailed        uint64 // ... that export a TLS API but could not be probed
 	TLSFilesDetached      uint64 // probed files detached since: no process used them any more
-	TLSExecsSkipped       uint64 // new processes not inspected for TLS libraries: queue full
+	TLSExecsSkipped       uint64 // new processes or opened libraries not inspected for TLS: queue full
 	TLSUnboundDropped     uint64 // TLS plaintext dropped while waiting to learn its socket
 	TLSFilesNotRemembered uint64 // files inspected for TLS libraries beyond the bound on remembered ones
 }
@@ -75,6 +75,6 @@ type KernelCounters struct {
 	RingBufferFullBytes uint64 // payload bytes those events stood for
 	CallsMapFull        uint64 // reads and writes missed because too many were in flight
 	IovLimit            uint64 // vectored reads and writes with more iovecs than are copied
-	TLSCallsFull        uint64 // TLS library calls missed because too many were in flight
+	TLSCallsFull        uint64 // TLS calls missed: too many in flight (C libraries), or a Go read whose entry was evicted
 	TLSNoSocket         uint64 // TLS plaintext dropped because its socket could not be found
 }

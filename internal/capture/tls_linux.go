@@ -380,12 +380,18 @@ func (t *tlsProbes) inspect(path string) (id fileID, ok bool) {
 // error: none of them.
 func (t *tlsProbes) probe(path string) (library string, links []link.Link, err error) {
 	for _, lib := range tlsLibraries {
+		if !t.uprobes.has("tls_enter") {
+			break // not loaded (see loadTLS)
+		}
 		offsets, err := dynamicOffsets(path, slices.Collect(maps.Keys(lib.funcs)))
 		if err != nil || !hasAll(offsets, lib.required) {
 			continue // not this library (or not an ELF file)
 		}
 		links, err := t.attachLibrary(path, lib, offsets)
 		return lib.name, links, err
+	}
+	if !t.uprobes.has("go_tls_enter") {
+		return "", nil, nil
 	}
 	sites, err := goTLSProbeSites(path)
 	if errors.Is(err, errNotGoTLS) {

@@ -36,6 +36,9 @@ type uprobeAttacher struct {
 	multi bool
 }
 
+// has reports whether the program name was loaded.
+func (a *uprobeAttacher) has(name string) bool { return a.progs[name] != nil }
+
 // useUprobeMulti reports whether the kernel has uprobe_multi links; the
 // programs must then be loaded for them (prepareUprobeMulti).
 func useUprobeMulti() bool {
