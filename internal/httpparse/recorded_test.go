@@ -234,7 +234,7 @@ func TestRecordedHaveNoStrayBytes(t *testing.T) {
 		h1 := LooksLikeRequest(rc.toServer) && bytes.HasPrefix(rc.toClient, []byte("HTTP/1."))
 		h2 := bytes.HasPrefix(rc.toServer, prefaceBytes) && len(rc.toClient) > frameHeaderLen &&
 			mayBeServerPreface(rc.toClient[:frameHeaderLen], nil)
-		upgrade := h1 && bytes.Contains(rc.toServer, []byte("\r\nUpgrade: h2c\r\n")) &&
+		upgrade := h1 && bytes.Contains(bytes.ToLower(rc.toServer), []byte("\r\nupgrade: h2c\r\n")) && // nghttp sends it in lower case
 			bytes.HasPrefix(rc.toClient, []byte("HTTP/1.1 101 "))
 		if want := recordedProtocol(rc.name); want == "http1" && !h1 || want == "http2" && !h2 && !upgrade {
 			t.Errorf("%s: streams do not start like %s", rc.name, want)

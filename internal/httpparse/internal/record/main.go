@@ -77,6 +77,15 @@ func sessions() []session {
 			return exec.Command("curl", a...)
 		}
 	}
+	nghttp := func(args ...string) func(string) *exec.Cmd {
+		return func(base string) *exec.Cmd {
+			a := append([]string{"-n"}, args...) // -n: discard the bodies
+			for i, s := range a {
+				a[i] = strings.ReplaceAll(s, "BASE", base)
+			}
+			return exec.Command("nghttp", a...)
+		}
+	}
 	h2 := func(args ...string) func(string) *exec.Cmd {
 		return curl(append([]string{"--http2-prior-knowledge"}, args...)...)
 	}
@@ -90,6 +99,15 @@ func sessions() []session {
 		{"h2-curl-trailer", "h2c", h2("BASE/trailer")},
 		{"h2-curl-big", "h2c", h2("BASE/big")},
 		{"h2-go-concurrent", "h2c", func(base string) *exec.Cmd { return exec.Command(os.Args[0], "-h2client", base) }},
+		// nghttp2's client: all URLs as concurrent streams of one
+		// connection, with padded frames (-b) and a POST body from stdin.
+		{"h2-nghttp-concurrent", "h2c", nghttp("-b", "32", "BASE/hello?from=nghttp", "BASE/big", "BASE/trailer", "BASE/missing")},
+		{"h2-nghttp-post", "h2c", func(base string) *exec.Cmd {
+			cmd := nghttp("-d", "-", "BASE/echo")(base)
+			cmd.Stdin = strings.NewReader(strings.Repeat("nghttp body line\n", 20))
+			return cmd
+		}},
+		{"h2-nghttp-upgrade", "h2c-upgrade", nghttp("-u", "BASE/hello?via=nghttp-upgrade")},
 		// An h2c upgrade: the first request goes as HTTP/1.1 and is
 		// answered in HTTP/2, the second is stream 3.
 		{"h2-curl-upgrade", "h2c-upgrade", curl("--http2", "BASE/hello?via=upgrade", "-o", "/dev/null", "BASE/chunked")},
