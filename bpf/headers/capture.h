@@ -84,6 +84,17 @@ struct {
 	__type(value, __u64);
 } lost SEC(".maps");
 
+/* wakeup says whether a submit wakes the reader. Waking it for every event
+ * costs the traced process an interrupt per syscall; instead the reader is
+ * woken once WAKEUP_BYTES wait, and polls every few milliseconds for fewer
+ * (capture.pollInterval). */
+#define WAKEUP_BYTES (64 << 10)
+
+static __always_inline __u64 wakeup(void)
+{
+	return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= WAKEUP_BYTES ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+}
+
 static __always_inline void count(__u32 counter, __u64 n)
 {
 	__u64 *v = bpf_map_lookup_elem(&counters, &counter);
@@ -163,7 +174,7 @@ static __always_inline void emit_header(__u8 kind, __u8 detail, __s32 fd, struct
 		return;
 	}
 	fill_header(e, kind, detail, fd, sk, bpf_ktime_get_ns());
-	bpf_ringbuf_submit(e, 0);
+	bpf_ringbuf_submit(e, wakeup());
 }
 
 #define DATA_HEADER_SIZE (sizeof(struct data_event) - MAX_CHUNK)
@@ -191,7 +202,7 @@ static __always_inline int emit_sized(struct event_header *h, __u64 buf, __u32 l
 	if (bpf_probe_read_user(e->data, copy, (void *)buf))
 		copy = 0; /* unreadable (paged out): the bytes count as not copied */
 	e->copied = copy;
-	bpf_ringbuf_submit(e, 0);
+	bpf_ringbuf_submit(e, wakeup());
 	return 0;
 }
 

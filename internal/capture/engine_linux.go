@@ -26,6 +26,10 @@ const (
 	unboundWait     = 10 * time.Second
 )
 
+// pollInterval bounds how long events wait in the ring buffer when too few
+// came to wake the reader.
+const pollInterval = 10 * time.Millisecond
+
 // lateWindow is how long after TCP closed a connection its in-flight reads
 // and writes may still report.
 const lateWindow = 2 * time.Second
@@ -321,7 +325,9 @@ func (e *Engine) run() {
 	var rec ringbuf.Record
 	nextSweep := time.Now().Add(sweepInterval)
 	for {
-		e.reader.SetDeadline(nextSweep)
+		// The kernel side wakes the reader only for a batch of events
+		// (bpf/headers/capture.h, wakeup): the deadline picks up the rest.
+		e.reader.SetDeadline(time.Now().Add(pollInterval))
 		err := e.reader.ReadInto(&rec)
 		switch {
 		case err == nil:
