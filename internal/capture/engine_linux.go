@@ -323,11 +323,12 @@ func (e *Engine) readCounters() (s KernelCounters) {
 func (e *Engine) run() {
 	defer close(e.done)
 	var rec ringbuf.Record
-	nextSweep := time.Now().Add(sweepInterval)
+	now := time.Now()
+	nextSweep := now.Add(sweepInterval)
 	for {
 		// The kernel side wakes the reader only for a batch of events
 		// (bpf/headers/capture.h, wakeup): the deadline picks up the rest.
-		e.reader.SetDeadline(time.Now().Add(pollInterval))
+		e.reader.SetDeadline(now.Add(pollInterval))
 		err := e.reader.ReadInto(&rec)
 		switch {
 		case err == nil:
@@ -339,7 +340,7 @@ func (e *Engine) run() {
 		default:
 			e.log.Warn("reading the ring buffer", zap.Error(err))
 		}
-		if now := time.Now(); !now.Before(nextSweep) {
+		if now = time.Now(); !now.Before(nextSweep) {
 			for _, tr := range e.conns.expire(now) {
 				e.closeConn(tr, now)
 			}
