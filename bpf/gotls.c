@@ -27,16 +27,16 @@ struct go_call {
 	__u64 buf;
 	__u64 len;
 	__u64 sock;
-	__u64 ts_ns;
 	__s32 fd;
 	__u32 dir; /* enum data_dir */
 };
 
 /* Every goroutine waiting in Read holds an entry, so an idle keep-alive
- * connection of any Go program does: room for many. */
+ * connection of any Go program does: room for many (an LRU map is
+ * allocated whole, some 100 bytes an entry). */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 131072);
+	__uint(max_entries, 65536);
 	__type(key, struct go_key);
 	__type(value, struct go_call);
 } go_calls SEC(".maps");
@@ -99,10 +99,9 @@ int go_tls_enter(struct pt_regs *ctx)
 	if (policy_of(sk) == POLICY_IGNORE)
 		return 0;
 	c.sock = (__u64)sk;
-	c.ts_ns = bpf_ktime_get_ns();
 	if (dir == DIR_SEND) {
 		if (c.len > 0)
-			go_emit(&c, c.len, c.ts_ns);
+			go_emit(&c, c.len, bpf_ktime_get_ns());
 		return 0;
 	}
 	struct go_key k = go_key_of(ctx);

@@ -28,7 +28,6 @@ type gotlsGoCall struct {
 	Buf  uint64
 	Len  uint64
 	Sock uint64
-	TsNs uint64
 	Fd   int32
 	Dir  uint32
 }

@@ -379,10 +379,11 @@ func (t *tlsProbes) inspect(path string) (id fileID, ok bool) {
 // of Go's crypto/tls if it is a Go program that has it. No links and no
 // error: none of them.
 func (t *tlsProbes) probe(path string) (library string, links []link.Link, err error) {
-	for _, lib := range tlsLibraries {
-		if !t.uprobes.has("tls_enter") {
-			break // not loaded (see loadTLS)
-		}
+	libraries := tlsLibraries
+	if !t.uprobes.has("tls_enter") {
+		libraries = nil // not loaded (see loadTLS)
+	}
+	for _, lib := range libraries {
 		offsets, err := dynamicOffsets(path, slices.Collect(maps.Keys(lib.funcs)))
 		if err != nil || !hasAll(offsets, lib.required) {
 			continue // not this library (or not an ELF file)

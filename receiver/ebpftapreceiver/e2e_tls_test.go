@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -44,9 +45,9 @@ urllib.request.urlopen(sys.argv[1], context=ssl._create_unverified_context()).re
 	// A Go program is probed once it was inspected after its exec: a few
 	// milliseconds, in which this client would be done (see the README).
 	goClient := []string{e2eProgram(t, "goclient"), "-delay=200ms"}
-	goClientH2 := append(goClient, "-h2")
+	goClientH2 := slices.Concat(goClient, []string{"-h2"})
 	stripped := []string{e2eProgram(t, "goclient-stripped"), "-delay=200ms"}
-	strippedH2 := append(stripped, "-h2")
+	strippedH2 := slices.Concat(stripped, []string{"-h2"})
 
 	type end struct {
 		exe       string // executable name prefix
