@@ -33,8 +33,8 @@ type tracked struct {
 	lastSeen time.Time
 
 	// The TLS hellos are looked for at the start of each direction's wire
-	// bytes (indexed by Direction); until both are found or ruled out, a
-	// request to stop copying waits in countOnly.
+	// bytes (indexed by Direction). countOnly: the handler wants no more
+	// payload; the kernel is told once no hello may still be read.
 	hello     [3]helloScan
 	countOnly bool
 }
@@ -58,6 +58,13 @@ func newConnTable(maxConns int, idle time.Duration) *connTable {
 }
 
 func (t *connTable) len() int { return len(t.bySock) }
+
+// newID returns the next connection id: ids are never reused while the
+// table lives, even when the kernel reuses a sock.
+func (t *connTable) newID() uint64 {
+	t.nextID++
+	return t.nextID
+}
 
 // lookup returns the connection on sock and marks it seen at now.
 func (t *connTable) lookup(sock uint64, now time.Time) *tracked {
@@ -87,8 +94,6 @@ func (t *connTable) add(sock uint64, c *Conn, follow bool, now time.Time) (dropp
 		t.overflowed++
 	}
 	delete(t.recentlyClosed, sock)
-	t.nextID++
-	c.ID = t.nextID
 	tr := &tracked{conn: c, sock: sock, follow: follow, lastSeen: now}
 	t.bySock[sock] = t.order.PushFront(tr)
 	t.perPID[c.Process.PID]++

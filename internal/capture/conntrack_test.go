@@ -59,11 +59,11 @@ func TestConnTableRemovePID(t *testing.T) {
 
 func TestConnTableIDsAreUnique(t *testing.T) {
 	tab := newConnTable(10, time.Minute)
-	a, b := newTestConn(1), newTestConn(1)
-	tab.add(1, a, true, time.Time{})
+	a := tab.newID()
+	tab.add(1, newTestConn(1), true, time.Time{})
 	tab.remove(1)
-	tab.add(1, b, true, time.Time{}) // the kernel reused the sock
-	if a.ID == 0 || a.ID == b.ID {
-		t.Errorf("ids %d and %d: want distinct, non-zero", a.ID, b.ID)
+	tab.add(1, newTestConn(1), true, time.Time{}) // the kernel reused the sock
+	if b := tab.newID(); a == 0 || a == b {
+		t.Errorf("ids %d and %d: want distinct, non-zero", a, b)
 	}
 }

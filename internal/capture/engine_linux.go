@@ -428,7 +428,7 @@ func (e *Engine) badEvent(err error) {
 }
 
 func (e *Engine) openConn(h *syscallsEventHeader, role Role, now time.Time) *tracked {
-	c := &Conn{Process: e.procs.get(int(h.Pid)), Role: role, Opened: now, sock: h.Sock}
+	c := &Conn{ID: e.conns.newID(), Process: e.procs.get(int(h.Pid)), Role: role, Opened: now, sock: h.Sock}
 	c.Local, c.Remote = h.Tuple.addrs()
 	follow := e.handler.ConnOpened(c)
 	if !follow {
@@ -440,16 +440,17 @@ func (e *Engine) openConn(h *syscallsEventHeader, role Role, now time.Time) *tra
 	return e.conns.lookup(h.Sock, now)
 }
 
-// CountOnly tells the kernel to stop copying c's payload: its Data segments
-// then carry lengths only. For connections that are not worth parsing. Call
-// it from a Handler callback.
-// The request waits while a TLS hello may still be read from the wire.
-func (e *Engine) CountOnly(c *Conn) {
-	if tr := e.conns.peek(c.sock); tr != nil && tr.conn == c && tr.scanningHello() {
-		tr.countOnly = true
-		return
+// stopCopying has the kernel count tr's payload only, when the handler wants
+// no more of it. The request waits while a TLS hello may still be read from
+// the wire (see scanHello).
+func (e *Engine) stopCopying(tr *tracked) {
+	if tr.countOnly {
+		return // asked already
 	}
-	e.setPolicy(c, syscallsConnPolicyPOLICY_COUNT)
+	tr.countOnly = true
+	if !tr.scanningHello() {
+		e.setPolicy(tr.conn, syscallsConnPolicyPOLICY_COUNT)
+	}
 }
 
 // scanHello looks for a TLS hello at the start of a direction's wire bytes.
@@ -538,7 +539,9 @@ func (e *Engine) bind(h *syscallsEventHeader, ssl uint64, now time.Time) {
 		return
 	}
 	for _, s := range segs {
-		e.handler.Data(tr.conn, s)
+		if !e.handler.Data(tr.conn, s) {
+			e.stopCopying(tr)
+		}
 	}
 }
 
@@ -578,8 +581,11 @@ func (e *Engine) data(h *syscallsEventHeader, d dataRecord, now time.Time) {
 	if !plaintext {
 		e.scanHello(tr, dir, d.data, int(d.lostBefore), int(d.len)-len(d.data))
 	}
+	want := true
 	if d.lostBefore > 0 {
-		e.handler.Data(c, Segment{Dir: dir, Time: now, Lost: int(d.lostBefore), TLS: plaintext})
+		want = e.handler.Data(c, Segment{Dir: dir, Time: now, Lost: int(d.lostBefore), TLS: plaintext})
 	}
-	e.handler.Data(c, Segment{Dir: dir, Time: now, Data: d.data, Lost: int(d.len) - len(d.data), TLS: plaintext})
+	if !e.handler.Data(c, Segment{Dir: dir, Time: now, Data: d.data, Lost: int(d.len) - len(d.data), TLS: plaintext}) || !want {
+		e.stopCopying(tr)
+	}
 }

@@ -14,5 +14,4 @@ func NewEngine(Options, Handler) (*Engine, error) {
 
 func (*Engine) Start() error    { return errors.New("capture: not supported on this platform") }
 func (*Engine) Close() error    { return nil }
-func (*Engine) CountOnly(*Conn) {}
 func (*Engine) Stats() Stats    { return Stats{} }

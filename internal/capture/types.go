@@ -97,6 +97,11 @@ type Handler interface {
 	// ConnOpened reports a new connection and returns whether to follow it:
 	// an unfollowed connection gets no Data and no ConnClosed.
 	ConnOpened(c *Conn) bool
-	Data(c *Conn, s Segment)
+	// Data hands over a segment of a followed connection. It returns false
+	// to have the kernel stop copying c's payload from now on: its
+	// Segments then carry lengths only. A stop, once asked, stays; the
+	// engine waits with it while a TLS hello may still be read from the
+	// wire.
+	Data(c *Conn, s Segment) (wantPayload bool)
 	ConnClosed(c *Conn)
 }
