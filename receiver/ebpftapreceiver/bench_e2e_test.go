@@ -109,10 +109,9 @@ func benchLoad(b *testing.B, url string) {
 		dropsMu.Lock()
 		b.Logf("drops reported so far (ebpftap.capture.dropped): %v", drops)
 		dropsMu.Unlock()
-		r.mu.Lock()
+		ps := r.tap.ParserStats()
 		b.Logf("engine %+v; parser: gaps %d, malformed %d, not HTTP %d, unmatched %d", r.engine.Stats(),
-			r.parserStats.CaptureGap.Load(), r.parserStats.Malformed.Load(), r.parserStats.NotHTTP.Load(), r.parserStats.UnmatchedResponse.Load())
-		r.mu.Unlock()
+			ps.CaptureGap.Load(), ps.Malformed.Load(), ps.NotHTTP.Load(), ps.UnmatchedResponse.Load())
 	}
 }
 

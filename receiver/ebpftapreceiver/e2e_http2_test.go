@@ -123,7 +123,7 @@ func TestE2EHTTP2(t *testing.T) {
 			}
 		})
 	}
-	if n := r.parserStats.H2BadFrame.Load() + r.parserStats.H2HpackError.Load() + r.parserStats.H2FrameTooLarge.Load(); n != 0 {
+	if n := r.tap.ParserStats().H2BadFrame.Load() + r.tap.ParserStats().H2HpackError.Load() + r.tap.ParserStats().H2FrameTooLarge.Load(); n != 0 {
 		t.Errorf("the parser counted %d bad frames, HPACK errors or frames too large in real HTTP/2 traffic", n)
 	}
 }

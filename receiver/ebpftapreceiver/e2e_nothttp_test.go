@@ -37,7 +37,7 @@ func TestE2ENotHTTP(t *testing.T) {
 	}); len(spans) != 0 {
 		t.Errorf("a binary protocol gave %d spans", len(spans))
 	}
-	if n := r.parserStats.NotHTTP.Load(); n < 2 {
+	if n := r.tap.ParserStats().NotHTTP.Load(); n < 2 {
 		t.Errorf("the parser classified %d connections as not HTTP, want both ends", n)
 	}
 }

@@ -50,6 +50,124 @@ var MapAttributeEbpftapConnectionRole = map[string]AttributeEbpftapConnectionRol
 	"unknown": AttributeEbpftapConnectionRoleUnknown,
 }
 
+// AttributeEbpftapDropReason specifies the value ebpftap.drop.reason attribute.
+type AttributeEbpftapDropReason int
+
+const (
+	_ AttributeEbpftapDropReason = iota
+	AttributeEbpftapDropReasonRingBufferFull
+	AttributeEbpftapDropReasonSyscallsInFlight
+	AttributeEbpftapDropReasonIovecLimit
+	AttributeEbpftapDropReasonBadEvent
+	AttributeEbpftapDropReasonConnectionLimit
+	AttributeEbpftapDropReasonProcessLimit
+	AttributeEbpftapDropReasonTLSCallsInFlight
+	AttributeEbpftapDropReasonTLSNoSocket
+	AttributeEbpftapDropReasonTLSUnbound
+	AttributeEbpftapDropReasonTLSExecQueueFull
+	AttributeEbpftapDropReasonTLSFileNotProbed
+	AttributeEbpftapDropReasonHTTPHeaderTooLarge
+	AttributeEbpftapDropReasonHTTPMalformed
+	AttributeEbpftapDropReasonHTTPCaptureGap
+	AttributeEbpftapDropReasonHTTPUnmatchedResponse
+	AttributeEbpftapDropReasonHTTPPendingOverflow
+	AttributeEbpftapDropReasonHTTPEarlyResponseTooLarge
+	AttributeEbpftapDropReasonHTTPResyncDiscardedResponse
+	AttributeEbpftapDropReasonHTTP2FrameTooLarge
+	AttributeEbpftapDropReasonHTTP2TooManyStreams
+	AttributeEbpftapDropReasonHTTP2HpackError
+	AttributeEbpftapDropReasonHTTP2HeaderTooLarge
+	AttributeEbpftapDropReasonHTTP2BadFrame
+	AttributeEbpftapDropReasonPipelineBusy
+	AttributeEbpftapDropReasonMetricSeriesLimit
+)
+
+// String returns the string representation of the AttributeEbpftapDropReason.
+func (av AttributeEbpftapDropReason) String() string {
+	switch av {
+	case AttributeEbpftapDropReasonRingBufferFull:
+		return "ring_buffer_full"
+	case AttributeEbpftapDropReasonSyscallsInFlight:
+		return "syscalls_in_flight"
+	case AttributeEbpftapDropReasonIovecLimit:
+		return "iovec_limit"
+	case AttributeEbpftapDropReasonBadEvent:
+		return "bad_event"
+	case AttributeEbpftapDropReasonConnectionLimit:
+		return "connection_limit"
+	case AttributeEbpftapDropReasonProcessLimit:
+		return "process_limit"
+	case AttributeEbpftapDropReasonTLSCallsInFlight:
+		return "tls_calls_in_flight"
+	case AttributeEbpftapDropReasonTLSNoSocket:
+		return "tls_no_socket"
+	case AttributeEbpftapDropReasonTLSUnbound:
+		return "tls_unbound"
+	case AttributeEbpftapDropReasonTLSExecQueueFull:
+		return "tls_exec_queue_full"
+	case AttributeEbpftapDropReasonTLSFileNotProbed:
+		return "tls_file_not_probed"
+	case AttributeEbpftapDropReasonHTTPHeaderTooLarge:
+		return "http_header_too_large"
+	case AttributeEbpftapDropReasonHTTPMalformed:
+		return "http_malformed"
+	case AttributeEbpftapDropReasonHTTPCaptureGap:
+		return "http_capture_gap"
+	case AttributeEbpftapDropReasonHTTPUnmatchedResponse:
+		return "http_unmatched_response"
+	case AttributeEbpftapDropReasonHTTPPendingOverflow:
+		return "http_pending_overflow"
+	case AttributeEbpftapDropReasonHTTPEarlyResponseTooLarge:
+		return "http_early_response_too_large"
+	case AttributeEbpftapDropReasonHTTPResyncDiscardedResponse:
+		return "http_resync_discarded_response"
+	case AttributeEbpftapDropReasonHTTP2FrameTooLarge:
+		return "http2_frame_too_large"
+	case AttributeEbpftapDropReasonHTTP2TooManyStreams:
+		return "http2_too_many_streams"
+	case AttributeEbpftapDropReasonHTTP2HpackError:
+		return "http2_hpack_error"
+	case AttributeEbpftapDropReasonHTTP2HeaderTooLarge:
+		return "http2_header_too_large"
+	case AttributeEbpftapDropReasonHTTP2BadFrame:
+		return "http2_bad_frame"
+	case AttributeEbpftapDropReasonPipelineBusy:
+		return "pipeline_busy"
+	case AttributeEbpftapDropReasonMetricSeriesLimit:
+		return "metric_series_limit"
+	}
+	return ""
+}
+
+// MapAttributeEbpftapDropReason is a helper map of string to AttributeEbpftapDropReason attribute value.
+var MapAttributeEbpftapDropReason = map[string]AttributeEbpftapDropReason{
+	"ring_buffer_full":               AttributeEbpftapDropReasonRingBufferFull,
+	"syscalls_in_flight":             AttributeEbpftapDropReasonSyscallsInFlight,
+	"iovec_limit":                    AttributeEbpftapDropReasonIovecLimit,
+	"bad_event":                      AttributeEbpftapDropReasonBadEvent,
+	"connection_limit":               AttributeEbpftapDropReasonConnectionLimit,
+	"process_limit":                  AttributeEbpftapDropReasonProcessLimit,
+	"tls_calls_in_flight":            AttributeEbpftapDropReasonTLSCallsInFlight,
+	"tls_no_socket":                  AttributeEbpftapDropReasonTLSNoSocket,
+	"tls_unbound":                    AttributeEbpftapDropReasonTLSUnbound,
+	"tls_exec_queue_full":            AttributeEbpftapDropReasonTLSExecQueueFull,
+	"tls_file_not_probed":            AttributeEbpftapDropReasonTLSFileNotProbed,
+	"http_header_too_large":          AttributeEbpftapDropReasonHTTPHeaderTooLarge,
+	"http_malformed":                 AttributeEbpftapDropReasonHTTPMalformed,
+	"http_capture_gap":               AttributeEbpftapDropReasonHTTPCaptureGap,
+	"http_unmatched_response":        AttributeEbpftapDropReasonHTTPUnmatchedResponse,
+	"http_pending_overflow":          AttributeEbpftapDropReasonHTTPPendingOverflow,
+	"http_early_response_too_large":  AttributeEbpftapDropReasonHTTPEarlyResponseTooLarge,
+	"http_resync_discarded_response": AttributeEbpftapDropReasonHTTPResyncDiscardedResponse,
+	"http2_frame_too_large":          AttributeEbpftapDropReasonHTTP2FrameTooLarge,
+	"http2_too_many_streams":         AttributeEbpftapDropReasonHTTP2TooManyStreams,
+	"http2_hpack_error":              AttributeEbpftapDropReasonHTTP2HpackError,
+	"http2_header_too_large":         AttributeEbpftapDropReasonHTTP2HeaderTooLarge,
+	"http2_bad_frame":                AttributeEbpftapDropReasonHTTP2BadFrame,
+	"pipeline_busy":                  AttributeEbpftapDropReasonPipelineBusy,
+	"metric_series_limit":            AttributeEbpftapDropReasonMetricSeriesLimit,
+}
+
 // AttributeNetworkIoDirection specifies the value network.io.direction attribute.
 type AttributeNetworkIoDirection int
 
@@ -770,8 +888,8 @@ func (mb *MetricsBuilder) Emit(options ...ResourceMetricsOption) pmetric.Metrics
 }
 
 // RecordEbpftapCaptureDroppedDataPoint adds a data point to ebpftap.capture.dropped metric.
-func (mb *MetricsBuilder) RecordEbpftapCaptureDroppedDataPoint(ts pcommon.Timestamp, val int64, ebpftapDropReasonAttributeValue string) {
-	mb.metricEbpftapCaptureDropped.recordDataPoint(mb.startTime, ts, val, ebpftapDropReasonAttributeValue)
+func (mb *MetricsBuilder) RecordEbpftapCaptureDroppedDataPoint(ts pcommon.Timestamp, val int64, ebpftapDropReasonAttributeValue AttributeEbpftapDropReason) {
+	mb.metricEbpftapCaptureDropped.recordDataPoint(mb.startTime, ts, val, ebpftapDropReasonAttributeValue.String())
 }
 
 // RecordEbpftapConnectionClosedDataPoint adds a data point to ebpftap.connection.closed metric.

@@ -81,9 +81,9 @@ func TestMetricsBuilder(t *testing.T) {
 			allMetricsCount := 0
 			defaultMetricsCount++
 			allMetricsCount++
-			mb.RecordEbpftapCaptureDroppedDataPoint(ts, 1, "ebpftap.drop.reason-val")
+			mb.RecordEbpftapCaptureDroppedDataPoint(ts, 1, AttributeEbpftapDropReasonRingBufferFull)
 			if tt.name == "reaggregate_set" {
-				mb.RecordEbpftapCaptureDroppedDataPoint(ts, 3, "ebpftap.drop.reason-val-2")
+				mb.RecordEbpftapCaptureDroppedDataPoint(ts, 3, AttributeEbpftapDropReasonSyscallsInFlight)
 			}
 			defaultMetricsCount++
 			allMetricsCount++
@@ -166,7 +166,7 @@ func TestMetricsBuilder(t *testing.T) {
 						assert.Equal(t, int64(1), dp.IntValue())
 						ebpftapDropReasonAttrVal, ok := dp.Attributes().Get("ebpftap.drop.reason")
 						assert.True(t, ok)
-						assert.Equal(t, "ebpftap.drop.reason-val", ebpftapDropReasonAttrVal.Str())
+						assert.Equal(t, "ring_buffer_full", ebpftapDropReasonAttrVal.Str())
 					} else {
 						assert.False(t, validatedMetrics["ebpftap.capture.dropped"], "Found a duplicate in the metrics slice: ebpftap.capture.dropped")
 						validatedMetrics["ebpftap.capture.dropped"] = true

@@ -1,9 +1,8 @@
-package ebpftapreceiver
+package translate
 
 import (
 	"net/netip"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -18,6 +17,8 @@ import (
 
 	"github.com/ebpftap/ebpftap/internal/capture"
 	"github.com/ebpftap/ebpftap/internal/httpparse"
+	"github.com/ebpftap/ebpftap/internal/tap"
+	"github.com/ebpftap/ebpftap/receiver/ebpftapreceiver/internal/metadata"
 )
 
 func checkMetricsGolden(t *testing.T, path string, actual pmetric.Metrics) {
@@ -42,67 +43,72 @@ func metricsClientTx(status int, startMs, endMs int) *httpparse.Transaction {
 	return &httpparse.Transaction{Request: txReq("GET", "/", startMs, startMs+1, txHeaders("Host", "api.example.com")), Response: rs}
 }
 
-func TestMetricsGolden(t *testing.T) {
-	m := newMetricsAggregatorAt(translateConfig(LevelSummary), "host-1", 100, txBase)
+// record adds tx on c to m's histograms, described as the receiver does.
+func record(m *Metrics, c *tap.Conn, tx *httpparse.Transaction) {
+	m.RecordTransaction(c, describe(c, tx, nil))
+}
 
-	m.connOpened(connClient)
-	m.addIO(connClient, 120, 800)
-	m.recordTransaction(connClient, metricsClientTx(200, 0, 25))
-	m.recordTransaction(connClient, metricsClientTx(200, 100, 3100))
-	m.recordTransaction(connClient, metricsClientTx(200, 200, 210)) // on a bucket boundary: (0.005, 0.01]
-	m.recordTransaction(connClient, metricsClientTx(404, 300, 304))
-	m.recordTransaction(connClient, metricsClientTx(0, 400, 401))
-	m.recordTransaction(connClient, &httpparse.Transaction{ // _OTHER, never in a histogram as sent
+func TestMetricsGolden(t *testing.T) {
+	m := NewMetrics(translateSettings(LevelSummary), 100, txBase)
+
+	m.ConnOpened(connClient)
+	m.AddIO(connClient, tap.IO{Sent: 120, Recv: 800})
+	record(m, connClient, metricsClientTx(200, 0, 25))
+	record(m, connClient, metricsClientTx(200, 100, 3100))
+	record(m, connClient, metricsClientTx(200, 200, 210)) // on a bucket boundary: (0.005, 0.01]
+	record(m, connClient, metricsClientTx(404, 300, 304))
+	record(m, connClient, metricsClientTx(0, 400, 401))
+	record(m, connClient, &httpparse.Transaction{ // _OTHER, never in a histogram as sent
 		Request:  txReq("PURGE", "/cache", 500, 501, txHeaders("Host", "api.example.com")),
 		Response: txResp(200, 502, 503, nil, 0),
 	})
 
-	m.connOpened(connServer)
-	m.recordTransaction(connServer, &httpparse.Transaction{
+	m.ConnOpened(connServer)
+	record(m, connServer, &httpparse.Transaction{
 		Request: txReq("POST", "/orders", 0, 1, txHeaders("Host", "frontend.example.com")), Response: txResp(500, 2, 60, nil, 0),
 	})
-	m.recordTransaction(connServer, &httpparse.Transaction{
+	record(m, connServer, &httpparse.Transaction{
 		Request: txReq("GET", "/x", 0, 1, txHeaders("Host", "frontend.example.com")), Response: txResp(404, 2, 3, nil, 0),
 	})
-	m.addIO(connServer, 300, 100)
-	m.connClosed(connServer)
-	m.connOpened(connMapped)
+	m.AddIO(connServer, tap.IO{Sent: 300, Recv: 100})
+	m.ConnClosed(connServer)
+	m.ConnOpened(connMapped)
 
-	m.connOpened(connIPv6)
-	m.addIO(connIPv6, 10, 0)
-	m.connOpened(&capture.Conn{ID: 9, Process: procCurl, Role: capture.RoleUnknown,
+	m.ConnOpened(connIPv6)
+	m.AddIO(connIPv6, tap.IO{Sent: 10, Recv: 0})
+	m.ConnOpened(&tap.Conn{ID: 9, Process: procCurl, Role: capture.RoleUnknown,
 		Local: connClient.Local, Remote: netip.MustParseAddrPort("198.51.100.1:443")})
 
-	m.recordDrops("ring_buffer_full", 3)
-	m.recordDrops("parser_give_up", 0) // nothing lost, no series
+	m.RecordDrops(metadata.AttributeEbpftapDropReasonRingBufferFull, 3)
+	m.RecordDrops(metadata.AttributeEbpftapDropReasonHTTPMalformed, 0) // nothing lost, no series
 
-	checkMetricsGolden(t, filepath.Join("testdata", "metrics", "first.yaml"), m.emit(txBase.Add(10*time.Second)))
+	checkMetricsGolden(t, filepath.Join("testdata", "metrics", "first.yaml"), m.Emit(txBase.Add(10*time.Second)))
 
 	// Cumulative: the second emit carries the first interval's counts too.
-	m.addIO(connClient, 1, 1)
-	m.recordTransaction(connClient, metricsClientTx(200, 10000, 10020))
-	m.connClosed(connClient)
-	m.recordDrops("ring_buffer_full", 2)
-	checkMetricsGolden(t, filepath.Join("testdata", "metrics", "second.yaml"), m.emit(txBase.Add(20*time.Second)))
+	m.AddIO(connClient, tap.IO{Sent: 1, Recv: 1})
+	record(m, connClient, metricsClientTx(200, 10000, 10020))
+	m.ConnClosed(connClient)
+	m.RecordDrops(metadata.AttributeEbpftapDropReasonRingBufferFull, 2)
+	checkMetricsGolden(t, filepath.Join("testdata", "metrics", "second.yaml"), m.Emit(txBase.Add(20*time.Second)))
 }
 
 // TestMetricsSeriesLimit checks the bound holds and every measurement it
 // refused is counted.
 func TestMetricsSeriesLimit(t *testing.T) {
-	m := newMetricsAggregatorAt(translateConfig(LevelSummary), "host-1", 2, txBase)
-	m.connOpened(connClient)                                    // series 1
-	m.addIO(connClient, 10, 20)                                 // transmit is series 2; receive refused
-	m.recordTransaction(connClient, metricsClientTx(200, 0, 5)) // refused
-	m.connOpened(connServer)                                    // refused
-	m.connOpened(connClient)                                    // existing series: counted
-	m.addIO(connClient, 5, 0)                                   // existing series: counted
+	m := NewMetrics(translateSettings(LevelSummary), 2, txBase)
+	m.ConnOpened(connClient)                          // series 1
+	m.AddIO(connClient, tap.IO{Sent: 10, Recv: 20})   // transmit is series 2; receive refused
+	record(m, connClient, metricsClientTx(200, 0, 5)) // refused
+	m.ConnOpened(connServer)                          // refused
+	m.ConnOpened(connClient)                          // existing series: counted
+	m.AddIO(connClient, tap.IO{Sent: 5, Recv: 0})     // existing series: counted
 	assert.Equal(t, 2, m.series)
 
-	md := m.emit(txBase.Add(time.Second))
+	md := m.Emit(txBase.Add(time.Second))
 	assert.Equal(t, map[string]int64{
-		"ebpftap.connection.opened{client}":                      2,
-		"ebpftap.connection.io{client,transmit}":                 15,
-		"ebpftap.capture.dropped{" + dropReasonSeriesLimit + "}": 3,
+		"ebpftap.connection.opened{client}":            2,
+		"ebpftap.connection.io{client,transmit}":       15,
+		"ebpftap.capture.dropped{metric_series_limit}": 3,
 	}, sumValues(md))
 	assert.Equal(t, 0, countHistogramPoints(md))
 }
@@ -111,50 +117,57 @@ func TestMetricsSeriesLimit(t *testing.T) {
 // their last values were emitted, freeing the bound, and that its next
 // series start a new cumulative stream.
 func TestMetricsEviction(t *testing.T) {
-	m := newMetricsAggregatorAt(translateConfig(LevelSummary), "host-1", 10, txBase)
-	m.connOpened(connServer)
-	m.recordTransaction(connServer, &httpparse.Transaction{Request: txReq("GET", "/", 0, 1, nil), Response: txResp(200, 1, 2, nil, 0)})
-	m.connClosed(connServer)
-	m.connOpened(connClient) // stays open: never evicted
+	m := NewMetrics(translateSettings(LevelSummary), 10, txBase)
+	m.ConnOpened(connServer)
+	record(m, connServer, &httpparse.Transaction{Request: txReq("GET", "/", 0, 1, nil), Response: txResp(200, 1, 2, nil, 0)})
+	m.ConnClosed(connServer)
+	m.ConnOpened(connClient) // stays open: never evicted
 
 	t1, t2, t3 := txBase.Add(time.Second), txBase.Add(2*time.Second), txBase.Add(3*time.Second)
 	// nginx: opened, closed, http.server.request.duration
-	assert.Equal(t, 3, countResources(m.emit(t1), procNginx.PID), "touched in the interval")
-	assert.Equal(t, 3, countResources(m.emit(t2), procNginx.PID), "idle, last values emitted once more")
-	assert.Equal(t, 0, countResources(m.emit(t3), procNginx.PID), "forgotten")
-	assert.Equal(t, 1, countResources(m.emit(t3), procCurl.PID), "open connection keeps the process")
+	assert.Equal(t, 3, countResources(m.Emit(t1), procNginx.PID), "touched in the interval")
+	assert.Equal(t, 3, countResources(m.Emit(t2), procNginx.PID), "idle, last values emitted once more")
+	assert.Equal(t, 0, countResources(m.Emit(t3), procNginx.PID), "forgotten")
+	assert.Equal(t, 1, countResources(m.Emit(t3), procCurl.PID), "open connection keeps the process")
 	assert.Equal(t, 1, m.series, "the evicted series no longer count")
 
-	m.connOpened(connServer)
-	md := m.emit(t3.Add(time.Second))
+	m.ConnOpened(connServer)
+	md := m.Emit(t3.Add(time.Second))
 	rm := findResource(t, md, procNginx.PID)
 	dp := rm.ScopeMetrics().At(0).Metrics().At(0).Sum().DataPoints().At(0)
 	assert.Equal(t, pcommon.NewTimestampFromTime(t3), dp.StartTimestamp(), "a new stream starts at the last emit")
 	assert.Equal(t, int64(1), dp.IntValue())
 }
 
-func TestMetricsDropReasonsBounded(t *testing.T) {
-	m := newMetricsAggregatorAt(translateConfig(LevelSummary), "host-1", 10, txBase)
-	for i := range maxDropReasons + 5 {
-		m.recordDrops("reason_"+strconv.Itoa(i), 1)
+// TestMetricsDropReasons checks every reason is its own series, named by
+// its value, and that counts add up.
+func TestMetricsDropReasons(t *testing.T) {
+	m := NewMetrics(translateSettings(LevelSummary), 10, txBase)
+	for _, reason := range metadata.MapAttributeEbpftapDropReason {
+		m.RecordDrops(reason, 1)
 	}
-	m.recordDrops("", 1)
-	m.recordDrops("bad\xff", 1)
-	values := sumValues(m.emit(txBase.Add(time.Second)))
-	assert.Len(t, values, maxDropReasons+1)
-	assert.Equal(t, int64(7), values["ebpftap.capture.dropped{_OTHER}"])
+	m.RecordDrops(metadata.AttributeEbpftapDropReasonPipelineBusy, 2)
+	values := sumValues(m.Emit(txBase.Add(time.Second)))
+	require.Len(t, values, len(metadata.MapAttributeEbpftapDropReason))
+	for name := range metadata.MapAttributeEbpftapDropReason {
+		want := int64(1)
+		if name == "pipeline_busy" {
+			want = 3
+		}
+		assert.Equal(t, want, values["ebpftap.capture.dropped{"+name+"}"], name)
+	}
 }
 
 // TestMetricsResourceFilter checks the resource attribute filters drop a
 // process's histograms along with the sums the generated builder drops.
 func TestMetricsResourceFilter(t *testing.T) {
-	cfg := translateConfig(LevelSummary)
-	cfg.ResourceAttributes.ProcessExecutableName.MetricsInclude = []filter.Config{{Strict: "nginx"}}
-	m := newMetricsAggregatorAt(cfg, "host-1", 100, txBase)
-	m.recordTransaction(connClient, metricsClientTx(200, 0, 5)) // curl: histogram only
-	m.connOpened(connServer)
-	m.recordTransaction(connServer, &httpparse.Transaction{Request: txReq("GET", "/", 0, 1, nil), Response: txResp(200, 1, 2, nil, 0)})
-	md := m.emit(txBase.Add(time.Second))
+	cfg := translateSettings(LevelSummary)
+	cfg.Metrics.ResourceAttributes.ProcessExecutableName.MetricsInclude = []filter.Config{{Strict: "nginx"}}
+	m := NewMetrics(cfg, 100, txBase)
+	record(m, connClient, metricsClientTx(200, 0, 5)) // curl: histogram only
+	m.ConnOpened(connServer)
+	record(m, connServer, &httpparse.Transaction{Request: txReq("GET", "/", 0, 1, nil), Response: txResp(200, 1, 2, nil, 0)})
+	md := m.Emit(txBase.Add(time.Second))
 	assert.Equal(t, 0, countResources(md, procCurl.PID))
 	assert.Equal(t, 2, countResources(md, procNginx.PID)) // opened, duration
 	assert.Equal(t, 1, countHistogramPoints(md))
@@ -162,15 +175,17 @@ func TestMetricsResourceFilter(t *testing.T) {
 }
 
 func TestMetricsOddInputs(t *testing.T) {
-	m := newMetricsAggregatorAt(translateConfig(LevelSummary), "", 10, txBase)
-	m.connOpened(nil)
-	m.connClosed(nil)
-	m.addIO(nil, 1, 1)
-	m.recordTransaction(nil, nil)
-	m.recordTransaction(connClient, &httpparse.Transaction{})
-	m.recordTransaction(&capture.Conn{}, &httpparse.Transaction{Request: &httpparse.Request{}})
-	m.connClosed(&capture.Conn{Process: procCurl}) // a close without an open
-	md := m.emit(txBase.Add(time.Second))
+	cfg := translateSettings(LevelSummary)
+	cfg.HostName = ""
+	m := NewMetrics(cfg, 10, txBase)
+	m.ConnOpened(nil)
+	m.ConnClosed(nil)
+	m.AddIO(nil, tap.IO{Sent: 1, Recv: 1})
+	record(m, nil, nil)
+	record(m, connClient, &httpparse.Transaction{})
+	record(m, &tap.Conn{}, &httpparse.Transaction{Request: &httpparse.Request{}})
+	m.ConnClosed(&tap.Conn{Process: procCurl}) // a close without an open
+	md := m.Emit(txBase.Add(time.Second))
 	assert.Equal(t, 1, countHistogramPoints(md))
 	_, err := (&pmetric.ProtoMarshaler{}).MarshalMetrics(md)
 	require.NoError(t, err)

@@ -1,4 +1,4 @@
-package ebpftapreceiver // import "github.com/ebpftap/ebpftap/receiver/ebpftapreceiver"
+package translate
 
 import (
 	"encoding/hex"
@@ -9,22 +9,17 @@ import (
 
 	"github.com/ebpftap/ebpftap/internal/capture"
 	"github.com/ebpftap/ebpftap/internal/httpparse"
+	"github.com/ebpftap/ebpftap/internal/tap"
 )
 
-// appendTransaction adds a span for tx to b and, at capture level summary
-// and above, a log record with the same trace and span ids, both under the
-// resource of c's process.
-func (t *translator) appendTransaction(b *batch, c *capture.Conn, tx *httpparse.Transaction) {
-	t.appendTransactionAt(b, c, tx, t.level)
-}
-
-// appendTransactionAt is appendTransaction at a given capture level, for
-// capture rules that raise or lower the level of one transaction.
-func (t *translator) appendTransactionAt(b *batch, c *capture.Conn, tx *httpparse.Transaction, level Level) {
-	v := describe(c, tx, t.redact)
+// Append adds a span for x to b and, at capture level summary and above, a
+// log record with the same trace and span ids, both under the resource of
+// x's process. v is x's view from Describe, which metrics share.
+func (t *Translator) Append(b *Batch, x tap.Exchange, v *View) {
 	if v == nil {
 		return
 	}
+	c, tx, level := x.Conn, x.Tx, t.level
 	var p *capture.Process
 	if c != nil {
 		p = c.Process
@@ -58,7 +53,7 @@ func (t *translator) appendTransactionAt(b *batch, c *capture.Conn, tx *httppars
 	}
 	b.n++
 
-	if levelRank(level) >= levelRank(LevelSummary) {
+	if level >= LevelSummary {
 		t.appendLog(b, p, tx, v, span.Attributes(), traceID, spanID, level)
 	}
 }

@@ -1,4 +1,4 @@
-package ebpftapreceiver
+package translate
 
 import (
 	"bytes"
@@ -24,6 +24,7 @@ import (
 
 	"github.com/ebpftap/ebpftap/internal/capture"
 	"github.com/ebpftap/ebpftap/internal/httpparse"
+	"github.com/ebpftap/ebpftap/internal/tap"
 	"github.com/ebpftap/ebpftap/receiver/ebpftapreceiver/internal/metadata"
 )
 
@@ -63,37 +64,37 @@ var (
 		ServiceName: "frontend",
 	}
 
-	connClient = &capture.Conn{
+	connClient = &tap.Conn{
 		ID: 1, Process: procCurl, Role: capture.RoleClient,
 		Local:  netip.MustParseAddrPort("10.0.0.5:51000"),
 		Remote: netip.MustParseAddrPort("93.184.216.34:80"),
 	}
-	connServer = &capture.Conn{
+	connServer = &tap.Conn{
 		ID: 2, Process: procNginx, Role: capture.RoleServer,
 		Local:  netip.MustParseAddrPort("10.0.0.5:8080"),
 		Remote: netip.MustParseAddrPort("10.0.0.9:40312"),
 	}
 	// TLS through OpenSSL, seen on both ends; the requests name no host, so
 	// the ClientHello's server name stands in.
-	connTLSClient = &capture.Conn{
+	connTLSClient = &tap.Conn{
 		ID: 7, Process: procCurl, Role: capture.RoleClient,
 		Local:  netip.MustParseAddrPort("10.0.0.5:51002"),
 		Remote: netip.MustParseAddrPort("93.184.216.34:443"),
 		TLS:    true, TLSServerName: "secure.example.com", TLSVersion: "1.3", TLSLibrary: "openssl",
 	}
-	connTLSServer = &capture.Conn{
+	connTLSServer = &tap.Conn{
 		ID: 8, Process: procNginx, Role: capture.RoleServer,
 		Local:  netip.MustParseAddrPort("10.0.0.5:8443"),
 		Remote: netip.MustParseAddrPort("10.0.0.9:40313"),
 		TLS:    true, TLSServerName: "frontend.example.com", TLSVersion: "1.2", TLSLibrary: "openssl",
 	}
-	connIPv6 = &capture.Conn{
+	connIPv6 = &tap.Conn{
 		ID: 3, Process: procCurl, Role: capture.RoleClient,
 		Local:  netip.MustParseAddrPort("[2001:db8::5]:51001"),
 		Remote: netip.MustParseAddrPort("[2001:db8::1]:8443"),
 	}
 	// A dual-stack server socket sees IPv4 peers as IPv4-mapped addresses.
-	connMapped = &capture.Conn{
+	connMapped = &tap.Conn{
 		ID: 4, Process: procNginx, Role: capture.RoleServer,
 		Local:  netip.MustParseAddrPort("[::ffff:10.0.0.5]:8080"),
 		Remote: netip.MustParseAddrPort("[::ffff:192.0.2.7]:33000"),
@@ -140,11 +141,11 @@ type respMsg struct{ *httpparse.Response }
 func (r respMsg) msg() *httpparse.Message { return &r.Message }
 
 type connTx struct {
-	conn *capture.Conn
+	conn *tap.Conn
 	tx   *httpparse.Transaction
 }
 
-func txOn(c *capture.Conn, rq *httpparse.Request, rs *httpparse.Response) connTx {
+func txOn(c *tap.Conn, rq *httpparse.Request, rs *httpparse.Response) connTx {
 	return connTx{conn: c, tx: &httpparse.Transaction{Request: rq, Response: rs}}
 }
 
@@ -417,24 +418,30 @@ func grpcFrame(payload ...byte) []byte {
 	return append([]byte{0, 0, 0, 0, byte(len(payload))}, payload...)
 }
 
-func translateConfig(level Level) *Config {
-	return &Config{
-		Capture: CaptureConfig{
-			Level:         level,
-			MaxBodyBytes:  1024,
-			RedactHeaders: []string{"Authorization", "cookie", "set-cookie", "proxy-authorization", "X-API-Key"},
-		},
-		MetricsBuilderConfig: metadata.DefaultMetricsBuilderConfig(),
+func translateSettings(level Level) Settings {
+	return Settings{
+		Level:         level,
+		MaxBodyBytes:  1024,
+		RedactHeaders: []string{"Authorization", "cookie", "set-cookie", "proxy-authorization", "X-API-Key"},
+		HostName:      "host-1",
+		Metrics:       metadata.DefaultMetricsBuilderConfig(),
 	}
+}
+
+// appendTx translates tx on c into b as the receiver does: described once,
+// then appended.
+func appendTx(tr *Translator, b *Batch, c *tap.Conn, tx *httpparse.Transaction) {
+	x := tap.Exchange{Conn: c, Tx: tx}
+	tr.Append(b, x, tr.Describe(x))
 }
 
 func TestTranslateTransactions(t *testing.T) {
 	for _, tc := range translateCases() {
 		t.Run(tc.name, func(t *testing.T) {
-			tr := newTranslator(translateConfig(tc.level), "host-1", &seqIDs{})
-			b := newBatch()
+			tr := NewTranslator(translateSettings(tc.level), &seqIDs{})
+			b := NewBatch()
 			for _, ct := range tc.txs {
-				tr.appendTransaction(b, ct.conn, ct.tx)
+				appendTx(tr, b, ct.conn, ct.tx)
 			}
 			require.Equal(t, len(tc.txs), b.Len())
 			assert.Equal(t, len(tc.txs), b.traces.SpanCount())
@@ -509,13 +516,13 @@ func checkLogsMatchSpans(t *testing.T, traces ptrace.Traces, logs plog.Logs) {
 }
 
 func TestTranslateResourceRespectsConfig(t *testing.T) {
-	cfg := translateConfig(LevelSummary)
-	cfg.ResourceAttributes.ProcessCommandLine.Enabled = false
-	cfg.ResourceAttributes.ProcessCommandArgs.Enabled = false
-	cfg.ResourceAttributes.HostName.Enabled = false
-	tr := newTranslator(cfg, "host-1", &seqIDs{})
-	b := newBatch()
-	tr.appendTransaction(b, connClient, &httpparse.Transaction{Request: txReq("GET", "/", 0, 1, nil)})
+	cfg := translateSettings(LevelSummary)
+	cfg.Metrics.ResourceAttributes.ProcessCommandLine.Enabled = false
+	cfg.Metrics.ResourceAttributes.ProcessCommandArgs.Enabled = false
+	cfg.Metrics.ResourceAttributes.HostName.Enabled = false
+	tr := NewTranslator(cfg, &seqIDs{})
+	b := NewBatch()
+	appendTx(tr, b, connClient, &httpparse.Transaction{Request: txReq("GET", "/", 0, 1, nil)})
 	attrs := b.traces.ResourceSpans().At(0).Resource().Attributes().AsRaw()
 	assert.Equal(t, map[string]any{
 		"process.pid":             int64(4242),
@@ -533,14 +540,14 @@ func TestTranslateResourceRespectsConfig(t *testing.T) {
 func TestTranslateOddInputs(t *testing.T) {
 	tests := []struct {
 		name string
-		conn *capture.Conn
+		conn *tap.Conn
 		tx   *httpparse.Transaction
 		want int // spans
 	}{
 		{name: "nil transaction", conn: connClient, tx: nil},
 		{name: "nil request", conn: connClient, tx: &httpparse.Transaction{}},
 		{name: "nil conn", conn: nil, tx: &httpparse.Transaction{Request: txReq("GET", "/", 0, 1, nil)}, want: 1},
-		{name: "no process", conn: &capture.Conn{Role: capture.RoleServer}, tx: &httpparse.Transaction{Request: txReq("GET", "/", 0, 1, nil)}, want: 1},
+		{name: "no process", conn: &tap.Conn{Role: capture.RoleServer}, tx: &httpparse.Transaction{Request: txReq("GET", "/", 0, 1, nil)}, want: 1},
 		{name: "zero times", conn: connClient, tx: &httpparse.Transaction{Request: &httpparse.Request{Method: "GET", Target: "/"}}, want: 1},
 		{
 			name: "invalid utf8", conn: connServer, want: 1,
@@ -557,9 +564,9 @@ func TestTranslateOddInputs(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			tr := newTranslator(translateConfig(LevelFull), "host-1", &seqIDs{})
-			b := newBatch()
-			tr.appendTransaction(b, tt.conn, tt.tx)
+			tr := NewTranslator(translateSettings(LevelFull), &seqIDs{})
+			b := NewBatch()
+			appendTx(tr, b, tt.conn, tt.tx)
 			assert.Equal(t, tt.want, b.Len())
 			assert.Equal(t, tt.want, b.traces.SpanCount())
 			for i := 0; i < b.traces.ResourceSpans().Len(); i++ {
@@ -604,7 +611,7 @@ func assertValidUTF8(t *testing.T, v any) {
 func TestTranslateURLs(t *testing.T) {
 	tests := []struct {
 		name               string
-		conn               *capture.Conn
+		conn               *tap.Conn
 		method, target     string
 		headers            []httpparse.HeaderField
 		wantURL, wantAddr  string
@@ -768,12 +775,13 @@ func TestTranslateTextBody(t *testing.T) {
 // TestTranslateBodyLimit checks max_body_bytes applies on top of what the
 // parser kept.
 func TestTranslateBodyLimit(t *testing.T) {
-	cfg := translateConfig(LevelFull)
-	cfg.Capture.MaxBodyBytes = 4
-	tr := newTranslator(cfg, "", &seqIDs{})
-	b := newBatch()
+	cfg := translateSettings(LevelFull)
+	cfg.HostName = ""
+	cfg.MaxBodyBytes = 4
+	tr := NewTranslator(cfg, &seqIDs{})
+	b := NewBatch()
 	rq := withBody(reqMsg{txReq("POST", "/", 0, 1, txHeaders("Content-Type", "text/plain"))}, []byte("abcdefgh"), 8, false).Request
-	tr.appendTransaction(b, connClient, &httpparse.Transaction{Request: rq, Response: txResp(200, 2, 3, nil, 0)})
+	appendTx(tr, b, connClient, &httpparse.Transaction{Request: rq, Response: txResp(200, 2, 3, nil, 0)})
 
 	span := b.traces.ResourceSpans().At(0).ScopeSpans().At(0).Spans().At(0)
 	v, ok := span.Attributes().Get(attrRequestBodyTruncated)
@@ -786,10 +794,10 @@ func TestTranslateBodyLimit(t *testing.T) {
 	size, _ := request.Map().Get("body_size")
 	assert.Equal(t, int64(8), size.Int())
 
-	cfg.Capture.MaxBodyBytes = 0
-	tr = newTranslator(cfg, "", &seqIDs{})
-	b = newBatch()
-	tr.appendTransaction(b, connClient, &httpparse.Transaction{Request: rq, Response: txResp(200, 2, 3, nil, 0)})
+	cfg.MaxBodyBytes = 0
+	tr = NewTranslator(cfg, &seqIDs{})
+	b = NewBatch()
+	appendTx(tr, b, connClient, &httpparse.Transaction{Request: rq, Response: txResp(200, 2, 3, nil, 0)})
 	body = b.logs.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0).Body().Map()
 	request, _ = body.Get("request")
 	content, _ = request.Map().Get("body")

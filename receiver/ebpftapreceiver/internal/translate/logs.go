@@ -1,4 +1,4 @@
-package ebpftapreceiver // import "github.com/ebpftap/ebpftap/receiver/ebpftapreceiver"
+package translate
 
 import (
 	"strings"
@@ -14,7 +14,7 @@ import (
 
 // appendLog adds the log record of a transaction whose span has attrs and
 // the given ids. The body's shape is documented in documentation-signals.md.
-func (t *translator) appendLog(b *batch, p *capture.Process, tx *httpparse.Transaction, v *txView,
+func (t *Translator) appendLog(b *Batch, p *capture.Process, tx *httpparse.Transaction, v *View,
 	attrs pcommon.Map, traceID pcommon.TraceID, spanID pcommon.SpanID, level Level,
 ) {
 	lr := t.recordSlice(b, p).AppendEmpty()
@@ -47,19 +47,18 @@ func (t *translator) appendLog(b *batch, p *capture.Process, tx *httpparse.Trans
 
 // putMessage describes a request or response in a log body: its size always,
 // its headers from level headers, its body from level full.
-func (t *translator) putMessage(m pcommon.Map, msg *httpparse.Message, level Level) {
+func (t *Translator) putMessage(m pcommon.Map, msg *httpparse.Message, level Level) {
 	m.PutInt("body_size", msg.BodySize)
 	if msg.Incomplete {
 		m.PutBool("incomplete", true)
 	}
-	rank := levelRank(level)
-	if rank >= levelRank(LevelHeaders) {
+	if level >= LevelHeaders {
 		headers := m.PutEmptyMap("headers")
 		for _, g := range groupHeaders(msg.Header, t.redact) {
 			putStrings(headers, g.name, g.values)
 		}
 	}
-	if rank >= levelRank(LevelFull) && (msg.BodySize > 0 || len(msg.Body) > 0) {
+	if level >= LevelFull && (msg.BodySize > 0 || len(msg.Body) > 0) {
 		content, truncated := t.bodyOf(msg)
 		decoded := false
 		if coding := contentCoding(msg); coding != "" {

@@ -1,7 +1,4 @@
-package ebpftapreceiver // import "github.com/ebpftap/ebpftap/receiver/ebpftapreceiver"
-
-// gRPC is recognised among HTTP/2 transactions and described per the RPC
-// semantic conventions.
+package translate
 
 import (
 	"encoding/binary"
@@ -12,6 +9,9 @@ import (
 
 	"github.com/ebpftap/ebpftap/internal/httpparse"
 )
+
+// gRPC is recognised among HTTP/2 transactions and described per the RPC
+// semantic conventions.
 
 var (
 	rpcSystemGRPC  = semconv.RPCSystemNameGRPC.Value.AsString()

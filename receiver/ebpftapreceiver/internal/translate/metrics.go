@@ -1,12 +1,12 @@
-package ebpftapreceiver // import "github.com/ebpftap/ebpftap/receiver/ebpftapreceiver"
+package translate
 
 import (
 	"cmp"
+	"maps"
 	"math"
 	"net/netip"
 	"reflect"
 	"slices"
-	"sort"
 	"time"
 
 	"go.opentelemetry.io/collector/component"
@@ -15,28 +15,12 @@ import (
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/receiver"
 	semconv "go.opentelemetry.io/otel/semconv/v1.40.0"
-	"go.opentelemetry.io/otel/semconv/v1.40.0/httpconv"
 	"go.uber.org/zap"
 
 	"github.com/ebpftap/ebpftap/internal/capture"
-	"github.com/ebpftap/ebpftap/internal/httpparse"
+	"github.com/ebpftap/ebpftap/internal/tap"
 	"github.com/ebpftap/ebpftap/receiver/ebpftapreceiver/internal/metadata"
 )
-
-const (
-	// dropReasonSeriesLimit counts measurements lost because a new series
-	// would have passed the aggregator's bound.
-	dropReasonSeriesLimit = "metric_series_limit"
-	// dropReasonOther collects reasons past maxDropReasons; reasons come
-	// from code, so reaching it means a bug, which the count makes visible.
-	dropReasonOther = "_OTHER"
-	maxDropReasons  = 64
-)
-
-// durationBuckets are the explicit bucket boundaries semantic conventions
-// v1.40.0 advise for http.client.request.duration and
-// http.server.request.duration.
-var durationBuckets = []float64{0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10}
 
 // sumKind says which generated sum metric a series belongs to.
 type sumKind uint8
@@ -56,40 +40,6 @@ type sumKey struct {
 	transmit   bool // sumIO only
 }
 
-// durationKey names one series of the request duration histograms within a
-// process: the attributes semantic conventions require or recommend, the
-// opt-in ones left out.
-type durationKey struct {
-	server        bool
-	method        string
-	status        int // 0 without a response
-	errorType     string
-	serverAddress string // client only
-	serverPort    int    // client only
-	proto         string
-	scheme        string // server only
-}
-
-type histogram struct {
-	buckets  [15]uint64 // len(durationBuckets)+1
-	count    uint64
-	sum      float64
-	min, max float64
-}
-
-func (h *histogram) record(v float64) {
-	i := sort.SearchFloat64s(durationBuckets, v) // bucket i holds (bounds[i-1], bounds[i]]
-	h.buckets[i]++
-	if h.count == 0 || v < h.min {
-		h.min = v
-	}
-	if h.count == 0 || v > h.max {
-		h.max = v
-	}
-	h.count++
-	h.sum += v
-}
-
 // processSeries holds the cumulative series of one process image.
 type processSeries struct {
 	resource pcommon.Resource
@@ -104,16 +54,17 @@ type processSeries struct {
 	durations map[durationKey]*histogram
 }
 
-// metricsAggregator keeps cumulative connection and HTTP metrics per
-// process and emits them on demand. It is not safe for concurrent use; the
-// receiver calls it under its lock.
+// Metrics keeps cumulative connection and HTTP metrics per process and
+// emits them on demand. It is not safe for concurrent use: the receiver calls
+// it under its lock, from the engine's goroutine (connections) and from its
+// flusher (transactions, bytes, drops, emission).
 //
 // Series are bounded by maxSeries; a measurement that needs a new series
 // past the bound is dropped and counted in ebpftap.capture.dropped. A
 // process's series are forgotten once it has no open connection and nothing
 // was measured between two emits, so processes that come and go do not fill
 // the bound for ever.
-type metricsAggregator struct {
+type Metrics struct {
 	mb        *metadata.MetricsBuilder
 	rb        *metadata.ResourceBuilder
 	filters   resourceFilters
@@ -124,38 +75,33 @@ type metricsAggregator struct {
 	lastEmit  time.Time
 	series    int
 	processes map[processKey]*processSeries
-	drops     map[string]uint64
+	drops     map[metadata.AttributeEbpftapDropReason]uint64 // a closed set: no bound needed
 }
 
-func newMetricsAggregator(cfg *Config, hostName string, maxSeries int) *metricsAggregator {
-	return newMetricsAggregatorAt(cfg, hostName, maxSeries, time.Now())
-}
-
-// newMetricsAggregatorAt is newMetricsAggregator with counting starting at
-// start, which tests fix.
-func newMetricsAggregatorAt(cfg *Config, hostName string, maxSeries int, start time.Time) *metricsAggregator {
-	mbc := cfg.MetricsBuilderConfig
+// NewMetrics returns metrics counted from start, with at most maxSeries
+// series at once.
+func NewMetrics(s Settings, maxSeries int, start time.Time) *Metrics {
 	// The builder reads only the logger (for config warnings) and the build
 	// info (for the scope version) from the settings.
 	set := receiver.Settings{
 		ID:                component.NewID(metadata.Type),
 		TelemetrySettings: component.TelemetrySettings{Logger: zap.NewNop()},
 	}
-	return &metricsAggregator{
-		mb:        metadata.NewMetricsBuilder(mbc, set, metadata.WithStartTime(pcommon.NewTimestampFromTime(start))),
-		rb:        metadata.NewResourceBuilder(cfg.ResourceAttributes),
-		filters:   newResourceFilters(cfg.ResourceAttributes),
-		hostName:  hostName,
+	return &Metrics{
+		mb:        metadata.NewMetricsBuilder(s.Metrics, set, metadata.WithStartTime(pcommon.NewTimestampFromTime(start))),
+		rb:        metadata.NewResourceBuilder(s.Metrics.ResourceAttributes),
+		filters:   newResourceFilters(s.Metrics.ResourceAttributes),
+		hostName:  s.HostName,
 		maxSeries: maxSeries,
 		start:     start,
 		lastEmit:  start,
 		processes: make(map[processKey]*processSeries),
-		drops:     make(map[string]uint64),
+		drops:     make(map[metadata.AttributeEbpftapDropReason]uint64),
 	}
 }
 
 // process returns the series of p, creating them when create is set.
-func (m *metricsAggregator) process(p *capture.Process, create bool) *processSeries {
+func (m *Metrics) process(p *capture.Process, create bool) *processSeries {
 	k := keyOf(p)
 	if ps, ok := m.processes[k]; ok || !create {
 		return ps
@@ -174,16 +120,16 @@ func (m *metricsAggregator) process(p *capture.Process, create bool) *processSer
 
 // admit reserves room for one new series, or counts the measurement that
 // needed it as dropped.
-func (m *metricsAggregator) admit() bool {
+func (m *Metrics) admit() bool {
 	if m.maxSeries > 0 && m.series >= m.maxSeries {
-		m.addDrops(dropReasonSeriesLimit, 1)
+		m.RecordDrops(metadata.AttributeEbpftapDropReasonMetricSeriesLimit, 1)
 		return false
 	}
 	m.series++
 	return true
 }
 
-func (m *metricsAggregator) addSum(c *capture.Conn, kind sumKind, transmit bool, n uint64) {
+func (m *Metrics) addSum(c *tap.Conn, kind sumKind, transmit bool, n uint64) {
 	if c == nil || n == 0 {
 		return
 	}
@@ -202,7 +148,7 @@ func (m *metricsAggregator) addSum(c *capture.Conn, kind sumKind, transmit bool,
 // serverPort is the port of the connection's server end; a connection of
 // unknown role is taken as the process's own client connection, the common
 // case for connections already open when capture started.
-func serverPort(c *capture.Conn) uint16 {
+func serverPort(c *tap.Conn) uint16 {
 	if c.Role == capture.RoleServer {
 		return c.Local.Port()
 	}
@@ -216,7 +162,8 @@ func addSat(a, b uint64) uint64 {
 	return a + b
 }
 
-func (m *metricsAggregator) connOpened(c *capture.Conn) {
+// ConnOpened counts a connection opened and open.
+func (m *Metrics) ConnOpened(c *tap.Conn) {
 	if c == nil {
 		return
 	}
@@ -224,7 +171,8 @@ func (m *metricsAggregator) connOpened(c *capture.Conn) {
 	m.addSum(c, sumOpened, false, 1)
 }
 
-func (m *metricsAggregator) connClosed(c *capture.Conn) {
+// ConnClosed counts a connection closed and no longer open.
+func (m *Metrics) ConnClosed(c *tap.Conn) {
 	if c == nil {
 		return
 	}
@@ -236,33 +184,22 @@ func (m *metricsAggregator) connClosed(c *capture.Conn) {
 	m.addSum(c, sumClosed, false, 1)
 }
 
-// addIO counts payload bytes sent and received since the previous call for c.
-func (m *metricsAggregator) addIO(c *capture.Conn, sent, recv uint64) {
-	m.addSum(c, sumIO, true, sent)
-	m.addSum(c, sumIO, false, recv)
+// AddIO counts payload bytes sent and received since the previous call for c.
+func (m *Metrics) AddIO(c *tap.Conn, io tap.IO) {
+	m.addSum(c, sumIO, true, io.Sent)
+	m.addSum(c, sumIO, false, io.Recv)
 }
 
-// recordDrops counts items the engine or the parser lost.
-func (m *metricsAggregator) recordDrops(reason string, n uint64) {
-	if n == 0 {
-		return
+// RecordDrops counts items the engine, the parsers or the pipeline lost.
+func (m *Metrics) RecordDrops(reason metadata.AttributeEbpftapDropReason, n uint64) {
+	if n > 0 {
+		m.drops[reason] = addSat(m.drops[reason], n)
 	}
-	m.addDrops(validUTF8(reason), n)
 }
 
-func (m *metricsAggregator) addDrops(reason string, n uint64) {
-	if reason == "" {
-		reason = dropReasonOther
-	}
-	if _, ok := m.drops[reason]; !ok && len(m.drops) >= maxDropReasons {
-		reason = dropReasonOther
-	}
-	m.drops[reason] = addSat(m.drops[reason], n)
-}
-
-func (m *metricsAggregator) recordTransaction(c *capture.Conn, tx *httpparse.Transaction) {
-	// Headers are not attributes of these metrics, so nothing to redact.
-	v := describe(c, tx, nil)
+// RecordTransaction adds a transaction, described by v, to the request
+// duration histograms of c's process.
+func (m *Metrics) RecordTransaction(c *tap.Conn, v *View) {
 	if v == nil {
 		return
 	}
@@ -292,9 +229,9 @@ func (m *metricsAggregator) recordTransaction(c *capture.Conn, tx *httpparse.Tra
 	h.record(v.end.Sub(v.start).Seconds())
 }
 
-// emit returns every series' cumulative value at now: one resource per
+// Emit returns every series' cumulative value at now: one resource per
 // process, then the capture losses under a resource naming only the host.
-func (m *metricsAggregator) emit(now time.Time) pmetric.Metrics {
+func (m *Metrics) Emit(now time.Time) pmetric.Metrics {
 	out := pmetric.NewMetrics()
 	ts := pcommon.NewTimestampFromTime(now)
 
@@ -313,11 +250,9 @@ func (m *metricsAggregator) emit(now time.Time) pmetric.Metrics {
 	}
 
 	if len(m.drops) > 0 {
-		reasons := make([]string, 0, len(m.drops))
-		for r := range m.drops {
-			reasons = append(reasons, r)
-		}
-		slices.Sort(reasons)
+		reasons := slices.SortedFunc(maps.Keys(m.drops), func(a, b metadata.AttributeEbpftapDropReason) int {
+			return cmp.Compare(a.String(), b.String())
+		})
 		for _, r := range reasons {
 			m.mb.RecordEbpftapCaptureDroppedDataPoint(ts, toInt64(m.drops[r]), r)
 		}
@@ -341,7 +276,7 @@ func (m *metricsAggregator) emit(now time.Time) pmetric.Metrics {
 	return out
 }
 
-func (m *metricsAggregator) emitProcess(out pmetric.Metrics, ps *processSeries, ts pcommon.Timestamp) {
+func (m *Metrics) emitProcess(out pmetric.Metrics, ps *processSeries, ts pcommon.Timestamp) {
 	keys := make([]sumKey, 0, len(ps.sums))
 	for k := range ps.sums {
 		keys = append(keys, k)
@@ -432,87 +367,6 @@ func toInt64(v uint64) int64 {
 		return math.MaxInt64
 	}
 	return int64(v)
-}
-
-// appendDurations adds the two request duration histograms. mdatagen v0.159
-// generates MetricsBuilder code for sums and gauges only (its histogram
-// support covers the collector's own telemetry), so these are built with
-// pmetric directly, with names, units and descriptions from semconv.
-func appendDurations(ms pmetric.MetricSlice, durations map[durationKey]*histogram, start, ts pcommon.Timestamp) {
-	keys := make([]durationKey, 0, len(durations))
-	for k := range durations {
-		keys = append(keys, k)
-	}
-	slices.SortFunc(keys, compareDurationKeys)
-
-	// Keys sort client series first, so each metric is created once.
-	var dps pmetric.HistogramDataPointSlice
-	for i, k := range keys {
-		if i == 0 || k.server != keys[i-1].server {
-			if k.server {
-				d := httpconv.ServerRequestDuration{}
-				dps = newDurationMetric(ms, d.Name(), d.Description(), d.Unit())
-			} else {
-				d := httpconv.ClientRequestDuration{}
-				dps = newDurationMetric(ms, d.Name(), d.Description(), d.Unit())
-			}
-		}
-		h := durations[k]
-		dp := dps.AppendEmpty()
-		dp.SetStartTimestamp(start)
-		dp.SetTimestamp(ts)
-		dp.SetCount(h.count)
-		dp.SetSum(h.sum)
-		dp.SetMin(h.min)
-		dp.SetMax(h.max)
-		dp.ExplicitBounds().FromRaw(durationBuckets)
-		dp.BucketCounts().FromRaw(h.buckets[:])
-		putDurationAttributes(dp.Attributes(), k)
-	}
-}
-
-func newDurationMetric(ms pmetric.MetricSlice, name, description, unit string) pmetric.HistogramDataPointSlice {
-	m := ms.AppendEmpty()
-	m.SetName(name)
-	m.SetDescription(description)
-	m.SetUnit(unit)
-	h := m.SetEmptyHistogram()
-	h.SetAggregationTemporality(pmetric.AggregationTemporalityCumulative)
-	return h.DataPoints()
-}
-
-func putDurationAttributes(attrs pcommon.Map, k durationKey) {
-	attrs.PutStr(string(semconv.HTTPRequestMethodKey), k.method)
-	if k.status != 0 {
-		attrs.PutInt(string(semconv.HTTPResponseStatusCodeKey), int64(k.status))
-	}
-	if k.errorType != "" {
-		attrs.PutStr(string(semconv.ErrorTypeKey), k.errorType)
-	}
-	if k.proto != "" {
-		attrs.PutStr(string(semconv.NetworkProtocolVersionKey), k.proto)
-	}
-	if k.server {
-		attrs.PutStr(string(semconv.URLSchemeKey), k.scheme)
-		return
-	}
-	attrs.PutStr(string(semconv.ServerAddressKey), k.serverAddress)
-	if k.serverPort != 0 {
-		attrs.PutInt(string(semconv.ServerPortKey), int64(k.serverPort))
-	}
-}
-
-func compareDurationKeys(a, b durationKey) int {
-	return cmp.Or(
-		compareBool(a.server, b.server),
-		cmp.Compare(a.method, b.method),
-		cmp.Compare(a.status, b.status),
-		cmp.Compare(a.errorType, b.errorType),
-		cmp.Compare(a.serverAddress, b.serverAddress),
-		cmp.Compare(a.serverPort, b.serverPort),
-		cmp.Compare(a.proto, b.proto),
-		cmp.Compare(a.scheme, b.scheme),
-	)
 }
 
 // resourceFilters applies the metrics_include and metrics_exclude filters of

@@ -1,0 +1,53 @@
+package tap
+
+import (
+	"net/netip"
+
+	"github.com/ebpftap/ebpftap/internal/capture"
+	"github.com/ebpftap/ebpftap/internal/httpparse"
+)
+
+// Conn is what a Tap knows of a connection: a copy of the engine's facts with
+// the role and TLS mark the traffic showed. A Conn is never modified once a
+// Tap hands it out; when a fact changes, the Tap makes a new Conn.
+type Conn struct {
+	ID      uint64 // the engine's connection id, unique while it runs
+	Process *capture.Process
+	Role    capture.Role
+	Local   netip.AddrPort
+	Remote  netip.AddrPort
+
+	TLS           bool   // a TLS handshake was seen, or plaintext came from a TLS library
+	TLSServerName string // SNI of the ClientHello
+	TLSVersion    string // chosen by the ServerHello: "1.2", "1.3"
+	TLSLibrary    string // the library whose plaintext was captured: "openssl", "gnutls", "go"
+}
+
+// Exchange is one finished HTTP transaction and the connection it travelled
+// on, as the connection was when the transaction finished.
+type Exchange struct {
+	Conn *Conn
+	Tx   *httpparse.Transaction
+}
+
+// factsOf copies the engine's facts of c, with the role given.
+func factsOf(c *capture.Conn, role capture.Role, tls bool) *Conn {
+	return &Conn{
+		ID:            c.ID,
+		Process:       c.Process,
+		Role:          role,
+		Local:         c.Local,
+		Remote:        c.Remote,
+		TLS:           c.TLS || tls,
+		TLSServerName: c.TLSServerName,
+		TLSVersion:    c.TLSVersion,
+		TLSLibrary:    c.TLSLibrary,
+	}
+}
+
+// stale reports whether the engine learnt a TLS fact of c since f was made.
+// Only TLS facts change during a connection's life.
+func (f *Conn) stale(c *capture.Conn) bool {
+	return c.TLS && !f.TLS || c.TLSServerName != f.TLSServerName ||
+		c.TLSVersion != f.TLSVersion || c.TLSLibrary != f.TLSLibrary
+}

@@ -1,0 +1,54 @@
+package tap
+
+import "github.com/ebpftap/ebpftap/internal/capture"
+
+// Direction selects connections by who opened them and where the peer is.
+type Direction uint8
+
+const (
+	Egress         Direction = iota // connections this host opened
+	EgressExternal                  // ... to a peer outside the private, loopback and link-local ranges
+	EgressInternal                  // ... to a peer inside them
+	Ingress                         // connections this host accepted
+	All
+)
+
+// Filter decides which connections are followed. The zero Filter follows
+// egress connections of every process, loopback included.
+type Filter struct {
+	Direction      Direction
+	IgnoreLoopback bool
+	// ExcludeProcess reports whether a process's connections are left
+	// alone; nil excludes none.
+	ExcludeProcess func(*capture.Process) bool
+}
+
+// follow decides on a new connection. A connection of unknown role passes
+// here and is decided by followRole once its traffic shows the role.
+func (f *Filter) follow(c *capture.Conn) bool {
+	if f.IgnoreLoopback && c.Remote.Addr().IsLoopback() {
+		return false
+	}
+	if f.ExcludeProcess != nil && f.ExcludeProcess(c.Process) {
+		return false
+	}
+	return c.Role == capture.RoleUnknown || f.followRole(c.Role, c)
+}
+
+// followRole applies the direction to a connection whose role is known.
+func (f *Filter) followRole(role capture.Role, c *capture.Conn) bool {
+	switch f.Direction {
+	case All:
+		return true
+	case Ingress:
+		return role == capture.RoleServer
+	case Egress:
+		return role == capture.RoleClient
+	}
+	if role != capture.RoleClient {
+		return false
+	}
+	a := c.Remote.Addr()
+	internal := a.IsLoopback() || a.IsPrivate() || a.IsLinkLocalUnicast()
+	return internal == (f.Direction == EgressInternal)
+}

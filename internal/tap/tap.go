@@ -1,0 +1,195 @@
+package tap
+
+import (
+	"sync"
+	"sync/atomic"
+
+	"github.com/ebpftap/ebpftap/internal/capture"
+	"github.com/ebpftap/ebpftap/internal/httpparse"
+)
+
+// Sink receives what a Tap finds, on the engine's goroutine, in the order the
+// engine reported it. Every *Conn it is given is immutable and may be kept.
+type Sink interface {
+	ConnOpened(c *Conn)
+	// Exchange hands over a finished transaction; it belongs to the Sink.
+	Exchange(x Exchange)
+	// ConnClosed reports the end of a connection and the wire bytes it
+	// carried since the last IO call for it.
+	ConnClosed(c *Conn, io IO)
+}
+
+// IO counts wire bytes each way, copied or not (TLS plaintext is not counted:
+// its ciphertext is).
+type IO struct {
+	Sent, Recv uint64
+}
+
+// Config says what a Tap follows and keeps.
+type Config struct {
+	Filter Filter
+	// MaxBodyBytes is how much of each body the parsers keep; 0 keeps
+	// sizes only.
+	MaxBodyBytes int
+}
+
+// Tap is the engine's capture.Handler: see the package doc. Its Handler
+// methods run on the engine's goroutine; IO and Stats may be called from any.
+type Tap struct {
+	filter       Filter
+	maxBodyBytes int
+	sink         Sink
+	stats        httpparse.Stats
+
+	// conns is written only on the engine's goroutine, under mu, and read
+	// there without it; IO reads it under mu from other goroutines.
+	mu    sync.Mutex
+	conns map[*capture.Conn]*followed
+}
+
+// followed is what a Tap keeps per followed connection.
+type followed struct {
+	facts    *Conn // replaced, never modified, when a fact changes
+	parser   *httpparse.Conn
+	requests capture.Direction // the direction requests travel in; 0 until known
+	notHTTP  bool              // the engine was asked to stop copying
+	tls      bool              // parsing the TLS plaintext; the wire bytes are only counted
+	sent     atomic.Uint64     // wire bytes since the last IO call
+	recv     atomic.Uint64
+}
+
+var _ capture.Handler = (*Tap)(nil)
+
+// New returns a Tap that hands what it finds to sink.
+func New(cfg Config, sink Sink) *Tap {
+	return &Tap{
+		filter:       cfg.Filter,
+		maxBodyBytes: max(cfg.MaxBodyBytes, 0),
+		sink:         sink,
+		conns:        make(map[*capture.Conn]*followed),
+	}
+}
+
+// ParserStats returns the parsers' counters of what they gave up on.
+func (t *Tap) ParserStats() *httpparse.Stats { return &t.stats }
+
+// IO calls f with the wire bytes of each open connection since the last
+// call, for metrics of long-lived connections.
+func (t *Tap) IO(f func(c *Conn, io IO)) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, st := range t.conns {
+		f(st.facts, IO{Sent: st.sent.Swap(0), Recv: st.recv.Swap(0)})
+	}
+}
+
+// ConnOpened implements capture.Handler.
+func (t *Tap) ConnOpened(c *capture.Conn) bool {
+	if !t.filter.follow(c) {
+		return false
+	}
+	st := &followed{facts: factsOf(c, c.Role, false)}
+	switch c.Role {
+	case capture.RoleClient:
+		st.requests = capture.Send
+	case capture.RoleServer:
+		st.requests = capture.Recv
+	}
+	t.newParser(st)
+	t.mu.Lock()
+	t.conns[c] = st
+	t.mu.Unlock()
+	t.sink.ConnOpened(st.facts)
+	return true
+}
+
+// Data implements capture.Handler.
+func (t *Tap) Data(c *capture.Conn, s capture.Segment) bool {
+	st := t.conns[c]
+	if st == nil {
+		return true
+	}
+	if !s.TLS {
+		n := uint64(len(s.Data) + s.Lost)
+		if s.Dir == capture.Send {
+			st.sent.Add(n)
+		} else {
+			st.recv.Add(n)
+		}
+	}
+	switch {
+	case s.TLS && !st.tls:
+		// A TLS library spoke: what the parser saw so far was the
+		// handshake. From now on the plaintext is parsed, the wire bytes
+		// only counted.
+		st.tls, st.notHTTP = true, false
+		st.facts = factsOf(c, st.facts.Role, true)
+		t.newParser(st)
+	case st.tls && !s.TLS:
+		return true
+	case st.facts.stale(c):
+		st.facts = factsOf(c, st.facts.Role, st.tls)
+	}
+	if st.notHTTP {
+		return false
+	}
+	if st.requests == 0 && !t.findRole(c, st, s) {
+		return !st.notHTTP
+	}
+	stream := httpparse.ToClient
+	if s.Dir == st.requests {
+		stream = httpparse.ToServer
+	}
+	st.parser.Write(stream, s.Time, s.Data, s.Lost)
+	if st.parser.Protocol() == httpparse.ProtocolOther && !st.tls {
+		// Count its bytes from now on; copying them is wasted work.
+		st.notHTTP = true
+		return false
+	}
+	return true
+}
+
+// newParser gives st a fresh parser whose transactions go to the sink with
+// the connection's facts of the moment.
+func (t *Tap) newParser(st *followed) {
+	st.parser = httpparse.NewConn(httpparse.Config{
+		MaxBodyBytes: t.maxBodyBytes,
+		Stats:        &t.stats,
+	}, func(tx *httpparse.Transaction) { t.sink.Exchange(Exchange{Conn: st.facts, Tx: tx}) })
+}
+
+// findRole decides, for a connection seen mid-way, which end the process is:
+// the one that sends a request line. Until then the bytes are skipped; a
+// connection the direction filter then rules out is only counted.
+func (t *Tap) findRole(c *capture.Conn, st *followed, s capture.Segment) bool {
+	if !httpparse.LooksLikeRequest(s.Data) {
+		return false
+	}
+	st.requests = s.Dir
+	role := capture.RoleClient
+	if s.Dir == capture.Recv {
+		role = capture.RoleServer
+	}
+	st.facts = factsOf(c, role, st.tls)
+	if !t.filter.followRole(role, c) {
+		st.notHTTP = true
+		return false
+	}
+	return true
+}
+
+// ConnClosed implements capture.Handler.
+func (t *Tap) ConnClosed(c *capture.Conn) {
+	st := t.conns[c]
+	if st == nil {
+		return
+	}
+	if st.facts.stale(c) {
+		st.facts = factsOf(c, st.facts.Role, st.tls)
+	}
+	st.parser.Close(c.Closed)
+	t.mu.Lock()
+	delete(t.conns, c)
+	t.mu.Unlock()
+	t.sink.ConnClosed(st.facts, IO{Sent: st.sent.Swap(0), Recv: st.recv.Swap(0)})
+}

@@ -1,0 +1,205 @@
+package tap
+
+import (
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/ebpftap/ebpftap/internal/capture"
+)
+
+// recordingSink keeps what a Tap hands over.
+type recordingSink struct {
+	opened    []*Conn
+	exchanges []Exchange
+	closed    []*Conn
+	io        []IO
+}
+
+func (s *recordingSink) ConnOpened(c *Conn)  { s.opened = append(s.opened, c) }
+func (s *recordingSink) Exchange(x Exchange) { s.exchanges = append(s.exchanges, x) }
+func (s *recordingSink) ConnClosed(c *Conn, io IO) {
+	s.closed, s.io = append(s.closed, c), append(s.io, io)
+}
+
+const (
+	request  = "GET /a HTTP/1.1\r\nHost: example.test\r\n\r\n"
+	response = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+)
+
+var t0 = time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
+
+func newConn(role capture.Role) *capture.Conn {
+	return &capture.Conn{
+		ID: 1, Process: &capture.Process{PID: 42, ExePath: "/usr/bin/curl"}, Role: role,
+		Local:  netip.MustParseAddrPort("10.0.0.5:51000"),
+		Remote: netip.MustParseAddrPort("10.0.0.9:80"),
+	}
+}
+
+func seg(dir capture.Direction, data string, tls bool) capture.Segment {
+	return capture.Segment{Dir: dir, Time: t0, Data: []byte(data), TLS: tls}
+}
+
+func TestTapExchange(t *testing.T) {
+	sink := &recordingSink{}
+	tp := New(Config{Filter: Filter{Direction: All}}, sink)
+	c := newConn(capture.RoleClient)
+	if !tp.ConnOpened(c) {
+		t.Fatal("a client connection was not followed")
+	}
+	for _, s := range []capture.Segment{seg(capture.Send, request, false), seg(capture.Recv, response, false)} {
+		if !tp.Data(c, s) {
+			t.Fatalf("the tap refused the payload of an HTTP connection at %q", s.Data)
+		}
+	}
+	c.Closed = t0
+	tp.ConnClosed(c)
+
+	if len(sink.exchanges) != 1 {
+		t.Fatalf("%d exchanges, want 1", len(sink.exchanges))
+	}
+	x := sink.exchanges[0]
+	if x.Tx.Request.Target != "/a" || x.Tx.Response == nil || x.Tx.Response.StatusCode != 200 {
+		t.Errorf("exchange %+v", x.Tx)
+	}
+	if x.Conn.ID != 1 || x.Conn.Role != capture.RoleClient || x.Conn.Process != c.Process || x.Conn.Remote != c.Remote {
+		t.Errorf("exchange's connection %+v", x.Conn)
+	}
+	want := IO{Sent: uint64(len(request)), Recv: uint64(len(response))}
+	if len(sink.opened) != 1 || len(sink.closed) != 1 || sink.io[0] != want {
+		t.Errorf("opened %d, closed %d, io %+v; want one each and %+v", len(sink.opened), len(sink.closed), sink.io, want)
+	}
+}
+
+// TestTapRoleFromTraffic checks a connection first seen mid-way takes the
+// role of the end that sends a request line, and is then filtered by it.
+func TestTapRoleFromTraffic(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		direction Direction
+		reqDir    capture.Direction
+		wantRole  capture.Role
+		followed  bool
+	}{
+		{"client, egress", Egress, capture.Send, capture.RoleClient, true},
+		{"server, ingress", Ingress, capture.Recv, capture.RoleServer, true},
+		{"server, egress", Egress, capture.Recv, capture.RoleServer, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sink := &recordingSink{}
+			tp := New(Config{Filter: Filter{Direction: tc.direction}}, sink)
+			c := newConn(capture.RoleUnknown)
+			if !tp.ConnOpened(c) {
+				t.Fatal("a connection of unknown role was not followed")
+			}
+			respDir := capture.Send + capture.Recv - tc.reqDir
+			if !tp.Data(c, seg(respDir, "tail of something earlier", false)) {
+				t.Error("bytes before the role is known were refused")
+			}
+			if got := tp.Data(c, seg(tc.reqDir, request, false)); got != tc.followed {
+				t.Errorf("payload wanted = %v, want %v", got, tc.followed)
+			}
+			tp.Data(c, seg(respDir, response, false))
+			tp.ConnClosed(c)
+			if !tc.followed {
+				if len(sink.exchanges) != 0 {
+					t.Errorf("%d exchanges of a connection the direction rules out", len(sink.exchanges))
+				}
+				return
+			}
+			if len(sink.exchanges) != 1 || sink.exchanges[0].Conn.Role != tc.wantRole {
+				t.Fatalf("exchanges %+v, want one with role %s", sink.exchanges, tc.wantRole)
+			}
+			if sink.opened[0].Role != capture.RoleUnknown {
+				t.Errorf("the Conn handed out at open changed: role %s", sink.opened[0].Role)
+			}
+		})
+	}
+}
+
+// TestTapNotHTTP checks the tap asks the engine to stop copying a
+// connection that is not HTTP, and keeps counting its bytes.
+func TestTapNotHTTP(t *testing.T) {
+	sink := &recordingSink{}
+	tp := New(Config{Filter: Filter{Direction: All}}, sink)
+	c := newConn(capture.RoleClient)
+	tp.ConnOpened(c)
+	if tp.Data(c, seg(capture.Send, "SSH-2.0-OpenSSH_9.2\r\n", false)) {
+		t.Error("the payload of an SSH connection was still wanted")
+	}
+	if tp.Data(c, capture.Segment{Dir: capture.Recv, Time: t0, Lost: 100}) {
+		t.Error("a later segment was wanted again")
+	}
+	tp.ConnClosed(c)
+	if len(sink.exchanges) != 0 || sink.io[0] != (IO{Sent: 21, Recv: 100}) {
+		t.Errorf("exchanges %d, io %+v", len(sink.exchanges), sink.io[0])
+	}
+}
+
+// TestTapTLS checks the switch to TLS plaintext: the handshake's wire bytes
+// are counted, not parsed, and the exchanges carry the TLS facts the engine
+// learnt, in copies that later facts do not change.
+func TestTapTLS(t *testing.T) {
+	sink := &recordingSink{}
+	tp := New(Config{Filter: Filter{Direction: All}}, sink)
+	c := newConn(capture.RoleClient)
+	tp.ConnOpened(c)
+	// The ClientHello: not HTTP, but the tap must not give up the
+	// connection once a TLS library speaks.
+	hello := "\x16\x03\x01\x00\x05hello"
+	if tp.Data(c, seg(capture.Send, hello, false)) {
+		t.Error("the handshake's payload was wanted")
+	}
+	c.TLS, c.TLSServerName, c.TLSVersion = true, "example.test", "1.3" // the engine read the hellos
+	c.TLSLibrary = "openssl"
+	if !tp.Data(c, seg(capture.Send, request, true)) {
+		t.Error("the TLS plaintext was refused")
+	}
+	tp.Data(c, seg(capture.Send, "\x17\x03\x03 ciphertext", false))
+	tp.Data(c, seg(capture.Recv, response, true))
+	c.TLSVersion = "1.2" // a later fact: the exchange already out keeps its own
+	tp.Data(c, seg(capture.Send, request, true))
+	tp.Data(c, seg(capture.Recv, response, true))
+	tp.ConnClosed(c)
+
+	if len(sink.exchanges) != 2 {
+		t.Fatalf("%d exchanges, want 2", len(sink.exchanges))
+	}
+	first, second := sink.exchanges[0].Conn, sink.exchanges[1].Conn
+	if !first.TLS || first.TLSServerName != "example.test" || first.TLSVersion != "1.3" || first.TLSLibrary != "openssl" {
+		t.Errorf("first exchange's connection %+v", first)
+	}
+	if second.TLSVersion != "1.2" || first == second {
+		t.Errorf("second exchange: version %q, same Conn as the first: %v", second.TLSVersion, first == second)
+	}
+	wire := uint64(len(hello) + len("\x17\x03\x03 ciphertext"))
+	if sink.io[0] != (IO{Sent: wire}) {
+		t.Errorf("io %+v, want only the wire bytes (%d sent)", sink.io[0], wire)
+	}
+}
+
+func TestTapIO(t *testing.T) {
+	sink := &recordingSink{}
+	tp := New(Config{Filter: Filter{Direction: All}}, sink)
+	c := newConn(capture.RoleClient)
+	tp.ConnOpened(c)
+	tp.Data(c, seg(capture.Send, request, false))
+	var got []IO
+	tp.IO(func(_ *Conn, io IO) { got = append(got, io) })
+	tp.IO(func(_ *Conn, io IO) { got = append(got, io) })
+	if len(got) != 2 || got[0] != (IO{Sent: uint64(len(request))}) || got[1] != (IO{}) {
+		t.Errorf("IO calls gave %+v; want the request's bytes once", got)
+	}
+	tp.ConnClosed(c)
+	tp.IO(func(*Conn, IO) { t.Error("a closed connection is still reported") })
+}
+
+func TestTapIgnores(t *testing.T) {
+	tp := New(Config{Filter: Filter{Direction: All, IgnoreLoopback: true}}, &recordingSink{})
+	c := newConn(capture.RoleClient)
+	c.Remote = netip.MustParseAddrPort("127.0.0.1:80")
+	if tp.ConnOpened(c) {
+		t.Error("a loopback connection was followed")
+	}
+}

@@ -1,0 +1,75 @@
+package translate
+
+import (
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+	semconv "go.opentelemetry.io/otel/semconv/v1.40.0"
+
+	"github.com/ebpftap/ebpftap/internal/capture"
+	"github.com/ebpftap/ebpftap/receiver/ebpftapreceiver/internal/metadata"
+)
+
+// Batch collects the spans and log records of transactions until the
+// receiver sends them, with one ResourceSpans and one ResourceLogs per
+// process. It is not safe for concurrent use.
+type Batch struct {
+	traces  ptrace.Traces
+	logs    plog.Logs
+	spans   map[processKey]ptrace.SpanSlice
+	records map[processKey]plog.LogRecordSlice
+	n       int
+}
+
+// NewBatch returns an empty batch.
+func NewBatch() *Batch {
+	return &Batch{
+		traces:  ptrace.NewTraces(),
+		logs:    plog.NewLogs(),
+		spans:   make(map[processKey]ptrace.SpanSlice),
+		records: make(map[processKey]plog.LogRecordSlice),
+	}
+}
+
+// Len is the number of transactions in the batch.
+func (b *Batch) Len() int { return b.n }
+
+// Traces are the batch's spans.
+func (b *Batch) Traces() ptrace.Traces { return b.traces }
+
+// Logs are the batch's log records.
+func (b *Batch) Logs() plog.Logs { return b.logs }
+
+func (t *Translator) spanSlice(b *Batch, p *capture.Process) ptrace.SpanSlice {
+	k := keyOf(p)
+	if s, ok := b.spans[k]; ok {
+		return s
+	}
+	rs := b.traces.ResourceSpans().AppendEmpty()
+	rs.SetSchemaUrl(semconv.SchemaURL)
+	t.processResource(p).MoveTo(rs.Resource())
+	ss := rs.ScopeSpans().AppendEmpty()
+	ss.SetSchemaUrl(semconv.SchemaURL)
+	ss.Scope().SetName(metadata.ScopeName)
+	b.spans[k] = ss.Spans()
+	return ss.Spans()
+}
+
+func (t *Translator) recordSlice(b *Batch, p *capture.Process) plog.LogRecordSlice {
+	k := keyOf(p)
+	if s, ok := b.records[k]; ok {
+		return s
+	}
+	rl := b.logs.ResourceLogs().AppendEmpty()
+	rl.SetSchemaUrl(semconv.SchemaURL)
+	t.processResource(p).MoveTo(rl.Resource())
+	sl := rl.ScopeLogs().AppendEmpty()
+	sl.SetSchemaUrl(semconv.SchemaURL)
+	sl.Scope().SetName(metadata.ScopeName)
+	b.records[k] = sl.LogRecords()
+	return sl.LogRecords()
+}
+
+func (t *Translator) processResource(p *capture.Process) pcommon.Resource {
+	return buildProcessResource(t.rb, p, t.hostName)
+}

@@ -1,0 +1,132 @@
+package translate
+
+import (
+	"cmp"
+	"slices"
+	"sort"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/pmetric"
+	semconv "go.opentelemetry.io/otel/semconv/v1.40.0"
+	"go.opentelemetry.io/otel/semconv/v1.40.0/httpconv"
+)
+
+// durationBuckets are the explicit bucket boundaries semantic conventions
+// v1.40.0 advise for http.client.request.duration and
+// http.server.request.duration.
+var durationBuckets = []float64{0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10}
+
+// durationKey names one series of the request duration histograms within a
+// process: the attributes semantic conventions require or recommend, the
+// opt-in ones left out.
+type durationKey struct {
+	server        bool
+	method        string
+	status        int // 0 without a response
+	errorType     string
+	serverAddress string // client only
+	serverPort    int    // client only
+	proto         string
+	scheme        string // server only
+}
+
+type histogram struct {
+	buckets  [15]uint64 // len(durationBuckets)+1
+	count    uint64
+	sum      float64
+	min, max float64
+}
+
+func (h *histogram) record(v float64) {
+	i := sort.SearchFloat64s(durationBuckets, v) // bucket i holds (bounds[i-1], bounds[i]]
+	h.buckets[i]++
+	if h.count == 0 || v < h.min {
+		h.min = v
+	}
+	if h.count == 0 || v > h.max {
+		h.max = v
+	}
+	h.count++
+	h.sum += v
+}
+
+// appendDurations adds the two request duration histograms. mdatagen v0.159
+// generates MetricsBuilder code for sums and gauges only (its histogram
+// support covers the collector's own telemetry), so these are built with
+// pmetric directly, with names, units and descriptions from semconv.
+func appendDurations(ms pmetric.MetricSlice, durations map[durationKey]*histogram, start, ts pcommon.Timestamp) {
+	keys := make([]durationKey, 0, len(durations))
+	for k := range durations {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, compareDurationKeys)
+
+	// Keys sort client series first, so each metric is created once.
+	var dps pmetric.HistogramDataPointSlice
+	for i, k := range keys {
+		if i == 0 || k.server != keys[i-1].server {
+			if k.server {
+				d := httpconv.ServerRequestDuration{}
+				dps = newDurationMetric(ms, d.Name(), d.Description(), d.Unit())
+			} else {
+				d := httpconv.ClientRequestDuration{}
+				dps = newDurationMetric(ms, d.Name(), d.Description(), d.Unit())
+			}
+		}
+		h := durations[k]
+		dp := dps.AppendEmpty()
+		dp.SetStartTimestamp(start)
+		dp.SetTimestamp(ts)
+		dp.SetCount(h.count)
+		dp.SetSum(h.sum)
+		dp.SetMin(h.min)
+		dp.SetMax(h.max)
+		dp.ExplicitBounds().FromRaw(durationBuckets)
+		dp.BucketCounts().FromRaw(h.buckets[:])
+		putDurationAttributes(dp.Attributes(), k)
+	}
+}
+
+func newDurationMetric(ms pmetric.MetricSlice, name, description, unit string) pmetric.HistogramDataPointSlice {
+	m := ms.AppendEmpty()
+	m.SetName(name)
+	m.SetDescription(description)
+	m.SetUnit(unit)
+	h := m.SetEmptyHistogram()
+	h.SetAggregationTemporality(pmetric.AggregationTemporalityCumulative)
+	return h.DataPoints()
+}
+
+func putDurationAttributes(attrs pcommon.Map, k durationKey) {
+	attrs.PutStr(string(semconv.HTTPRequestMethodKey), k.method)
+	if k.status != 0 {
+		attrs.PutInt(string(semconv.HTTPResponseStatusCodeKey), int64(k.status))
+	}
+	if k.errorType != "" {
+		attrs.PutStr(string(semconv.ErrorTypeKey), k.errorType)
+	}
+	if k.proto != "" {
+		attrs.PutStr(string(semconv.NetworkProtocolVersionKey), k.proto)
+	}
+	if k.server {
+		attrs.PutStr(string(semconv.URLSchemeKey), k.scheme)
+		return
+	}
+	attrs.PutStr(string(semconv.ServerAddressKey), k.serverAddress)
+	if k.serverPort != 0 {
+		attrs.PutInt(string(semconv.ServerPortKey), int64(k.serverPort))
+	}
+}
+
+func compareDurationKeys(a, b durationKey) int {
+	return cmp.Or(
+		compareBool(a.server, b.server),
+		cmp.Compare(a.method, b.method),
+		cmp.Compare(a.status, b.status),
+		cmp.Compare(a.errorType, b.errorType),
+		cmp.Compare(a.serverAddress, b.serverAddress),
+		cmp.Compare(a.serverPort, b.serverPort),
+		cmp.Compare(a.proto, b.proto),
+		cmp.Compare(a.scheme, b.scheme),
+	)
+}

@@ -1,0 +1,64 @@
+package translate
+
+import (
+	"strings"
+
+	"github.com/ebpftap/ebpftap/receiver/ebpftapreceiver/internal/metadata"
+)
+
+// Level says how much of each transaction is recorded. Levels are ordered:
+// each records what the one below it does, and more.
+type Level uint8
+
+const (
+	LevelNone    Level = iota // spans and metrics only
+	LevelSummary              // + a log record per transaction
+	LevelHeaders              // + request and response headers (redacted)
+	LevelFull                 // + bodies, up to MaxBodyBytes
+)
+
+// Settings are the parts of the receiver's configuration that translation
+// follows.
+type Settings struct {
+	Level         Level
+	MaxBodyBytes  int
+	RedactHeaders []string // header names whose values are never exported, any case
+	HostName      string   // host.name of every resource; empty leaves it out
+	// Metrics turns metrics and resource attributes on and off.
+	Metrics metadata.MetricsBuilderConfig
+}
+
+// Translator turns exchanges into spans and log records. It is not safe for
+// concurrent use: the receiver's flusher alone calls it.
+type Translator struct {
+	level        Level
+	maxBodyBytes int
+	redact       map[string]struct{} // lowercase header names
+	hostName     string
+	ids          IDSource
+	rb           *metadata.ResourceBuilder
+}
+
+// NewTranslator returns a Translator that names spans with ids, or with
+// random ids when ids is nil.
+func NewTranslator(s Settings, ids IDSource) *Translator {
+	if ids == nil {
+		ids = randomIDs{}
+	}
+	return &Translator{
+		level:        s.Level,
+		maxBodyBytes: s.MaxBodyBytes,
+		redact:       redactSet(s.RedactHeaders),
+		hostName:     s.HostName,
+		ids:          ids,
+		rb:           metadata.NewResourceBuilder(s.Metrics.ResourceAttributes),
+	}
+}
+
+func redactSet(names []string) map[string]struct{} {
+	set := make(map[string]struct{}, len(names))
+	for _, n := range names {
+		set[strings.ToLower(n)] = struct{}{}
+	}
+	return set
+}

@@ -1,0 +1,240 @@
+package translate
+
+import (
+	"net"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+
+	semconv "go.opentelemetry.io/otel/semconv/v1.40.0"
+
+	"github.com/ebpftap/ebpftap/internal/capture"
+	"github.com/ebpftap/ebpftap/internal/httpparse"
+	"github.com/ebpftap/ebpftap/internal/tap"
+)
+
+// knownMethods are the methods semantic conventions v1.40.0 call known:
+// RFC 9110, PATCH (RFC 5789) and QUERY. Matching is case-sensitive.
+var knownMethods = map[string]struct{}{
+	"CONNECT": {}, "DELETE": {}, "GET": {}, "HEAD": {}, "OPTIONS": {},
+	"PATCH": {}, "POST": {}, "PUT": {}, "TRACE": {}, "QUERY": {},
+}
+
+// View is what every signal needs to know about a transaction, derived
+// once: spans, log records and metrics describe it the same way.
+type View struct {
+	server bool // the observed process served the request
+
+	method         string // http.request.method: a known method or _OTHER
+	methodOriginal string // the method as sent, set when it differs from method
+	proto          string // network.protocol.version; empty when unknown
+
+	scheme        string
+	serverAddress string
+	serverPort    int // 0 when unknown
+	url           string
+	path          string // server side: url.path
+	query         string // server side: url.query, redacted
+	hasQuery      bool
+
+	peer      netip.AddrPort // unmapped
+	userAgent string
+	hasUA     bool
+
+	status    int // 0 without a response
+	errorType string
+	isError   bool
+	// httpErrorType is error.type by HTTP's rules alone, for the HTTP
+	// duration metrics; errorType is the span's, which gRPC may override.
+	httpErrorType string
+
+	rpc *rpcView // set for gRPC requests
+
+	start, end time.Time
+}
+
+var methodOther = semconv.HTTPRequestMethodOther.Value.AsString()
+
+func (v *View) spanName() string {
+	if v.rpc != nil {
+		// RPC span name: {rpc.method}, or {rpc.system.name} when the method
+		// is not known.
+		if v.rpc.method == rpcMethodOther {
+			return rpcSystemGRPC
+		}
+		return v.rpc.method
+	}
+	if v.method == methodOther {
+		return "HTTP"
+	}
+	return v.method
+}
+
+// Describe derives the semantic-convention view of an exchange, which its
+// span, its log record and the metrics share. It returns nil when there is
+// no request to describe. Unlike the rest of a Translator, it is safe for
+// concurrent use: it reads only the redaction set.
+func (t *Translator) Describe(x tap.Exchange) *View {
+	return describe(x.Conn, x.Tx, t.redact)
+}
+
+func describe(c *tap.Conn, tx *httpparse.Transaction, redact map[string]struct{}) *View {
+	if tx == nil || tx.Request == nil {
+		return nil
+	}
+	if c == nil {
+		c = &tap.Conn{}
+	}
+	req := tx.Request
+	v := &View{
+		server: c.Role == capture.RoleServer,
+		peer:   unmap(c.Remote),
+		start:  req.Start,
+		end:    req.End,
+	}
+
+	orig := validUTF8(req.Method)
+	if _, ok := knownMethods[orig]; ok {
+		v.method = orig
+	} else {
+		v.method = methodOther
+		v.methodOriginal = orig
+	}
+
+	// The request's version bounds the exchange: a server writes the highest
+	// version it conforms to in its status line (RFC 9110 section 6.2), even
+	// when answering HTTP/1.0.
+	v.proto = req.Proto
+	if resp := tx.Response; resp != nil {
+		v.end = resp.End
+		v.status = resp.StatusCode
+		if v.proto == "" {
+			v.proto = resp.Proto
+		}
+	}
+	v.proto = validUTF8(v.proto)
+	if v.end.Before(v.start) {
+		v.end = v.start
+	}
+
+	if ua, ok := req.Get("User-Agent"); ok {
+		v.userAgent, v.hasUA = headerValue("user-agent", ua, redact), true
+	}
+
+	// RFC 9112 section 3.2.2: with an absolute-form target the Host header
+	// is ignored, and semantic conventions follow the target.
+	tgt := parseTarget(req.Method, validUTF8(req.Target))
+	v.scheme = firstNonEmpty(tgt.scheme, requestScheme(req), connScheme(c))
+	authority := firstNonEmpty(tgt.authority, host(req), sniAuthority(c, v.scheme))
+	if v.server {
+		// Semantic conventions prefer what a reverse proxy says the client
+		// asked for over what the proxy asked this server.
+		fwdHost, fwdProto := forwardedHostProto(&req.Message)
+		v.scheme = firstNonEmpty(fwdProto, v.scheme)
+		authority = firstNonEmpty(fwdHost, authority, addrAuthority(unmap(c.Local), v.scheme))
+		v.path = tgt.path
+		v.query, v.hasQuery = redactQuery(tgt.query), tgt.hasQuery
+	} else {
+		authority = firstNonEmpty(authority, addrAuthority(v.peer, v.scheme))
+	}
+	hostPart, port := splitHostPort(stripUserinfo(authority))
+	v.serverAddress = hostPart
+	if port == 0 {
+		port = defaultPort(v.scheme)
+	}
+	v.serverPort = port
+	v.url = buildURL(v.scheme, authority, tgt)
+
+	switch {
+	case tx.Response == nil:
+		v.errorType, v.isError = errorTypeNoResponse, true
+	case v.status < 100 || v.status > 599:
+		// Semantic conventions: a code the client failed to interpret is an
+		// error on both sides.
+		v.errorType, v.isError = strconv.Itoa(v.status), true
+	case v.status >= 500, v.status >= 400 && !v.server:
+		v.errorType, v.isError = strconv.Itoa(v.status), true
+	}
+	v.httpErrorType = v.errorType
+	if isGRPC(req) {
+		v.rpc = describeGRPC(tx, v.server)
+		if v.rpc.status != "" {
+			v.errorType, v.isError = "", false
+			if grpcStatusIsError(v.rpc.status, v.server) {
+				v.errorType, v.isError = v.rpc.status, true
+			}
+		}
+	}
+	return v
+}
+
+// connScheme is the URL scheme of the connection's plaintext: https when it
+// came from a TLS library.
+func connScheme(c *tap.Conn) string {
+	if c.TLS {
+		return "https"
+	}
+	return "http"
+}
+
+// sniAuthority is the server name the TLS client sent, with the server's
+// port unless it is the scheme's default: the name of last resort when the
+// request names no host.
+func sniAuthority(c *tap.Conn, scheme string) string {
+	if c.TLSServerName == "" {
+		return ""
+	}
+	port := int(c.Remote.Port())
+	if c.Role == capture.RoleServer {
+		port = int(c.Local.Port())
+	}
+	if port == defaultPort(scheme) {
+		return c.TLSServerName
+	}
+	return net.JoinHostPort(c.TLSServerName, strconv.Itoa(port))
+}
+
+func defaultPort(scheme string) int {
+	switch scheme {
+	case "http":
+		return 80
+	case "https":
+		return 443
+	}
+	return 0
+}
+
+func unmap(ap netip.AddrPort) netip.AddrPort {
+	return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
+}
+
+func firstNonEmpty(ss ...string) string {
+	for _, s := range ss {
+		if s != "" {
+			return s
+		}
+	}
+	return ""
+}
+
+// host is the authority the request names: :authority for HTTP/2, else the
+// Host header; trimmed, empty when absent.
+func host(r *httpparse.Request) string {
+	// HTTP/2 clients send :authority "instead of the Host header field"
+	// (RFC 9113 section 8.3.1).
+	h := r.Authority
+	if h == "" {
+		h, _ = r.Get("Host")
+	}
+	return validUTF8(strings.TrimSpace(h))
+}
+
+// requestScheme is HTTP/2's :scheme, lowercase; empty when absent or not a
+// scheme.
+func requestScheme(r *httpparse.Request) string {
+	if !isScheme(r.Scheme) {
+		return ""
+	}
+	return strings.ToLower(r.Scheme)
+}

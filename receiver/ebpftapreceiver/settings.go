@@ -1,0 +1,101 @@
+package ebpftapreceiver // import "github.com/ebpftap/ebpftap/receiver/ebpftapreceiver"
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+
+	"github.com/ebpftap/ebpftap/internal/capture"
+	"github.com/ebpftap/ebpftap/internal/tap"
+	"github.com/ebpftap/ebpftap/receiver/ebpftapreceiver/internal/translate"
+)
+
+// newTapConfig is what the tap follows and keeps, from direction,
+// ignore_loopback, filters and the capture level.
+func newTapConfig(cfg *Config) (tap.Config, error) {
+	f := tap.Filter{Direction: tapDirection(cfg.Direction), IgnoreLoopback: cfg.IgnoreLoopback}
+	var exclude []func(string) bool
+	for i, m := range cfg.Filters.ExcludeProcesses {
+		match, err := exeMatcher(m)
+		if err != nil {
+			return tap.Config{}, fmt.Errorf("filters.exclude_processes[%d]: %w", i, err)
+		}
+		exclude = append(exclude, match)
+	}
+	if len(exclude) > 0 {
+		f.ExcludeProcess = func(p *capture.Process) bool {
+			for _, excluded := range exclude {
+				if excluded(p.ExePath) {
+					return true
+				}
+			}
+			return false
+		}
+	}
+	// Bodies appear only at level full: below it the parsers keep none.
+	var bodyBytes int
+	if cfg.Capture.Level == LevelFull {
+		bodyBytes = cfg.Capture.MaxBodyBytes
+	}
+	return tap.Config{Filter: f, MaxBodyBytes: bodyBytes}, nil
+}
+
+func tapDirection(d Direction) tap.Direction {
+	switch d {
+	case DirectionEgressExternal:
+		return tap.EgressExternal
+	case DirectionEgressInternal:
+		return tap.EgressInternal
+	case DirectionIngress:
+		return tap.Ingress
+	case DirectionAll:
+		return tap.All
+	}
+	return tap.Egress
+}
+
+func exeMatcher(m ProcessMatch) (func(string) bool, error) {
+	want := m.Exe
+	switch m.Match {
+	case MatchExact, "":
+		return func(exe string) bool { return exe == want }, nil
+	case MatchPrefix:
+		return func(exe string) bool { return strings.HasPrefix(exe, want) }, nil
+	case MatchSuffix:
+		return func(exe string) bool { return strings.HasSuffix(exe, want) }, nil
+	case MatchContains:
+		return func(exe string) bool { return strings.Contains(exe, want) }, nil
+	case MatchRegex:
+		re, err := regexp.Compile(want)
+		if err != nil {
+			return nil, err
+		}
+		return re.MatchString, nil
+	}
+	return nil, fmt.Errorf("unknown match %q", m.Match)
+}
+
+// translateSettings is what translation follows, for a host named host.
+func (cfg *Config) translateSettings(host string) translate.Settings {
+	return translate.Settings{
+		Level:         translateLevel(cfg.Capture.Level),
+		MaxBodyBytes:  cfg.Capture.MaxBodyBytes,
+		RedactHeaders: cfg.Capture.RedactHeaders,
+		HostName:      host,
+		Metrics:       cfg.MetricsBuilderConfig,
+	}
+}
+
+// translateLevel maps a configured level; an unknown one (Validate rejects
+// it) records the least, so a bad value can never leak headers or bodies.
+func translateLevel(l Level) translate.Level {
+	switch l {
+	case LevelSummary:
+		return translate.LevelSummary
+	case LevelHeaders:
+		return translate.LevelHeaders
+	case LevelFull:
+		return translate.LevelFull
+	}
+	return translate.LevelNone
+}

@@ -1,0 +1,63 @@
+package ebpftapreceiver
+
+import (
+	"testing"
+
+	"github.com/ebpftap/ebpftap/internal/capture"
+	"github.com/ebpftap/ebpftap/receiver/ebpftapreceiver/internal/translate"
+)
+
+func TestTapConfig(t *testing.T) {
+	curl, nginx := &capture.Process{ExePath: "/usr/bin/curl"}, &capture.Process{ExePath: "/usr/sbin/nginx"}
+	for _, tc := range []struct {
+		name     string
+		match    ProcessMatch
+		excluded map[*capture.Process]bool
+	}{
+		{"exact", ProcessMatch{Exe: "/usr/bin/curl"}, map[*capture.Process]bool{curl: true, nginx: false}},
+		{"prefix", ProcessMatch{Exe: "/usr/sbin/", Match: MatchPrefix}, map[*capture.Process]bool{curl: false, nginx: true}},
+		{"suffix", ProcessMatch{Exe: "nginx", Match: MatchSuffix}, map[*capture.Process]bool{curl: false, nginx: true}},
+		{"contains", ProcessMatch{Exe: "bin/cu", Match: MatchContains}, map[*capture.Process]bool{curl: true, nginx: false}},
+		{"regex", ProcessMatch{Exe: "c[u]rl$", Match: MatchRegex}, map[*capture.Process]bool{curl: true, nginx: false}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := Config{Filters: FiltersConfig{ExcludeProcesses: []ProcessMatch{tc.match}}}
+			tc2, err := newTapConfig(&cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for p, want := range tc.excluded {
+				if got := tc2.Filter.ExcludeProcess(p); got != want {
+					t.Errorf("%s: excluded = %v, want %v", p.ExePath, got, want)
+				}
+			}
+		})
+	}
+	if _, err := newTapConfig(&Config{Filters: FiltersConfig{ExcludeProcesses: []ProcessMatch{{Exe: "(", Match: MatchRegex}}}}); err == nil {
+		t.Error("an invalid regular expression was accepted")
+	}
+	if c, _ := newTapConfig(&Config{}); c.Filter.ExcludeProcess != nil {
+		t.Error("no exclusion configured, yet a process predicate")
+	}
+}
+
+// TestLevels checks bodies are kept only at level full, and that every
+// level maps to its own translation level in order.
+func TestLevels(t *testing.T) {
+	for i, l := range validLevels {
+		cfg := Config{Capture: CaptureConfig{Level: l, MaxBodyBytes: 100}}
+		c, err := newTapConfig(&cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := map[bool]int{true: 100, false: 0}[l == LevelFull]; c.MaxBodyBytes != want {
+			t.Errorf("%s: parsers keep %d body bytes, want %d", l, c.MaxBodyBytes, want)
+		}
+		if got := cfg.translateSettings("h").Level; got != translate.Level(i) {
+			t.Errorf("%s: translation level %d, want %d", l, got, i)
+		}
+	}
+	if got := translateLevel("bogus"); got != translate.LevelNone {
+		t.Errorf("an unknown level translates to %d, want none", got)
+	}
+}
