@@ -12,6 +12,6 @@ func NewEngine(Options, Handler) (*Engine, error) {
 	return nil, errors.New("capture: the eBPF capture engine runs on Linux only (amd64, arm64)")
 }
 
-func (*Engine) Start() error    { return errors.New("capture: not supported on this platform") }
-func (*Engine) Close() error    { return nil }
-func (*Engine) Stats() Stats    { return Stats{} }
+func (*Engine) Start() error { return errors.New("capture: not supported on this platform") }
+func (*Engine) Close() error { return nil }
+func (*Engine) Stats() Stats { return Stats{} }
