@@ -13,8 +13,12 @@ TEST_FLAGS   ?= -race -count=1
 BENCH        ?= .
 BENCH_FLAGS  ?= -benchmem -count=1
 RUN_FLAGS    ?=
+FUZZTIME     ?= 10s
+# The fuzz targets `make test` runs briefly, each for $(FUZZTIME), as package:target.
+FUZZ_TARGETS ?= ./internal/httpparse:FuzzConn ./internal/httpparse:FuzzH2 ./internal/httpparse:FuzzDecodeContent \
+                ./internal/capture:FuzzParseHello ./internal/binsym:FuzzELF ./internal/binsym:FuzzGopclntab
 
-.PHONY: all generate build run test bench lint
+.PHONY: all generate build run test fuzz bench lint
 
 all: build
 
@@ -31,10 +35,17 @@ run: build
 	@if [ "$$(id -u)" != 0 ]; then echo "make run: loading BPF programs needs root; try: sudo make run" >&2; exit 1; fi
 	$(DIST) --config $(CONFIG) $(RUN_FLAGS)
 
-## test: every test, E2E included; as root, else E2E tests skip (with CI=true they fail).
-test:
+## test: a short fuzz run, then every test, E2E included (as root, else E2E tests skip; with CI=true they fail).
+test: fuzz
 	@if [ "$$(id -u)" != 0 ]; then echo "make test: not root, so the E2E tests will skip" >&2; fi
 	$(GO) test $(TEST_FLAGS) -timeout $(TEST_TIMEOUT) $(PKGS)
+
+## fuzz: run each of $(FUZZ_TARGETS) for $(FUZZTIME); a crash fails and leaves its input under testdata/fuzz.
+fuzz:
+	@for t in $(FUZZ_TARGETS); do \
+		echo "fuzz $${t##*:} ($${t%%:*}, $(FUZZTIME))"; \
+		$(GO) test -run '^$$' -fuzz "^$${t##*:}$$" -fuzztime $(FUZZTIME) "$${t%%:*}" || exit 1; \
+	done
 
 ## bench: Go benchmarks.
 bench:

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 
 	"go.opentelemetry.io/collector/pdata/ptrace"
@@ -170,11 +171,14 @@ http {
 	}
 	cmd := exec.Command("nginx", "-c", conf, "-e", filepath.Join(dir, "error.log"), "-g", "daemon off;")
 	cmd.Stderr = os.Stderr
+	// Its own process group, killed whole: a worker outlives a killed
+	// master, and would hold the test's files and pipes open.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 		_ = cmd.Wait()
 	})
 	waitListening(t, port)

@@ -201,10 +201,15 @@ func (r *ebpftapReceiver) flushMetrics(ctx context.Context) {
 	if r.metrics == nil {
 		return
 	}
-	engineStats := r.engine.Stats() // before the lock: it may wait on the TLS probes
+	// Read before the lock: it may wait on the TLS probes.
+	r.flushMetricsWith(ctx, r.engine.Stats())
+}
+
+// flushMetricsWith emits the metrics with the engine's counters es.
+func (r *ebpftapReceiver) flushMetricsWith(ctx context.Context, es capture.Stats) {
 	r.mu.Lock()
 	r.tap.IO(r.aggregate.AddIO)
-	r.recordDrops(&engineStats)
+	r.recordDrops(&es)
 	m := r.aggregate.Emit(time.Now())
 	r.mu.Unlock()
 

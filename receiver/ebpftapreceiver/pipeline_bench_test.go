@@ -1,0 +1,84 @@
+package ebpftapreceiver
+
+import (
+	"context"
+	"net/netip"
+	"testing"
+	"time"
+
+	"go.opentelemetry.io/collector/consumer"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/pmetric"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+	"go.opentelemetry.io/collector/receiver/receivertest"
+
+	"github.com/ebpftap/ebpftap/internal/capture"
+	"github.com/ebpftap/ebpftap/receiver/ebpftapreceiver/internal/metadata"
+)
+
+// BenchmarkPipeline measures the receiver's whole user-space path for one
+// request seen on both ends, as the engine would hand it over: the tap parses
+// the client's and the server's streams, the flusher describes, counts,
+// translates and hands over two spans and (from level summary) two log
+// records, and the consumers marshal them to OTLP/protobuf as an exporter
+// would. No kernel is needed, so regressions show without root; the load
+// benchmark (BenchmarkE2ELoad) measures the same path under real traffic.
+func BenchmarkPipeline(b *testing.B) {
+	for _, level := range []Level{LevelNone, LevelSummary, LevelFull} {
+		b.Run(string(level), func(b *testing.B) {
+			cfg := createDefaultConfig().(*Config)
+			cfg.Direction = DirectionAll
+			cfg.Capture.Level = level
+			r := newReceiver(cfg, receivertest.NewNopSettings(metadata.Type))
+			r.traces, r.logs, r.metrics = marshalingConsumers()
+			if err := r.prepare(); err != nil {
+				b.Fatal(err)
+			}
+			proc := &capture.Process{PID: 7, ExePath: "/usr/bin/client", ExeName: "client", CommandLine: "client -n 1"}
+			client := &capture.Conn{ID: 1, Process: proc, Role: capture.RoleClient,
+				Local: netip.MustParseAddrPort("10.0.0.5:51000"), Remote: netip.MustParseAddrPort("10.0.0.9:8080")}
+			server := &capture.Conn{ID: 2, Process: &capture.Process{PID: 8, ExePath: "/usr/sbin/server", ExeName: "server"},
+				Role: capture.RoleServer, Local: client.Remote, Remote: client.Local}
+			r.tap.ConnOpened(client)
+			r.tap.ConnOpened(server)
+			req := []byte("GET /api/items?id=42 HTTP/1.1\r\nHost: api.example.test:8080\r\nUser-Agent: bench/1.0\r\nAccept: */*\r\n\r\n")
+			resp := []byte("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 13\r\n\r\n{\"items\": []}")
+			ctx := context.Background()
+			now := time.Now()
+
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := range b.N {
+				r.tap.Data(client, capture.Segment{Dir: capture.Send, Time: now, Data: req})
+				r.tap.Data(server, capture.Segment{Dir: capture.Recv, Time: now, Data: req})
+				r.tap.Data(server, capture.Segment{Dir: capture.Send, Time: now, Data: resp})
+				r.tap.Data(client, capture.Segment{Dir: capture.Recv, Time: now, Data: resp})
+				if (i+1)%(flushSize/2) == 0 {
+					r.flushTransactions(ctx)
+				}
+			}
+			r.flushTransactions(ctx)
+			r.flushMetricsWith(ctx, capture.Stats{})
+			b.StopTimer()
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/1000, "µs/request")
+		})
+	}
+}
+
+// marshalingConsumers are pipelines that do what an OTLP exporter's encoder
+// does with each batch.
+func marshalingConsumers() (consumer.Traces, consumer.Logs, consumer.Metrics) {
+	traces, _ := consumer.NewTraces(func(_ context.Context, td ptrace.Traces) error {
+		_, err := (&ptrace.ProtoMarshaler{}).MarshalTraces(td)
+		return err
+	})
+	logs, _ := consumer.NewLogs(func(_ context.Context, ld plog.Logs) error {
+		_, err := (&plog.ProtoMarshaler{}).MarshalLogs(ld)
+		return err
+	})
+	metrics, _ := consumer.NewMetrics(func(_ context.Context, md pmetric.Metrics) error {
+		_, err := (&pmetric.ProtoMarshaler{}).MarshalMetrics(md)
+		return err
+	})
+	return traces, logs, metrics
+}
