@@ -336,31 +336,12 @@ func (d *h2Dir) pseudo(st *h2Stream, kind blockKind, f hpack.HeaderField) {
 		}
 	case blkResponse:
 		if f.Name == ":status" {
-			code, ok := parseStatus(f.Value)
+			// Anything but a status code leaves the code unknown (0).
+			code, ok := parseStatusCode(f.Value)
 			if !ok {
 				st.resp.HeadersPartial = true
 			}
 			st.resp.StatusCode = code
 		}
 	}
-}
-
-// parseStatus parses :status, "a three-digit HTTP status code" (RFC 9113
-// §8.3.2); anything else leaves the code unknown (0).
-func parseStatus(v string) (int, bool) {
-	if len(v) != 3 {
-		return 0, false
-	}
-	code := 0
-	for i := 0; i < 3; i++ {
-		c := v[i]
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		code = code*10 + int(c-'0')
-	}
-	if code < 100 {
-		return 0, false
-	}
-	return code, true
 }

@@ -183,19 +183,6 @@ func h2cAccepted(s *slot) bool {
 	return hasToken(req, "h2c") && hasToken(resp, "h2c")
 }
 
-// hasToken reports whether the comma-separated list v holds token
-// (case-insensitive).
-func hasToken(v, token string) bool {
-	for v != "" {
-		var e string
-		e, v, _ = strings.Cut(v, ",")
-		if e = trimOWS(e); len(e) == len(token) && equalFold(e, token) {
-			return true
-		}
-	}
-	return false
-}
-
 // adopt makes an h2c upgrade request stream 1: "The HTTP/1.1 request that
 // is sent prior to upgrade is assigned a stream identifier of 1" and is
 // complete (RFC 7540 §3.2). Its response comes in HTTP/2 frames.
