@@ -113,12 +113,7 @@ func (h *h2Conn) keep(st *h2Stream, i int, b []byte, ts time.Time) {
 		return
 	}
 	b = b[:min(len(b), room)]
-	if need := len(m.Body) + len(b); need > cap(m.Body) {
-		grown := make([]byte, len(m.Body), min(max(need, 2*cap(m.Body), 512), h.c.cfg.MaxBodyBytes))
-		copy(grown, m.Body)
-		m.Body = grown
-	}
-	m.Body = append(m.Body, b...)
+	m.Body = append(growBounded(m.Body, len(b), 0, h.c.cfg.MaxBodyBytes), b...)
 }
 
 // endData completes a DATA frame.
