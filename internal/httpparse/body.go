@@ -103,18 +103,24 @@ func (c *Conn) keep(r *reader, b []byte) {
 	if len(b) > room {
 		b = b[:room]
 	}
-	if need := len(m.Body) + len(b); need > cap(m.Body) {
-		// Grow by hand so capacity never exceeds MaxBodyBytes.
-		n := max(need, 2*cap(m.Body), 512)
-		if r.sizeHint > 0 && int64(n) < r.sizeHint {
-			n = int(min(r.sizeHint, int64(c.cfg.MaxBodyBytes)))
-		}
-		n = min(n, c.cfg.MaxBodyBytes)
-		grown := make([]byte, len(m.Body), n)
-		copy(grown, m.Body)
-		m.Body = grown
+	hint := int(min(r.sizeHint, int64(c.cfg.MaxBodyBytes)))
+	m.Body = append(growBounded(m.Body, len(b), hint, c.cfg.MaxBodyBytes), b...)
+}
+
+// growBounded returns b with room for n more bytes, reallocated if need be
+// to a capacity that never exceeds limit, which append's own growth would
+// not promise; len(b)+n must not exceed limit. Within limit the capacity
+// at least doubles, and starts at 512 bytes or at hint, the size b is
+// expected to reach (0 if unknown), so that a buffer filled piece by piece
+// is not copied for every piece.
+func growBounded(b []byte, n, hint, limit int) []byte {
+	need := len(b) + n
+	if need <= cap(b) {
+		return b
 	}
-	m.Body = append(m.Body, b...)
+	grown := make([]byte, len(b), min(max(need, 2*cap(b), 512, hint), limit))
+	copy(grown, b)
+	return grown
 }
 
 // skip accounts for body bytes the capture lost.

@@ -89,11 +89,11 @@ type slot struct {
 	// unanswerable: after a capture gap its response may have been skipped,
 	// so it is emitted without one as soon as the request is complete.
 	unanswerable bool
-	h2cNoted     bool // checked, once complete, for an h2c upgrade (h2.go)
+	h2cNoted     bool // checked, once complete, for an h2c upgrade (h2c.go)
 }
 
 // Conn parses the two byte streams of one connection. It is not safe for
-// concurrent use: the receiver feeds each connection from one goroutine.
+// concurrent use: its caller feeds each connection from one goroutine.
 type Conn struct {
 	cfg   Config
 	stats *Stats
@@ -120,16 +120,18 @@ type Conn struct {
 	// early holds response bytes that arrived before their request.
 	early earlyBuffer
 
-	// HTTP/2 (h2.go): the client preface matcher, the upgrade request
-	// waiting to become stream 1, and the frame readers once either
-	// stream speaks HTTP/2.
+	// HTTP/2 (h2.go, h2c.go): the client preface matcher, the upgrade
+	// request waiting to become stream 1, and the frame readers once
+	// either stream speaks HTTP/2.
 	pre prefaceMatch
 	h2c *slot
 	h2  *h2Conn
 }
 
 // NewConn returns a parser for one connection. emit receives each
-// transaction, in request order, synchronously from Write or Close.
+// transaction synchronously from Write or Close: in request order for
+// HTTP/1.x, as each stream closes for HTTP/2. The Conn never touches a
+// Transaction again once emitted, so emit may keep it.
 func NewConn(cfg Config, emit func(*Transaction)) *Conn {
 	cfg = cfg.withDefaults()
 	return &Conn{
@@ -377,7 +379,7 @@ func (c *Conn) fail(s Stream, k Kind, err error) {
 // response's Upgrade header field immediately after the empty line that
 // terminates the 101 (Switching Protocols) response" (RFC 9110 §7.8).
 //
-// A 101 that accepts an h2c upgrade switches to HTTP/2 instead (h2.go).
+// A 101 that accepts an h2c upgrade switches to HTTP/2 instead (h2c.go).
 func (c *Conn) upgrade() {
 	if c.upgradeH2C() {
 		return

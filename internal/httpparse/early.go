@@ -76,12 +76,7 @@ func (c *Conn) hold(ts time.Time, p []byte, lost int) {
 		e.pieces = e.pieces[:copy(e.pieces, e.pieces[e.next:])]
 		e.off, e.next = 0, 0
 	}
-	if need := len(e.buf) + len(p); need > cap(e.buf) {
-		b := make([]byte, len(e.buf), min(max(need, 2*cap(e.buf), 512), c.cfg.MaxEarlyResponseBytes))
-		copy(b, e.buf)
-		e.buf = b
-	}
-	e.buf = append(e.buf, p...)
+	e.buf = append(growBounded(e.buf, len(p), 0, c.cfg.MaxEarlyResponseBytes), p...)
 	if merge {
 		last := &e.pieces[len(e.pieces)-1]
 		last.n += len(p)

@@ -64,14 +64,7 @@ func parseStatusLine(line string) (proto string, code int, reason string, err er
 	if !ok {
 		return "", 0, "", errBadVersion
 	}
-	for k := 9; k < 12; k++ {
-		c := line[k]
-		if c < '0' || c > '9' {
-			return "", 0, "", errBadStatusLine
-		}
-		code = code*10 + int(c-'0')
-	}
-	if code < 100 {
+	if code, ok = parseStatusCode(line[9:12]); !ok {
 		return "", 0, "", errBadStatusLine
 	}
 	if len(line) > 12 {
@@ -86,6 +79,27 @@ func parseStatusLine(line string) (proto string, code int, reason string, err er
 		}
 	}
 	return proto, code, reason, nil
+}
+
+// parseStatusCode parses status-code = 3DIGIT (RFC 9112 §4), which is also
+// what HTTP/2's :status holds, "a three-digit HTTP status code" (RFC 9113
+// §8.3.2). A code below 100 is refused.
+func parseStatusCode(v string) (int, bool) {
+	if len(v) != 3 {
+		return 0, false
+	}
+	code := 0
+	for i := 0; i < 3; i++ {
+		c := v[i]
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		code = code*10 + int(c-'0')
+	}
+	if code < 100 {
+		return 0, false
+	}
+	return code, true
 }
 
 // nextLine splits s at its first LF. "Although the line terminator for the
@@ -185,9 +199,9 @@ func parseFields(block string, m *Message, partial bool) (framing, error) {
 			return f, errBadFieldLine
 		}
 		// "No whitespace is allowed between the field name and colon"
-		// (RFC 9112 §5.1): isToken rejects it along with the rest.
+		// (RFC 9112 §5.1): ValidFieldName rejects it along with the rest.
 		name := line[:colon]
-		if !isToken(name) {
+		if !ValidFieldName(name) {
 			return f, errBadFieldName
 		}
 		value := trimOWS(line[colon+1:])
@@ -267,69 +281,4 @@ func parseContentLength(v string) (int64, bool) {
 		n = x
 	}
 	return n, true
-}
-
-// lastElement returns the last non-empty element of a comma-separated list.
-func lastElement(v string) string {
-	for v != "" {
-		i := strings.LastIndexByte(v, ',')
-		if e := trimOWS(v[i+1:]); e != "" {
-			return e
-		}
-		if i < 0 {
-			break
-		}
-		v = v[:i]
-	}
-	return ""
-}
-
-func trimOWS(s string) string {
-	for len(s) > 0 && (s[0] == ' ' || s[0] == '\t') {
-		s = s[1:]
-	}
-	for len(s) > 0 && (s[len(s)-1] == ' ' || s[len(s)-1] == '\t') {
-		s = s[:len(s)-1]
-	}
-	return s
-}
-
-// validValue rejects the bytes that RFC 9110 §5.5 singles out: "Field values
-// containing CR, LF, or NUL characters are invalid and dangerous". Other
-// control bytes and obs-text are kept as sent.
-func validValue(v string) bool {
-	for i := 0; i < len(v); i++ {
-		if c := v[i]; c == 0 || c == '\r' || c == '\n' {
-			return false
-		}
-	}
-	return true
-}
-
-// tchar = "!" / "#" / "$" / "%" / "&" / "'" / "*" / "+" / "-" / "." / "^" /
-// "_" / "`" / "|" / "~" / DIGIT / ALPHA (RFC 9110 §5.6.2).
-var tchar = func() (t [256]bool) {
-	for c := '0'; c <= '9'; c++ {
-		t[c] = true
-	}
-	for c := 'a'; c <= 'z'; c++ {
-		t[c] = true
-		t[c-'a'+'A'] = true
-	}
-	for _, c := range "!#$%&'*+-.^_`|~" {
-		t[c] = true
-	}
-	return t
-}()
-
-func isToken(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if !tchar[s[i]] {
-			return false
-		}
-	}
-	return true
 }

@@ -20,8 +20,7 @@ func (c *Conn) readHead(r *reader, ts time.Time, p []byte) int {
 	}
 	old := len(r.buf)
 	n := min(len(p), limit-old)
-	r.grow(n, limit)
-	r.buf = append(r.buf, p[:n]...)
+	r.buf = append(growBounded(r.buf, n, 0, limit), p[:n]...)
 
 	if r.stream == ToServer && c.proto == ProtocolUnknown {
 		switch c.det.step(r.buf) {
@@ -56,19 +55,6 @@ func (c *Conn) readHead(r *reader, ts time.Time, p []byte) int {
 		return len(p)
 	}
 	return n
-}
-
-// grow makes room for n more bytes in r.buf without its capacity ever
-// exceeding limit, which append's own growth would not promise.
-func (r *reader) grow(n, limit int) {
-	need := len(r.buf) + n
-	if need <= cap(r.buf) {
-		return
-	}
-	c := min(max(need, 2*cap(r.buf), 512), limit)
-	b := make([]byte, len(r.buf), c)
-	copy(b, r.buf)
-	r.buf = b
 }
 
 // headEnd returns the index just past the empty line that ends the header

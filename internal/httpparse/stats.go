@@ -3,8 +3,8 @@ package httpparse
 import "sync/atomic"
 
 // Stats counts what the parser gave up on or threw away. One Stats is meant to
-// be shared by every Conn of a receiver; each field is updated atomically and
-// only ever grows.
+// be shared by all the Conns of a caller (Config.Stats); each field is updated
+// atomically and only ever grows.
 type Stats struct {
 	// NotHTTP counts connections whose client stream did not start with an
 	// HTTP/1.x request line (or whose server spoke first with something that is

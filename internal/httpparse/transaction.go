@@ -42,10 +42,13 @@ type Message struct {
 	Body          []byte // the first Config.MaxBodyBytes of the body
 	BodyTruncated bool   // Body holds less than BodySize bytes
 	// Incomplete: the message was cut before its end, by the end of the
-	// connection, by a capture gap that broke its framing (in its header
-	// block or a chunk-size line), or by the parser giving up. Bytes lost
-	// inside a body whose framing survives (Content-Length, chunk data, or a
-	// body read until close) leave it complete, with BodyTruncated set.
+	// connection, by a capture gap that broke its framing (HTTP/1.x: in its
+	// header block or a chunk-size line; HTTP/2: anywhere outside a DATA
+	// payload in its direction while it was in flight), by an HTTP/2
+	// RST_STREAM or GOAWAY that ended its stream, or by the parser giving
+	// up. Bytes lost inside a body whose framing survives (Content-Length,
+	// chunk data, a body read until close, or a DATA payload past its Pad
+	// Length) leave it complete, with BodyTruncated set.
 	Incomplete bool
 
 	Start time.Time // first byte
