@@ -12,6 +12,7 @@ import (
 
 	"go.opentelemetry.io/collector/confmap"
 
+	"github.com/ebpftap/ebpftap/internal/httpparse"
 	"github.com/ebpftap/ebpftap/receiver/ebpftapreceiver/internal/metadata"
 )
 
@@ -124,7 +125,7 @@ func (cfg *Config) Validate() error {
 		invalid("capture.max_body_bytes", "must be between 0 and %d; got %d", maxMaxBodyBytes, cfg.Capture.MaxBodyBytes)
 	}
 	for i, name := range cfg.Capture.RedactHeaders {
-		if !isHeaderName(name) {
+		if !httpparse.ValidFieldName(name) {
 			invalid(fmt.Sprintf("capture.redact_headers[%d]", i), "must be a non-empty HTTP header name (letters, digits and !#$%%&'*+-.^_`|~); got %q", name)
 		}
 	}
@@ -167,22 +168,4 @@ func joinQuoted[T ~string](values []T) string {
 		quoted[i] = strconv.Quote(string(v))
 	}
 	return strings.Join(quoted, ", ")
-}
-
-// isHeaderName reports whether s is a field-name: a token per RFC 9110
-// section 5.1 ("field-name = token") and section 5.6.2 (tchar).
-func isHeaderName(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
-		case strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0:
-		default:
-			return false
-		}
-	}
-	return true
 }

@@ -135,24 +135,3 @@ func TestLoadConfig(t *testing.T) {
 		})
 	}
 }
-
-func TestIsHeaderName(t *testing.T) {
-	tests := []struct {
-		in   string
-		want bool
-	}{
-		{"authorization", true},
-		{"X-Api-Key", true},
-		{"x_custom.v2~!#$%&'*+^`|", true},
-		{"", false},
-		{"x api key", false},
-		{"x-key:", false},
-		{"\tauthorization", false},
-		{"authorization\r\n", false},
-		{"ключ", false},
-		{"(comment)", false},
-	}
-	for _, tt := range tests {
-		assert.Equal(t, tt.want, isHeaderName(tt.in), "isHeaderName(%q)", tt.in)
-	}
-}
