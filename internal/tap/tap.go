@@ -41,8 +41,9 @@ type Tap struct {
 	sink         Sink
 	stats        httpparse.Stats
 
-	// conns is written only on the engine's goroutine, under mu, and read
-	// there without it; IO reads it under mu from other goroutines.
+	// conns, and the facts of each followed connection, are written only
+	// on the engine's goroutine, under mu, and read there without it; IO
+	// reads them under mu from other goroutines.
 	mu    sync.Mutex
 	conns map[*capture.Conn]*followed
 }
@@ -123,12 +124,12 @@ func (t *Tap) Data(c *capture.Conn, s capture.Segment) bool {
 		// handshake. From now on the plaintext is parsed, the wire bytes
 		// only counted.
 		st.tls, st.notHTTP = true, false
-		st.facts = factsOf(c, st.facts.Role, true)
+		t.setFacts(st, factsOf(c, st.facts.Role, true))
 		t.newParser(st)
 	case st.tls && !s.TLS:
 		return true
 	case st.facts.stale(c):
-		st.facts = factsOf(c, st.facts.Role, st.tls)
+		t.setFacts(st, factsOf(c, st.facts.Role, st.tls))
 	}
 	if st.notHTTP {
 		return false
@@ -147,6 +148,14 @@ func (t *Tap) Data(c *capture.Conn, s capture.Segment) bool {
 		return false
 	}
 	return true
+}
+
+// setFacts replaces st's facts: rare (a role found, a TLS fact learnt), so
+// it takes the lock that lets IO read them.
+func (t *Tap) setFacts(st *followed, f *Conn) {
+	t.mu.Lock()
+	st.facts = f
+	t.mu.Unlock()
 }
 
 // newParser gives st a fresh parser whose transactions go to the sink with
@@ -170,7 +179,7 @@ func (t *Tap) findRole(c *capture.Conn, st *followed, s capture.Segment) bool {
 	if s.Dir == capture.Recv {
 		role = capture.RoleServer
 	}
-	st.facts = factsOf(c, role, st.tls)
+	t.setFacts(st, factsOf(c, role, st.tls))
 	if !t.filter.followRole(role, c) {
 		st.notHTTP = true
 		return false
@@ -185,7 +194,7 @@ func (t *Tap) ConnClosed(c *capture.Conn) {
 		return
 	}
 	if st.facts.stale(c) {
-		st.facts = factsOf(c, st.facts.Role, st.tls)
+		t.setFacts(st, factsOf(c, st.facts.Role, st.tls))
 	}
 	st.parser.Close(c.Closed)
 	t.mu.Lock()

@@ -19,13 +19,14 @@ import (
 // writing a connection's TLS facts between its calls to the tap, while the
 // flusher translates the exchanges already finished on that connection. The
 // race detector fails it if an exchange shares memory with the engine's
-// connection, and each span must carry the facts of its own moment.
+// connection, and each span must carry the facts of its own moment. The
+// flusher emits metrics too, which read the tap's open connections.
 func TestExchangesOwnTheirConnFacts(t *testing.T) {
 	cfg := createDefaultConfig().(*Config)
 	cfg.Direction = DirectionAll
 	r := newReceiver(cfg, receivertest.NewNopSettings(metadata.Type))
 	traces := new(consumertest.TracesSink)
-	r.traces = traces
+	r.traces, r.metrics = traces, new(consumertest.MetricsSink)
 	if err := r.prepare(); err != nil {
 		t.Fatal(err)
 	}
@@ -40,6 +41,7 @@ func TestExchangesOwnTheirConnFacts(t *testing.T) {
 				return
 			default:
 				r.flushTransactions(ctx)
+				r.flushMetricsWith(ctx, capture.Stats{})
 			}
 		}
 	}()
