@@ -1,12 +1,13 @@
 // Package httpparse turns the two byte streams of a TCP connection into HTTP
 // transactions. In the flow from the kernel to an exported span it is the
-// step after the glue that follows connections: the glue feeds it, for each
-// connection, pieces of each stream as the capture saw them, with the time
-// each piece was seen and how many bytes the capture lost after it; it
-// hands back Transactions, each a request and its response with their
-// fields, bounded bodies and times, for the glue to pass on to translation.
-// It is pure Go, bytes and timestamps in, Transactions out: it knows
-// nothing of BPF, of the capture engine or of pdata.
+// step after the glue that follows connections (internal/tap): the glue
+// feeds it, for each connection, pieces of each stream as the capture saw
+// them, with the time each piece was seen and how many bytes the capture
+// lost after it; it hands back Transactions, each a request and its
+// response with their fields, bounded bodies and times, for the glue to
+// pass on to translation. It is pure Go, bytes and timestamps in,
+// Transactions out: it knows nothing of BPF, of the capture engine or of
+// pdata.
 //
 // The caller keeps one Conn per connection, writes the pieces of the stream
 // that carries requests as ToServer and those of the other as ToClient, and

@@ -50,6 +50,10 @@ type h2Dir struct {
 	stream Stream
 	active bool // its bytes are HTTP/2 frames
 	resync bool // after a capture gap: looking for a frame header (resume)
+	// afterGap: orphan CONTINUATION frames are expected, their HEADERS
+	// having been lost; it lasts until another type of frame
+	// (checkBlockOrder).
+	afterGap bool
 
 	state  h2ReadState
 	hdr    [frameHeaderLen]byte
@@ -65,12 +69,9 @@ type h2Dir struct {
 	pad        int       // padding at the end of the payload
 
 	// Header block assembly (h2_headers.go).
-	blk h2Block
-	// afterGap: orphan CONTINUATION frames are expected, their HEADERS
-	// having been lost; it lasts until another type of frame.
-	afterGap bool
-	dec      *hpack.Decoder
-	table    uint32 // largest dynamic table the peer allowed this direction's encoder, capped
+	blk   h2Block
+	dec   *hpack.Decoder
+	table uint32 // largest dynamic table the peer allowed this direction's encoder, capped
 
 	// maxFrame is the largest SETTINGS_MAX_FRAME_SIZE the receiving peer
 	// advertised; resume takes longer frames for noise.

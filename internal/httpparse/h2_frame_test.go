@@ -73,20 +73,3 @@ func TestH2BadFrames(t *testing.T) {
 		},
 	})
 }
-
-func TestH2ReadStateString(t *testing.T) {
-	for _, tc := range []struct {
-		state h2ReadState
-		want  string
-	}{
-		{h2Head, "head"},
-		{h2Payload, "payload"},
-		{h2Data, "data"},
-		{h2Skip, "skip"},
-		{h2Skip + 1, "h2ReadState(4)"},
-	} {
-		if got := tc.state.String(); got != tc.want {
-			t.Errorf("h2ReadState(%d).String() = %q, want %q", uint8(tc.state), got, tc.want)
-		}
-	}
-}

@@ -80,21 +80,3 @@ func TestH2HPACKState(t *testing.T) {
 		},
 	})
 }
-
-func TestBlockKindString(t *testing.T) {
-	for _, tc := range []struct {
-		kind blockKind
-		want string
-	}{
-		{blkDiscard, "discard"},
-		{blkRequest, "request"},
-		{blkResponse, "response"},
-		{blkTrailer, "trailer"},
-		{blkPromise, "promise"},
-		{blkPromise + 1, "blockKind(5)"},
-	} {
-		if got := tc.kind.String(); got != tc.want {
-			t.Errorf("blockKind(%d).String() = %q, want %q", uint8(tc.kind), got, tc.want)
-		}
-	}
-}

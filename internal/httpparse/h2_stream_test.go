@@ -58,20 +58,3 @@ func TestH2Resets(t *testing.T) {
 		},
 	})
 }
-
-func TestH2MsgStateString(t *testing.T) {
-	for _, tc := range []struct {
-		state h2MsgState
-		want  string
-	}{
-		{msgIdle, "idle"},
-		{msgHeaders, "headers"},
-		{msgOpen, "open"},
-		{msgEnded, "ended"},
-		{msgEnded + 1, "h2MsgState(4)"},
-	} {
-		if got := tc.state.String(); got != tc.want {
-			t.Errorf("h2MsgState(%d).String() = %q, want %q", uint8(tc.state), got, tc.want)
-		}
-	}
-}

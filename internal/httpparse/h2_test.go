@@ -1,6 +1,7 @@
 package httpparse
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -236,6 +237,36 @@ func TestH2Timestamps(t *testing.T) {
 			if !got[j].Equal(tsOf(w[j])) {
 				t.Errorf("stream %d: time %d = %v, want piece %d (%v)", tx.StreamID, j, got[j], w[j], tsOf(w[j]))
 			}
+		}
+	}
+}
+
+// TestH2StateStrings: the state enums of the HTTP/2 reader name their
+// values, and say the type and number of any other.
+func TestH2StateStrings(t *testing.T) {
+	for _, tc := range []struct {
+		v    fmt.Stringer
+		want string
+	}{
+		{h2Head, "head"},
+		{h2Payload, "payload"},
+		{h2Data, "data"},
+		{h2Skip, "skip"},
+		{h2Skip + 1, "h2ReadState(4)"},
+		{msgIdle, "idle"},
+		{msgHeaders, "headers"},
+		{msgOpen, "open"},
+		{msgEnded, "ended"},
+		{msgEnded + 1, "h2MsgState(4)"},
+		{blkDiscard, "discard"},
+		{blkRequest, "request"},
+		{blkResponse, "response"},
+		{blkTrailer, "trailer"},
+		{blkPromise, "promise"},
+		{blkPromise + 1, "blockKind(5)"},
+	} {
+		if got := tc.v.String(); got != tc.want {
+			t.Errorf("%T %v: String() = %q, want %q", tc.v, tc.v, got, tc.want)
 		}
 	}
 }
