@@ -65,11 +65,11 @@ static __always_inline struct sock *go_conn_sock(__u64 conn, __s32 *fd)
 	return sock_from_fd(sysfd);
 }
 
-/* go_emit sends n bytes of the call's buffer as plaintext of its socket. */
-static __always_inline void go_emit(struct go_call *c, __u64 n, __u64 ts_ns)
+/* go_emit sends n bytes of the call's buffer, now, as plaintext of its socket. */
+static __always_inline void go_emit(struct go_call *c, __u64 n)
 {
 	struct event_header h;
-	fill_header(&h, EVENT_DATA, c->dir, c->fd, (struct sock *)c->sock, ts_ns);
+	fill_header(&h, EVENT_DATA, c->dir, c->fd, (struct sock *)c->sock, bpf_ktime_get_ns());
 	h.flags = FLAG_TLS_PLAINTEXT;
 	h.tls_library = TLS_LIB_GO;
 	emit_stream(&h, c->buf, n);
@@ -101,7 +101,7 @@ int go_tls_enter(struct pt_regs *ctx)
 	c.sock = (__u64)sk;
 	if (dir == DIR_SEND) {
 		if (c.len > 0)
-			go_emit(&c, c.len, bpf_ktime_get_ns());
+			go_emit(&c, c.len);
 		return 0;
 	}
 	struct go_key k = go_key_of(ctx);
@@ -124,6 +124,6 @@ int go_tls_return(struct pt_regs *ctx)
 	struct go_call c = *p;
 	bpf_map_delete_elem(&go_calls, &k);
 	if (n > 0 && (__u64)n <= c.len)
-		go_emit(&c, n, bpf_ktime_get_ns());
+		go_emit(&c, n);
 	return 0;
 }

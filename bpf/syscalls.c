@@ -2,7 +2,7 @@
 /* Syscall tracepoints: TCP connections and the bytes processes read and write
  * on them. Only tracepoints are used, no kprobes or fentry, so the programs
  * load on kernels built without them. */
-#include "capture.h"
+#include "tlslib.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -19,6 +19,24 @@ const enum counter *unused_counter __attribute__((unused));
 const enum event_flag *unused_event_flag __attribute__((unused));
 const enum tls_library *unused_tls_library __attribute__((unused));
 const enum tls_cookie *unused_tls_cookie __attribute__((unused));
+
+/* What sys_enter saw, kept for sys_exit of the same thread: data is only in
+ * the buffer after a read returns, and only the return says how much. */
+struct call_args {
+	__u64 sock;
+	__u64 buf;    /* a buffer, or an array of struct iovec_user */
+	__u64 iovcnt; /* number of iovecs when is_iov */
+	__u64 ts_ns;  /* enter time: when the process handed over the bytes */
+	__s32 fd;
+	__u32 is_iov;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64); /* pid_tgid */
+	__type(value, struct call_args);
+} calls SEC(".maps");
 
 /* remember_call keeps a syscall's arguments for its exit. */
 static __always_inline int remember_call(struct sock *sk, __s32 fd, __u64 buf, __u64 iovcnt, __u32 is_iov)
@@ -272,11 +290,27 @@ struct {
 	__type(value, struct lib_open_event);
 } lib_scratch SEC(".maps");
 
-/* starts_with reports whether path[at:] begins with the n bytes of lit. */
-static __always_inline int starts_with(const char *path, __u32 at, const char *lit, __u32 n)
+/* The file names of the TLS libraries that are shared libraries, set by the
+ * loader from its table of libraries (internal/capture, tlsLibraries): a
+ * process opening one is reported. */
+#define MAX_LIB_FILES 4
+#define MAX_LIB_FILE_NAME 16 /* libgnutls.so.30 is 15 */
+
+struct lib_file_name {
+	char prefix[MAX_LIB_FILE_NAME]; /* how the file name starts: "libssl.so" */
+	__u32 len;                      /* of prefix; 0 for an unused slot */
+};
+
+volatile const struct lib_file_name tls_lib_files[MAX_LIB_FILES];
+
+/* has_prefix reports whether path[at:at+n) begins with lib's prefix. */
+static __always_inline int has_prefix(const char *path, __u32 at, __u32 n, const volatile struct lib_file_name *lib)
 {
-	for (__u32 i = 0; i < n; i++)
-		if (path[(at + i) & (MAX_FILENAME - 1)] != lit[i])
+	__u32 len = lib->len;
+	if (len == 0 || len > n)
+		return 0;
+	for (__u32 i = 0; i < MAX_LIB_FILE_NAME && i < len; i++)
+		if (path[(at + i) & (MAX_FILENAME - 1)] != lib->prefix[i])
 			return 0;
 	return 1;
 }
@@ -293,22 +327,22 @@ int enter_openat(struct syscall_enter_ctx *ctx)
 	long n = bpf_probe_read_user_str(e->path, sizeof(e->path), (void *)ctx->args[1]);
 	if (n <= 1)
 		return 0;
-	/* The file name is the last 9 to 16 bytes after a '/' (libssl.so,
-	 * libssl.so.3, libssl.so.1.1, libgnutls.so.30...). Trying those lengths
-	 * keeps the program free of a data-dependent loop, which the verifier
-	 * would have to walk for every path length. */
-	__u32 len = n - 1, match = 0;
-	for (__u32 l = 9; l <= 16; l++) {
-		if (len <= l)
-			break;
-		__u32 b = len - l;
-		if (e->path[(b - 1) & (MAX_FILENAME - 1)] != '/')
-			continue;
-		if (starts_with(e->path, b, "libssl.so", 9) || starts_with(e->path, b, "libgnutls.so", 12)) {
-			match = 1;
+	/* The file name follows the last '/' and is at most MAX_LIB_FILE_NAME
+	 * bytes (libssl.so, libssl.so.3, libssl.so.1.1, libgnutls.so.30...). The
+	 * search is bounded by that length, not by the path's: the verifier walks
+	 * a loop once per iteration it may take. */
+	__u32 len = n - 1, name = 0;
+	for (__u32 i = 1; i <= MAX_LIB_FILE_NAME + 1 && i <= len; i++) {
+		if (e->path[(len - i) & (MAX_FILENAME - 1)] == '/') {
+			name = len - i + 1;
 			break;
 		}
 	}
+	if (name == 0)
+		return 0;
+	int match = 0;
+	for (int j = 0; j < MAX_LIB_FILES && !match; j++)
+		match = has_prefix(e->path, name, len - name, &tls_lib_files[j]);
 	if (!match)
 		return 0;
 	fill_header(&e->hdr, EVENT_LIB_OPEN, 0, -1, NULL, bpf_ktime_get_ns());

@@ -7,7 +7,7 @@
  * cookie saying which library and function it is (enum tls_cookie). No
  * library structure is read: the socket is the one the library used during
  * the call (see in_tls_call in syscalls.c). */
-#include "capture.h"
+#include "tlslib.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 

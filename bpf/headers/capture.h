@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
-/* What every capture program shares: the maps (one set at run time: the
- * loader hands the syscall object's maps to the other objects) and the code
- * that finds a socket and sends events. */
+/* What every capture program uses: the ring buffer, the counters, the
+ * per-connection policies and the bytes lost per stream, and the code that
+ * finds a socket and sends events. Every object that includes this declares
+ * these four maps; the loader creates them once, with the syscall object, and
+ * hands them to the others, so all programs see one set. Maps that only some
+ * objects share live in their own header (tlslib.h). */
 #pragma once
 
 #include <linux/bpf.h>
@@ -25,24 +28,6 @@ struct {
 	__type(key, __u32);
 	__type(value, __u64);
 } counters SEC(".maps");
-
-/* What sys_enter saw, kept for sys_exit of the same thread: data is only in
- * the buffer after a read returns, and only the return says how much. */
-struct call_args {
-	__u64 sock;
-	__u64 buf;    /* a buffer, or an array of struct iovec_user */
-	__u64 iovcnt; /* number of iovecs when is_iov */
-	__u64 ts_ns;  /* enter time: when the process handed over the bytes */
-	__s32 fd;
-	__u32 is_iov;
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 16384);
-	__type(key, __u64); /* pid_tgid */
-	__type(value, struct call_args);
-} calls SEC(".maps");
 
 /* Per-connection payload policy, written by user space (enum conn_policy).
  * An LRU map: a lost entry means copying again, which is safe. */
@@ -287,74 +272,3 @@ static __always_inline void emit_stream(struct event_header *h, __u64 buf, __u64
 	emit_buffer(h, buf, n, &s);
 	keep_lost(&k, &s);
 }
-
-/* A TLS library call in progress on a thread (SSL_read, SSL_write, ...):
- * what its return needs, and the fd of the socket syscall the library made
- * during the call, which ties the plaintext to its connection. */
-struct tls_call {
-	__u64 ssl;     /* the library's connection object */
-	__u64 buf;     /* plaintext buffer */
-	__u64 ex_len;  /* _ex variants: where the library writes the length */
-	__u64 ts_ns;   /* entry time */
-	__s32 fd;      /* -1 until a syscall on a socket is seen */
-	__u32 library; /* enum tls_library */
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 16384);
-	__type(key, __u64); /* pid_tgid */
-	__type(value, struct tls_call);
-} tls_calls SEC(".maps");
-
-/* A socket by fd, with the struct sock it named then: fds are reused, so a
- * binding holds only while the fd still names that sock. */
-struct sock_binding {
-	__u64 sock;
-	__s32 fd;
-	__u32 _pad;
-};
-
-/* bound_sock returns the sock of b if its fd still names it. */
-static __always_inline struct sock *bound_sock(struct sock_binding *b)
-{
-	struct sock *sk = sock_from_fd(b->fd);
-	return (__u64)sk == b->sock ? sk : NULL;
-}
-
-/* The socket each thread last read from, for libraries that decrypt from
- * memory (node feeds OpenSSL through a memory BIO after libuv read the
- * socket): their SSL_read makes no syscall, but follows the read of its
- * socket on the same thread. */
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 16384);
-	__type(key, __u64); /* pid_tgid */
-	__type(value, struct sock_binding);
-} last_read SEC(".maps");
-
-/* A TLS object whose plaintext was written before its socket was known
- * (node encrypts into memory and libuv writes the ciphertext after
- * SSL_write returns): the thread's next socket write names the socket. */
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 16384);
-	__type(key, __u64); /* pid_tgid */
-	__type(value, __u64); /* the TLS object */
-} pending_bind SEC(".maps");
-
-/* The socket each TLS connection object last used: a read served from the
- * library's buffer makes no syscall. Keyed by tgid and object address. */
-struct ssl_key {
-	__u64 ssl;
-	__u32 tgid;
-	__u32 _pad;
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 65536);
-	__type(key, struct ssl_key);
-	__type(value, struct sock_binding);
-} ssl_socks SEC(".maps");
-

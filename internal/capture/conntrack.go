@@ -22,7 +22,6 @@ type connTable struct {
 	recentlyClosed map[uint64]time.Time
 	late           uint64 // events that arrived after their connection closed
 
-	idleClosed uint64 // connections closed because they were silent for idle
 	overflowed uint64 // connections closed because the table was full
 }
 
@@ -154,7 +153,6 @@ func (t *connTable) expire(now time.Time) []*tracked {
 			break
 		}
 		out = append(out, t.removeElement(el))
-		t.idleClosed++
 	}
 	return out
 }

@@ -17,7 +17,7 @@ func newDispatchEngine(t *testing.T, h Handler) *Engine {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.tls = newTLSProbes(e.log, nil, false, e.opts.ProcRoot) // exec events queue to it
+	e.tls = newTLSProbes(tlsPrograms{}, false, e.opts) // exec events queue to it
 	return e
 }
 
@@ -73,8 +73,8 @@ func TestDispatchConnectionLifecycle(t *testing.T) {
 	if c.Role != RoleClient || c.Process.ExeName != "myserver" || c.Local.String() != "127.0.0.1:40000" || c.Remote.String() != "127.0.0.1:8080" {
 		t.Errorf("connection %+v", c)
 	}
-	if c.BytesSent != 18 || c.BytesRecv != 117 || c.LostBytes != 100 {
-		t.Errorf("counted %d sent, %d received, %d lost; want 18, 117, 100", c.BytesSent, c.BytesRecv, c.LostBytes)
+	if n := rec.wire(c); n != (byteCount{sent: 18, recv: 117, lost: 100}) {
+		t.Errorf("counted %d sent, %d received, %d lost; want 18, 117, 100", n.sent, n.recv, n.lost)
 	}
 	if rec.opened[1].Role != RoleUnknown || e.conns.late != 1 {
 		t.Errorf("second connection role %s, late events %d; want unknown and 1", rec.opened[1].Role, e.conns.late)
@@ -96,8 +96,8 @@ func TestDispatchUnboundPlaintext(t *testing.T) {
 	if got := string(rec.tls[c][Send]); got != "GET /secret HTTP/1.1\r\n\r\n" || !c.TLS {
 		t.Errorf("after the bind: plaintext %q, TLS %v", got, c.TLS)
 	}
-	if e.unbound.bytes != 0 || c.BytesSent != 0 {
-		t.Errorf("%d bytes still held; %d counted as wire bytes (plaintext is not wire bytes)", e.unbound.bytes, c.BytesSent)
+	if e.unbound.bytes != 0 || rec.wire(c).sent != 0 {
+		t.Errorf("%d bytes still held; %d counted as wire bytes (plaintext is not wire bytes)", e.unbound.bytes, rec.wire(c).sent)
 	}
 }
 

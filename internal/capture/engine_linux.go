@@ -5,14 +5,11 @@ package capture
 import (
 	"errors"
 	"fmt"
-	"maps"
 	"os"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/link"
 	"github.com/cilium/ebpf/ringbuf"
 	"github.com/cilium/ebpf/rlimit"
@@ -45,24 +42,23 @@ type Engine struct {
 	handler Handler
 	log     *zap.Logger
 
-	coll     *ebpf.Collection // the programs; the maps moved to maps
-	maps     syscallsMaps
+	objs     syscallObjects
 	tls      *tlsProbes
-	links    []link.Link
+	links    []link.Link // of the tracepoints
 	reader   *ringbuf.Reader
 	done     chan struct{}
 	closed   sync.Once
-	detached bool
+	unloaded bool
 
 	clock   clock
 	procs   *processCache
 	conns   *connTable
 	unbound *unboundPlaintext
 
-	events, badEvents atomic.Uint64
-	countersMu        sync.Mutex            // orders reads of the kernel's counters with closing the maps
-	finalCounters     *KernelCounters       // the kernel's counters when the maps were closed
-	userStats         atomic.Pointer[Stats] // table counters, published by the reader
+	badEvents     atomic.Uint64
+	countersMu    sync.Mutex            // orders reads of the kernel's counters with closing the maps
+	finalCounters *KernelCounters       // the kernel's counters when the maps were closed
+	userStats     atomic.Pointer[Stats] // table counters, published by the reader
 }
 
 // NewEngine checks the options; Start does the work.
@@ -94,45 +90,26 @@ func (e *Engine) Start() (err error) {
 	if err := rlimit.RemoveMemlock(); err != nil {
 		return withPrivilegeHint("lifting the memlock limit for BPF maps", err)
 	}
-	spec, err := loadSyscalls()
-	if err != nil {
-		return fmt.Errorf("capture: reading the embedded BPF object: %w", err)
-	}
-	if err := e.configure(spec); err != nil {
+	if err := e.loadSyscallObjects(); err != nil {
 		return err
-	}
-	e.coll, err = ebpf.NewCollection(spec)
-	if err != nil {
-		if e.logVerifier(err) {
-			return fmt.Errorf("capture: the kernel's verifier rejected a BPF program: %w", err)
-		}
-		return withPrivilegeHint("loading BPF programs", err)
 	}
 	defer func() {
 		if err != nil {
 			e.detach()
+			e.unload()
 		}
 	}()
-	shared := maps.Clone(e.coll.Maps)
-	if err := e.coll.Assign(&e.maps); err != nil {
-		return fmt.Errorf("capture: taking the BPF maps: %w", err)
-	}
-
-	for name, p := range spec.Programs {
-		group, event, ok := tracepointOf(p.SectionName)
-		if !ok {
-			return fmt.Errorf("capture: program %s has section %q, not tracepoint/<group>/<event>", name, p.SectionName)
-		}
-		l, err := link.Tracepoint(group, event, e.coll.Programs[name], nil)
+	for _, tp := range tracepoints(&e.objs.syscallsPrograms) {
+		l, err := link.Tracepoint(tp.group, tp.event, tp.prog, nil)
 		if err != nil {
-			return fmt.Errorf("capture: attaching %s to tracepoint %s:%s: %w", name, group, event, err)
+			return fmt.Errorf("capture: attaching %v to tracepoint %s:%s: %w", tp.prog, tp.group, tp.event, err)
 		}
 		e.links = append(e.links, l)
 	}
 
-	e.tls = e.loadTLS(shared)
+	e.tls = e.loadTLS()
 
-	e.reader, err = ringbuf.NewReader(e.maps.Events)
+	e.reader, err = ringbuf.NewReader(e.objs.Events)
 	if err != nil {
 		return fmt.Errorf("capture: opening the ring buffer: %w", err)
 	}
@@ -143,103 +120,11 @@ func (e *Engine) Start() (err error) {
 	return nil
 }
 
-// configure sets what every object is loaded with: the ring buffer's size
-// and the process never to capture, this one.
-func (e *Engine) configure(spec *ebpf.CollectionSpec) error {
-	spec.Maps["events"].MaxEntries = uint32(e.opts.RingBufferSize)
-	if err := spec.Variables["self_tgid"].Set(uint32(os.Getpid())); err != nil {
-		return fmt.Errorf("capture: setting self_tgid: %w", err)
-	}
-	return nil
-}
-
-// loadTLS loads the TLS probe programs, C libraries' and Go's, on the
-// syscall programs' maps: both sides of the syscall correlation must see the
-// same in-flight calls, and all send on one ring buffer. An object the
-// kernel refuses costs its TLS plaintext, not the capture: it is logged and
-// left out.
-func (e *Engine) loadTLS(shared map[string]*ebpf.Map) *tlsProbes {
-	multi := !e.opts.classicUprobes && useUprobeMulti()
-	var colls []*ebpf.Collection
-	for _, obj := range []struct {
-		what string
-		load func() (*ebpf.CollectionSpec, error)
-	}{{"TLS library", loadTlslib}, {"Go crypto/tls", loadGotls}} {
-		coll, err := e.loadOnShared(obj.load, shared, multi)
-		if err != nil {
-			e.logVerifier(err)
-			e.log.Error("cannot load the "+obj.what+" BPF programs; their HTTPS is seen encrypted only", zap.Error(err))
-			continue
-		}
-		colls = append(colls, coll)
-	}
-	e.log.Debug("TLS probes", zap.Bool("uprobe_multi", multi))
-	return newTLSProbes(e.log, colls, multi, e.opts.ProcRoot)
-}
-
-// logVerifier logs the verifier's log of err, if the verifier refused a
-// program, and says so.
-func (e *Engine) logVerifier(err error) bool {
-	var ve *ebpf.VerifierError
-	if !errors.As(err, &ve) {
-		return false
-	}
-	e.log.Error("BPF verifier rejected a program", zap.String("log", strings.Join(ve.Log, "\n")))
-	if os.Getenv("EBPFTAP_VERIFIER_LOG") != "" {
-		fmt.Fprintf(os.Stderr, "%+v\n", ve)
-	}
-	return true
-}
-
-// loadOnShared loads an embedded object of uprobes whose maps of the same
-// names as the syscall object's are those maps; multi loads the programs for
-// uprobe_multi links.
-func (e *Engine) loadOnShared(load func() (*ebpf.CollectionSpec, error), shared map[string]*ebpf.Map, multi bool) (*ebpf.Collection, error) {
-	spec, err := load()
-	if err != nil {
-		return nil, fmt.Errorf("reading the embedded object: %w", err)
-	}
-	if multi {
-		prepareUprobeMulti(spec)
-	}
-	if err := e.configure(spec); err != nil {
-		return nil, err
-	}
-	replace := make(map[string]*ebpf.Map)
-	for name := range spec.Maps {
-		if m, ok := shared[name]; ok && !strings.HasPrefix(name, ".") { // .rodata and friends are each object's own
-			replace[name] = m
-		}
-	}
-	return ebpf.NewCollectionWithOptions(spec, ebpf.CollectionOptions{MapReplacements: replace})
-}
-
-// withPrivilegeHint wraps an error of step, saying what to do when the
-// kernel refused it for lack of privileges.
-func withPrivilegeHint(step string, err error) error {
-	if errors.Is(err, os.ErrPermission) {
-		return fmt.Errorf("capture: %s was refused; run as root or with CAP_BPF, CAP_PERFMON and CAP_SYS_ADMIN: %w", step, err)
-	}
-	return fmt.Errorf("capture: %s: %w", step, err)
-}
-
-func tracepointOf(section string) (group, event string, ok bool) {
-	rest, ok := strings.CutPrefix(section, "tracepoint/")
-	if !ok {
-		return "", "", false
-	}
-	group, event, ok = strings.Cut(rest, "/")
-	return group, event, ok
-}
-
 // Close detaches everything, stops the reader and closes the connections
 // still open (ConnClosed for each), after which no Handler call happens.
 func (e *Engine) Close() error {
 	e.closed.Do(func() {
-		for _, l := range e.links {
-			_ = l.Close()
-		}
-		e.links = nil
+		e.detach() // first: no more events
 		if e.reader != nil {
 			_ = e.reader.Close() // unblocks Read: the reader returns
 			<-e.done
@@ -248,31 +133,35 @@ func (e *Engine) Close() error {
 		for _, tr := range e.conns.all() {
 			e.closeConn(tr, now)
 		}
-		e.detach()
+		e.unload()
 	})
 	return nil
 }
 
+// detach closes the tracepoint links.
 func (e *Engine) detach() {
-	if e.detached {
-		return // a failed Start detached already
-	}
-	e.detached = true
-	if e.tls != nil {
-		e.tls.close()
-	}
 	for _, l := range e.links {
 		_ = l.Close()
 	}
 	e.links = nil
+}
+
+// unload detaches the TLS probes and closes the programs and maps, keeping
+// the kernel's last counters for Stats.
+func (e *Engine) unload() {
+	if e.unloaded {
+		return // a failed Start unloaded already
+	}
+	e.unloaded = true
+	if e.tls != nil {
+		e.tls.close()
+	}
 	e.countersMu.Lock()
 	defer e.countersMu.Unlock()
 	final := e.readCounters()
 	e.finalCounters = &final
-	_ = e.maps.Close()
-	if e.coll != nil {
-		e.coll.Close()
-	}
+	_ = e.objs.syscallsMaps.Close()
+	_ = e.objs.syscallsPrograms.Close()
 }
 
 // Stats returns the engine's counters; safe from any goroutine.
@@ -281,7 +170,6 @@ func (e *Engine) Stats() Stats {
 	if p := e.userStats.Load(); p != nil {
 		s = *p
 	}
-	s.Events = e.events.Load()
 	if e.tls != nil {
 		e.tls.stats(&s)
 	}
@@ -298,13 +186,13 @@ func (e *Engine) Stats() Stats {
 
 // readCounters sums the kernel's per-CPU counters. Callers hold countersMu.
 func (e *Engine) readCounters() (s KernelCounters) {
-	if e.maps.Counters == nil {
+	if e.objs.Counters == nil {
 		return s
 	}
 	var perCPU []uint64
 	read := func(c syscallsCounter) uint64 {
 		var sum uint64
-		if err := e.maps.Counters.Lookup(uint32(c), &perCPU); err == nil {
+		if err := e.objs.Counters.Lookup(uint32(c), &perCPU); err == nil {
 			for _, v := range perCPU {
 				sum += v
 			}
@@ -332,7 +220,6 @@ func (e *Engine) run() {
 		err := e.reader.ReadInto(&rec)
 		switch {
 		case err == nil:
-			e.events.Add(1)
 			e.dispatch(rec.RawSample)
 		case errors.Is(err, ringbuf.ErrClosed):
 			return
@@ -354,12 +241,10 @@ func (e *Engine) run() {
 
 func (e *Engine) publishStats() {
 	e.userStats.Store(&Stats{
-		ConnsIdleClosed:    e.conns.idleClosed,
-		ConnsOverflowed:    e.conns.overflowed,
-		LateEvents:         e.conns.late,
-		ProcessesEvicted:   e.procs.evicted,
-		TLSUnboundDropped:  e.unbound.dropped,
-		ConnectionsTracked: uint64(e.conns.len()),
+		ConnsOverflowed:   e.conns.overflowed,
+		LateEvents:        e.conns.late,
+		ProcessesEvicted:  e.procs.evicted,
+		TLSUnboundDropped: e.unbound.dropped,
 	})
 }
 
@@ -495,10 +380,10 @@ func (e *Engine) scanHello(tr *tracked, dir Direction, data []byte, lostBefore, 
 }
 
 func (e *Engine) setPolicy(c *Conn, p syscallsConnPolicy) {
-	if e.maps.Policies == nil {
+	if e.objs.Policies == nil {
 		return // not started (tests drive dispatch without the kernel)
 	}
-	if err := e.maps.Policies.Put(c.sock, uint32(p)); err != nil {
+	if err := e.objs.Policies.Put(c.sock, uint32(p)); err != nil {
 		// The map is an LRU: Put fails only on a closed map, during Close.
 		e.log.Debug("setting a connection's capture policy", zap.Uint64("conn", c.ID), zap.Error(err))
 	}
@@ -561,19 +446,9 @@ func (e *Engine) data(h *syscallsEventHeader, d dataRecord, now time.Time) {
 	c := tr.conn
 	dir := Direction(h.Detail)
 	plaintext := h.Flags&uint8(syscallsEventFlagFLAG_TLS_PLAINTEXT) != 0
-	if plaintext {
-		// Set once: transactions already handed on may be read concurrently.
-		if c.TLSLibrary == "" {
-			c.TLS, c.TLSLibrary = true, tlsLibraryName(h.TlsLibrary)
-		}
-	} else { // the wire bytes are counted from the syscalls
-		n := uint64(d.len) + uint64(d.lostBefore)
-		if dir == Send {
-			c.BytesSent += n
-		} else {
-			c.BytesRecv += n
-		}
-		c.LostBytes += n - uint64(len(d.data))
+	// The first library that speaks names the connection's plaintext.
+	if plaintext && c.TLSLibrary == "" {
+		c.TLS, c.TLSLibrary = true, tlsLibraryName(h.TlsLibrary)
 	}
 	if !tr.follow {
 		return

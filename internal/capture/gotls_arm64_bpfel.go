@@ -13,16 +13,6 @@ import (
 	"github.com/cilium/ebpf"
 )
 
-type gotlsCallArgs struct {
-	_      structs.HostLayout
-	Sock   uint64
-	Buf    uint64
-	Iovcnt uint64
-	TsNs   uint64
-	Fd     int32
-	IsIov  uint32
-}
-
 type gotlsGoCall struct {
 	_    structs.HostLayout
 	Buf  uint64
@@ -46,44 +36,15 @@ type gotlsLostKey struct {
 	Flags uint32
 }
 
-type gotlsSockBinding struct {
-	_    structs.HostLayout
-	Sock uint64
-	Fd   int32
-	Pad  uint32
-}
-
-type gotlsSslKey struct {
-	_    structs.HostLayout
-	Ssl  uint64
-	Tgid uint32
-	Pad  uint32
-}
-
-type gotlsTlsCall struct {
-	_       structs.HostLayout
-	Ssl     uint64
-	Buf     uint64
-	ExLen   uint64
-	TsNs    uint64
-	Fd      int32
-	Library uint32
-}
-
 // Names of all BPF objects in the ELF.
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
-	gotlsMapCalls        = "calls"
 	gotlsMapCounters     = "counters"
 	gotlsMapEvents       = "events"
 	gotlsMapGoCalls      = "go_calls"
-	gotlsMapLastRead     = "last_read"
 	gotlsMapLost         = "lost"
-	gotlsMapPendingBind  = "pending_bind"
 	gotlsMapPolicies     = "policies"
-	gotlsMapSslSocks     = "ssl_socks"
-	gotlsMapTlsCalls     = "tls_calls"
 	gotlsProgGoTlsEnter  = "go_tls_enter"
 	gotlsProgGoTlsReturn = "go_tls_return"
 	gotlsVarSelfTgid     = "self_tgid"
@@ -139,16 +100,11 @@ type gotlsProgramSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type gotlsMapSpecs struct {
-	Calls       *ebpf.MapSpec `ebpf:"calls"`
-	Counters    *ebpf.MapSpec `ebpf:"counters"`
-	Events      *ebpf.MapSpec `ebpf:"events"`
-	GoCalls     *ebpf.MapSpec `ebpf:"go_calls"`
-	LastRead    *ebpf.MapSpec `ebpf:"last_read"`
-	Lost        *ebpf.MapSpec `ebpf:"lost"`
-	PendingBind *ebpf.MapSpec `ebpf:"pending_bind"`
-	Policies    *ebpf.MapSpec `ebpf:"policies"`
-	SslSocks    *ebpf.MapSpec `ebpf:"ssl_socks"`
-	TlsCalls    *ebpf.MapSpec `ebpf:"tls_calls"`
+	Counters *ebpf.MapSpec `ebpf:"counters"`
+	Events   *ebpf.MapSpec `ebpf:"events"`
+	GoCalls  *ebpf.MapSpec `ebpf:"go_calls"`
+	Lost     *ebpf.MapSpec `ebpf:"lost"`
+	Policies *ebpf.MapSpec `ebpf:"policies"`
 }
 
 // gotlsVariableSpecs contains global variables before they are loaded into the kernel.
@@ -178,30 +134,20 @@ func (o *gotlsObjects) Close() error {
 //
 // It can be passed to loadGotlsObjects or ebpf.CollectionSpec.LoadAndAssign.
 type gotlsMaps struct {
-	Calls       *ebpf.Map `ebpf:"calls"`
-	Counters    *ebpf.Map `ebpf:"counters"`
-	Events      *ebpf.Map `ebpf:"events"`
-	GoCalls     *ebpf.Map `ebpf:"go_calls"`
-	LastRead    *ebpf.Map `ebpf:"last_read"`
-	Lost        *ebpf.Map `ebpf:"lost"`
-	PendingBind *ebpf.Map `ebpf:"pending_bind"`
-	Policies    *ebpf.Map `ebpf:"policies"`
-	SslSocks    *ebpf.Map `ebpf:"ssl_socks"`
-	TlsCalls    *ebpf.Map `ebpf:"tls_calls"`
+	Counters *ebpf.Map `ebpf:"counters"`
+	Events   *ebpf.Map `ebpf:"events"`
+	GoCalls  *ebpf.Map `ebpf:"go_calls"`
+	Lost     *ebpf.Map `ebpf:"lost"`
+	Policies *ebpf.Map `ebpf:"policies"`
 }
 
 func (m *gotlsMaps) Close() error {
 	return _GotlsClose(
-		m.Calls,
 		m.Counters,
 		m.Events,
 		m.GoCalls,
-		m.LastRead,
 		m.Lost,
-		m.PendingBind,
 		m.Policies,
-		m.SslSocks,
-		m.TlsCalls,
 	)
 }
 

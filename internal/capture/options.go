@@ -13,32 +13,47 @@ type Options struct {
 	MaxProcesses   int           // described at once
 	IdleTimeout    time.Duration // a connection silent this long is closed
 	ProcRoot       string        // where procfs is mounted
-	Logger         *zap.Logger
+	Logger         *zap.Logger   // the BPF verifier's full log, when it refuses a program, is logged at debug level
 
-	// classicUprobes attaches one classic uprobe per probe site even where
-	// the kernel has uprobe_multi links: the fallback, for tests.
-	classicUprobes bool
+	// TLSProbeGrace is how long a probed file keeps its TLS probes after the
+	// last process using it was seen: a program run again and again (a CLI,
+	// a cron job) keeps its probes between runs, and its first calls are not
+	// raced by the inspection at exec. A host that runs many distinct
+	// short-lived programs frees their uprobes sooner with a shorter grace.
+	// The system's TLS libraries are probed for good.
+	TLSProbeGrace time.Duration
+
+	// ClassicUprobes attaches one classic uprobe per probe site even where
+	// the kernel has uprobe_multi links (Linux 6.6+): the fallback for a
+	// kernel whose uprobe_multi links misbehave, and the way older kernels
+	// run, for comparing the two.
+	ClassicUprobes bool
 }
 
+// The defaults of Options, for callers that show or validate them.
 const (
-	defaultRingBufferSize = 16 << 20
-	defaultMaxConnections = 65536
-	defaultMaxProcesses   = 32768
-	defaultIdleTimeout    = 5 * time.Minute
+	DefaultRingBufferSize = 16 << 20
+	DefaultMaxConnections = 65536
+	DefaultMaxProcesses   = 32768
+	DefaultIdleTimeout    = 5 * time.Minute
+	DefaultTLSProbeGrace  = 5 * time.Minute
 )
 
 func (o Options) withDefaults() Options {
 	if o.RingBufferSize == 0 {
-		o.RingBufferSize = defaultRingBufferSize
+		o.RingBufferSize = DefaultRingBufferSize
 	}
 	if o.MaxConnections == 0 {
-		o.MaxConnections = defaultMaxConnections
+		o.MaxConnections = DefaultMaxConnections
 	}
 	if o.MaxProcesses == 0 {
-		o.MaxProcesses = defaultMaxProcesses
+		o.MaxProcesses = DefaultMaxProcesses
 	}
 	if o.IdleTimeout == 0 {
-		o.IdleTimeout = defaultIdleTimeout
+		o.IdleTimeout = DefaultIdleTimeout
+	}
+	if o.TLSProbeGrace == 0 {
+		o.TLSProbeGrace = DefaultTLSProbeGrace
 	}
 	if o.ProcRoot == "" {
 		o.ProcRoot = "/proc"
@@ -49,30 +64,26 @@ func (o Options) withDefaults() Options {
 	return o
 }
 
-// Stats counts what the engine saw and what its bounds threw away.
+// Stats counts what the engine's bounds threw away, and the TLS files it
+// probes.
 type Stats struct {
-	Events uint64 // records read from the ring buffer
 	KernelCounters
 
 	// User side.
-	BadEvents             uint64 // records too short or of unknown kind
-	ConnsIdleClosed       uint64 // closed after IdleTimeout without traffic
-	ConnsOverflowed       uint64 // dropped because MaxConnections were tracked
-	LateEvents            uint64 // reads and writes that completed after TCP closed their connection
-	ProcessesEvicted      uint64 // descriptions dropped because MaxProcesses were cached
-	ConnectionsTracked    uint64 // tracked now
-	TLSFilesProbed        uint64 // libraries and executables with TLS uprobes attached
-	TLSFilesFailed        uint64 // ... that export a TLS API but could not be probed
-	TLSFilesDetached      uint64 // probed files detached since: no process used them any more
-	TLSExecsSkipped       uint64 // new processes or opened libraries not inspected for TLS: queue full
-	TLSUnboundDropped     uint64 // TLS plaintext dropped while waiting to learn its socket
-	TLSFilesNotRemembered uint64 // files inspected for TLS libraries beyond the bound on remembered ones
+	BadEvents         uint64 // records too short or of unknown kind
+	ConnsOverflowed   uint64 // dropped because MaxConnections were tracked
+	LateEvents        uint64 // reads and writes that completed after TCP closed their connection: their bytes are dropped
+	ProcessesEvicted  uint64 // descriptions dropped because MaxProcesses were cached
+	TLSFilesProbed    uint64 // libraries and executables with TLS uprobes attached now
+	TLSFilesFailed    uint64 // files that export a TLS API but could not be probed: their HTTPS is seen encrypted only
+	TLSExecsSkipped   uint64 // new processes or opened libraries not inspected for TLS: queue full
+	TLSUnboundDropped uint64 // TLS plaintext segments dropped, or cut to a hole, while waiting to learn their socket
 }
 
 // KernelCounters are what the BPF programs count in their counters map.
 type KernelCounters struct {
 	RingBufferFull      uint64 // events the kernel dropped because the ring buffer was full
-	RingBufferFullBytes uint64 // payload bytes those events stood for
+	RingBufferFullBytes uint64 // payload bytes those events stood for: what a larger ring buffer would have kept
 	CallsMapFull        uint64 // reads and writes missed because too many were in flight
 	IovLimit            uint64 // vectored reads and writes with more iovecs than are copied
 	TLSCallsFull        uint64 // TLS calls missed: too many in flight (C libraries), or a Go read whose entry was evicted

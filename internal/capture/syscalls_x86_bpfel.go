@@ -124,6 +124,12 @@ type syscallsExecEvent struct {
 	Args            [1024]int8
 }
 
+type syscallsLibFileName struct {
+	_      structs.HostLayout
+	Prefix [16]int8
+	Len    uint32
+}
+
 type syscallsLibOpenEvent struct {
 	_       structs.HostLayout
 	Hdr     syscallsEventHeader
@@ -224,6 +230,7 @@ const (
 	syscallsProgProcessExit       = "process_exit"
 	syscallsProgSockState         = "sock_state"
 	syscallsVarSelfTgid           = "self_tgid"
+	syscallsVarTlsLibFiles        = "tls_lib_files"
 	syscallsVarUnusedConnPolicy   = "unused_conn_policy"
 	syscallsVarUnusedConnRole     = "unused_conn_role"
 	syscallsVarUnusedCounter      = "unused_counter"
@@ -327,6 +334,7 @@ type syscallsMapSpecs struct {
 // It can be passed ebpf.CollectionSpec.Assign.
 type syscallsVariableSpecs struct {
 	SelfTgid           *ebpf.VariableSpec `ebpf:"self_tgid"`
+	TlsLibFiles        *ebpf.VariableSpec `ebpf:"tls_lib_files"`
 	UnusedConnPolicy   *ebpf.VariableSpec `ebpf:"unused_conn_policy"`
 	UnusedConnRole     *ebpf.VariableSpec `ebpf:"unused_conn_role"`
 	UnusedCounter      *ebpf.VariableSpec `ebpf:"unused_counter"`
@@ -393,6 +401,7 @@ func (m *syscallsMaps) Close() error {
 // It can be passed to loadSyscallsObjects or ebpf.CollectionSpec.LoadAndAssign.
 type syscallsVariables struct {
 	SelfTgid           *ebpf.Variable `ebpf:"self_tgid"`
+	TlsLibFiles        *ebpf.Variable `ebpf:"tls_lib_files"`
 	UnusedConnPolicy   *ebpf.Variable `ebpf:"unused_conn_policy"`
 	UnusedConnRole     *ebpf.Variable `ebpf:"unused_conn_role"`
 	UnusedCounter      *ebpf.Variable `ebpf:"unused_counter"`

@@ -8,8 +8,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/ebpftap/ebpftap/internal/e2e"
 )
@@ -25,7 +29,7 @@ func TestE2EEngineTLSLibraries(t *testing.T) {
 	modes := []struct {
 		name string
 		opts Options
-	}{{"uprobe_multi", Options{}}, {"classic", Options{classicUprobes: true}}}
+	}{{"uprobe_multi", Options{}}, {"classic", Options{ClassicUprobes: true}}}
 	for _, tc := range []struct {
 		client  []string
 		library string
@@ -37,7 +41,7 @@ func TestE2EEngineTLSLibraries(t *testing.T) {
 	} {
 		for _, mode := range modes {
 			t.Run(tc.client[0]+"/"+mode.name, func(t *testing.T) {
-				if !mode.opts.classicUprobes && !useUprobeMulti() {
+				if !mode.opts.ClassicUprobes && !useUprobeMulti() {
 					t.Skip("the kernel has no uprobe_multi links (Linux 6.6+): the classic run covers it")
 				}
 				testTLSClient(t, mode.opts, tc.client, tc.library)
@@ -80,7 +84,7 @@ func testTLSClient(t *testing.T, opts Options, client []string, library string) 
 	for _, c := range rec.opened {
 		// A client may also try ::1 first for localhost and be refused: only
 		// ends that moved bytes count.
-		if (c.Remote.Port() == uint16(port) || c.Local.Port() == uint16(port)) && c.BytesSent+c.BytesRecv > 0 {
+		if n := rec.wire(c); (c.Remote.Port() == uint16(port) || c.Local.Port() == uint16(port)) && n.sent+n.recv > 0 {
 			ends = append(ends, c)
 		}
 	}
@@ -114,8 +118,8 @@ func testTLSClient(t *testing.T, opts Options, client []string, library string) 
 		if bytes.Contains(rec.data[c][Send], []byte("GET /secret")) || bytes.Contains(rec.data[c][Recv], []byte("GET /secret")) {
 			t.Errorf("%s end: plaintext appeared among the wire bytes", c.Role)
 		}
-		if c.BytesSent <= uint64(len(rec.tls[c][Send])) || c.BytesRecv <= uint64(len(rec.tls[c][Recv])) {
-			t.Errorf("%s end: wire bytes %d sent, %d received: want more than the plaintext (TLS framing)", c.Role, c.BytesSent, c.BytesRecv)
+		if n := rec.wire(c); n.sent <= uint64(len(rec.tls[c][Send])) || n.recv <= uint64(len(rec.tls[c][Recv])) {
+			t.Errorf("%s end: wire bytes %d sent, %d received: want more than the plaintext (TLS framing)", c.Role, n.sent, n.recv)
 		}
 	}
 }
@@ -123,14 +127,17 @@ func testTLSClient(t *testing.T, opts Options, client []string, library string) 
 // TestE2EEngineDlopenedLibrary runs a python3 client that loads a private
 // copy of libssl (LD_LIBRARY_PATH) with dlopen half a second after it
 // started: past the looks taken at exec, before the periodic rescan. The
-// copy must be probed when the loader opens it, in time for the request.
+// copy must be probed when the loader opens it, in time for the request,
+// and its probes removed by a rescan once the client is gone.
 func TestE2EEngineDlopenedLibrary(t *testing.T) {
 	system := "/usr/lib/x86_64-linux-gnu/libssl.so.3"
 	if _, err := os.Stat(system); err != nil {
 		t.Skipf("no %s to copy", system) // other architectures and distributions
 	}
 	rec := &recorder{}
-	e := startEngine(t, rec)
+	core, logs := observer.New(zap.DebugLevel)
+	// A file no process uses is detached at the next rescan.
+	e := startEngineWith(t, Options{Logger: zap.New(core), TLSProbeGrace: time.Nanosecond}, rec)
 	cert, key := e2e.SelfSignedCert(t)
 	srv := exec.Command("python3", "-c", e2e.PythonTLSServer, cert, key)
 	out, err := srv.StdoutPipe()
@@ -164,18 +171,24 @@ sys.stdout.write(urllib.request.urlopen(sys.argv[1], context=ssl._create_unverif
 	if b, err := client.CombinedOutput(); err != nil || string(b) != "hello" {
 		t.Fatalf("client: %q %v", b, err)
 	}
-	if !e.tls.isProbed(copyPath) {
-		t.Error("the copy of libssl is not probed after the client ran")
+	// The engine logs what it probes and detaches, naming a file by its
+	// path in the process's root: /proc/<pid>/root/<path>.
+	logged := func(msg string) bool {
+		return logs.FilterMessage(msg).Filter(func(l observer.LoggedEntry) bool {
+			path, _ := l.ContextMap()["path"].(string)
+			return strings.HasSuffix(path, copyPath)
+		}).Len() > 0
 	}
-	// The client exited: once no process has used the copy for the grace
-	// period, a rescan detaches its probes.
-	e.tls.unusedGrace.Store(1)
-	e.tls.send(e.tls.pids, inspectRequest{rescan: true})
-	deadline := time.Now().Add(10 * time.Second)
-	for e.tls.isProbed(copyPath) && time.Now().Before(deadline) {
-		time.Sleep(50 * time.Millisecond)
+	if !logged("probing TLS library") {
+		t.Error("the copy of libssl was not probed")
 	}
-	if e.tls.isProbed(copyPath) {
+	// The client exited: the periodic rescan (every 10 s) detaches the copy.
+	deadline := time.Now().Add(15 * time.Second)
+	const detached = "removed the TLS probes of a file no process used for the grace period"
+	for !logged(detached) && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+	}
+	if !logged(detached) {
 		t.Error("the copy of libssl is still probed after a rescan with no process using it")
 	}
 	e.Close()

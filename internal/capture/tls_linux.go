@@ -19,7 +19,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/link"
 	"go.uber.org/zap"
 )
@@ -30,24 +29,21 @@ import (
 // so it covers every process mapping it, including processes started later.
 type tlsProbes struct {
 	log     *zap.Logger
-	colls   []*ebpf.Collection
+	progs   tlsPrograms
 	uprobes uprobeAttacher
 	// procRoot is where procfs is; container files are reached through
 	// /proc/<pid>/root.
 	procRoot string
 
-	// files is every file inspected, probed or not, so each is read once.
-	// Only start (before run begins) and run touch it; close waits for run
-	// to end first.
+	// files is every file inspected, probed or not, so each is read once
+	// (up to maxInspectedFiles unprobed ones: more are read again when seen
+	// again). Only start (before run begins) and run touch it; close waits
+	// for run to end first.
 	files  map[fileID]*probedFile
 	pinned map[fileID]bool // the system's libraries: probed for good
-	// unusedGrace is how long a probed file stays probed after the last
-	// process using it was seen: a program run again and again (a CLI, a
-	// cron job) keeps its probes between runs, and its first calls are not
-	// raced by the inspection at exec.
-	unusedGrace atomic.Int64 // a time.Duration; atomic for tests to shorten it
+	grace  time.Duration   // Options.TLSProbeGrace
 
-	pids      chan inspectRequest // processes to inspect, from exec events, and rescans
+	pids      chan inspectRequest // processes to inspect, from exec events
 	opened    chan inspectRequest // library files processes opened
 	stop      chan struct{}
 	done      chan struct{}
@@ -56,14 +52,9 @@ type tlsProbes struct {
 
 	pace pacer // bounds the inspections a second
 
-	// probed is the files probed now, readable from any goroutine.
-	probedMu sync.Mutex
-	probed   map[fileID]bool
-
 	attached, failed atomic.Uint64 // files
 	detached         atomic.Uint64 // probed files no process used any more
 	pidsDropped      atomic.Uint64 // requests not handled: their queue was full
-	notRemembered    atomic.Uint64 // files inspected while files was full: they are read again next time
 }
 
 // maxInspectedFiles bounds the files remembered as inspected.
@@ -123,29 +114,25 @@ func tlsLibraryName(id uint8) string {
 // its first call.
 var libraryDirs = []string{"/usr/lib/*", "/lib/*", "/usr/lib64", "/lib64", "/usr/local/lib", "/usr/lib", "/lib"}
 
-func newTLSProbes(log *zap.Logger, colls []*ebpf.Collection, multi bool, procRoot string) *tlsProbes {
-	progs := make(map[string]*ebpf.Program)
-	for _, c := range colls {
-		maps.Copy(progs, c.Programs)
-	}
-	t := &tlsProbes{
-		log:      log,
-		colls:    colls,
-		uprobes:  uprobeAttacher{progs: progs, multi: multi},
-		procRoot: procRoot,
+// newTLSProbes probes files with progs, as uprobe_multi links if multi,
+// with opts' logger, procfs and grace period.
+func newTLSProbes(progs tlsPrograms, multi bool, opts Options) *tlsProbes {
+	return &tlsProbes{
+		log:      opts.Logger,
+		progs:    progs,
+		uprobes:  uprobeAttacher{multi: multi},
+		procRoot: opts.ProcRoot,
 		files:    make(map[fileID]*probedFile),
 		pinned:   make(map[fileID]bool),
+		grace:    opts.TLSProbeGrace,
 		pids:     make(chan inspectRequest, 1024),
 		opened:   make(chan inspectRequest, 256),
-		probed:   make(map[fileID]bool),
 		stop:     make(chan struct{}),
 		done:     make(chan struct{}),
 		// A host starting processes faster than this has them inspected
 		// late (the queue holds 1024) rather than take a core for it.
 		pace: pacer{interval: time.Second / 200, burst: 200},
 	}
-	t.unusedGrace.Store(int64(5 * time.Minute))
-	return t
 }
 
 // start probes what is on the host now and follows new processes.
@@ -188,10 +175,6 @@ func (t *tlsProbes) run() {
 			if !t.pace.wait(t.stop) {
 				return
 			}
-			if req.rescan {
-				t.scanAll()
-				continue
-			}
 			t.scanProcess(req.pid, nil, nil)
 			if !req.again {
 				// The dynamic loader maps the libraries right after
@@ -205,10 +188,9 @@ func (t *tlsProbes) run() {
 }
 
 type inspectRequest struct {
-	pid    int
-	again  bool   // the second look, after the dynamic loader ran
-	path   string // a library file the process opened: inspect just that
-	rescan bool   // scan every process now
+	pid   int
+	again bool   // the second look, after the dynamic loader ran
+	path  string // a library file the process opened: inspect just that
 }
 
 // libraryOpened asks for a TLS library file a process opened to be
@@ -248,14 +230,12 @@ func (t *tlsProbes) close() {
 			}
 		}
 		t.files = nil
-		for _, c := range t.colls {
-			c.Close()
-		}
+		t.progs.close()
 	})
 }
 
 // scanAll inspects every process but this one, then forgets the files no
-// process has used for unusedGrace, detaching their probes, except the
+// process has used for the grace period, detaching their probes, except the
 // system's libraries.
 func (t *tlsProbes) scanAll() {
 	entries, err := os.ReadDir(t.procRoot)
@@ -272,12 +252,11 @@ func (t *tlsProbes) scanAll() {
 		}
 	}
 	now := time.Now()
-	grace := time.Duration(t.unusedGrace.Load())
 	for id, f := range t.files {
 		if inUse[id] {
 			f.lastUsed = now
 		}
-		if now.Sub(f.lastUsed) < grace || t.pinned[id] {
+		if now.Sub(f.lastUsed) < t.grace || t.pinned[id] {
 			continue
 		}
 		// Unused for the grace period: forgotten, and inspected afresh if
@@ -288,7 +267,7 @@ func (t *tlsProbes) scanAll() {
 				_ = l.Close()
 			}
 			t.detached.Add(1)
-			t.setProbed(id, false)
+			t.log.Debug("removed the TLS probes of a file no process used for the grace period", zap.String("path", f.path))
 		}
 	}
 }
@@ -354,8 +333,6 @@ func (t *tlsProbes) inspect(path string) (id fileID, ok bool) {
 	f := &probedFile{path: path, lastUsed: time.Now()}
 	if len(t.files) < maxInspectedFiles {
 		t.files[id] = f
-	} else {
-		t.notRemembered.Add(1)
 	}
 	if !forThisMachine(file) {
 		return id, true // not ELF, or built for another architecture (run by an emulator)
@@ -369,7 +346,6 @@ func (t *tlsProbes) inspect(path string) (id fileID, ok bool) {
 		f.links = links
 		t.files[id] = f // probed files are always remembered, to be detached
 		t.attached.Add(1)
-		t.setProbed(id, true)
 		t.log.Info("probing TLS library", zap.String("library", name), zap.String("path", path))
 	}
 	return id, true
@@ -380,7 +356,7 @@ func (t *tlsProbes) inspect(path string) (id fileID, ok bool) {
 // error: none of them.
 func (t *tlsProbes) probe(path string) (library string, links []link.Link, err error) {
 	libraries := tlsLibraries
-	if !t.uprobes.has("tls_enter") {
+	if t.progs.lib == nil {
 		libraries = nil // not loaded (see loadTLS)
 	}
 	for _, lib := range libraries {
@@ -391,7 +367,7 @@ func (t *tlsProbes) probe(path string) (library string, links []link.Link, err e
 		links, err := t.attachLibrary(path, lib, offsets)
 		return lib.name, links, err
 	}
-	if !t.uprobes.has("go_tls_enter") {
+	if t.progs.golang == nil {
 		return "", nil, nil
 	}
 	sites, err := goTLSProbeSites(path)
@@ -429,8 +405,8 @@ func hasAll(offsets map[string]uint64, names []string) bool {
 // attachLibrary sets bpf/tlslib.c's probes on the library's functions that
 // the file defines, at the offsets given: at entry and at return.
 func (t *tlsProbes) attachLibrary(path string, lib tlsLibrary, offsets map[string]uint64) ([]link.Link, error) {
-	enter := probeSet{prog: "tls_enter"}
-	ret := probeSet{prog: "tls_return", uretprobe: true}
+	enter := probeSet{what: "entry probe", prog: t.progs.lib.TlsEnter}
+	ret := probeSet{what: "return probe", prog: t.progs.lib.TlsReturn, uretprobe: true}
 	for fn, off := range offsets {
 		cookie := uint64(lib.id) | uint64(lib.funcs[fn])
 		enter.add(fn, off, cookie)
@@ -448,42 +424,19 @@ const goLibrary = "go"
 func (t *tlsProbes) attachGo(path string, s *goTLSSites) ([]link.Link, error) {
 	const lib = uint64(syscallsTlsLibraryTLS_LIB_GO)
 	const read = lib | uint64(syscallsTlsCookieTLS_COOKIE_RECV)
-	enter := probeSet{prog: "go_tls_enter"}
+	enter := probeSet{what: "entry probe", prog: t.progs.golang.GoTlsEnter}
 	enter.add(goTLSWriteFunc, s.Write.Entry, lib)
 	enter.add(goTLSReadFunc, s.Read.Entry, read)
-	ret := probeSet{prog: "go_tls_return"}
+	ret := probeSet{what: "return probe", prog: t.progs.golang.GoTlsReturn}
 	for _, off := range s.Read.Returns {
 		ret.add(goTLSReadFunc, off, read)
 	}
 	return t.uprobes.attach(path, enter, ret)
 }
 
-func (t *tlsProbes) setProbed(id fileID, probed bool) {
-	t.probedMu.Lock()
-	defer t.probedMu.Unlock()
-	if probed {
-		t.probed[id] = true
-	} else {
-		delete(t.probed, id)
-	}
-}
-
-// isProbed reports whether the file at path has probes set now.
-func (t *tlsProbes) isProbed(path string) bool {
-	var st syscall.Stat_t
-	if syscall.Stat(path, &st) != nil {
-		return false
-	}
-	t.probedMu.Lock()
-	defer t.probedMu.Unlock()
-	return t.probed[fileID{uint64(st.Dev), st.Ino}]
-}
-
 func (t *tlsProbes) stats(s *Stats) {
 	detached := t.detached.Load() // first: attached only grows past it
 	s.TLSFilesProbed = t.attached.Load() - detached
-	s.TLSFilesDetached = detached
 	s.TLSFilesFailed = t.failed.Load()
 	s.TLSExecsSkipped = t.pidsDropped.Load()
-	s.TLSFilesNotRemembered = t.notRemembered.Load()
 }

@@ -8,8 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
-
-	"go.uber.org/zap"
 )
 
 // TestProbeWithoutPrograms: when the kernel refused the TLS objects, files
@@ -19,7 +17,7 @@ func TestProbeWithoutPrograms(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tp := newTLSProbes(zap.NewNop(), nil, false, "/proc")
+	tp := newTLSProbes(tlsPrograms{}, false, Options{}.withDefaults())
 	for _, path := range []string{self, "/bin/sh", "/usr/lib/x86_64-linux-gnu/libssl.so.3", "/usr/lib/aarch64-linux-gnu/libssl.so.3"} {
 		if _, err := os.Stat(path); err != nil {
 			continue

@@ -13,16 +13,6 @@ import (
 	"github.com/cilium/ebpf"
 )
 
-type tlslibCallArgs struct {
-	_      structs.HostLayout
-	Sock   uint64
-	Buf    uint64
-	Iovcnt uint64
-	TsNs   uint64
-	Fd     int32
-	IsIov  uint32
-}
-
 type tlslibLostKey struct {
 	_     structs.HostLayout
 	Sock  uint64
@@ -58,7 +48,6 @@ type tlslibTlsCall struct {
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
-	tlslibMapCalls       = "calls"
 	tlslibMapCounters    = "counters"
 	tlslibMapEvents      = "events"
 	tlslibMapLastRead    = "last_read"
@@ -122,7 +111,6 @@ type tlslibProgramSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type tlslibMapSpecs struct {
-	Calls       *ebpf.MapSpec `ebpf:"calls"`
 	Counters    *ebpf.MapSpec `ebpf:"counters"`
 	Events      *ebpf.MapSpec `ebpf:"events"`
 	LastRead    *ebpf.MapSpec `ebpf:"last_read"`
@@ -160,7 +148,6 @@ func (o *tlslibObjects) Close() error {
 //
 // It can be passed to loadTlslibObjects or ebpf.CollectionSpec.LoadAndAssign.
 type tlslibMaps struct {
-	Calls       *ebpf.Map `ebpf:"calls"`
 	Counters    *ebpf.Map `ebpf:"counters"`
 	Events      *ebpf.Map `ebpf:"events"`
 	LastRead    *ebpf.Map `ebpf:"last_read"`
@@ -173,7 +160,6 @@ type tlslibMaps struct {
 
 func (m *tlslibMaps) Close() error {
 	return _TlslibClose(
-		m.Calls,
 		m.Counters,
 		m.Events,
 		m.LastRead,

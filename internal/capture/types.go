@@ -55,9 +55,10 @@ type Process struct {
 	ServiceName string // OTEL_SERVICE_NAME from the environment, else ExeName
 }
 
-// Conn is one TCP connection as seen by one process. The engine owns it; a
-// consumer may read it during a callback and keep the pointer, but must not
-// modify it.
+// Conn is one TCP connection as seen by one process. The engine owns it and
+// sets the TLS fields as it learns them, and Closed at the end, between
+// Handler calls; a consumer may read it during a callback and keep the
+// pointer, but must not modify it.
 type Conn struct {
 	ID      uint64 // unique for the engine's lifetime, never reused
 	Process *Process
@@ -71,10 +72,6 @@ type Conn struct {
 	TLSServerName string // SNI of the ClientHello
 	TLSVersion    string // chosen by the ServerHello: "1.2", "1.3"
 	TLSLibrary    string // the library whose plaintext was captured: "openssl"
-
-	BytesSent uint64 // all payload bytes on the wire, copied or not
-	BytesRecv uint64
-	LostBytes uint64 // payload bytes the kernel did not copy (bounded prefix, lost events)
 
 	sock uint64 // the kernel's struct sock address: the key of the kernel's maps
 }
@@ -92,7 +89,8 @@ type Segment struct {
 }
 
 // Handler receives the engine's events, all from one goroutine, in the order
-// the kernel produced them. The Conn's counters change only between calls.
+// the kernel produced them. The byte counts of a connection are those of its
+// Segments: len(Data) + Lost.
 type Handler interface {
 	// ConnOpened reports a new connection and returns whether to follow it:
 	// an unfollowed connection gets no Data and no ConnClosed.

@@ -10,7 +10,7 @@ type unboundPlaintext struct {
 	bytes    int
 	segments int
 	byObject map[unboundKey][]Segment
-	dropped  uint64 // segments thrown away: over the bound, or never bound
+	dropped  uint64 // segments thrown away (past maxUnboundSegments, or never bound) or held as a hole (past maxBytes)
 }
 
 // unboundKey names a TLS library object: its address in one process.

@@ -13,7 +13,8 @@ import (
 // probeSet is one program to attach at several places of a file, each with
 // its cookie.
 type probeSet struct {
-	prog      string
+	what      string // for errors: "entry probe"
+	prog      *ebpf.Program
 	uretprobe bool
 	funcs     []string // the function each offset is in, for errors
 	offsets   []uint64 // file offsets
@@ -32,12 +33,8 @@ func (s *probeSet) add(fn string, off, cookie uint64) {
 // kernel waits a grace period per link (some 80 ms measured here), so a Go
 // program with 17 probe sites detaches in 2 links instead of 17.
 type uprobeAttacher struct {
-	progs map[string]*ebpf.Program
 	multi bool
 }
-
-// has reports whether the program name was loaded.
-func (a *uprobeAttacher) has(name string) bool { return a.progs[name] != nil }
 
 // useUprobeMulti reports whether the kernel has uprobe_multi links; the
 // programs must then be loaded for them (prepareUprobeMulti).
@@ -67,10 +64,6 @@ func (a *uprobeAttacher) attach(path string, sets ...probeSet) (links []link.Lin
 		}
 	}()
 	for _, s := range sets {
-		prog := a.progs[s.prog]
-		if prog == nil {
-			return links, fmt.Errorf("no BPF program %s", s.prog)
-		}
 		if len(s.offsets) == 0 {
 			continue
 		}
@@ -79,9 +72,9 @@ func (a *uprobeAttacher) attach(path string, sets ...probeSet) (links []link.Lin
 			if s.uretprobe {
 				attach = ex.UretprobeMulti
 			}
-			l, err := attach(nil, prog, &link.UprobeMultiOptions{Addresses: s.offsets, Cookies: s.cookies})
+			l, err := attach(nil, s.prog, &link.UprobeMultiOptions{Addresses: s.offsets, Cookies: s.cookies})
 			if err != nil {
-				return links, fmt.Errorf("attaching %s at %d places of %s: %w", s.prog, len(s.offsets), path, err)
+				return links, fmt.Errorf("attaching the %s at %d places of %s: %w", s.what, len(s.offsets), path, err)
 			}
 			links = append(links, l)
 			continue
@@ -91,9 +84,9 @@ func (a *uprobeAttacher) attach(path string, sets ...probeSet) (links []link.Lin
 			attach = ex.Uretprobe
 		}
 		for i, off := range s.offsets {
-			l, err := attach(s.funcs[i], prog, &link.UprobeOptions{Address: off, Cookie: s.cookies[i]})
+			l, err := attach(s.funcs[i], s.prog, &link.UprobeOptions{Address: off, Cookie: s.cookies[i]})
 			if err != nil {
-				return links, fmt.Errorf("attaching %s to %s at %#x in %s: %w", s.prog, s.funcs[i], off, path, err)
+				return links, fmt.Errorf("attaching the %s to %s at %#x in %s: %w", s.what, s.funcs[i], off, path, err)
 			}
 			links = append(links, l)
 		}
