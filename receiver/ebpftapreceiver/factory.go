@@ -9,6 +9,7 @@ import (
 	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/receiver"
 
+	"github.com/ebpftap/ebpftap/internal/capture"
 	"github.com/ebpftap/ebpftap/receiver/ebpftapreceiver/internal/metadata"
 )
 
@@ -36,9 +37,9 @@ func createDefaultConfig() component.Config {
 			RedactHeaders: []string{"authorization", "cookie", "set-cookie", "proxy-authorization", "x-api-key"},
 		},
 		Engine: EngineConfig{
-			RingBufferSize: 16 << 20,
-			MaxConnections: 65536,
-			IdleTimeout:    5 * time.Minute,
+			RingBufferSize: capture.DefaultRingBufferSize,
+			MaxConnections: capture.DefaultMaxConnections,
+			IdleTimeout:    capture.DefaultIdleTimeout,
 		},
 		MetricsInterval:      10 * time.Second,
 		MetricsBuilderConfig: metadata.DefaultMetricsBuilderConfig(),
