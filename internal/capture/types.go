@@ -55,10 +55,11 @@ type Process struct {
 	ServiceName string // OTEL_SERVICE_NAME from the environment, else ExeName
 }
 
-// Conn is one TCP connection as seen by one process. The engine owns it and
-// sets the TLS fields as it learns them, and Closed at the end, between
-// Handler calls; a consumer may read it during a callback and keep the
-// pointer, but must not modify it.
+// Conn is one TCP connection as seen by one process. The engine's goroutine
+// owns it and sets the TLS fields as it learns them, and Closed at the end,
+// between Handler calls. A Handler may read it during its calls and use the
+// pointer as the connection's identity, but must copy what other goroutines
+// are to read, and must not modify it.
 type Conn struct {
 	ID      uint64 // unique for the engine's lifetime, never reused
 	Process *Process
