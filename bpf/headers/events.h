@@ -41,7 +41,9 @@ enum event_flag {
 				 * object, and an EVENT_TLS_BIND names the socket later */
 };
 
-/* The library whose uprobes produced TLS plaintext. */
+/* The library whose uprobes produced TLS plaintext: the one list of ids.
+ * Their names, files and functions to probe are internal/capture's
+ * (tlsLibraries), and a test checks every id here has a name there. */
 enum tls_library {
 	TLS_LIB_OPENSSL = 1, /* also BoringSSL and LibreSSL */
 	TLS_LIB_GNUTLS = 2,
