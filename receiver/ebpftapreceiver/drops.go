@@ -23,6 +23,7 @@ func dropTotals(e *capture.Stats, p *httpparse.Stats) []dropTotal {
 		{metadata.AttributeEbpftapDropReasonSyscallsInFlight, e.CallsMapFull},
 		{metadata.AttributeEbpftapDropReasonIovecLimit, e.IovLimit},
 		{metadata.AttributeEbpftapDropReasonBadEvent, e.BadEvents},
+		{metadata.AttributeEbpftapDropReasonLateEvent, e.LateEvents},
 		{metadata.AttributeEbpftapDropReasonConnectionLimit, e.ConnsOverflowed},
 		{metadata.AttributeEbpftapDropReasonProcessLimit, e.ProcessesEvicted},
 		{metadata.AttributeEbpftapDropReasonTLSCallsInFlight, e.TLSCallsFull},

@@ -59,6 +59,7 @@ const (
 	AttributeEbpftapDropReasonSyscallsInFlight
 	AttributeEbpftapDropReasonIovecLimit
 	AttributeEbpftapDropReasonBadEvent
+	AttributeEbpftapDropReasonLateEvent
 	AttributeEbpftapDropReasonConnectionLimit
 	AttributeEbpftapDropReasonProcessLimit
 	AttributeEbpftapDropReasonTLSCallsInFlight
@@ -93,6 +94,8 @@ func (av AttributeEbpftapDropReason) String() string {
 		return "iovec_limit"
 	case AttributeEbpftapDropReasonBadEvent:
 		return "bad_event"
+	case AttributeEbpftapDropReasonLateEvent:
+		return "late_event"
 	case AttributeEbpftapDropReasonConnectionLimit:
 		return "connection_limit"
 	case AttributeEbpftapDropReasonProcessLimit:
@@ -145,6 +148,7 @@ var MapAttributeEbpftapDropReason = map[string]AttributeEbpftapDropReason{
 	"syscalls_in_flight":             AttributeEbpftapDropReasonSyscallsInFlight,
 	"iovec_limit":                    AttributeEbpftapDropReasonIovecLimit,
 	"bad_event":                      AttributeEbpftapDropReasonBadEvent,
+	"late_event":                     AttributeEbpftapDropReasonLateEvent,
 	"connection_limit":               AttributeEbpftapDropReasonConnectionLimit,
 	"process_limit":                  AttributeEbpftapDropReasonProcessLimit,
 	"tls_calls_in_flight":            AttributeEbpftapDropReasonTLSCallsInFlight,
