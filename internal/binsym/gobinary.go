@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strconv"
 	"strings"
 
@@ -80,15 +79,14 @@ type funcBounds struct{ entry, end uint64 }
 // reading the pclntab is 8 ms and NewTable 7 ms; a small TLS client (5k
 // functions) takes 2 ms, and 4 to 7 ms stripped.
 func GoTLSProbeSites(path string) (*GoTLSSites, error) {
-	file, err := os.Open(path)
+	file, f, err := openELF(path)
+	if errors.Is(err, errNotELF) {
+		return nil, fmt.Errorf("%w: %w", ErrNotGoTLS, err)
+	}
 	if err != nil {
-		return nil, fmt.Errorf("opening %s: %w", path, err)
+		return nil, err
 	}
 	defer file.Close()
-	f, err := elf.NewFile(file)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w: %v", path, ErrNotGoTLS, err)
-	}
 	// Go's linker writes the build info into a section of its own, in every
 	// release with the register ABI this needs. Without the section,
 	// buildinfo would search the whole data segment of any ELF file for it

@@ -201,6 +201,23 @@ func zeroSection(t *testing.T, path, name string) string {
 	return out
 }
 
+// symtabTLSBounds opens the Go program at path, which has a symbol table,
+// and returns the bounds of crypto/tls's Write and Read found there.
+func symtabTLSBounds(t *testing.T, path string) (*elf.File, map[string]funcBounds) {
+	t.Helper()
+	f, err := elf.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	syms, err := f.Symbols()
+	if err != nil {
+		t.Fatal(err)
+	}
+	bounds, _ := funcBoundsFromSymtab(syms, []string{GoTLSWriteFunc, GoTLSReadFunc})
+	return f, bounds
+}
+
 func hasSymtab(t *testing.T, path string) bool {
 	t.Helper()
 	f, err := elf.Open(path)
@@ -216,20 +233,11 @@ func hasSymtab(t *testing.T, path string) bool {
 // stripped), and that a RET is in the file at every return offset.
 func checkGoTLSSites(t *testing.T, symtabPath, path string, sites *GoTLSSites) {
 	t.Helper()
-	f, err := elf.Open(symtabPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	syms, err := f.Symbols()
-	if err != nil {
-		t.Fatal(err)
-	}
+	f, want := symtabTLSBounds(t, symtabPath)
 	code, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want, _ := funcBoundsFromSymtab(syms, []string{GoTLSWriteFunc, GoTLSReadFunc})
 	for _, fn := range []struct {
 		name  string
 		sites FuncSites
@@ -277,17 +285,8 @@ func checkGoTLSSites(t *testing.T, symtabPath, path string, sites *GoTLSSites) {
 // end but for the padding up to the next function.
 func checkPclntabBounds(t *testing.T, path string) {
 	t.Helper()
-	f, err := elf.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	syms, err := f.Symbols()
-	if err != nil {
-		t.Fatal(err)
-	}
+	f, want := symtabTLSBounds(t, path)
 	names := []string{GoTLSWriteFunc, GoTLSReadFunc}
-	want, _ := funcBoundsFromSymtab(syms, names)
 	// No symbols: runtime.text must come from the module data.
 	got, err := funcBoundsFromPclntab(f, nil, names)
 	if err != nil {
