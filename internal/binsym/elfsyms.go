@@ -1,4 +1,4 @@
-package capture
+package binsym
 
 import (
 	"debug/elf"
@@ -7,21 +7,28 @@ import (
 	"io"
 )
 
-// dynamicOffsets returns the file offsets of those of names that the ELF file
-// at path defines as functions in its dynamic symbol table: what a uprobe
-// is attached at. It looks names up in the GNU hash table, a few small reads
-// however many symbols the file has. Reading the whole table instead takes
-// 100 ms for node's 100k symbols: time enough for a process that was just
-// started to make its first TLS calls before its probes are set.
-func dynamicOffsets(path string, names []string) (map[string]uint64, error) {
-	f, err := elf.Open(path)
+// DynamicFuncOffsets returns the file offsets of those of names that the ELF
+// file at path defines as functions in its dynamic symbol table: what a
+// uprobe is attached at. Names the file does not define are absent from the
+// map; an error is a file that is not ELF or whose tables are malformed.
+//
+// It looks names up in the GNU hash table, a few small reads however many
+// symbols the file has. Reading the whole table instead takes 100 ms for
+// node's 100k symbols: time enough for a process that was just started to
+// make its first TLS calls before its probes are set.
+func DynamicFuncOffsets(path string, names []string) (map[string]uint64, error) {
+	file, f, err := openELF(path)
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
+	defer file.Close()
 	hash, syms, strs := f.Section(".gnu.hash"), f.Section(".dynsym"), f.Section(".dynstr")
 	if f.Class != elf.ELFCLASS64 || hash == nil || syms == nil || strs == nil {
-		return dynamicOffsetsByScan(f, names)
+		out, err := dynamicOffsetsByScan(f, names)
+		if err != nil {
+			return nil, fmt.Errorf("reading the dynamic symbols of %s: %w", path, err)
+		}
+		return out, nil
 	}
 	t, err := readGNUHash(hash, f.ByteOrder)
 	if err != nil {
@@ -42,8 +49,8 @@ func dynamicOffsets(path string, names []string) (map[string]uint64, error) {
 	return out, nil
 }
 
-// dynamicOffsetsByScan is dynamicOffsets for files without a GNU hash table:
-// it reads every dynamic symbol.
+// dynamicOffsetsByScan is DynamicFuncOffsets for files without a GNU hash
+// table: it reads every dynamic symbol.
 func dynamicOffsetsByScan(f *elf.File, names []string) (map[string]uint64, error) {
 	syms, err := f.DynamicSymbols()
 	if err != nil {

@@ -1,4 +1,4 @@
-package capture
+package binsym
 
 // Reading .gopclntab, the function table every Go program keeps for its
 // runtime: in a stripped program the only place that still names its
@@ -102,37 +102,63 @@ func funcBoundsFromPclntab(f *elf.File, syms []elf.Symbol, names []string) (map[
 	if err != nil {
 		return nil, err
 	}
-	hdr, err := readPclntabHeader(data, f.ByteOrder)
+	var text uint64 // NewLineTable's text: the base of a table before Go 1.18
+	if sec := f.Section(".text"); sec != nil {
+		text = sec.Addr
+	}
+	tab, err := decodePclntab(data, f.ByteOrder, text)
 	if err != nil {
 		return nil, fmt.Errorf("malformed %s: %w", sec.Name, err)
 	}
-	var base uint64 // NewLineTable's text: added to every entry from Go 1.18 on
-	if !hdr.relative() {
-		if text := f.Section(".text"); text != nil {
-			base = text.Addr
-		}
-	}
-	tab, err := newGoFuncTable(data, base)
-	if err != nil {
-		return nil, fmt.Errorf("reading %s: %w", sec.Name, err)
-	}
-	found := make(map[string]funcBounds)
-	for _, n := range names {
-		if fn := tab.LookupFunc(n); fn != nil && fn.Entry < fn.End {
-			found[n] = funcBounds{entry: fn.Entry, end: fn.End}
-		}
-	}
-	if len(found) == 0 || !hdr.relative() {
+	found := tab.funcBounds(names)
+	if len(found) == 0 || !tab.header.relative() {
 		return found, nil
 	}
-	text, err := goTextStart(f, sec.Addr, hdr, syms, tab.Funcs)
+	textStart, err := goTextStart(f, sec.Addr, tab.header, syms, tab.funcs.Funcs)
 	if err != nil {
 		return nil, err
 	}
 	for n, b := range found {
-		found[n] = funcBounds{entry: text + b.entry, end: text + b.end}
+		found[n] = funcBounds{entry: textStart + b.entry, end: textStart + b.end}
 	}
 	return found, nil
+}
+
+// goPclntab is a decoded pclntab.
+type goPclntab struct {
+	header pclntabHeader
+	funcs  *gosym.Table
+}
+
+// decodePclntab checks the header of the pclntab data and decodes its
+// function table. text is the address of the .text section: a table before
+// Go 1.18 holds addresses from it; a later table holds offsets from
+// runtime.text, and text is not used.
+func decodePclntab(data []byte, order binary.ByteOrder, text uint64) (goPclntab, error) {
+	hdr, err := readPclntabHeader(data, order)
+	if err != nil {
+		return goPclntab{}, err
+	}
+	if hdr.relative() {
+		text = 0 // added to every entry from Go 1.18 on
+	}
+	tab, err := newGoFuncTable(data, text)
+	if err != nil {
+		return goPclntab{}, err
+	}
+	return goPclntab{header: hdr, funcs: tab}, nil
+}
+
+// funcBounds looks names up: addresses in a table before Go 1.18, offsets
+// from runtime.text after. A function absent or without code is left out.
+func (p goPclntab) funcBounds(names []string) map[string]funcBounds {
+	found := make(map[string]funcBounds)
+	for _, n := range names {
+		if fn := p.funcs.LookupFunc(n); fn != nil && fn.Entry < fn.End {
+			found[n] = funcBounds{entry: fn.Entry, end: fn.End}
+		}
+	}
+	return found
 }
 
 func readGoTable(sec *elf.Section) ([]byte, error) {
@@ -152,7 +178,7 @@ func readGoTable(sec *elf.Section) ([]byte, error) {
 func newGoFuncTable(data []byte, text uint64) (tab *gosym.Table, err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			tab, err = nil, fmt.Errorf("malformed pclntab: %v", r)
+			tab, err = nil, fmt.Errorf("decoding the function table: %v", r)
 		}
 	}()
 	return gosym.NewTable(nil, gosym.NewLineTable(data, text))
