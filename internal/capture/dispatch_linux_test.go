@@ -18,7 +18,33 @@ func newDispatchEngine(t *testing.T, h Handler) *Engine {
 		t.Fatal(err)
 	}
 	e.tls = newTLSProbes(tlsPrograms{}, false, e.opts) // exec events queue to it
+	e.policies = &policyLog{}
 	return e
+}
+
+// policyLog records the capture policies the engine sets, in order.
+type policyLog []struct {
+	sock   uint64
+	policy syscallsConnPolicy
+}
+
+func (l *policyLog) Put(key, value any) error {
+	*l = append(*l, struct {
+		sock   uint64
+		policy syscallsConnPolicy
+	}{key.(uint64), syscallsConnPolicy(value.(uint32))})
+	return nil
+}
+
+// policiesSet is what e set so far.
+func policiesSet(e *Engine) policyLog { return *e.policies.(*policyLog) }
+
+// refuser is a recorder that wants no payload of any connection.
+type refuser struct{ recorder }
+
+func (r *refuser) Data(c *Conn, s Segment) bool {
+	r.recorder.Data(c, s)
+	return false
 }
 
 // header fills the common header of a record for sock 127.0.0.1:40000 →
@@ -112,6 +138,9 @@ func TestDispatchTLSHello(t *testing.T) {
 	// would see it.
 	e.dispatch(dataEventRecord(3, Send, 0, string(client[:5]), 0))
 	e.dispatch(dataEventRecord(3, Send, 0, string(client[5:]), 0))
+	if got := policiesSet(e); len(got) != 0 {
+		t.Errorf("policies %v set before the ServerHello was read", got)
+	}
 	e.dispatch(dataEventRecord(3, Recv, 0, string(server), 0))
 	c := rec.opened[0]
 	if !c.TLS || c.TLSServerName != "example.test" || c.TLSVersion != "1.3" {
@@ -119,6 +148,38 @@ func TestDispatchTLSHello(t *testing.T) {
 	}
 	if tr.scanningHello() {
 		t.Error("still scanning after both hellos")
+	}
+	if got := policiesSet(e); len(got) != 1 || got[0].sock != 3 || got[0].policy != syscallsConnPolicyPOLICY_COUNT {
+		t.Errorf("policies %v; want count-only for sock 3, once, after the hellos", got)
+	}
+}
+
+// TestDispatchPayloadRefused checks that a Handler's Data returning false
+// stops the copying, once, for wire bytes and for plaintext held for its
+// socket, and that the request waits for the other direction's first bytes
+// (which may hold a TLS hello).
+func TestDispatchPayloadRefused(t *testing.T) {
+	rec := &refuser{}
+	e := newDispatchEngine(t, rec)
+	e.dispatch(openRecord(1, RoleClient))
+	e.dispatch(dataEventRecord(1, Send, 0, "SSH-2.0-OpenSSH_9.2\r\n", 0))
+	tr := e.conns.peek(1)
+	if !tr.countOnly || len(policiesSet(e)) != 0 {
+		t.Fatalf("after the first refused segment: asked %v, policies %v; want asked and none yet", tr.countOnly, policiesSet(e))
+	}
+	e.dispatch(dataEventRecord(1, Recv, 0, "SSH-2.0-other\r\n", 0))
+	e.dispatch(dataEventRecord(1, Send, 0, "more", 0))
+	if got := policiesSet(e); len(got) != 1 || got[0].sock != 1 || got[0].policy != syscallsConnPolicyPOLICY_COUNT {
+		t.Errorf("policies %v; want count-only for sock 1, once", got)
+	}
+
+	// Plaintext held until its socket was known, then refused.
+	const ssl = 0x5500
+	e.dispatch(openRecord(7, RoleClient))
+	e.dispatch(dataEventRecord(ssl, Send, uint8(syscallsEventFlagFLAG_TLS_PLAINTEXT|syscallsEventFlagFLAG_TLS_UNBOUND), "GET / HTTP/1.1\r\n\r\n", 0))
+	e.dispatch(bindRecord(7, ssl))
+	if tr := e.conns.peek(7); tr == nil || !tr.countOnly {
+		t.Error("plaintext refused at its bind did not ask to stop copying")
 	}
 }
 

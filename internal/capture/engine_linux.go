@@ -43,6 +43,7 @@ type Engine struct {
 	log     *zap.Logger
 
 	objs     syscallObjects
+	policies policyWriter // objs.Policies once loaded
 	tls      *tlsProbes
 	links    []link.Link // of the tracepoints
 	reader   *ringbuf.Reader
@@ -93,6 +94,7 @@ func (e *Engine) Start() (err error) {
 	if err := e.loadSyscallObjects(); err != nil {
 		return err
 	}
+	e.policies = e.objs.Policies
 	defer func() {
 		if err != nil {
 			e.detach()
@@ -379,11 +381,17 @@ func (e *Engine) scanHello(tr *tracked, dir Direction, data []byte, lostBefore, 
 	}
 }
 
+// policyWriter is where per-connection capture policies go: the kernel's
+// policies map, or a recorder in tests that drive dispatch without a kernel.
+type policyWriter interface {
+	Put(key, value any) error
+}
+
 func (e *Engine) setPolicy(c *Conn, p syscallsConnPolicy) {
-	if e.objs.Policies == nil {
-		return // not started (tests drive dispatch without the kernel)
+	if e.policies == nil {
+		return // not started
 	}
-	if err := e.objs.Policies.Put(c.sock, uint32(p)); err != nil {
+	if err := e.policies.Put(c.sock, uint32(p)); err != nil {
 		// The map is an LRU: Put fails only on a closed map, during Close.
 		e.log.Debug("setting a connection's capture policy", zap.Uint64("conn", c.ID), zap.Error(err))
 	}

@@ -14,5 +14,7 @@
 // writing its TLS facts. Nothing a Tap hands to its Sink points into it: an
 // Exchange carries a *Conn, an immutable copy of the facts as they were when
 // the transaction finished, which any goroutine may read and keep. A Tap
-// replaces its copy, never changes it, when the facts change.
+// replaces its copy, never changes it, when the facts change. The copy shares
+// one thing with the engine, the *capture.Process, which the engine never
+// changes once made.
 package tap

@@ -34,7 +34,8 @@ type Config struct {
 }
 
 // Tap is the engine's capture.Handler: see the package doc. Its Handler
-// methods run on the engine's goroutine; IO and Stats may be called from any.
+// methods run on the engine's goroutine; IO and ParserStats may be called from
+// any.
 type Tap struct {
 	filter       Filter
 	maxBodyBytes int

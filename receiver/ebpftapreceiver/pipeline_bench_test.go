@@ -30,7 +30,8 @@ func BenchmarkPipeline(b *testing.B) {
 			cfg.Direction = DirectionAll
 			cfg.Capture.Level = level
 			r := newReceiver(cfg, receivertest.NewNopSettings(metadata.Type))
-			r.traces, r.logs, r.metrics = marshalingConsumers()
+			var spans int
+			r.traces, r.logs, r.metrics = marshalingConsumers(&spans)
 			if err := r.prepare(); err != nil {
 				b.Fatal(err)
 			}
@@ -60,15 +61,19 @@ func BenchmarkPipeline(b *testing.B) {
 			r.flushTransactions(ctx)
 			r.flushMetricsWith(ctx, capture.Stats{})
 			b.StopTimer()
+			if spans != 2*b.N {
+				b.Fatalf("%d spans for %d requests, want two per request", spans, b.N)
+			}
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/1000, "µs/request")
 		})
 	}
 }
 
 // marshalingConsumers are pipelines that do what an OTLP exporter's encoder
-// does with each batch.
-func marshalingConsumers() (consumer.Traces, consumer.Logs, consumer.Metrics) {
+// does with each batch, counting spans.
+func marshalingConsumers(spans *int) (consumer.Traces, consumer.Logs, consumer.Metrics) {
 	traces, _ := consumer.NewTraces(func(_ context.Context, td ptrace.Traces) error {
+		*spans += td.SpanCount()
 		_, err := (&ptrace.ProtoMarshaler{}).MarshalTraces(td)
 		return err
 	})

@@ -52,16 +52,23 @@ type ebpftapReceiver struct {
 	flushed sync.WaitGroup
 	kick    chan struct{} // a batch reached flushSize
 
-	translator *translate.Translator // used by the flusher only
+	translator *translate.Translator // Append: the flusher only; Describe: any goroutine
 
 	// mu guards everything below. Lock order: mu, then the tap's lock.
 	mu        sync.Mutex
-	pending   []tap.Exchange // finished transactions not yet translated
-	aggregate *translate.Metrics
+	pending   []described // finished transactions not yet translated
+	aggregate *translate.Aggregator
 	dropped   map[metadata.AttributeEbpftapDropReason]uint64 // drops already reported, by reason
 }
 
 var _ tap.Sink = (*ebpftapReceiver)(nil)
+
+// described is a finished exchange with its view, computed once when it
+// arrived: the metrics count it then, the flusher translates it later.
+type described struct {
+	x tap.Exchange
+	v *translate.View
+}
 
 func newReceiver(cfg *Config, set receiver.Settings) *ebpftapReceiver {
 	return &ebpftapReceiver{cfg: cfg, set: set, log: set.Logger}
@@ -109,8 +116,8 @@ func (r *ebpftapReceiver) prepare() error {
 	}
 	host, _ := os.Hostname()
 	settings := r.cfg.translateSettings(host)
-	r.translator = translate.NewTranslator(settings, nil)
-	r.aggregate = translate.NewMetrics(settings, maxSeries, time.Now())
+	r.translator = translate.NewTranslator(settings)
+	r.aggregate = translate.NewAggregator(settings, maxSeries, time.Now())
 	r.dropped = make(map[metadata.AttributeEbpftapDropReason]uint64)
 	r.stop = make(chan struct{})
 	r.kick = make(chan struct{}, 1)
@@ -157,7 +164,7 @@ func (r *ebpftapReceiver) flushLoop() {
 func (r *ebpftapReceiver) flushTransactions(ctx context.Context) {
 	r.mu.Lock()
 	pending := r.pending
-	r.pending = make([]tap.Exchange, 0, min(2*len(pending), maxPending))
+	r.pending = make([]described, 0, min(2*len(pending), maxPending))
 	r.mu.Unlock()
 
 	// Batches of at most flushSize keep the pdata alive at once small.
@@ -168,22 +175,11 @@ func (r *ebpftapReceiver) flushTransactions(ctx context.Context) {
 	}
 }
 
-// consume describes exchanges once, counts them in the metrics, translates
-// them and hands them to the pipelines.
-func (r *ebpftapReceiver) consume(ctx context.Context, xs []tap.Exchange) {
-	views := make([]*translate.View, len(xs))
-	for i, x := range xs {
-		views[i] = r.translator.Describe(x)
-	}
-	r.mu.Lock()
-	for i, x := range xs {
-		r.aggregate.RecordTransaction(x.Conn, views[i])
-	}
-	r.mu.Unlock()
-
+// consume translates exchanges and hands them to the pipelines.
+func (r *ebpftapReceiver) consume(ctx context.Context, ds []described) {
 	b := translate.NewBatch()
-	for i, x := range xs {
-		r.translator.Append(b, x, views[i])
+	for _, d := range ds {
+		r.translator.Append(b, d.x, d.v)
 	}
 	if traces := b.Traces(); r.traces != nil && traces.SpanCount() > 0 {
 		ctx := r.obsrecv.StartTracesOp(ctx)
@@ -236,19 +232,19 @@ func (r *ebpftapReceiver) ConnClosed(c *tap.Conn, io tap.IO) {
 	r.aggregate.ConnClosed(c)
 }
 
-// Exchange implements tap.Sink: the exchange waits for the flusher, so that
-// a burst of traffic is not slowed by translation.
+// Exchange implements tap.Sink. The exchange is described and counted in the
+// metrics at once, as it finishes; its translation waits for the flusher, so
+// that a burst of traffic is not slowed by it.
 func (r *ebpftapReceiver) Exchange(x tap.Exchange) {
+	v := r.translator.Describe(x)
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.aggregate.RecordTransaction(x.Conn, v)
 	if len(r.pending) >= maxPending {
-		// Lost to the pipelines, still in the metrics, which cost no
-		// pipeline room.
-		r.aggregate.RecordTransaction(x.Conn, r.translator.Describe(x))
 		r.aggregate.RecordDrops(metadata.AttributeEbpftapDropReasonPipelineBusy, 1)
 		return
 	}
-	r.pending = append(r.pending, x)
+	r.pending = append(r.pending, described{x, v})
 	if len(r.pending) == flushSize {
 		select {
 		case r.kick <- struct{}{}:

@@ -40,6 +40,8 @@ func newTapConfig(cfg *Config) (tap.Config, error) {
 	return tap.Config{Filter: f, MaxBodyBytes: bodyBytes}, nil
 }
 
+// tapDirection maps a configured direction; Validate has rejected any other
+// value, which would map to egress.
 func tapDirection(d Direction) tap.Direction {
 	switch d {
 	case DirectionEgressExternal:

@@ -18,7 +18,6 @@ type Batch struct {
 	logs    plog.Logs
 	spans   map[processKey]ptrace.SpanSlice
 	records map[processKey]plog.LogRecordSlice
-	n       int
 }
 
 // NewBatch returns an empty batch.
@@ -30,9 +29,6 @@ func NewBatch() *Batch {
 		records: make(map[processKey]plog.LogRecordSlice),
 	}
 }
-
-// Len is the number of transactions in the batch.
-func (b *Batch) Len() int { return b.n }
 
 // Traces are the batch's spans.
 func (b *Batch) Traces() ptrace.Traces { return b.traces }

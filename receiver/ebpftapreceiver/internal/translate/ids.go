@@ -7,9 +7,9 @@ import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
 )
 
-// IDSource hands out the ids of new spans. Production ids are random; tests
+// idSource hands out the ids of new spans. Production ids are random; tests
 // use a deterministic source so golden files stay stable.
-type IDSource interface {
+type idSource interface {
 	NewIDs() (pcommon.TraceID, pcommon.SpanID)
 }
 

@@ -54,17 +54,18 @@ type processSeries struct {
 	durations map[durationKey]*histogram
 }
 
-// Metrics keeps cumulative connection and HTTP metrics per process and
+// Aggregator keeps cumulative connection and HTTP metrics per process and
 // emits them on demand. It is not safe for concurrent use: the receiver calls
-// it under its lock, from the engine's goroutine (connections) and from its
-// flusher (transactions, bytes, drops, emission).
+// it under its lock, from the engine's goroutine (connections, their bytes at
+// close, transactions) and from its flusher (bytes of open connections, drops,
+// emission).
 //
 // Series are bounded by maxSeries; a measurement that needs a new series
 // past the bound is dropped and counted in ebpftap.capture.dropped. A
 // process's series are forgotten once it has no open connection and nothing
 // was measured between two emits, so processes that come and go do not fill
 // the bound for ever.
-type Metrics struct {
+type Aggregator struct {
 	mb        *metadata.MetricsBuilder
 	rb        *metadata.ResourceBuilder
 	filters   resourceFilters
@@ -78,16 +79,16 @@ type Metrics struct {
 	drops     map[metadata.AttributeEbpftapDropReason]uint64 // a closed set: no bound needed
 }
 
-// NewMetrics returns metrics counted from start, with at most maxSeries
-// series at once.
-func NewMetrics(s Settings, maxSeries int, start time.Time) *Metrics {
+// NewAggregator returns an Aggregator counting from start, with at most
+// maxSeries series at once.
+func NewAggregator(s Settings, maxSeries int, start time.Time) *Aggregator {
 	// The builder reads only the logger (for config warnings) and the build
 	// info (for the scope version) from the settings.
 	set := receiver.Settings{
 		ID:                component.NewID(metadata.Type),
 		TelemetrySettings: component.TelemetrySettings{Logger: zap.NewNop()},
 	}
-	return &Metrics{
+	return &Aggregator{
 		mb:        metadata.NewMetricsBuilder(s.Metrics, set, metadata.WithStartTime(pcommon.NewTimestampFromTime(start))),
 		rb:        metadata.NewResourceBuilder(s.Metrics.ResourceAttributes),
 		filters:   newResourceFilters(s.Metrics.ResourceAttributes),
@@ -101,7 +102,7 @@ func NewMetrics(s Settings, maxSeries int, start time.Time) *Metrics {
 }
 
 // process returns the series of p, creating them when create is set.
-func (m *Metrics) process(p *capture.Process, create bool) *processSeries {
+func (m *Aggregator) process(p *capture.Process, create bool) *processSeries {
 	k := keyOf(p)
 	if ps, ok := m.processes[k]; ok || !create {
 		return ps
@@ -120,7 +121,7 @@ func (m *Metrics) process(p *capture.Process, create bool) *processSeries {
 
 // admit reserves room for one new series, or counts the measurement that
 // needed it as dropped.
-func (m *Metrics) admit() bool {
+func (m *Aggregator) admit() bool {
 	if m.maxSeries > 0 && m.series >= m.maxSeries {
 		m.RecordDrops(metadata.AttributeEbpftapDropReasonMetricSeriesLimit, 1)
 		return false
@@ -129,7 +130,7 @@ func (m *Metrics) admit() bool {
 	return true
 }
 
-func (m *Metrics) addSum(c *tap.Conn, kind sumKind, transmit bool, n uint64) {
+func (m *Aggregator) addSum(c *tap.Conn, kind sumKind, transmit bool, n uint64) {
 	if c == nil || n == 0 {
 		return
 	}
@@ -163,7 +164,7 @@ func addSat(a, b uint64) uint64 {
 }
 
 // ConnOpened counts a connection opened and open.
-func (m *Metrics) ConnOpened(c *tap.Conn) {
+func (m *Aggregator) ConnOpened(c *tap.Conn) {
 	if c == nil {
 		return
 	}
@@ -172,7 +173,7 @@ func (m *Metrics) ConnOpened(c *tap.Conn) {
 }
 
 // ConnClosed counts a connection closed and no longer open.
-func (m *Metrics) ConnClosed(c *tap.Conn) {
+func (m *Aggregator) ConnClosed(c *tap.Conn) {
 	if c == nil {
 		return
 	}
@@ -185,13 +186,13 @@ func (m *Metrics) ConnClosed(c *tap.Conn) {
 }
 
 // AddIO counts payload bytes sent and received since the previous call for c.
-func (m *Metrics) AddIO(c *tap.Conn, io tap.IO) {
+func (m *Aggregator) AddIO(c *tap.Conn, io tap.IO) {
 	m.addSum(c, sumIO, true, io.Sent)
 	m.addSum(c, sumIO, false, io.Recv)
 }
 
 // RecordDrops counts items the engine, the parsers or the pipeline lost.
-func (m *Metrics) RecordDrops(reason metadata.AttributeEbpftapDropReason, n uint64) {
+func (m *Aggregator) RecordDrops(reason metadata.AttributeEbpftapDropReason, n uint64) {
 	if n > 0 {
 		m.drops[reason] = addSat(m.drops[reason], n)
 	}
@@ -199,7 +200,7 @@ func (m *Metrics) RecordDrops(reason metadata.AttributeEbpftapDropReason, n uint
 
 // RecordTransaction adds a transaction, described by v, to the request
 // duration histograms of c's process.
-func (m *Metrics) RecordTransaction(c *tap.Conn, v *View) {
+func (m *Aggregator) RecordTransaction(c *tap.Conn, v *View) {
 	if v == nil {
 		return
 	}
@@ -231,7 +232,7 @@ func (m *Metrics) RecordTransaction(c *tap.Conn, v *View) {
 
 // Emit returns every series' cumulative value at now: one resource per
 // process, then the capture losses under a resource naming only the host.
-func (m *Metrics) Emit(now time.Time) pmetric.Metrics {
+func (m *Aggregator) Emit(now time.Time) pmetric.Metrics {
 	out := pmetric.NewMetrics()
 	ts := pcommon.NewTimestampFromTime(now)
 
@@ -276,7 +277,7 @@ func (m *Metrics) Emit(now time.Time) pmetric.Metrics {
 	return out
 }
 
-func (m *Metrics) emitProcess(out pmetric.Metrics, ps *processSeries, ts pcommon.Timestamp) {
+func (m *Aggregator) emitProcess(out pmetric.Metrics, ps *processSeries, ts pcommon.Timestamp) {
 	keys := make([]sumKey, 0, len(ps.sums))
 	for k := range ps.sums {
 		keys = append(keys, k)

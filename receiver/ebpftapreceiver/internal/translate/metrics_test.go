@@ -44,12 +44,12 @@ func metricsClientTx(status int, startMs, endMs int) *httpparse.Transaction {
 }
 
 // record adds tx on c to m's histograms, described as the receiver does.
-func record(m *Metrics, c *tap.Conn, tx *httpparse.Transaction) {
+func record(m *Aggregator, c *tap.Conn, tx *httpparse.Transaction) {
 	m.RecordTransaction(c, describe(c, tx, nil))
 }
 
 func TestMetricsGolden(t *testing.T) {
-	m := NewMetrics(translateSettings(LevelSummary), 100, txBase)
+	m := NewAggregator(translateSettings(LevelSummary), 100, txBase)
 
 	m.ConnOpened(connClient)
 	m.AddIO(connClient, tap.IO{Sent: 120, Recv: 800})
@@ -95,7 +95,7 @@ func TestMetricsGolden(t *testing.T) {
 // TestMetricsSeriesLimit checks the bound holds and every measurement it
 // refused is counted.
 func TestMetricsSeriesLimit(t *testing.T) {
-	m := NewMetrics(translateSettings(LevelSummary), 2, txBase)
+	m := NewAggregator(translateSettings(LevelSummary), 2, txBase)
 	m.ConnOpened(connClient)                          // series 1
 	m.AddIO(connClient, tap.IO{Sent: 10, Recv: 20})   // transmit is series 2; receive refused
 	record(m, connClient, metricsClientTx(200, 0, 5)) // refused
@@ -117,7 +117,7 @@ func TestMetricsSeriesLimit(t *testing.T) {
 // their last values were emitted, freeing the bound, and that its next
 // series start a new cumulative stream.
 func TestMetricsEviction(t *testing.T) {
-	m := NewMetrics(translateSettings(LevelSummary), 10, txBase)
+	m := NewAggregator(translateSettings(LevelSummary), 10, txBase)
 	m.ConnOpened(connServer)
 	record(m, connServer, &httpparse.Transaction{Request: txReq("GET", "/", 0, 1, nil), Response: txResp(200, 1, 2, nil, 0)})
 	m.ConnClosed(connServer)
@@ -142,7 +142,7 @@ func TestMetricsEviction(t *testing.T) {
 // TestMetricsDropReasons checks every reason is its own series, named by
 // its value, and that counts add up.
 func TestMetricsDropReasons(t *testing.T) {
-	m := NewMetrics(translateSettings(LevelSummary), 10, txBase)
+	m := NewAggregator(translateSettings(LevelSummary), 10, txBase)
 	for _, reason := range metadata.MapAttributeEbpftapDropReason {
 		m.RecordDrops(reason, 1)
 	}
@@ -163,7 +163,7 @@ func TestMetricsDropReasons(t *testing.T) {
 func TestMetricsResourceFilter(t *testing.T) {
 	cfg := translateSettings(LevelSummary)
 	cfg.Metrics.ResourceAttributes.ProcessExecutableName.MetricsInclude = []filter.Config{{Strict: "nginx"}}
-	m := NewMetrics(cfg, 100, txBase)
+	m := NewAggregator(cfg, 100, txBase)
 	record(m, connClient, metricsClientTx(200, 0, 5)) // curl: histogram only
 	m.ConnOpened(connServer)
 	record(m, connServer, &httpparse.Transaction{Request: txReq("GET", "/", 0, 1, nil), Response: txResp(200, 1, 2, nil, 0)})
@@ -177,7 +177,7 @@ func TestMetricsResourceFilter(t *testing.T) {
 func TestMetricsOddInputs(t *testing.T) {
 	cfg := translateSettings(LevelSummary)
 	cfg.HostName = ""
-	m := NewMetrics(cfg, 10, txBase)
+	m := NewAggregator(cfg, 10, txBase)
 	m.ConnOpened(nil)
 	m.ConnClosed(nil)
 	m.AddIO(nil, tap.IO{Sent: 1, Recv: 1})

@@ -51,7 +51,6 @@ func (t *Translator) Append(b *Batch, x tap.Exchange, v *View) {
 		// No description: error.type already says all that is known.
 		span.Status().SetCode(ptrace.StatusCodeError)
 	}
-	b.n++
 
 	if level >= LevelSummary {
 		t.appendLog(b, p, tx, v, span.Attributes(), traceID, spanID, level)

@@ -28,23 +28,23 @@ type Settings struct {
 	Metrics metadata.MetricsBuilderConfig
 }
 
-// Translator turns exchanges into spans and log records. It is not safe for
-// concurrent use: the receiver's flusher alone calls it.
+// Translator turns exchanges into spans and log records. Append is not safe
+// for concurrent use; Describe is.
 type Translator struct {
 	level        Level
 	maxBodyBytes int
 	redact       map[string]struct{} // lowercase header names
 	hostName     string
-	ids          IDSource
+	ids          idSource
 	rb           *metadata.ResourceBuilder
 }
 
-// NewTranslator returns a Translator that names spans with ids, or with
-// random ids when ids is nil.
-func NewTranslator(s Settings, ids IDSource) *Translator {
-	if ids == nil {
-		ids = randomIDs{}
-	}
+// NewTranslator returns a Translator that gives spans random ids.
+func NewTranslator(s Settings) *Translator { return newTranslator(s, randomIDs{}) }
+
+// newTranslator returns a Translator that takes span ids from ids: tests
+// number them so golden files stay stable.
+func newTranslator(s Settings, ids idSource) *Translator {
 	return &Translator{
 		level:        s.Level,
 		maxBodyBytes: s.MaxBodyBytes,
