@@ -22,6 +22,8 @@ import (
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/link"
 	"go.uber.org/zap"
+
+	"github.com/ebpftap/ebpftap/internal/binsym"
 )
 
 // tlsProbes attaches the TLS uprobes to every library or executable on the
@@ -384,7 +386,7 @@ func (t *tlsProbes) probe(path string) (library string, links []link.Link, err e
 		libraries = nil // not loaded (see loadTLS)
 	}
 	for _, lib := range libraries {
-		offsets, err := dynamicOffsets(path, slices.Collect(maps.Keys(lib.funcs)))
+		offsets, err := binsym.DynamicFuncOffsets(path, slices.Collect(maps.Keys(lib.funcs)))
 		if err != nil || !hasAll(offsets, lib.required) {
 			continue // not this library (or not an ELF file)
 		}
@@ -394,8 +396,8 @@ func (t *tlsProbes) probe(path string) (library string, links []link.Link, err e
 	if !t.uprobes.has("go_tls_enter") {
 		return "", nil, nil
 	}
-	sites, err := goTLSProbeSites(path)
-	if errors.Is(err, errNotGoTLS) {
+	sites, err := binsym.GoTLSProbeSites(path)
+	if errors.Is(err, binsym.ErrNotGoTLS) {
 		return "", nil, nil
 	}
 	if err != nil {
@@ -445,15 +447,15 @@ const goLibrary = "go"
 // attachGo sets bpf/gotls.c's probes on a Go program: at the entry of
 // (*tls.Conn).Write, whose plaintext is known there, and at the entry and
 // each RET instruction of Read, since a uretprobe would corrupt a Go stack.
-func (t *tlsProbes) attachGo(path string, s *goTLSSites) ([]link.Link, error) {
+func (t *tlsProbes) attachGo(path string, s *binsym.GoTLSSites) ([]link.Link, error) {
 	const lib = uint64(syscallsTlsLibraryTLS_LIB_GO)
 	const read = lib | uint64(syscallsTlsCookieTLS_COOKIE_RECV)
 	enter := probeSet{prog: "go_tls_enter"}
-	enter.add(goTLSWriteFunc, s.Write.Entry, lib)
-	enter.add(goTLSReadFunc, s.Read.Entry, read)
+	enter.add(binsym.GoTLSWriteFunc, s.Write.Entry, lib)
+	enter.add(binsym.GoTLSReadFunc, s.Read.Entry, read)
 	ret := probeSet{prog: "go_tls_return"}
 	for _, off := range s.Read.Returns {
-		ret.add(goTLSReadFunc, off, read)
+		ret.add(binsym.GoTLSReadFunc, off, read)
 	}
 	return t.uprobes.attach(path, enter, ret)
 }

@@ -1,4 +1,4 @@
-package capture
+package binsym
 
 import (
 	"bytes"
@@ -143,11 +143,11 @@ func TestGoTLSProbeSites(t *testing.T) {
 			if hasSymtab(t, stripped) {
 				t.Fatalf("%s has a symbol table", stripped)
 			}
-			want, err := goTLSProbeSites(full)
+			want, err := GoTLSProbeSites(full)
 			if err != nil {
 				t.Fatal(err)
 			}
-			got, err := goTLSProbeSites(stripped)
+			got, err := GoTLSProbeSites(stripped)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -164,7 +164,7 @@ func TestGoTLSProbeSites(t *testing.T) {
 				// Linkers may leave zeros where the dynamic relocations
 				// write; the module data must then be read from those.
 				zeroed := zeroSection(t, stripped, ".go.module")
-				got, err := goTLSProbeSites(zeroed)
+				got, err := GoTLSProbeSites(zeroed)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -214,7 +214,7 @@ func hasSymtab(t *testing.T, path string) bool {
 // checkGoTLSSites checks the sites found in the executable at path against
 // the symbol table of the one at symtabPath (the same program, not
 // stripped), and that a RET is in the file at every return offset.
-func checkGoTLSSites(t *testing.T, symtabPath, path string, sites *goTLSSites) {
+func checkGoTLSSites(t *testing.T, symtabPath, path string, sites *GoTLSSites) {
 	t.Helper()
 	f, err := elf.Open(symtabPath)
 	if err != nil {
@@ -229,11 +229,11 @@ func checkGoTLSSites(t *testing.T, symtabPath, path string, sites *goTLSSites) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want, _ := funcBoundsFromSymtab(syms, []string{goTLSWriteFunc, goTLSReadFunc})
+	want, _ := funcBoundsFromSymtab(syms, []string{GoTLSWriteFunc, GoTLSReadFunc})
 	for _, fn := range []struct {
 		name  string
-		sites goFuncSites
-	}{{goTLSWriteFunc, sites.Write}, {goTLSReadFunc, sites.Read}} {
+		sites FuncSites
+	}{{GoTLSWriteFunc, sites.Write}, {GoTLSReadFunc, sites.Read}} {
 		b, ok := want[fn.name]
 		if !ok {
 			t.Fatalf("%s not in the symbol table of %s", fn.name, symtabPath)
@@ -286,7 +286,7 @@ func checkPclntabBounds(t *testing.T, path string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	names := []string{goTLSWriteFunc, goTLSReadFunc}
+	names := []string{GoTLSWriteFunc, GoTLSReadFunc}
 	want, _ := funcBoundsFromSymtab(syms, names)
 	// No symbols: runtime.text must come from the module data.
 	got, err := funcBoundsFromPclntab(f, nil, names)
@@ -345,7 +345,7 @@ func TestGoTLSProbeSitesNotProbed(t *testing.T) {
 
 	const (
 		anyErr   = iota // a malformed file: any error will do, but no panic
-		notGoTLS        // errNotGoTLS: skipped silently
+		notGoTLS        // ErrNotGoTLS: skipped silently
 		otherErr        // a Go program with crypto/tls that cannot be probed
 	)
 	tests := []struct {
@@ -375,7 +375,7 @@ func TestGoTLSProbeSitesNotProbed(t *testing.T) {
 			if _, err := os.Stat(tt.path); tt.optional && err != nil {
 				t.Skipf("%q: %v", tt.path, err)
 			}
-			sites, err := goTLSProbeSites(tt.path)
+			sites, err := GoTLSProbeSites(tt.path)
 			if err == nil {
 				t.Fatalf("got %+v, want an error", sites)
 			}
@@ -383,8 +383,8 @@ func TestGoTLSProbeSitesNotProbed(t *testing.T) {
 			if !strings.Contains(err.Error(), tt.path) {
 				t.Errorf("error %q does not name the file", err)
 			}
-			if tt.want != anyErr && errors.Is(err, errNotGoTLS) != (tt.want == notGoTLS) {
-				t.Errorf("error %q: errors.Is(err, errNotGoTLS) = %v", err, !(tt.want == notGoTLS))
+			if tt.want != anyErr && errors.Is(err, ErrNotGoTLS) != (tt.want == notGoTLS) {
+				t.Errorf("error %q: errors.Is(err, ErrNotGoTLS) = %v", err, !(tt.want == notGoTLS))
 			}
 			if tt.wantIs != nil && !errors.Is(err, tt.wantIs) {
 				t.Errorf("error %q is not %v", err, tt.wantIs)
@@ -487,7 +487,7 @@ func BenchmarkGoTLSProbeSites(b *testing.B) {
 		}
 		b.Run(v.name, func(b *testing.B) {
 			for b.Loop() {
-				if _, err := goTLSProbeSites(exe); err != nil {
+				if _, err := GoTLSProbeSites(exe); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -497,7 +497,7 @@ func BenchmarkGoTLSProbeSites(b *testing.B) {
 		// Any executable, to measure one that is not Go or is large.
 		b.Run("GOTLS_BENCH_EXE", func(b *testing.B) {
 			for b.Loop() {
-				_, _ = goTLSProbeSites(path)
+				_, _ = GoTLSProbeSites(path)
 			}
 		})
 	}

@@ -1,4 +1,4 @@
-package capture
+package binsym
 
 import (
 	"debug/elf"
@@ -7,13 +7,14 @@ import (
 	"io"
 )
 
-// dynamicOffsets returns the file offsets of those of names that the ELF file
-// at path defines as functions in its dynamic symbol table: what a uprobe
-// is attached at. It looks names up in the GNU hash table, a few small reads
+// DynamicFuncOffsets returns the file offsets of those of names that the ELF
+// file at path defines as functions in its dynamic symbol table: what a
+// uprobe is attached at. Names the file does not define are absent from the
+// map; an error is a file that is not ELF or whose tables are malformed. It looks names up in the GNU hash table, a few small reads
 // however many symbols the file has. Reading the whole table instead takes
 // 100 ms for node's 100k symbols: time enough for a process that was just
 // started to make its first TLS calls before its probes are set.
-func dynamicOffsets(path string, names []string) (map[string]uint64, error) {
+func DynamicFuncOffsets(path string, names []string) (map[string]uint64, error) {
 	f, err := elf.Open(path)
 	if err != nil {
 		return nil, err
@@ -42,8 +43,8 @@ func dynamicOffsets(path string, names []string) (map[string]uint64, error) {
 	return out, nil
 }
 
-// dynamicOffsetsByScan is dynamicOffsets for files without a GNU hash table:
-// it reads every dynamic symbol.
+// dynamicOffsetsByScan is DynamicFuncOffsets for files without a GNU hash
+// table: it reads every dynamic symbol.
 func dynamicOffsetsByScan(f *elf.File, names []string) (map[string]uint64, error) {
 	syms, err := f.DynamicSymbols()
 	if err != nil {

@@ -1,4 +1,4 @@
-package capture
+package binsym
 
 import (
 	"bytes"
@@ -25,10 +25,13 @@ import (
 //
 // Everything here reads the file only: it builds and runs on every platform.
 
+// The functions GoTLSProbeSites finds, by their symbol names.
 const (
-	goTLSWriteFunc = "crypto/tls.(*Conn).Write"
-	goTLSReadFunc  = "crypto/tls.(*Conn).Read"
+	GoTLSWriteFunc = "crypto/tls.(*Conn).Write"
+	GoTLSReadFunc  = "crypto/tls.(*Conn).Read"
+)
 
+const (
 	// maxGoFuncBytes bounds the code read from one function: (*Conn).Read
 	// and Write are a few KiB; more means the bounds found are wrong.
 	maxGoFuncBytes = 1 << 20
@@ -38,22 +41,22 @@ const (
 	maxGoTableBytes = 256 << 20
 )
 
-// errNotGoTLS says a file is not a Go executable, or is one that does not
+// ErrNotGoTLS says a file is not a Go executable, or is one that does not
 // contain crypto/tls's (*Conn).Read and Write: nothing to probe, and nothing
-// to report. Any other error of goTLSProbeSites is a Go program that uses
+// to report. Any other error of GoTLSProbeSites is a Go program that uses
 // crypto/tls but cannot be probed.
-var errNotGoTLS = errors.New("not a Go program using crypto/tls")
+var ErrNotGoTLS = errors.New("not a Go program using crypto/tls")
 
-// goTLSSites is where to probe crypto/tls in one Go executable: file offsets,
-// as link.UprobeOptions.Address wants.
-type goTLSSites struct {
-	GoVersion string      // from the build info, e.g. "go1.26.8"
-	Write     goFuncSites // crypto/tls.(*Conn).Write
-	Read      goFuncSites // crypto/tls.(*Conn).Read
+// GoTLSSites is where to probe crypto/tls in one Go executable: file
+// offsets, as link.UprobeOptions.Address wants.
+type GoTLSSites struct {
+	GoVersion string    // from the build info, e.g. "go1.26.8"
+	Write     FuncSites // crypto/tls.(*Conn).Write
+	Read      FuncSites // crypto/tls.(*Conn).Read
 }
 
-// goFuncSites are the probe sites of one function.
-type goFuncSites struct {
+// FuncSites are the probe sites of one function.
+type FuncSites struct {
 	// Entry is the file offset of the first instruction past the
 	// prologue's stack check. The function's first instruction would be hit
 	// twice by a call whose stack must grow: the prologue calls
@@ -65,8 +68,8 @@ type goFuncSites struct {
 // funcBounds is a function's code, [entry, end), in virtual addresses.
 type funcBounds struct{ entry, end uint64 }
 
-// goTLSProbeSites finds where to probe crypto/tls's (*Conn).Write and Read in
-// the executable at path.
+// GoTLSProbeSites finds where to probe crypto/tls's (*Conn).Write and Read
+// in the executable at path, and the Go release it was built with.
 //
 // Its cost for a file that is not Go is the ELF headers: 40 µs for node or
 // /bin/sh. For a Go program it is reading the symbol table, or, in a
@@ -76,7 +79,7 @@ type funcBounds struct{ entry, end uint64 }
 // pclntab) takes 4 ms with its symbol table and 17 ms stripped, of which
 // reading the pclntab is 8 ms and NewTable 7 ms; a small TLS client (5k
 // functions) takes 2 ms, and 4 to 7 ms stripped.
-func goTLSProbeSites(path string) (*goTLSSites, error) {
+func GoTLSProbeSites(path string) (*GoTLSSites, error) {
 	file, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("opening %s: %w", path, err)
@@ -84,25 +87,25 @@ func goTLSProbeSites(path string) (*goTLSSites, error) {
 	defer file.Close()
 	f, err := elf.NewFile(file)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w: %v", path, errNotGoTLS, err)
+		return nil, fmt.Errorf("%s: %w: %v", path, ErrNotGoTLS, err)
 	}
 	// Go's linker writes the build info into a section of its own, in every
 	// release with the register ABI this needs. Without the section,
 	// buildinfo would search the whole data segment of any ELF file for it
 	// (2 ms for node).
 	if len(f.Sections) > 0 && f.Section(".go.buildinfo") == nil {
-		return nil, fmt.Errorf("%s: %w: no .go.buildinfo section", path, errNotGoTLS)
+		return nil, fmt.Errorf("%s: %w: no .go.buildinfo section", path, ErrNotGoTLS)
 	}
 	info, err := buildinfo.Read(file)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w: %v", path, errNotGoTLS, err)
+		return nil, fmt.Errorf("%s: %w: %v", path, ErrNotGoTLS, err)
 	}
 	// Most Go programs have no crypto/tls: their pclntab, which names every
 	// function, is searched for it before the symbol table is read (a
 	// compiler's is some 30 ms).
 	if sec := f.Section(".gopclntab"); sec != nil {
-		if has, err := readerHas(sec.Open(), []byte(goTLSReadFunc+"\x00")); err == nil && !has {
-			return nil, fmt.Errorf("%s: %w", path, errNotGoTLS)
+		if has, err := readerHas(sec.Open(), []byte(GoTLSReadFunc+"\x00")); err == nil && !has {
+			return nil, fmt.Errorf("%s: %w", path, ErrNotGoTLS)
 		}
 	}
 	bounds, err := goTLSFuncBounds(f)
@@ -110,15 +113,15 @@ func goTLSProbeSites(path string) (*goTLSSites, error) {
 		return nil, fmt.Errorf("finding crypto/tls in %s (%s): %w", path, info.GoVersion, err)
 	}
 	// Checked only now, so that a program without crypto/tls is
-	// errNotGoTLS whatever it was built for.
+	// ErrNotGoTLS whatever it was built for.
 	if err := checkGoTLSTarget(f, info.GoVersion); err != nil {
 		return nil, fmt.Errorf("probing crypto/tls in %s: %w", path, err)
 	}
-	sites := &goTLSSites{GoVersion: info.GoVersion}
+	sites := &GoTLSSites{GoVersion: info.GoVersion}
 	for _, fn := range []struct {
 		name string
-		out  *goFuncSites
-	}{{goTLSWriteFunc, &sites.Write}, {goTLSReadFunc, &sites.Read}} {
+		out  *FuncSites
+	}{{GoTLSWriteFunc, &sites.Write}, {GoTLSReadFunc, &sites.Read}} {
 		if *fn.out, err = goFuncProbeSites(f, file, bounds[fn.name]); err != nil {
 			return nil, fmt.Errorf("probing %s in %s (%s): %w", fn.name, path, info.GoVersion, err)
 		}
@@ -210,7 +213,7 @@ func parseGoVersion(v string) (major, minor int, ok bool) {
 // pclntab that every Go program keeps for its runtime when the symbol table
 // was stripped (-ldflags=-s).
 func goTLSFuncBounds(f *elf.File) (map[string]funcBounds, error) {
-	names := []string{goTLSWriteFunc, goTLSReadFunc}
+	names := []string{GoTLSWriteFunc, GoTLSReadFunc}
 	syms, err := f.Symbols()
 	if err != nil && !errors.Is(err, elf.ErrNoSymbols) {
 		return nil, fmt.Errorf("reading the symbol table: %w", err)
@@ -223,7 +226,7 @@ func goTLSFuncBounds(f *elf.File) (map[string]funcBounds, error) {
 	}
 	switch len(found) {
 	case 0:
-		return nil, errNotGoTLS
+		return nil, ErrNotGoTLS
 	case len(names):
 		return found, nil
 	}
@@ -259,19 +262,19 @@ func funcBoundsFromSymtab(syms []elf.Symbol, names []string) (found map[string]f
 }
 
 // goFuncProbeSites reads the function's code and finds its RET instructions.
-func goFuncProbeSites(f *elf.File, r io.ReaderAt, b funcBounds) (goFuncSites, error) {
+func goFuncProbeSites(f *elf.File, r io.ReaderAt, b funcBounds) (FuncSites, error) {
 	if b.end <= b.entry || b.end-b.entry > maxGoFuncBytes {
-		return goFuncSites{}, fmt.Errorf("function bounds [%#x, %#x) are empty or above %d bytes", b.entry, b.end, maxGoFuncBytes)
+		return FuncSites{}, fmt.Errorf("function bounds [%#x, %#x) are empty or above %d bytes", b.entry, b.end, maxGoFuncBytes)
 	}
 	size := b.end - b.entry
 	off, ok := fileOffset(f, b.entry)
 	last, lastOK := fileOffset(f, b.end-1)
 	if !ok || !lastOK || last-off != size-1 {
-		return goFuncSites{}, fmt.Errorf("function [%#x, %#x) is not inside one executable PT_LOAD segment", b.entry, b.end)
+		return FuncSites{}, fmt.Errorf("function [%#x, %#x) is not inside one executable PT_LOAD segment", b.entry, b.end)
 	}
 	code := make([]byte, size)
 	if _, err := r.ReadAt(code, int64(off)); err != nil {
-		return goFuncSites{}, fmt.Errorf("reading the code of [%#x, %#x) at file offset %#x: %w", b.entry, b.end, off, err)
+		return FuncSites{}, fmt.Errorf("reading the code of [%#x, %#x) at file offset %#x: %w", b.entry, b.end, off, err)
 	}
 	var rets []uint64
 	var body uint64
@@ -289,12 +292,12 @@ func goFuncProbeSites(f *elf.File, r io.ReaderAt, b funcBounds) (goFuncSites, er
 		err = fmt.Errorf("unsupported architecture %v", f.Machine)
 	}
 	if err != nil {
-		return goFuncSites{}, fmt.Errorf("disassembling [%#x, %#x): %w", b.entry, b.end, err)
+		return FuncSites{}, fmt.Errorf("disassembling [%#x, %#x): %w", b.entry, b.end, err)
 	}
 	if len(rets) == 0 {
-		return goFuncSites{}, fmt.Errorf("no RET instruction in [%#x, %#x)", b.entry, b.end)
+		return FuncSites{}, fmt.Errorf("no RET instruction in [%#x, %#x)", b.entry, b.end)
 	}
-	sites := goFuncSites{Entry: off + body, Returns: make([]uint64, len(rets))}
+	sites := FuncSites{Entry: off + body, Returns: make([]uint64, len(rets))}
 	for i, r := range rets {
 		sites.Returns[i] = off + r
 	}

@@ -1,4 +1,4 @@
-package capture
+package binsym
 
 // Reading .gopclntab, the function table every Go program keeps for its
 // runtime: in a stripped program the only place that still names its

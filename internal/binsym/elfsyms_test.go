@@ -1,4 +1,4 @@
-package capture
+package binsym
 
 import (
 	"debug/elf"
@@ -18,7 +18,7 @@ func TestDynamicOffsets(t *testing.T) {
 			continue
 		}
 		tested++
-		fast, err := dynamicOffsets(path, names)
+		fast, err := DynamicFuncOffsets(path, names)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -49,12 +49,12 @@ func TestDynamicOffsets(t *testing.T) {
 	}
 }
 
-func BenchmarkDynamicOffsetsNode(b *testing.B) {
+func BenchmarkDynamicFuncOffsetsNode(b *testing.B) {
 	if _, err := os.Stat("/usr/bin/node"); err != nil {
 		b.Skip("no /usr/bin/node")
 	}
 	for b.Loop() {
-		if _, err := dynamicOffsets("/usr/bin/node", []string{"SSL_read", "SSL_write", "SSL_read_ex", "SSL_write_ex"}); err != nil {
+		if _, err := DynamicFuncOffsets("/usr/bin/node", []string{"SSL_read", "SSL_write", "SSL_read_ex", "SSL_write_ex"}); err != nil {
 			b.Fatal(err)
 		}
 	}
