@@ -14,20 +14,30 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/asm"
+	"github.com/cilium/ebpf/link"
 
 	"github.com/ebpftap/ebpftap/internal/binsym"
 )
 
-// The floor is ebpftap's probe sites with nothing behind them: tracefs
-// uprobes and uretprobes at the TLS sites the engine probes and the syscall,
-// sock and sched tracepoints its BPF programs are attached to, enabled in a
-// tracefs instance of their own whose recording is off. A hit then costs
-// the trap (a uprobe) or the slow syscall path (a syscall tracepoint) and
-// the event's dispatch, which finds the instance's ring buffer off and
-// returns: what any probe design pays here before its program does work.
-// The instance keeps the global trace buffer and its tracing_on untouched.
+// The floor is ebpftap's probe sites with nothing behind them, what any
+// probe design pays here before its programs do work:
+//
+//   - at the TLS sites the engine probes, tracefs uprobes and uretprobes with
+//     no program, enabled in a tracefs instance of their own whose recording
+//     is off: a hit costs the trap and a dispatch that finds the instance's
+//     ring buffer off. The instance leaves the global trace buffer and its
+//     tracing_on untouched.
+//   - at the syscall, sock and sched tracepoints the engine attaches to, by
+//     default one BPF program that returns at once: a hit costs the slow
+//     syscall path and the same perf-event dispatch to a BPF program that
+//     ebpftap's programs get, and bpf_stats counts the hits. With
+//     -floor-tracepoints=tracefs they are enabled in the instance instead,
+//     with no program: the dispatch then ends in the ftrace handler, which
+//     finds recording off; cheaper by the BPF dispatch, and uncounted.
 const (
 	tracefsRoot   = "/sys/kernel/tracing"
 	floorGroup    = "ebpftapbench" // uprobe event group, and the instance's name
@@ -186,21 +196,30 @@ func engineTracepoints(repo string) ([]string, error) {
 	return tps, nil
 }
 
-// floorProbes is a floor set in tracefs.
+// floorProbes is a floor set in tracefs and, for the tracepoints, with an
+// empty BPF program.
 type floorProbes struct {
-	sites       []uprobeSite
-	tracepoints []string
+	sites   []uprobeSite
+	empty   *ebpf.Program // attached to every tracepoint; nil with tracefs
+	tpLinks []link.Link
 }
+
+// Ways of setting the floor's tracepoints (-floor-tracepoints).
+const (
+	floorTracepointsBPF     = "bpf"
+	floorTracepointsTracefs = "tracefs"
+)
 
 func instanceDir() string { return filepath.Join(tracefsRoot, "instances", floorGroup) }
 
-// setFloor defines the uprobes and enables them and the tracepoints in the
-// bench's tracefs instance. On error, what was set is removed.
-func setFloor(sites []uprobeSite, tracepoints []string) (_ *floorProbes, err error) {
-	f := &floorProbes{tracepoints: tracepoints}
+// setFloor defines the uprobes and enables them in the bench's tracefs
+// instance, and sets the tracepoints as method says. On error, what was set
+// is removed.
+func setFloor(sites []uprobeSite, tracepoints []string, method string) (_ *floorProbes, err error) {
+	f := &floorProbes{}
 	defer func() {
 		if err != nil {
-			err = errors.Join(err, removeFloor())
+			err = errors.Join(err, f.remove())
 		}
 	}()
 	if err := os.Mkdir(instanceDir(), 0o755); err != nil {
@@ -225,12 +244,57 @@ func setFloor(sites []uprobeSite, tracepoints []string) (_ *floorProbes, err err
 			return f, err
 		}
 	}
-	for _, tp := range tracepoints {
-		if err := writeTracefs(filepath.Join(instanceDir(), "events", tp, "enable"), "1"); err != nil {
-			return f, err
+	if method == floorTracepointsTracefs {
+		for _, tp := range tracepoints {
+			if err := writeTracefs(filepath.Join(instanceDir(), "events", tp, "enable"), "1"); err != nil {
+				return f, err
+			}
 		}
+		return f, nil
+	}
+	f.empty, err = ebpf.NewProgram(&ebpf.ProgramSpec{
+		Name:         "floor_empty",
+		Type:         ebpf.TracePoint,
+		License:      "GPL",
+		Instructions: asm.Instructions{asm.Mov.Imm(asm.R0, 0), asm.Return()},
+	})
+	if err != nil {
+		return f, fmt.Errorf("loading the floor's empty tracepoint program: %w", err)
+	}
+	for _, tp := range tracepoints {
+		group, event, _ := strings.Cut(tp, "/")
+		l, err := link.Tracepoint(group, event, f.empty, nil)
+		if err != nil {
+			return f, fmt.Errorf("attaching the floor's empty program to %s: %w", tp, err)
+		}
+		f.tpLinks = append(f.tpLinks, l)
 	}
 	return f, nil
+}
+
+// tracepointStats is the empty program's bpf_stats: its runs are the
+// tracepoints' hits. Zero with the tracefs method.
+func (f *floorProbes) tracepointStats() (runs uint64, runtime time.Duration, err error) {
+	if f.empty == nil {
+		return 0, 0, nil
+	}
+	st, err := f.empty.Stats()
+	if err != nil {
+		return 0, 0, fmt.Errorf("reading the floor program's stats: %w", err)
+	}
+	return st.RunCount, st.Runtime, nil
+}
+
+// remove detaches the empty program and removes the tracefs probes.
+func (f *floorProbes) remove() error {
+	var errs []error
+	for _, l := range f.tpLinks {
+		errs = append(errs, l.Close())
+	}
+	if f.empty != nil {
+		errs = append(errs, f.empty.Close())
+	}
+	return errors.Join(append(errs, removeFloor())...)
 }
 
 // hits reads uprobe_profile: the hits of the floor's uprobes so far, by

@@ -40,6 +40,7 @@ type options struct {
 	collectorBin     string
 	out              string
 	sslReturns       string
+	floorTracepoints string
 	keep             bool
 }
 
@@ -69,6 +70,7 @@ func main() {
 	flag.StringVar(&o.collectorBin, "collector", "_build/otelcol-ebpftap", "the collector distribution (make build)")
 	flag.StringVar(&o.out, "out", "_build/bench.md", "where to write the report; the rounds' raw figures go beside it as .json")
 	flag.StringVar(&o.sslReturns, "floor-ssl-returns", "all", "OpenSSL functions the floor sets a uretprobe on: all (as the engine does now) or reads")
+	flag.StringVar(&o.floorTracepoints, "floor-tracepoints", floorTracepointsBPF, "how the floor sets ebpftap's tracepoints: bpf (one empty BPF program, counted) or tracefs (enabled with no program, uncounted)")
 	flag.BoolVar(&o.keep, "keep", false, "keep the work directory (configs, logs) and print its path")
 	flag.Parse()
 	if err := run(o); err != nil {
@@ -97,6 +99,9 @@ func run(o options) (err error) {
 	sslReturns, err := opensslReturns(o.sslReturns)
 	if err != nil {
 		return err
+	}
+	if o.floorTracepoints != floorTracepointsBPF && o.floorTracepoints != floorTracepointsTracefs {
+		return fmt.Errorf("-floor-tracepoints: must be bpf or tracefs; got %q", o.floorTracepoints)
 	}
 	if o.rounds < 1 || o.duration < time.Second {
 		return errors.New("-rounds must be at least 1 and -duration at least 1s")
@@ -210,9 +215,13 @@ func (b *bench) prepare(ctx context.Context) error {
 func progressLine(s sample) string {
 	line := fmt.Sprintf("%.0f req/s, p50 %v, p99 %v, traced CPU %.1f µs/req, uprobe hits %.2f/req",
 		s.RPS, s.P50, s.P99, perRequest(s, micros(s.TracedCPU)), perRequest(s, float64(s.UprobeHits)))
+	if s.TracepointHitsCounted {
+		line += fmt.Sprintf(", tracepoint hits %.2f/req, BPF %.0f ns/req",
+			perRequest(s, float64(s.TracepointHits)), perRequest(s, float64(s.BPFRuntime)))
+	}
 	if s.Collector {
-		line += fmt.Sprintf(", BPF %.0f ns/req, collector %.1f µs/req, spans %d server / %d client for %d requests",
-			perRequest(s, float64(s.BPFRuntime)), perRequest(s, micros(s.CollectorCPU)), s.ServerSpans, s.ClientSpans, s.Requests)
+		line += fmt.Sprintf(", collector %.1f µs/req, spans %d server / %d client for %d requests",
+			perRequest(s, micros(s.CollectorCPU)), s.ServerSpans, s.ClientSpans, s.Requests)
 	}
 	return line
 }
@@ -259,8 +268,8 @@ const readingNotes = `
 Reading it:
 - Ratios are to the same scenario's baseline in this run. CPU, hits and BPF time are per request the load tool completed.
 - traced CPU: user + system time of the server (all its processes) and the load tool during the load, from /proc and wait4; uprobe traps and tracepoint programs are charged to them.
-- floor: ebpftap's probe sites with no BPF program: tracefs uprobes at the same TLS sites (and uretprobes where the engine sets them) and the same syscall, sock and sched tracepoints, enabled in a tracefs instance that records nothing. Its tracepoint hits are not counted (tracefs keeps no count for them).
-- hits and BPF ns: the collector's BPF programs' run counts and run time from bpf_stats, on the whole host during the load (other processes' syscalls included); bpf_stats itself adds two clock reads per run in the ebpftap modes.
+- floor: ebpftap's probe sites with no work behind them: tracefs uprobes at the same TLS sites (and uretprobes where the engine sets them), in a tracefs instance that records nothing, and one BPF program that returns at once on each of the same syscall, sock and sched tracepoints (with -floor-tracepoints=tracefs: the tracepoints enabled in the instance, no program, not counted).
+- hits and BPF ns: BPF programs' run counts and run time from bpf_stats (ebpftap's programs, or the floor's empty one), on the whole host during the load, other processes' syscalls included; bpf_stats itself adds two clock reads per run. The floor's uprobe hits come from tracefs's uprobe_profile.
 - collector: the otelcol-ebpftap process (receiver, batch, OTLP gRPC export over a unix socket to the bench), CPU from the load's start until its spans arrived; peak RSS is its VmHWM.
 - complete: SERVER spans of the server's processes and CLIENT spans of the load tool, over the requests the tool completed; a request in flight when the tool stopped may add a span beyond 1. drops: the ebpftap.capture.dropped counts that grew during the load, summed over the rounds.
 `

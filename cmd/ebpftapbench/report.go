@@ -22,8 +22,8 @@ type row struct {
 	p50Ratio, p99Ratio float64
 	tracedCPUPerReq    float64 // µs
 	uprobeHitsPerReq   float64
-	tpHitsPerReq       float64 // NaN where not counted (baseline, floor)
-	bpfNsPerReq        float64 // NaN without BPF
+	tpHitsPerReq       float64 // NaN where not counted (baseline, a tracefs floor)
+	bpfNsPerReq        float64 // NaN without a BPF program
 	collectorCPUPerReq float64 // µs; NaN without a collector
 	collectorPeakMiB   float64
 	serverComplete     float64 // SERVER spans / requests; NaN without a collector
@@ -117,9 +117,11 @@ func buildRow(samples []sample, sc scenario, m mode) (r row, ran bool) {
 	r.uprobeHitsPerReq = medianOf(ok, func(s sample) float64 { return perRequest(s, float64(s.UprobeHits)) })
 	r.tpHitsPerReq, r.bpfNsPerReq, r.collectorCPUPerReq = math.NaN(), math.NaN(), math.NaN()
 	r.collectorPeakMiB, r.serverComplete, r.clientComplete = math.NaN(), math.NaN(), math.NaN()
-	if m.level != "" {
+	if counted := len(ok) > 0 && !slices.ContainsFunc(ok, func(s sample) bool { return !s.TracepointHitsCounted }); counted {
 		r.tpHitsPerReq = medianOf(ok, func(s sample) float64 { return perRequest(s, float64(s.TracepointHits)) })
 		r.bpfNsPerReq = medianOf(ok, func(s sample) float64 { return perRequest(s, float64(s.BPFRuntime)) })
+	}
+	if m.level != "" {
 		r.collectorCPUPerReq = medianOf(ok, func(s sample) float64 { return perRequest(s, micros(s.CollectorCPU)) })
 		r.collectorPeakMiB = medianOf(ok, func(s sample) float64 { return float64(s.CollectorPeakRSS) / (1 << 20) })
 		r.serverComplete = medianOf(ok, func(s sample) float64 { return perRequest(s, float64(s.ServerSpans)) })

@@ -36,11 +36,11 @@ func benchSamples() []sample {
 		{Scenario: "go-https", Mode: "baseline", Round: 1, Requests: 10000, RPS: 2000, P50: 1 * ms, P99: 4 * ms, TracedCPU: 1000 * ms},
 		{Scenario: "go-https", Mode: "baseline", Round: 2, Requests: 10000, RPS: 2200, P50: 3 * ms, P99: 8 * ms, TracedCPU: 1200 * ms},
 		{Scenario: "go-https", Mode: "floor", Round: 1, Requests: 5000, RPS: 1000, P50: 4 * ms, P99: 12 * ms, TracedCPU: 1000 * ms,
-			UprobeHits: 40000, UprobeHitsByLib: map[string]uint64{"go": 40000}},
+			UprobeHits: 40000, UprobeHitsByLib: map[string]uint64{"go": 40000}, TracepointHits: 50000, TracepointHitsCounted: true, BPFRuntime: 5 * ms},
 		{Scenario: "go-https", Mode: "floor", Round: 2, Requests: 5000, RPS: 1100, P50: 4 * ms, P99: 12 * ms, TracedCPU: 1000 * ms,
-			UprobeHits: 40000, UprobeHitsByLib: map[string]uint64{"go": 40000}},
+			UprobeHits: 40000, UprobeHitsByLib: map[string]uint64{"go": 40000}, TracepointHits: 60000, TracepointHitsCounted: true, BPFRuntime: 5 * ms},
 		{Scenario: "go-https", Mode: "ebpftap summary", Round: 1, Requests: 4000, RPS: 800, P50: 6 * ms, P99: 18 * ms, TracedCPU: 1000 * ms,
-			UprobeHits: 32000, TracepointHits: 40000, BPFRuntime: 200 * ms, Collector: true, CollectorCPU: 400 * ms,
+			UprobeHits: 32000, TracepointHits: 40000, TracepointHitsCounted: true, BPFRuntime: 200 * ms, Collector: true, CollectorCPU: 400 * ms,
 			CollectorPeakRSS: 100 << 20, ServerSpans: 4000, ClientSpans: 3996, Drops: map[string]int64{"ring_buffer_full": 4},
 			Programs: map[string]programRun{
 				"go_tls_enter": {Uprobe: true, Runs: 20000, Runtime: 60 * ms},
@@ -68,7 +68,9 @@ func TestBuildRows(t *testing.T) {
 	assert.InDelta(t, 2.0, floor.p50Ratio, 1e-9) // 4 ms against a median of 2 ms
 	assert.InDelta(t, 2.0, floor.p99Ratio, 1e-9) // 12 ms against 6 ms
 	assert.Equal(t, 8.0, floor.uprobeHitsPerReq)
-	assert.True(t, math.IsNaN(floor.tpHitsPerReq), "the floor's tracepoints are not counted")
+	assert.Equal(t, 11.0, floor.tpHitsPerReq) // median of 10 and 12
+	assert.Equal(t, 1000.0, floor.bpfNsPerReq)
+	assert.True(t, math.IsNaN(floor.collectorCPUPerReq))
 
 	assert.Equal(t, 1, summary.rounds)
 	assert.Len(t, summary.errs, 1)
@@ -89,6 +91,17 @@ func TestBuildRowsWithoutBaseline(t *testing.T) {
 	assert.Contains(t, renderTable(rows), "| go-https | floor | 1,050 | – | – | – |")
 }
 
+// TestBuildRowsTracefsFloor: with -floor-tracepoints=tracefs a round's
+// tracepoint hits are not counted, and a row with such a round shows none.
+func TestBuildRowsTracefsFloor(t *testing.T) {
+	samples := benchSamples()
+	samples[3].TracepointHitsCounted = false
+	rows := buildRows(samples, scenarios[:1], []mode{modes[1]})
+	require.Len(t, rows, 1)
+	assert.True(t, math.IsNaN(rows[0].tpHitsPerReq))
+	assert.True(t, math.IsNaN(rows[0].bpfNsPerReq))
+}
+
 func TestRenderTable(t *testing.T) {
 	ms := []mode{modes[0], modes[1], modes[3]}
 	table := renderTable(buildRows(benchSamples(), scenarios[:1], ms))
@@ -96,7 +109,7 @@ func TestRenderTable(t *testing.T) {
 	require.Len(t, lines, 5)
 	assert.Equal(t, len(tableHeader)+1, strings.Count(lines[0], "|"))
 	assert.Equal(t, "| go-https | baseline | 2,100 | 1.00 | 1.00 | 1.00 | 110.0 | 0.00 | – | – | – | – | – | – |", lines[2])
-	assert.Equal(t, "| go-https | floor | 1,050 | 0.50 | 2.00 | 2.00 | 200.0 | 8.00 | – | – | – | – | – | – |", lines[3])
+	assert.Equal(t, "| go-https | floor | 1,050 | 0.50 | 2.00 | 2.00 | 200.0 | 8.00 | 11.00 | 1,000 | – | – | – | – |", lines[3])
 	assert.Equal(t, "| go-https | ebpftap summary (1 of 2 rounds failed) | 800 | 0.38 | 3.00 | 3.00 | 250.0 | 8.00 | 10.00 | 50,000 | 100.0 | 100 | 1.000 / 0.999 | ring_buffer_full 4 |", lines[4])
 }
 

@@ -30,11 +30,15 @@ type sample struct {
 	TracedCPU time.Duration `json:"traced_cpu_ns"`
 
 	// Probe hits during the load. The floor's uprobes are counted by
-	// tracefs, by library; ebpftap's by its programs' run counts, which
-	// also count the tracepoints.
+	// tracefs, by library, and its tracepoints by its empty program's run
+	// count; ebpftap's by its programs' run counts. BPFRuntime is the
+	// programs' run time: ebpftap's, or the floor's empty program's.
 	UprobeHits      uint64            `json:"uprobe_hits"`
 	UprobeHitsByLib map[string]uint64 `json:"uprobe_hits_by_library,omitempty"`
 	TracepointHits  uint64            `json:"tracepoint_hits"`
+	// TracepointHitsCounted is false where nothing counts them: the
+	// baseline, and the floor with -floor-tracepoints=tracefs.
+	TracepointHitsCounted bool `json:"tracepoint_hits_counted"`
 
 	BPFRuntime time.Duration         `json:"bpf_runtime_ns"`
 	Programs   map[string]programRun `json:"programs,omitempty"`
@@ -114,10 +118,10 @@ func (b *bench) runRound(ctx context.Context, sc scenario, m mode, round int) (s
 		if err != nil {
 			return s, err
 		}
-		if floor, err = setFloor(sites, b.tracepoints); err != nil {
+		if floor, err = setFloor(sites, b.tracepoints, b.opts.floorTracepoints); err != nil {
 			return s, err
 		}
-		defer func() { err = errors.Join(err, removeFloor()) }()
+		defer func() { err = errors.Join(err, floor.remove()) }()
 	}
 
 	target := sc.target(port)
@@ -153,8 +157,13 @@ func (b *bench) runRound(ctx context.Context, sc scenario, m mode, round int) (s
 		drops0 = b.sink.dropsNow()
 	}
 	var hits0 map[string]uint64
+	var tpRuns0 uint64
+	var tpRuntime0 time.Duration
 	if floor != nil {
 		if hits0, err = floor.hits(); err != nil {
+			return s, err
+		}
+		if tpRuns0, tpRuntime0, err = floor.tracepointStats(); err != nil {
 			return s, err
 		}
 	}
@@ -181,6 +190,12 @@ func (b *bench) runRound(ctx context.Context, sc scenario, m mode, round int) (s
 			s.UprobeHitsByLib[lib] = n - hits0[lib]
 			s.UprobeHits += n - hits0[lib]
 		}
+		runs, runtime, err := floor.tracepointStats()
+		if err != nil {
+			return s, err
+		}
+		s.TracepointHits, s.BPFRuntime = runs-tpRuns0, runtime-tpRuntime0
+		s.TracepointHitsCounted = floor.empty != nil
 	}
 	if col == nil {
 		return s, nil
@@ -190,6 +205,7 @@ func (b *bench) runRound(ctx context.Context, sc scenario, m mode, round int) (s
 		return s, err
 	}
 	s.Programs = map[string]programRun{}
+	s.TracepointHitsCounted = true
 	for name, d := range programDelta(progs0, progs1) {
 		s.Programs[name] = programRun{Uprobe: d.uprobe, Runs: d.runs, Runtime: d.runtime}
 		s.BPFRuntime += d.runtime
