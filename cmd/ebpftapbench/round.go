@@ -133,6 +133,10 @@ func (b *bench) runRound(ctx context.Context, sc scenario, m mode, round int) (s
 	}
 	if col != nil {
 		waitFor(ctx, settleLimit, func() bool { return b.sink.quietFor(settledAfter) })
+		// The drop counts before the load must include the warm-up's: wait
+		// for metrics emitted after the warm-up's exchanges were handled.
+		settled := time.Now()
+		waitFor(ctx, settleLimit, func() bool { return b.sink.metricsSince(settled) })
 	}
 
 	// Before the load.

@@ -43,6 +43,8 @@ type sink struct {
 	logs  int64
 	drops map[string]int64 // the latest cumulative value by reason
 	last  time.Time        // when spans or logs last arrived
+	// metricsAt is when metrics last arrived: drop counts are as of then.
+	metricsAt time.Time
 }
 
 func startSink(socket string) (*sink, error) {
@@ -71,6 +73,7 @@ func (s *sink) reset() {
 	clear(s.drops)
 	s.logs = 0
 	s.last = time.Time{}
+	s.metricsAt = time.Time{}
 }
 
 // spansOf counts the spans of one kind made by any of pids.
@@ -161,6 +164,14 @@ func (s *sink) addMetrics(md pmetric.Metrics) {
 	for r, n := range totals {
 		s.drops[r] = max(s.drops[r], n)
 	}
+	s.metricsAt = time.Now()
+}
+
+// metricsSince reports whether metrics arrived after t.
+func (s *sink) metricsSince(t time.Time) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.metricsAt.After(t)
 }
 
 type traceSink struct {

@@ -85,16 +85,20 @@ func TestSink(t *testing.T) {
 	assert.Equal(t, int64(1), s.logCount())
 
 	// Cumulative: the latest totals stand, a late smaller one does not.
+	before := time.Now()
+	assert.False(t, s.metricsSince(before))
 	metrics := pmetricotlp.NewGRPCClient(conn)
 	for _, totals := range []map[string]int64{{"pipeline_busy": 5}, {"pipeline_busy": 9, "ring_buffer_full": 1}, {"pipeline_busy": 7}} {
 		_, err = metrics.Export(ctx, pmetricotlp.NewExportRequestFromMetrics(dropsOf(totals)))
 		require.NoError(t, err)
 	}
 	assert.Equal(t, map[string]int64{"pipeline_busy": 9, "ring_buffer_full": 1}, s.dropsNow())
+	assert.True(t, s.metricsSince(before))
 
 	s.reset()
 	assert.Zero(t, s.spansOf(server, 100))
 	assert.Empty(t, s.dropsNow())
 	assert.Zero(t, s.logCount())
 	assert.True(t, s.quietFor(time.Minute))
+	assert.False(t, s.metricsSince(before))
 }
