@@ -12,13 +12,15 @@ TEST_TIMEOUT ?= 20m
 TEST_FLAGS   ?= -race -count=1
 BENCH        ?= .
 BENCH_FLAGS  ?= -benchmem -count=1
+# Flags of cmd/ebpftapbench, e.g. BENCH_ARGS='-scenarios go-https -modes baseline,summary -duration 10s'.
+BENCH_ARGS   ?=
 RUN_FLAGS    ?=
 FUZZTIME     ?= 10s
 # The fuzz targets `make test` runs briefly, each for $(FUZZTIME), as package:target.
 FUZZ_TARGETS ?= ./internal/httpparse:FuzzConn ./internal/httpparse:FuzzH2 ./internal/httpparse:FuzzDecodeContent \
                 ./internal/capture:FuzzParseHello ./internal/binsym:FuzzELF ./internal/binsym:FuzzGopclntab
 
-.PHONY: all generate build run test fuzz bench lint
+.PHONY: all generate build run test fuzz bench microbench lint
 
 all: build
 
@@ -48,8 +50,15 @@ fuzz:
 		$(GO) test -run '^$$' -fuzz "^$${t##*:}$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 1s "$${t%%:*}" || exit 1; \
 	done
 
-## bench: Go benchmarks.
-bench:
+## bench: build, then real loads on loopback without capture, at the bare-probe floor and with ebpftap
+## at each level (cmd/ebpftapbench, as root); prints a markdown table and writes $(BUILD_DIR)/bench.md.
+bench: build
+	@if [ "$$(id -u)" != 0 ]; then echo "make bench: loading BPF programs and tracefs probes needs root; try: sudo make bench" >&2; exit 1; fi
+	$(GO) build -o $(BUILD_DIR)/ebpftapbench ./cmd/ebpftapbench
+	$(BUILD_DIR)/ebpftapbench -collector $(DIST) -out $(BUILD_DIR)/bench.md $(BENCH_ARGS)
+
+## microbench: Go benchmarks (parsers, translator, the receiver's path without a kernel).
+microbench:
 	$(GO) test -run '^$$' -bench '$(BENCH)' $(BENCH_FLAGS) $(PKGS)
 
 ## lint: fail on unformatted Go files, then go vet.

@@ -1,0 +1,205 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"sync"
+	"time"
+
+	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
+	"go.opentelemetry.io/collector/pdata/pmetric"
+	"go.opentelemetry.io/collector/pdata/pmetric/pmetricotlp"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
+	"google.golang.org/grpc"
+	// The collector's OTLP exporter compresses with gzip by default.
+	_ "google.golang.org/grpc/encoding/gzip"
+)
+
+// droppedMetric is the receiver's cumulative count of what its bounds threw
+// away, with the reason in droppedReason.
+const (
+	droppedMetric = "ebpftap.capture.dropped"
+	droppedReason = "ebpftap.drop.reason"
+)
+
+// spanKey counts spans by the process that made them and their kind.
+type spanKey struct {
+	pid  int64
+	kind ptrace.SpanKind
+}
+
+// sink is the OTLP gRPC server the collector exports to. It listens on a
+// unix socket: the export is not a TCP connection, so the receiver neither
+// captures it nor spends anything on it, and what it counts is the
+// scenario's traffic only. It keeps counts, not data.
+type sink struct {
+	server *grpc.Server
+
+	mu    sync.Mutex
+	spans map[spanKey]int64
+	logs  int64
+	drops map[string]int64 // the latest cumulative value by reason
+	last  time.Time        // when spans or logs last arrived
+	// metricsAt is when metrics last arrived: drop counts are as of then.
+	metricsAt time.Time
+}
+
+func startSink(socket string) (*sink, error) {
+	_ = os.Remove(socket)
+	ln, err := net.Listen("unix", socket)
+	if err != nil {
+		return nil, fmt.Errorf("listening on %s for the collector's export: %w", socket, err)
+	}
+	// The full level's batches pass gRPC's default 4 MiB limit once
+	// decompressed; a sink that refused them would show as lost spans.
+	s := &sink{server: grpc.NewServer(grpc.MaxRecvMsgSize(1 << 30)), spans: map[spanKey]int64{}, drops: map[string]int64{}}
+	ptraceotlp.RegisterGRPCServer(s.server, &traceSink{s: s})
+	plogotlp.RegisterGRPCServer(s.server, &logSink{s: s})
+	pmetricotlp.RegisterGRPCServer(s.server, &metricSink{s: s})
+	go func() { _ = s.server.Serve(ln) }()
+	return s, nil
+}
+
+func (s *sink) stop() { s.server.Stop() }
+
+// reset forgets everything counted: a round starts from zero.
+func (s *sink) reset() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	clear(s.spans)
+	clear(s.drops)
+	s.logs = 0
+	s.last = time.Time{}
+	s.metricsAt = time.Time{}
+}
+
+// spansOf counts the spans of one kind made by any of pids.
+func (s *sink) spansOf(kind ptrace.SpanKind, pids ...int) int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var n int64
+	for _, pid := range pids {
+		n += s.spans[spanKey{int64(pid), kind}]
+	}
+	return n
+}
+
+// logCount is the log records received since the last reset.
+func (s *sink) logCount() int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.logs
+}
+
+// dropsNow is a copy of the latest drop counts.
+func (s *sink) dropsNow() map[string]int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make(map[string]int64, len(s.drops))
+	for r, n := range s.drops {
+		out[r] = n
+	}
+	return out
+}
+
+// quietFor reports whether no spans or logs arrived for d.
+func (s *sink) quietFor(d time.Duration) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return time.Since(s.last) >= d
+}
+
+func (s *sink) addTraces(td ptrace.Traces) {
+	counts := map[spanKey]int64{}
+	for _, rs := range td.ResourceSpans().All() {
+		var pid int64
+		if v, ok := rs.Resource().Attributes().Get("process.pid"); ok {
+			pid = v.Int()
+		}
+		for _, ss := range rs.ScopeSpans().All() {
+			for _, sp := range ss.Spans().All() {
+				counts[spanKey{pid, sp.Kind()}]++
+			}
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for k, n := range counts {
+		s.spans[k] += n
+	}
+	s.last = time.Now()
+}
+
+func (s *sink) addLogs(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.logs += int64(n)
+	s.last = time.Now()
+}
+
+// addMetrics keeps the drop counters. They are cumulative sums, one data
+// point per reason (and per resource, if the receiver ever splits them), so
+// a reason's total is the sum of its points in one export, and the largest
+// total seen is the latest.
+func (s *sink) addMetrics(md pmetric.Metrics) {
+	totals := map[string]int64{}
+	for _, rm := range md.ResourceMetrics().All() {
+		for _, sm := range rm.ScopeMetrics().All() {
+			for _, m := range sm.Metrics().All() {
+				if m.Name() != droppedMetric || m.Type() != pmetric.MetricTypeSum {
+					continue
+				}
+				for _, dp := range m.Sum().DataPoints().All() {
+					reason, _ := dp.Attributes().Get(droppedReason)
+					totals[reason.AsString()] += dp.IntValue()
+				}
+			}
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for r, n := range totals {
+		s.drops[r] = max(s.drops[r], n)
+	}
+	s.metricsAt = time.Now()
+}
+
+// metricsSince reports whether metrics arrived after t.
+func (s *sink) metricsSince(t time.Time) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.metricsAt.After(t)
+}
+
+type traceSink struct {
+	ptraceotlp.UnimplementedGRPCServer
+	s *sink
+}
+
+func (t *traceSink) Export(_ context.Context, req ptraceotlp.ExportRequest) (ptraceotlp.ExportResponse, error) {
+	t.s.addTraces(req.Traces())
+	return ptraceotlp.NewExportResponse(), nil
+}
+
+type logSink struct {
+	plogotlp.UnimplementedGRPCServer
+	s *sink
+}
+
+func (l *logSink) Export(_ context.Context, req plogotlp.ExportRequest) (plogotlp.ExportResponse, error) {
+	l.s.addLogs(req.Logs().LogRecordCount())
+	return plogotlp.NewExportResponse(), nil
+}
+
+type metricSink struct {
+	pmetricotlp.UnimplementedGRPCServer
+	s *sink
+}
+
+func (m *metricSink) Export(_ context.Context, req pmetricotlp.ExportRequest) (pmetricotlp.ExportResponse, error) {
+	m.s.addMetrics(req.Metrics())
+	return pmetricotlp.NewExportResponse(), nil
+}
