@@ -31,6 +31,9 @@ type spanKey struct {
 	kind ptrace.SpanKind
 }
 
+// dropKey is one drop counter: a reason, for one resource (its attributes).
+type dropKey struct{ reason, resource string }
+
 // sink is the OTLP gRPC server the collector exports to. It listens on a
 // unix socket: the export is not a TCP connection, so the receiver neither
 // captures it nor spends anything on it, and what it counts is the
@@ -41,8 +44,8 @@ type sink struct {
 	mu    sync.Mutex
 	spans map[spanKey]int64
 	logs  int64
-	drops map[string]int64 // the latest cumulative value by reason
-	last  time.Time        // when spans or logs last arrived
+	drops map[dropKey]int64 // the latest cumulative value
+	last  time.Time         // when spans or logs last arrived
 	// metricsAt is when metrics last arrived: drop counts are as of then.
 	metricsAt time.Time
 }
@@ -55,7 +58,7 @@ func startSink(socket string) (*sink, error) {
 	}
 	// The full level's batches pass gRPC's default 4 MiB limit once
 	// decompressed; a sink that refused them would show as lost spans.
-	s := &sink{server: grpc.NewServer(grpc.MaxRecvMsgSize(1 << 30)), spans: map[spanKey]int64{}, drops: map[string]int64{}}
+	s := &sink{server: grpc.NewServer(grpc.MaxRecvMsgSize(1 << 30)), spans: map[spanKey]int64{}, drops: map[dropKey]int64{}}
 	ptraceotlp.RegisterGRPCServer(s.server, &traceSink{s: s})
 	plogotlp.RegisterGRPCServer(s.server, &logSink{s: s})
 	pmetricotlp.RegisterGRPCServer(s.server, &metricSink{s: s})
@@ -94,13 +97,13 @@ func (s *sink) logCount() int64 {
 	return s.logs
 }
 
-// dropsNow is a copy of the latest drop counts.
+// dropsNow is the latest drop counts by reason, summed over resources.
 func (s *sink) dropsNow() map[string]int64 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := make(map[string]int64, len(s.drops))
-	for r, n := range s.drops {
-		out[r] = n
+	out := map[string]int64{}
+	for k, n := range s.drops {
+		out[k.reason] += n
 	}
 	return out
 }
@@ -141,12 +144,15 @@ func (s *sink) addLogs(n int) {
 }
 
 // addMetrics keeps the drop counters. They are cumulative sums, one data
-// point per reason (and per resource, if the receiver ever splits them), so
-// a reason's total is the sum of its points in one export, and the largest
-// total seen is the latest.
+// point per reason for each resource that reports them, so a reason's
+// total is the sum over resources of each one's latest, and the latest is
+// the largest. One export may hold several emissions of the same counter
+// (the batch processor merges them): summing those would count twice.
 func (s *sink) addMetrics(md pmetric.Metrics) {
-	totals := map[string]int64{}
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	for _, rm := range md.ResourceMetrics().All() {
+		resource := fmt.Sprint(rm.Resource().Attributes().AsRaw())
 		for _, sm := range rm.ScopeMetrics().All() {
 			for _, m := range sm.Metrics().All() {
 				if m.Name() != droppedMetric || m.Type() != pmetric.MetricTypeSum {
@@ -154,15 +160,11 @@ func (s *sink) addMetrics(md pmetric.Metrics) {
 				}
 				for _, dp := range m.Sum().DataPoints().All() {
 					reason, _ := dp.Attributes().Get(droppedReason)
-					totals[reason.AsString()] += dp.IntValue()
+					k := dropKey{reason.AsString(), resource}
+					s.drops[k] = max(s.drops[k], dp.IntValue())
 				}
 			}
 		}
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for r, n := range totals {
-		s.drops[r] = max(s.drops[r], n)
 	}
 	s.metricsAt = time.Now()
 }

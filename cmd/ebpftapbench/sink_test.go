@@ -33,21 +33,24 @@ func spansFrom(byPid map[int64][]ptrace.SpanKind) ptrace.Traces {
 	return td
 }
 
-// dropsOf is the receiver's drop metric with one data point per reason.
-func dropsOf(totals map[string]int64) pmetric.Metrics {
+// dropsOf is the receiver's drop metric, once for each emission given (as
+// the batch processor merges emissions into one export), with one data
+// point per reason.
+func dropsOf(emissions ...map[string]int64) pmetric.Metrics {
 	md := pmetric.NewMetrics()
-	m := md.ResourceMetrics().AppendEmpty().ScopeMetrics().AppendEmpty().Metrics().AppendEmpty()
-	m.SetName(droppedMetric)
-	sum := m.SetEmptySum()
-	sum.SetIsMonotonic(true)
-	for reason, n := range totals {
-		dp := sum.DataPoints().AppendEmpty()
-		dp.Attributes().PutStr(droppedReason, reason)
-		dp.SetIntValue(n)
+	ms := md.ResourceMetrics().AppendEmpty().ScopeMetrics().AppendEmpty().Metrics()
+	for _, totals := range emissions {
+		m := ms.AppendEmpty()
+		m.SetName(droppedMetric)
+		sum := m.SetEmptySum()
+		sum.SetIsMonotonic(true)
+		for reason, n := range totals {
+			dp := sum.DataPoints().AppendEmpty()
+			dp.Attributes().PutStr(droppedReason, reason)
+			dp.SetIntValue(n)
+		}
+		ms.AppendEmpty().SetName("http.server.request.duration")
 	}
-	other := md.ResourceMetrics().At(0).ScopeMetrics().At(0).Metrics().AppendEmpty()
-	other.SetName("http.server.request.duration")
-	other.SetEmptyHistogram()
 	return md
 }
 
@@ -84,15 +87,25 @@ func TestSink(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, int64(1), s.logCount())
 
-	// Cumulative: the latest totals stand, a late smaller one does not.
+	// Cumulative: the latest totals stand, and two emissions merged into
+	// one export are not added up.
 	before := time.Now()
 	assert.False(t, s.metricsSince(before))
 	metrics := pmetricotlp.NewGRPCClient(conn)
-	for _, totals := range []map[string]int64{{"pipeline_busy": 5}, {"pipeline_busy": 9, "ring_buffer_full": 1}, {"pipeline_busy": 7}} {
-		_, err = metrics.Export(ctx, pmetricotlp.NewExportRequestFromMetrics(dropsOf(totals)))
+	for _, md := range []pmetric.Metrics{
+		dropsOf(map[string]int64{"pipeline_busy": 5}),
+		dropsOf(map[string]int64{"pipeline_busy": 9, "ring_buffer_full": 1}, map[string]int64{"pipeline_busy": 9, "ring_buffer_full": 1}),
+	} {
+		_, err = metrics.Export(ctx, pmetricotlp.NewExportRequestFromMetrics(md))
 		require.NoError(t, err)
 	}
 	assert.Equal(t, map[string]int64{"pipeline_busy": 9, "ring_buffer_full": 1}, s.dropsNow())
+	// A second resource's counters add to the first's.
+	other := dropsOf(map[string]int64{"pipeline_busy": 3})
+	other.ResourceMetrics().At(0).Resource().Attributes().PutInt("process.pid", 7)
+	_, err = metrics.Export(ctx, pmetricotlp.NewExportRequestFromMetrics(other))
+	require.NoError(t, err)
+	assert.Equal(t, map[string]int64{"pipeline_busy": 12, "ring_buffer_full": 1}, s.dropsNow())
 	assert.True(t, s.metricsSince(before))
 
 	s.reset()
