@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/ebpftap/ebpftap/internal/e2e"
 )
 
 // scenario is a server and a load tool, both traced by ebpftap.
@@ -126,42 +128,13 @@ func startPortPrinter(ctx context.Context, args []string) (*process, int, error)
 	}
 }
 
-// nginxConfig answers 200 "hello" to everything on 127.0.0.1:port with
-// TLS, and HTTP/2 by ALPN if http2. One worker: the machine has 2 cores
-// for the server, the load tool and the collector. keepalive_requests is
-// lifted so that no connection is closed during a load: nginx closes one
-// after 1000 requests by default, and h2load does not reconnect.
-func nginxConfig(dir string, port int, cert, key string, http2 bool) string {
-	listen := fmt.Sprintf("127.0.0.1:%d ssl", port)
-	if http2 {
-		listen += " http2"
-	}
-	return fmt.Sprintf(`user root;
-worker_processes 1;
-pid %[1]s/nginx.pid;
-error_log %[1]s/error.log;
-events {}
-http {
-	access_log off;
-	client_body_temp_path %[1]s;
-	keepalive_requests 100000000;
-	server {
-		listen %[2]s;
-		ssl_certificate %[3]s;
-		ssl_certificate_key %[4]s;
-		location / { return 200 "hello"; }
-	}
-}
-`, dir, listen, cert, key)
-}
-
 func startNginx(ctx context.Context, b *bench, dir string, http2 bool) (*process, int, error) {
 	port, err := freePort()
 	if err != nil {
 		return nil, 0, err
 	}
 	conf := filepath.Join(dir, "nginx.conf")
-	if err := os.WriteFile(conf, []byte(nginxConfig(dir, port, b.cert, b.key, http2)), 0o644); err != nil {
+	if err := os.WriteFile(conf, []byte(e2e.NginxTLSConfig(dir, port, b.cert, b.key, http2)), 0o644); err != nil {
 		return nil, 0, err
 	}
 	p, err := startProcess([]string{"nginx", "-c", conf, "-e", filepath.Join(dir, "error.log"), "-g", "daemon off;"}, nil, os.Stderr)

@@ -150,22 +150,7 @@ func startNginx(t testing.TB, cert, key string, http2 bool) int {
 	port := freePort(t)
 	dir := t.TempDir()
 	conf := filepath.Join(dir, "nginx.conf")
-	err := os.WriteFile(conf, []byte(fmt.Sprintf(`user root;
-worker_processes 1;
-pid %[1]s/nginx.pid;
-error_log %[1]s/error.log;
-events {}
-http {
-	access_log off;
-	client_body_temp_path %[1]s;
-	server {
-		listen 127.0.0.1:%[2]d ssl%[5]s;
-		ssl_certificate %[3]s;
-		ssl_certificate_key %[4]s;
-		location / { return 200 "hello"; }
-	}
-}
-`, dir, port, cert, key, map[bool]string{true: " http2"}[http2])), 0o644)
+	err := os.WriteFile(conf, []byte(e2e.NginxTLSConfig(dir, port, cert, key, http2)), 0o644)
 	if err != nil {
 		t.Fatal(err)
 	}
