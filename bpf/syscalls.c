@@ -88,7 +88,7 @@ static __always_inline void bind_pending(__s32 fd, struct sock *sk)
 	if (e) {
 		fill_header(&e->hdr, EVENT_TLS_BIND, 0, fd, sk, bpf_ktime_get_ns());
 		e->ssl = *ssl;
-		bpf_ringbuf_submit(e, wakeup());
+		bpf_ringbuf_submit(e, wakeup(sizeof(*e)));
 	} else {
 		count(COUNTER_RINGBUF_FULL, 1);
 	}
@@ -347,7 +347,7 @@ int enter_openat(struct syscall_enter_ctx *ctx)
 		return 0;
 	fill_header(&e->hdr, EVENT_LIB_OPEN, 0, -1, NULL, bpf_ktime_get_ns());
 	e->path_len = n - 1;
-	if (bpf_ringbuf_output(&events, e, sizeof(*e), wakeup()))
+	if (bpf_ringbuf_output(&events, e, sizeof(*e), wakeup(sizeof(*e))))
 		count(COUNTER_RINGBUF_FULL, 1);
 	return 0;
 }
@@ -382,7 +382,7 @@ int process_exec(struct sched_process_exec_ctx *ctx)
 	if (bpf_probe_read_user(e->args, len, (void *)start))
 		len = 0;
 	e->args_len = len;
-	bpf_ringbuf_submit(e, wakeup());
+	bpf_ringbuf_submit(e, wakeup(sizeof(*e)));
 	return 0;
 }
 

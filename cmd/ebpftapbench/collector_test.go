@@ -19,7 +19,7 @@ import (
 func TestCollectorConfig(t *testing.T) {
 	for _, level := range []string{"none", "summary", "full"} {
 		t.Run(level, func(t *testing.T) {
-			b, err := collectorConfig(level, "/tmp/bench/sink.sock")
+			b, err := collectorConfig(level, "/tmp/bench/sink.sock", "")
 			require.NoError(t, err)
 			path := filepath.Join(t.TempDir(), "collector.yaml")
 			require.NoError(t, os.WriteFile(path, b, 0o644))
@@ -37,6 +37,7 @@ func TestCollectorConfig(t *testing.T) {
 
 			assert.Equal(t, "unix:///tmp/bench/sink.sock", conf.Get("exporters::otlp_grpc::endpoint"))
 			assert.Equal(t, true, conf.Get("exporters::otlp_grpc::tls::insecure"))
+			assert.Equal(t, "none", conf.Get("exporters::otlp_grpc::compression"))
 			assert.True(t, conf.IsSet("processors::batch"))
 			for _, signal := range []string{"traces", "logs", "metrics"} {
 				p := "service::pipelines::" + signal + "::"
@@ -46,6 +47,23 @@ func TestCollectorConfig(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestCollectorConfigPprof: with -pprof the collector serves pprof, and
+// only then.
+func TestCollectorConfigPprof(t *testing.T) {
+	b, err := collectorConfig("summary", "/tmp/bench/sink.sock", pprofEndpoint)
+	require.NoError(t, err)
+	path := filepath.Join(t.TempDir(), "collector.yaml")
+	require.NoError(t, os.WriteFile(path, b, 0o644))
+	conf, err := confmaptest.LoadConf(path)
+	require.NoError(t, err)
+	assert.Equal(t, pprofEndpoint, conf.Get("extensions::pprof::endpoint"))
+	assert.Equal(t, []any{"pprof"}, conf.Get("service::extensions"))
+
+	b, err = collectorConfig("summary", "/tmp/bench/sink.sock", "")
+	require.NoError(t, err)
+	assert.NotContains(t, string(b), "pprof")
 }
 
 func TestExporterDroppedItems(t *testing.T) {

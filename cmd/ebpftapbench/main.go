@@ -42,6 +42,7 @@ type options struct {
 	sslReturns       string
 	floorTracepoints string
 	keep             bool
+	pprof            string // a directory for the collector's CPU profiles, or ""
 }
 
 // bench is what every round shares.
@@ -71,6 +72,7 @@ func main() {
 	flag.StringVar(&o.out, "out", "_build/bench.md", "where to write the report; the rounds' raw figures go beside it as .json")
 	flag.StringVar(&o.sslReturns, "floor-ssl-returns", "all", "OpenSSL functions the floor sets a uretprobe on: all (as the engine does now) or reads")
 	flag.StringVar(&o.floorTracepoints, "floor-tracepoints", floorTracepointsBPF, "how the floor sets ebpftap's tracepoints: bpf (one empty BPF program, counted) or tracefs (enabled with no program, uncounted)")
+	flag.StringVar(&o.pprof, "pprof", "", "save the collector's CPU profile of each measured load in this directory (scenario-mode-round.pprof)")
 	flag.BoolVar(&o.keep, "keep", false, "keep the work directory (configs, logs) and print its path")
 	flag.Parse()
 	if err := run(o); err != nil {
@@ -108,6 +110,11 @@ func run(o options) (err error) {
 	}
 	if err := checkPrerequisites(scs, ms, o.collectorBin); err != nil {
 		return err
+	}
+	if o.pprof != "" {
+		if err := os.MkdirAll(o.pprof, 0o755); err != nil {
+			return err
+		}
 	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)

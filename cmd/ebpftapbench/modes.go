@@ -123,7 +123,11 @@ func (b *bench) floorSites(sc scenario, server *process, serverPids []int) ([]up
 
 // writeCollectorConfig writes the collector's config for a level into dir.
 func (b *bench) writeCollectorConfig(dir, level string) (string, error) {
-	cfg, err := collectorConfig(level, b.sinkSocket)
+	endpoint := ""
+	if b.opts.pprof != "" {
+		endpoint = pprofEndpoint
+	}
+	cfg, err := collectorConfig(level, b.sinkSocket, endpoint)
 	if err != nil {
 		return "", fmt.Errorf("writing the collector config: %w", err)
 	}

@@ -172,9 +172,20 @@ func (b *bench) runRound(ctx context.Context, sc scenario, m mode, round int) (s
 		}
 	}
 
+	var profiled chan error
+	if col != nil && b.opts.pprof != "" {
+		profiled = make(chan error, 1)
+		path := filepath.Join(b.opts.pprof, fmt.Sprintf("%s-%s-%d.pprof", sc.name, m.key, round))
+		go func() { profiled <- profileCPU(ctx, b.opts.duration, path) }()
+	}
 	res, load, err := b.runLoad(ctx, sc, target, b.opts.duration, dir, "load")
 	if err != nil {
 		return s, err
+	}
+	if profiled != nil {
+		if err := <-profiled; err != nil {
+			return s, err
+		}
 	}
 
 	// After the load.
