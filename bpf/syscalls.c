@@ -9,6 +9,7 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 /* Typed pointers keep the event types in BTF, where bpf2go finds them. */
 const struct data_event *unused_data_event __attribute__((unused));
 const struct exec_event *unused_exec_event __attribute__((unused));
+const struct close_event *unused_close_event __attribute__((unused));
 const struct tls_bind_event *unused_tls_bind_event __attribute__((unused));
 const struct lib_open_event *unused_lib_open_event __attribute__((unused));
 const enum event_kind *unused_event_kind __attribute__((unused));
@@ -28,7 +29,8 @@ struct call_args {
 	__u64 iovcnt; /* number of iovecs when is_iov */
 	__u64 ts_ns;  /* enter time: when the process handed over the bytes */
 	__s32 fd;
-	__u32 is_iov;
+	__u16 is_iov;
+	__u16 counted; /* POLICY_COUNT: exit adds the length to wire_bytes */
 };
 
 struct {
@@ -39,7 +41,8 @@ struct {
 } calls SEC(".maps");
 
 /* remember_call keeps a syscall's arguments for its exit. */
-static __always_inline int remember_call(struct sock *sk, __s32 fd, __u64 buf, __u64 iovcnt, __u32 is_iov)
+static __always_inline int remember_call(struct sock *sk, __s32 fd, __u64 buf, __u64 iovcnt, __u16 is_iov,
+					 __u16 counted)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	struct call_args a = {
@@ -49,6 +52,7 @@ static __always_inline int remember_call(struct sock *sk, __s32 fd, __u64 buf, _
 		.ts_ns = bpf_ktime_get_ns(),
 		.fd = fd,
 		.is_iov = is_iov,
+		.counted = counted,
 	};
 	if (bpf_map_update_elem(&calls, &id, &a, BPF_ANY))
 		count(COUNTER_ARGS_FULL, 1);
@@ -95,6 +99,52 @@ static __always_inline void bind_pending(__s32 fd, struct sock *sk)
 	bpf_map_delete_elem(&pending_bind, &id);
 }
 
+/* The wire bytes of each connection whose payload user space no longer
+ * wants (POLICY_COUNT): counted here, not sent as an event per syscall, and
+ * reported in the connection's close event. User space also reads them
+ * every second (capture's wireCounts). Most of them are TLS ciphertext,
+ * half the events of an HTTPS request before. An LRU map: an entry that a
+ * read completing after the close recreated is the first evicted. */
+struct wire_count {
+	__u64 sent;
+	__u64 recv;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u64); /* struct sock address */
+	__type(value, struct wire_count);
+} wire_bytes SEC(".maps");
+
+/* count_wire adds n bytes to sk's count; 0 when it could not, and an event
+ * must carry them. */
+static __always_inline int count_wire(__u64 sk, __u8 dir, __u64 n)
+{
+	struct wire_count *w = bpf_map_lookup_elem(&wire_bytes, &sk);
+	if (!w) {
+		/* Created only while the policy holds: not for a read that
+		 * completed after the close removed it. */
+		if (policy_of((struct sock *)sk) != POLICY_COUNT)
+			return 0;
+		struct wire_count zero = {};
+		bpf_map_update_elem(&wire_bytes, &sk, &zero, BPF_NOEXIST);
+		if (!(w = bpf_map_lookup_elem(&wire_bytes, &sk)))
+			return 0;
+	}
+	__sync_fetch_and_add(dir == DIR_SEND ? &w->sent : &w->recv, n);
+	return 1;
+}
+
+/* forget_conn drops what was kept of an earlier connection that had the
+ * same struct sock: a new connection starts copied, and uncounted. */
+static __always_inline void forget_conn(struct sock *sk)
+{
+	__u64 key = (__u64)sk;
+	forget_policy(sk);
+	bpf_map_delete_elem(&wire_bytes, &key);
+}
+
 static __always_inline int enter_data(__s32 fd, __u64 buf, __u64 iovcnt, __u32 is_iov, __u8 dir)
 {
 	if (is_self())
@@ -111,8 +161,8 @@ static __always_inline int enter_data(__s32 fd, __u64 buf, __u64 iovcnt, __u32 i
 	/* No buffer: exit reports the length only. Inside a TLS call these are
 	 * ciphertext, the plaintext comes from the library. */
 	if (tls || policy == POLICY_COUNT)
-		return remember_call(sk, fd, 0, 0, 0);
-	return remember_call(sk, fd, buf, iovcnt, is_iov);
+		return remember_call(sk, fd, 0, 0, 0, policy == POLICY_COUNT);
+	return remember_call(sk, fd, buf, iovcnt, is_iov, 0);
 }
 
 static __always_inline int enter_msg(__s32 fd, __u64 msg, __u8 dir)
@@ -146,6 +196,8 @@ static __always_inline int exit_data(struct syscall_exit_ctx *ctx, __u8 dir)
 		struct sock_binding b = {.sock = a.sock, .fd = a.fd};
 		bpf_map_update_elem(&last_read, &id, &b, BPF_ANY);
 	}
+	if (a.counted && count_wire(a.sock, dir, ctx->ret))
+		return 0;
 
 	/* A write is stamped when the process handed the bytes over, a read when
 	 * it got them, so a request is never later than the response to it. */
@@ -189,7 +241,7 @@ int enter_connect(struct syscall_enter_ctx *ctx)
 	if (is_self())
 		return 0;
 	struct sock *sk = sock_from_fd(ctx->args[0]);
-	return sk ? remember_call(sk, ctx->args[0], 0, 0, 0) : 0;
+	return sk ? remember_call(sk, ctx->args[0], 0, 0, 0, 0) : 0;
 }
 
 SEC("tracepoint/syscalls/sys_exit_connect")
@@ -200,7 +252,7 @@ int exit_connect(struct syscall_exit_ctx *ctx)
 		return 0;
 	/* A non-blocking connect returns EINPROGRESS with the addresses set. */
 	if (ctx->ret == 0 || ctx->ret == -EINPROGRESS) {
-		forget_policy((struct sock *)a.sock);
+		forget_conn((struct sock *)a.sock);
 		emit_header(EVENT_CONN_OPEN, ROLE_CLIENT, a.fd, (struct sock *)a.sock);
 	}
 	return 0;
@@ -214,7 +266,7 @@ static __always_inline int accepted(struct syscall_exit_ctx *ctx)
 	 * even when the caller passed no address buffer. */
 	struct sock *sk = sock_from_fd(ctx->ret);
 	if (sk) {
-		forget_policy(sk);
+		forget_conn(sk);
 		emit_header(EVENT_CONN_OPEN, ROLE_SERVER, ctx->ret, sk);
 	}
 	return 0;
@@ -234,8 +286,18 @@ int sock_state(struct inet_sock_set_state_ctx *ctx)
 	if (ctx->newstate != TCP_CLOSE || ctx->protocol != IPPROTO_TCP)
 		return 0;
 	struct sock *sk = (struct sock *)ctx->skaddr;
-	forget_policy(sk);
-	emit_header(EVENT_CONN_CLOSE, 0, -1, sk);
+	__u64 key = (__u64)sk;
+	struct close_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (e) {
+		fill_header(&e->hdr, EVENT_CONN_CLOSE, 0, -1, sk, bpf_ktime_get_ns());
+		struct wire_count *w = bpf_map_lookup_elem(&wire_bytes, &key);
+		e->counted_sent = w ? w->sent : 0;
+		e->counted_recv = w ? w->recv : 0;
+		bpf_ringbuf_submit(e, wakeup(sizeof(*e)));
+	} else {
+		count(COUNTER_RINGBUF_FULL, 1);
+	}
+	forget_conn(sk);
 	return 0;
 }
 

@@ -251,15 +251,27 @@ static __always_inline void emit_length(struct event_header *h, __u64 len, struc
 		s->lost += n;
 }
 
+/* lost_entries is at least the number of entries this object put in lost
+ * and has not taken back (evictions and rewrites leave it higher, which is
+ * safe): while it is 0, which is always unless the ring buffer overflowed,
+ * no event pays for a lookup in lost. A stream's lost bytes are put and
+ * taken by one object (syscalls for the wire, tlslib or gotls for the
+ * plaintext), so a global of each object is enough. Without it every data
+ * event paid a hash lookup that found nothing. */
+__u64 lost_entries = 0;
+
 /* take_lost returns, and forgets, the bytes of k's stream whose events were
  * dropped earlier. */
 static __always_inline __u32 take_lost(struct lost_key *k)
 {
+	if (lost_entries == 0)
+		return 0;
 	__u64 *before = bpf_map_lookup_elem(&lost, k);
 	if (!before)
 		return 0;
 	__u32 n = *before;
-	bpf_map_delete_elem(&lost, k);
+	if (bpf_map_delete_elem(&lost, k) == 0)
+		__sync_fetch_and_sub(&lost_entries, 1);
 	return n;
 }
 
@@ -268,6 +280,7 @@ static __always_inline void keep_lost(struct lost_key *k, struct pending_lost *s
 {
 	if (s->lost) {
 		__u64 v = s->lost;
+		__sync_fetch_and_add(&lost_entries, 1); /* before the entry: never 0 while it exists */
 		bpf_map_update_elem(&lost, k, &v, BPF_ANY);
 	}
 }

@@ -64,7 +64,7 @@ enum tls_cookie {
  * Connections without an entry are copied. */
 enum conn_policy {
 	POLICY_COPY = 0,
-	POLICY_COUNT = 1,  /* report byte counts only: not HTTP */
+	POLICY_COUNT = 1,  /* count the bytes in the kernel (wire_bytes), send no data events */
 	POLICY_IGNORE = 2, /* report nothing but the close: filtered out */
 };
 
@@ -140,6 +140,15 @@ struct tls_bind_event {
  * of the stream; the first copied of them are in data, the rest were not
  * copied. lost_before counts bytes of this direction lost in earlier, dropped
  * events. */
+/* EVENT_CONN_CLOSE: the header, and the wire bytes counted in the kernel
+ * while the connection's policy was POLICY_COUNT (wire_bytes in
+ * syscalls.c), in all. */
+struct close_event {
+	struct event_header hdr;
+	__u64 counted_sent;
+	__u64 counted_recv;
+};
+
 struct data_event {
 	struct event_header hdr;
 	__u32 len;

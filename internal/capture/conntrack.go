@@ -36,6 +36,9 @@ type tracked struct {
 	// payload; the kernel is told once no hello may still be read.
 	hello     [3]helloScan
 	countOnly bool
+	// counted is how much of the kernel's count of the wire bytes (once
+	// count-only) the handler was given.
+	counted syscallsWireCount
 }
 
 type helloScan struct {

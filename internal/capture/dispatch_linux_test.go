@@ -63,9 +63,15 @@ func openRecord(sock uint64, role Role) []byte {
 	return b
 }
 
-func closeRecord(sock uint64) []byte {
-	b := make([]byte, headerSize)
+func closeRecord(sock uint64) []byte { return countedCloseRecord(sock, 0, 0) }
+
+// countedCloseRecord is the close of a count-only connection whose wire
+// bytes the kernel counted: sent and recv in all.
+func countedCloseRecord(sock, sent, recv uint64) []byte {
+	b := make([]byte, closeSize)
 	header(b, syscallsEventKindEVENT_CONN_CLOSE, 0, 0, sock)
+	e := (*syscallsCloseEvent)(unsafe.Pointer(&b[0]))
+	e.CountedSent, e.CountedRecv = sent, recv
 	return b
 }
 
@@ -180,6 +186,37 @@ func TestDispatchPayloadRefused(t *testing.T) {
 	e.dispatch(bindRecord(7, ssl))
 	if tr := e.conns.peek(7); tr == nil || !tr.countOnly {
 		t.Error("plaintext refused at its bind did not ask to stop copying")
+	}
+}
+
+// TestDispatchCountedBytes checks that the wire bytes the kernel counted
+// for a count-only connection reach the handler once each: what a sweep
+// read, then the rest from the close event, before the close.
+func TestDispatchCountedBytes(t *testing.T) {
+	rec := &refuser{}
+	e := newDispatchEngine(t, rec)
+	e.dispatch(openRecord(1, RoleClient))
+	e.dispatch(dataEventRecord(1, Send, 0, "SSH-2.0-OpenSSH_9.2\r\n", 0)) // 21 bytes, refused
+	e.dispatch(dataEventRecord(1, Recv, 0, "SSH-2.0-other\r\n", 0))       // 15
+	tr := e.conns.peek(1)
+	now := e.clock.wall(2)
+	e.deliverCounted(tr, syscallsWireCount{Sent: 1000, Recv: 0}, now) // as a sweep would
+	e.deliverCounted(tr, syscallsWireCount{Sent: 1000, Recv: 0}, now) // nothing new
+	c := rec.opened[0]
+	if n := rec.wire(c); n != (byteCount{sent: 1021, recv: 15, lost: 1000}) {
+		t.Errorf("after a sweep: %+v; want 1021 sent, 15 received, 1000 not copied", n)
+	}
+	e.dispatch(countedCloseRecord(1, 1500, 4000))
+	if n := rec.wire(c); n != (byteCount{sent: 1521, recv: 4015, lost: 5500}) {
+		t.Errorf("after the close: %+v; want 1521 sent, 4015 received, 5500 not copied", n)
+	}
+	if len(rec.closed) != 1 {
+		t.Errorf("closed %d; want 1", len(rec.closed))
+	}
+	short := countedCloseRecord(2, 1, 1)
+	e.dispatch(short[:closeSize-1])
+	if n := e.badEvents.Load(); n != 1 {
+		t.Errorf("bad events %d after a short close record, want 1", n)
 	}
 }
 

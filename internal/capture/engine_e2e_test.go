@@ -320,6 +320,66 @@ func TestE2EEnginePolicies(t *testing.T) {
 	}
 }
 
+// TestE2EEngineCountsOpenConnections checks that the wire bytes the kernel
+// counts for a count-only connection reach the handler while it is open,
+// not only at its close: a client that speaks no HTTP is refused, sends
+// 50000 bytes, and holds the connection open for seconds.
+func TestE2EEngineCountsOpenConnections(t *testing.T) {
+	rec := &refuser{}
+	startEngine(t, rec)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		io.WriteString(c, "SSH-2.0-server\r\n") // the server's first bytes: no TLS hello
+		io.Copy(io.Discard, c)
+	}()
+	const payload = 50000
+	client := exec.Command("python3", "-c", `import socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.sendall(b"SSH-2.0-client\r\n")
+s.recv(100)
+time.sleep(0.5)
+s.sendall(b"x" * 50000)
+time.sleep(4)`, strconv.Itoa(ln.Addr().(*net.TCPAddr).Port))
+	if err := client.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer client.Wait()
+	defer client.Process.Kill()
+
+	const hello = uint64(len("SSH-2.0-client\r\n"))
+	var got byteCount
+	deadline := time.Now().Add(3500 * time.Millisecond) // the client holds on for 4.5 s
+	for time.Now().Before(deadline) {
+		rec.mu.Lock()
+		for _, c := range rec.opened {
+			if c.Remote.String() == ln.Addr().String() {
+				got = rec.wire(c)
+			}
+		}
+		closed := len(rec.closed)
+		rec.mu.Unlock()
+		if closed != 0 {
+			t.Fatal("the connection closed before its count was checked")
+		}
+		if got.sent == hello+payload {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if got.sent != hello+payload || got.lost != payload {
+		t.Errorf("while open: %d bytes sent, %d of them not copied; want %d and %d", got.sent, got.lost, hello+payload, payload)
+	}
+}
+
 // slowClient sends two HTTP requests on one connection to
 // 127.0.0.1:argv[1], pausing half a second before each send and each read,
 // and prints the responses. The pauses leave the engine time to apply a

@@ -56,6 +56,10 @@ type Engine struct {
 	conns   *connTable
 	unbound *unboundPlaintext
 
+	// Buffers of readCounted, the reader's.
+	countedKeys   []uint64
+	countedValues []syscallsWireCount
+
 	badEvents     atomic.Uint64
 	countersMu    sync.Mutex            // orders reads of the kernel's counters with closing the maps
 	finalCounters *KernelCounters       // the kernel's counters when the maps were closed
@@ -132,6 +136,9 @@ func (e *Engine) Close() error {
 			<-e.done
 		}
 		now := time.Now()
+		if e.reader != nil { // started: the maps are there
+			e.readCounted(now)
+		}
 		for _, tr := range e.conns.all() {
 			e.closeConn(tr, now)
 		}
@@ -233,6 +240,7 @@ func (e *Engine) run() {
 			for _, tr := range e.conns.expire(now) {
 				e.closeConn(tr, now)
 			}
+			e.readCounted(now)
 			e.unbound.expire(now.Add(-unboundWait))
 			e.conns.forgetClosed(now.Add(-lateWindow))
 			e.publishStats()
@@ -271,7 +279,13 @@ func (e *Engine) dispatch(b []byte) {
 		}
 		e.data(h, d, now)
 	case syscallsEventKindEVENT_CONN_CLOSE:
+		counted, err := decodeClose(b)
+		if err != nil {
+			e.badEvent(err)
+			return
+		}
 		if tr := e.conns.closed(h.Sock, now); tr != nil {
+			e.deliverCounted(tr, counted, now)
 			e.closeConn(tr, now)
 		}
 	case syscallsEventKindEVENT_PROC_EXEC:

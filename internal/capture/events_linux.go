@@ -18,6 +18,7 @@ const (
 	execSize       = int(unsafe.Sizeof(syscallsExecEvent{}))
 	bindSize       = int(unsafe.Sizeof(syscallsTlsBindEvent{}))
 	libOpenSize    = int(unsafe.Sizeof(syscallsLibOpenEvent{}))
+	closeSize      = int(unsafe.Sizeof(syscallsCloseEvent{}))
 
 	offLen        = unsafe.Offsetof(syscallsDataEvent{}.Len)
 	offCopied     = unsafe.Offsetof(syscallsDataEvent{}.Copied)
@@ -58,6 +59,16 @@ func decodeData(b []byte) (dataRecord, error) {
 	}
 	r.data = b[dataHeaderSize : dataHeaderSize+copied]
 	return r, nil
+}
+
+// decodeClose returns the wire bytes the kernel counted for a closed
+// connection (POLICY_COUNT), in all.
+func decodeClose(b []byte) (syscallsWireCount, error) {
+	if len(b) < closeSize {
+		return syscallsWireCount{}, fmt.Errorf("%w: %d bytes, close event needs %d", errShortRecord, len(b), closeSize)
+	}
+	e := (*syscallsCloseEvent)(unsafe.Pointer(&b[0]))
+	return syscallsWireCount{Sent: e.CountedSent, Recv: e.CountedRecv}, nil
 }
 
 func decodeBind(b []byte) (ssl uint64, err error) {

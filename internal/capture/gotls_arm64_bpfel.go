@@ -47,6 +47,7 @@ const (
 	gotlsMapPolicies     = "policies"
 	gotlsProgGoTlsEnter  = "go_tls_enter"
 	gotlsProgGoTlsReturn = "go_tls_return"
+	gotlsVarLostEntries  = "lost_entries"
 	gotlsVarSelfTgid     = "self_tgid"
 )
 
@@ -111,7 +112,8 @@ type gotlsMapSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type gotlsVariableSpecs struct {
-	SelfTgid *ebpf.VariableSpec `ebpf:"self_tgid"`
+	LostEntries *ebpf.VariableSpec `ebpf:"lost_entries"`
+	SelfTgid    *ebpf.VariableSpec `ebpf:"self_tgid"`
 }
 
 // gotlsObjects contains all objects after they have been loaded into the kernel.
@@ -155,7 +157,8 @@ func (m *gotlsMaps) Close() error {
 //
 // It can be passed to loadGotlsObjects or ebpf.CollectionSpec.LoadAndAssign.
 type gotlsVariables struct {
-	SelfTgid *ebpf.Variable `ebpf:"self_tgid"`
+	LostEntries *ebpf.Variable `ebpf:"lost_entries"`
+	SelfTgid    *ebpf.Variable `ebpf:"self_tgid"`
 }
 
 // gotlsPrograms contains all programs after they have been loaded into the kernel.

@@ -14,13 +14,21 @@ import (
 )
 
 type syscallsCallArgs struct {
-	_      structs.HostLayout
-	Sock   uint64
-	Buf    uint64
-	Iovcnt uint64
-	TsNs   uint64
-	Fd     int32
-	IsIov  uint32
+	_       structs.HostLayout
+	Sock    uint64
+	Buf     uint64
+	Iovcnt  uint64
+	TsNs    uint64
+	Fd      int32
+	IsIov   uint16
+	Counted uint16
+}
+
+type syscallsCloseEvent struct {
+	_           structs.HostLayout
+	Hdr         syscallsEventHeader
+	CountedSent uint64
+	CountedRecv uint64
 }
 
 type syscallsConnPolicy uint32
@@ -191,6 +199,12 @@ const (
 	syscallsTlsLibraryTLS_LIB_GO      syscallsTlsLibrary = 3
 )
 
+type syscallsWireCount struct {
+	_    structs.HostLayout
+	Sent uint64
+	Recv uint64
+}
+
 // Names of all BPF objects in the ELF.
 //
 // Used for safe lookups in a Collection or CollectionSpec.
@@ -205,6 +219,7 @@ const (
 	syscallsMapPolicies           = "policies"
 	syscallsMapSslSocks           = "ssl_socks"
 	syscallsMapTlsCalls           = "tls_calls"
+	syscallsMapWireBytes          = "wire_bytes"
 	syscallsProgEnterConnect      = "enter_connect"
 	syscallsProgEnterOpenat       = "enter_openat"
 	syscallsProgEnterRead         = "enter_read"
@@ -229,8 +244,10 @@ const (
 	syscallsProgProcessExec       = "process_exec"
 	syscallsProgProcessExit       = "process_exit"
 	syscallsProgSockState         = "sock_state"
+	syscallsVarLostEntries        = "lost_entries"
 	syscallsVarSelfTgid           = "self_tgid"
 	syscallsVarTlsLibFiles        = "tls_lib_files"
+	syscallsVarUnusedCloseEvent   = "unused_close_event"
 	syscallsVarUnusedConnPolicy   = "unused_conn_policy"
 	syscallsVarUnusedConnRole     = "unused_conn_role"
 	syscallsVarUnusedCounter      = "unused_counter"
@@ -327,14 +344,17 @@ type syscallsMapSpecs struct {
 	Policies    *ebpf.MapSpec `ebpf:"policies"`
 	SslSocks    *ebpf.MapSpec `ebpf:"ssl_socks"`
 	TlsCalls    *ebpf.MapSpec `ebpf:"tls_calls"`
+	WireBytes   *ebpf.MapSpec `ebpf:"wire_bytes"`
 }
 
 // syscallsVariableSpecs contains global variables before they are loaded into the kernel.
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type syscallsVariableSpecs struct {
+	LostEntries        *ebpf.VariableSpec `ebpf:"lost_entries"`
 	SelfTgid           *ebpf.VariableSpec `ebpf:"self_tgid"`
 	TlsLibFiles        *ebpf.VariableSpec `ebpf:"tls_lib_files"`
+	UnusedCloseEvent   *ebpf.VariableSpec `ebpf:"unused_close_event"`
 	UnusedConnPolicy   *ebpf.VariableSpec `ebpf:"unused_conn_policy"`
 	UnusedConnRole     *ebpf.VariableSpec `ebpf:"unused_conn_role"`
 	UnusedCounter      *ebpf.VariableSpec `ebpf:"unused_counter"`
@@ -379,6 +399,7 @@ type syscallsMaps struct {
 	Policies    *ebpf.Map `ebpf:"policies"`
 	SslSocks    *ebpf.Map `ebpf:"ssl_socks"`
 	TlsCalls    *ebpf.Map `ebpf:"tls_calls"`
+	WireBytes   *ebpf.Map `ebpf:"wire_bytes"`
 }
 
 func (m *syscallsMaps) Close() error {
@@ -393,6 +414,7 @@ func (m *syscallsMaps) Close() error {
 		m.Policies,
 		m.SslSocks,
 		m.TlsCalls,
+		m.WireBytes,
 	)
 }
 
@@ -400,8 +422,10 @@ func (m *syscallsMaps) Close() error {
 //
 // It can be passed to loadSyscallsObjects or ebpf.CollectionSpec.LoadAndAssign.
 type syscallsVariables struct {
+	LostEntries        *ebpf.Variable `ebpf:"lost_entries"`
 	SelfTgid           *ebpf.Variable `ebpf:"self_tgid"`
 	TlsLibFiles        *ebpf.Variable `ebpf:"tls_lib_files"`
+	UnusedCloseEvent   *ebpf.Variable `ebpf:"unused_close_event"`
 	UnusedConnPolicy   *ebpf.Variable `ebpf:"unused_conn_policy"`
 	UnusedConnRole     *ebpf.Variable `ebpf:"unused_conn_role"`
 	UnusedCounter      *ebpf.Variable `ebpf:"unused_counter"`

@@ -58,6 +58,7 @@ const (
 	tlslibMapTlsCalls    = "tls_calls"
 	tlslibProgTlsEnter   = "tls_enter"
 	tlslibProgTlsReturn  = "tls_return"
+	tlslibVarLostEntries = "lost_entries"
 	tlslibVarSelfTgid    = "self_tgid"
 )
 
@@ -125,7 +126,8 @@ type tlslibMapSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type tlslibVariableSpecs struct {
-	SelfTgid *ebpf.VariableSpec `ebpf:"self_tgid"`
+	LostEntries *ebpf.VariableSpec `ebpf:"lost_entries"`
+	SelfTgid    *ebpf.VariableSpec `ebpf:"self_tgid"`
 }
 
 // tlslibObjects contains all objects after they have been loaded into the kernel.
@@ -175,7 +177,8 @@ func (m *tlslibMaps) Close() error {
 //
 // It can be passed to loadTlslibObjects or ebpf.CollectionSpec.LoadAndAssign.
 type tlslibVariables struct {
-	SelfTgid *ebpf.Variable `ebpf:"self_tgid"`
+	LostEntries *ebpf.Variable `ebpf:"lost_entries"`
+	SelfTgid    *ebpf.Variable `ebpf:"self_tgid"`
 }
 
 // tlslibPrograms contains all programs after they have been loaded into the kernel.
