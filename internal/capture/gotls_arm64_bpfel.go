@@ -40,15 +40,16 @@ type gotlsLostKey struct {
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
-	gotlsMapCounters     = "counters"
-	gotlsMapEvents       = "events"
-	gotlsMapGoCalls      = "go_calls"
-	gotlsMapLost         = "lost"
-	gotlsMapPolicies     = "policies"
-	gotlsProgGoTlsEnter  = "go_tls_enter"
-	gotlsProgGoTlsReturn = "go_tls_return"
-	gotlsVarLostEntries  = "lost_entries"
-	gotlsVarSelfTgid     = "self_tgid"
+	gotlsMapCounters       = "counters"
+	gotlsMapEvents         = "events"
+	gotlsMapGoCalls        = "go_calls"
+	gotlsMapLost           = "lost"
+	gotlsMapPolicies       = "policies"
+	gotlsProgGoTlsEnter    = "go_tls_enter"
+	gotlsProgGoTlsReturn   = "go_tls_return"
+	gotlsVarLostEntries    = "lost_entries"
+	gotlsVarProbeReadsOnly = "probe_reads_only"
+	gotlsVarSelfTgid       = "self_tgid"
 )
 
 // loadGotls returns the embedded CollectionSpec for gotls.
@@ -112,8 +113,9 @@ type gotlsMapSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type gotlsVariableSpecs struct {
-	LostEntries *ebpf.VariableSpec `ebpf:"lost_entries"`
-	SelfTgid    *ebpf.VariableSpec `ebpf:"self_tgid"`
+	LostEntries    *ebpf.VariableSpec `ebpf:"lost_entries"`
+	ProbeReadsOnly *ebpf.VariableSpec `ebpf:"probe_reads_only"`
+	SelfTgid       *ebpf.VariableSpec `ebpf:"self_tgid"`
 }
 
 // gotlsObjects contains all objects after they have been loaded into the kernel.
@@ -157,8 +159,9 @@ func (m *gotlsMaps) Close() error {
 //
 // It can be passed to loadGotlsObjects or ebpf.CollectionSpec.LoadAndAssign.
 type gotlsVariables struct {
-	LostEntries *ebpf.Variable `ebpf:"lost_entries"`
-	SelfTgid    *ebpf.Variable `ebpf:"self_tgid"`
+	LostEntries    *ebpf.Variable `ebpf:"lost_entries"`
+	ProbeReadsOnly *ebpf.Variable `ebpf:"probe_reads_only"`
+	SelfTgid       *ebpf.Variable `ebpf:"self_tgid"`
 }
 
 // gotlsPrograms contains all programs after they have been loaded into the kernel.

@@ -91,13 +91,14 @@ func (e *Engine) loadSyscallObjects() error {
 // commonSpecs is what every object declares (bpf/headers/capture.h) and is
 // configured with.
 type commonSpecs struct {
-	Events   *ebpf.MapSpec      `ebpf:"events"`
-	SelfTgid *ebpf.VariableSpec `ebpf:"self_tgid"`
+	Events         *ebpf.MapSpec      `ebpf:"events"`
+	SelfTgid       *ebpf.VariableSpec `ebpf:"self_tgid"`
+	ProbeReadsOnly *ebpf.VariableSpec `ebpf:"probe_reads_only"`
 }
 
 // configure sets what every object is loaded with: the ring buffer's size
-// (a replacement map must match its spec) and the process never to capture,
-// this one.
+// (a replacement map must match its spec), the process never to capture,
+// this one, and how kernel structures are read (Options.ProbeReads).
 func (e *Engine) configure(spec *ebpf.CollectionSpec) error {
 	var s commonSpecs
 	if err := spec.Assign(&s); err != nil {
@@ -106,6 +107,11 @@ func (e *Engine) configure(spec *ebpf.CollectionSpec) error {
 	s.Events.MaxEntries = uint32(e.opts.RingBufferSize)
 	if err := s.SelfTgid.Set(uint32(os.Getpid())); err != nil {
 		return fmt.Errorf("setting self_tgid: %w", err)
+	}
+	if e.opts.ProbeReads {
+		if err := s.ProbeReadsOnly.Set(uint32(1)); err != nil {
+			return fmt.Errorf("setting probe_reads_only: %w", err)
+		}
 	}
 	return nil
 }

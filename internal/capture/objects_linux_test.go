@@ -214,3 +214,44 @@ func TestE2EVerifierLog(t *testing.T) {
 		t.Errorf("logged %d error and %d debug entries with the verifier's words, want 1 and 1: %v", errors, debug, logs.All())
 	}
 }
+
+// TestE2EKernelReads checks that the programs read kernel structures through
+// BTF casts where the kernel has bpf_rdonly_cast, as this one does, and with
+// Options.ProbeReads through bpf_probe_read_kernel only: the fallback that
+// TestE2EEngineTLSLibraries runs end to end.
+func TestE2EKernelReads(t *testing.T) {
+	e2e.RequireBPF(t)
+	kernel, err := btf.LoadKernelSpec()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cast *btf.Func
+	if err := kernel.TypeByName("bpf_rdonly_cast", &cast); err != nil {
+		t.Fatalf("this kernel has no bpf_rdonly_cast (Linux 6.2+): the casts would go untested: %v", err)
+	}
+	// bpf_rdonly_cast leaves no call behind (the verifier turns it into a
+	// move), and the loaded program's helper calls are not named: the casts
+	// show as fewer calls, a bpf_probe_read_kernel per field gone.
+	var calls [2]int
+	for i, probeReads := range []bool{false, true} {
+		e := startEngineWith(t, Options{ProbeReads: probeReads}, &recorder{})
+		info, err := e.objs.EnterRead.Info()
+		if err != nil {
+			t.Fatal(err)
+		}
+		insns, err := info.Instructions()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, ins := range insns {
+			if ins.IsBuiltinCall() {
+				calls[i]++
+			}
+		}
+		e.Close()
+	}
+	t.Logf("enter_read's helper calls: %d with casts, %d with ProbeReads", calls[0], calls[1])
+	if calls[0] == 0 || calls[1]-calls[0] < 8 {
+		t.Errorf("enter_read makes %d helper calls with casts, %d with ProbeReads; want at least 8 fewer with casts", calls[0], calls[1])
+	}
+}

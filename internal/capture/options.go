@@ -28,6 +28,12 @@ type Options struct {
 	// kernel whose uprobe_multi links misbehave, and the way older kernels
 	// run, for comparing the two.
 	ClassicUprobes bool
+
+	// ProbeReads reads kernel structures with a bpf_probe_read_kernel call
+	// per field even where the kernel can cast pointers to their BTF types
+	// (the bpf_rdonly_cast kfunc, Linux 6.2+) and read fields directly: the
+	// way older kernels run, for testing and comparing the two.
+	ProbeReads bool
 }
 
 // The defaults of Options, for callers that show or validate them.

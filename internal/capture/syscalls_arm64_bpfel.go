@@ -245,6 +245,7 @@ const (
 	syscallsProgProcessExit       = "process_exit"
 	syscallsProgSockState         = "sock_state"
 	syscallsVarLostEntries        = "lost_entries"
+	syscallsVarProbeReadsOnly     = "probe_reads_only"
 	syscallsVarSelfTgid           = "self_tgid"
 	syscallsVarTlsLibFiles        = "tls_lib_files"
 	syscallsVarUnusedCloseEvent   = "unused_close_event"
@@ -352,6 +353,7 @@ type syscallsMapSpecs struct {
 // It can be passed ebpf.CollectionSpec.Assign.
 type syscallsVariableSpecs struct {
 	LostEntries        *ebpf.VariableSpec `ebpf:"lost_entries"`
+	ProbeReadsOnly     *ebpf.VariableSpec `ebpf:"probe_reads_only"`
 	SelfTgid           *ebpf.VariableSpec `ebpf:"self_tgid"`
 	TlsLibFiles        *ebpf.VariableSpec `ebpf:"tls_lib_files"`
 	UnusedCloseEvent   *ebpf.VariableSpec `ebpf:"unused_close_event"`
@@ -423,6 +425,7 @@ func (m *syscallsMaps) Close() error {
 // It can be passed to loadSyscallsObjects or ebpf.CollectionSpec.LoadAndAssign.
 type syscallsVariables struct {
 	LostEntries        *ebpf.Variable `ebpf:"lost_entries"`
+	ProbeReadsOnly     *ebpf.Variable `ebpf:"probe_reads_only"`
 	SelfTgid           *ebpf.Variable `ebpf:"self_tgid"`
 	TlsLibFiles        *ebpf.Variable `ebpf:"tls_lib_files"`
 	UnusedCloseEvent   *ebpf.Variable `ebpf:"unused_close_event"`

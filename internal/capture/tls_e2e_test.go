@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -23,13 +24,16 @@ import (
 // bytes must be counted without being handed over as data. curl links libssl
 // and does its own socket I/O inside SSL_read/SSL_write; node links OpenSSL
 // statically and encrypts into memory, its socket I/O done by libuv outside
-// those calls; wget links GnuTLS. Each runs with the probes attached as
-// uprobe_multi links, where the kernel has them, and as classic uprobes.
+// those calls; wget links GnuTLS; goclient is Go's crypto/tls. Each runs
+// with the probes attached as uprobe_multi links, where the kernel has them,
+// as classic uprobes, and with kernel structures read by
+// bpf_probe_read_kernel only (the fallback of kernels without
+// bpf_rdonly_cast).
 func TestE2EEngineTLSLibraries(t *testing.T) {
 	modes := []struct {
 		name string
 		opts Options
-	}{{"uprobe_multi", Options{}}, {"classic", Options{ClassicUprobes: true}}}
+	}{{"uprobe_multi", Options{}}, {"classic", Options{ClassicUprobes: true}}, {"probe_reads", Options{ProbeReads: true}}}
 	for _, tc := range []struct {
 		client  []string
 		library string
@@ -38,9 +42,12 @@ func TestE2EEngineTLSLibraries(t *testing.T) {
 		{[]string{"node", "-e", `require("https").get(process.argv[1], {rejectUnauthorized: false, agent: false},
   r => { let b = ""; r.on("data", d => b += d); r.on("end", () => process.stdout.write(b)); })`}, "openssl"},
 		{[]string{"wget", "-q", "-O-", "--no-check-certificate"}, "gnutls"},
+		// A Go program is probed once inspected after its exec: the delay
+		// leaves the time.
+		{[]string{goClient(t), "-print", "-delay=200ms"}, "go"},
 	} {
 		for _, mode := range modes {
-			t.Run(tc.client[0]+"/"+mode.name, func(t *testing.T) {
+			t.Run(filepath.Base(tc.client[0])+"/"+mode.name, func(t *testing.T) {
 				if !mode.opts.ClassicUprobes && !useUprobeMulti() {
 					t.Skip("the kernel has no uprobe_multi links (Linux 6.6+): the classic run covers it")
 				}
@@ -49,6 +56,32 @@ func TestE2EEngineTLSLibraries(t *testing.T) {
 		}
 	}
 }
+
+// goClient builds testdata/e2e/goclient once.
+func goClient(t *testing.T) string {
+	t.Helper()
+	goClientOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "ebpftap-capture-")
+		if err != nil {
+			goClientErr = err
+			return
+		}
+		goClientPath = filepath.Join(dir, "goclient")
+		if out, err := exec.Command("go", "build", "-o", goClientPath, "../../testdata/e2e/goclient").CombinedOutput(); err != nil {
+			goClientErr = fmt.Errorf("building goclient: %w\n%s", err, out)
+		}
+	})
+	if goClientErr != nil {
+		t.Fatal(goClientErr)
+	}
+	return goClientPath
+}
+
+var (
+	goClientOnce sync.Once
+	goClientPath string
+	goClientErr  error
+)
 
 // testTLSClient runs client against python3's ssl server; client's TLS
 // library is library.

@@ -48,18 +48,19 @@ type tlslibTlsCall struct {
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
-	tlslibMapCounters    = "counters"
-	tlslibMapEvents      = "events"
-	tlslibMapLastRead    = "last_read"
-	tlslibMapLost        = "lost"
-	tlslibMapPendingBind = "pending_bind"
-	tlslibMapPolicies    = "policies"
-	tlslibMapSslSocks    = "ssl_socks"
-	tlslibMapTlsCalls    = "tls_calls"
-	tlslibProgTlsEnter   = "tls_enter"
-	tlslibProgTlsReturn  = "tls_return"
-	tlslibVarLostEntries = "lost_entries"
-	tlslibVarSelfTgid    = "self_tgid"
+	tlslibMapCounters       = "counters"
+	tlslibMapEvents         = "events"
+	tlslibMapLastRead       = "last_read"
+	tlslibMapLost           = "lost"
+	tlslibMapPendingBind    = "pending_bind"
+	tlslibMapPolicies       = "policies"
+	tlslibMapSslSocks       = "ssl_socks"
+	tlslibMapTlsCalls       = "tls_calls"
+	tlslibProgTlsEnter      = "tls_enter"
+	tlslibProgTlsReturn     = "tls_return"
+	tlslibVarLostEntries    = "lost_entries"
+	tlslibVarProbeReadsOnly = "probe_reads_only"
+	tlslibVarSelfTgid       = "self_tgid"
 )
 
 // loadTlslib returns the embedded CollectionSpec for tlslib.
@@ -126,8 +127,9 @@ type tlslibMapSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type tlslibVariableSpecs struct {
-	LostEntries *ebpf.VariableSpec `ebpf:"lost_entries"`
-	SelfTgid    *ebpf.VariableSpec `ebpf:"self_tgid"`
+	LostEntries    *ebpf.VariableSpec `ebpf:"lost_entries"`
+	ProbeReadsOnly *ebpf.VariableSpec `ebpf:"probe_reads_only"`
+	SelfTgid       *ebpf.VariableSpec `ebpf:"self_tgid"`
 }
 
 // tlslibObjects contains all objects after they have been loaded into the kernel.
@@ -177,8 +179,9 @@ func (m *tlslibMaps) Close() error {
 //
 // It can be passed to loadTlslibObjects or ebpf.CollectionSpec.LoadAndAssign.
 type tlslibVariables struct {
-	LostEntries *ebpf.Variable `ebpf:"lost_entries"`
-	SelfTgid    *ebpf.Variable `ebpf:"self_tgid"`
+	LostEntries    *ebpf.Variable `ebpf:"lost_entries"`
+	ProbeReadsOnly *ebpf.Variable `ebpf:"probe_reads_only"`
+	SelfTgid       *ebpf.Variable `ebpf:"self_tgid"`
 }
 
 // tlslibPrograms contains all programs after they have been loaded into the kernel.

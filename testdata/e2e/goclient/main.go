@@ -8,6 +8,7 @@
 //	                             are HTTP/1.1 without it. Certificates are not checked.
 //	goclient -delay 200ms ...    start the requests that long after starting, as a
 //	                             program with more to do at start would
+//	goclient -print ...          write the response bodies to standard output
 //	goclient -h2c -streams 10 URL
 //	                             a warm-up GET (query "warmup") opens one HTTP/2 connection,
 //	                             then 10 concurrent GETs run as streams of it
@@ -36,7 +37,11 @@ func main() {
 	h2 := flag.Bool("h2", false, "speak HTTP/2 over TLS (ALPN)")
 	streams := flag.Int("streams", 0, "with -h2c or -h2: after a warm-up request, this many concurrent requests on its connection")
 	delay := flag.Duration("delay", 0, "wait this long before the first request")
+	print := flag.Bool("print", false, "write the response bodies to standard output")
 	flag.Parse()
+	if *print {
+		bodies = os.Stdout
+	}
 	url := flag.Arg(0)
 	time.Sleep(*delay)
 	newClient := func() *http.Client {
@@ -84,6 +89,9 @@ func main() {
 	}
 }
 
+// bodies is where response bodies go: standard output with -print.
+var bodies io.Writer = io.Discard
+
 func request(client *http.Client, url string, post int) error {
 	var resp *http.Response
 	var err error
@@ -99,7 +107,7 @@ func request(client *http.Client, url string, post int) error {
 	if t, ok := client.Transport.(*http.Transport); ok && !t.Protocols.HTTP1() && resp.ProtoMajor != 2 {
 		return fmt.Errorf("%s: answered in %s, not HTTP/2", url, resp.Proto)
 	}
-	_, err = io.Copy(io.Discard, resp.Body)
+	_, err = io.Copy(bodies, resp.Body)
 	return err
 }
 
