@@ -24,7 +24,7 @@ const enum tls_cookie *unused_tls_cookie __attribute__((unused));
 /* What sys_enter saw, kept for sys_exit of the same thread: data is only in
  * the buffer after a read returns, and only the return says how much. */
 struct call_args {
-	__u64 sock;
+	__u64 sock;   /* 0: no call in flight */
 	__u64 buf;    /* a buffer, or an array of struct iovec_user */
 	__u64 iovcnt; /* number of iovecs when is_iov */
 	__u64 ts_ns;  /* enter time: when the process handed over the bytes */
@@ -33,10 +33,14 @@ struct call_args {
 	__u16 counted; /* POLICY_COUNT: exit adds the length to wire_bytes */
 };
 
+/* Task storage: a thread's slot lives in its task_struct and goes with it,
+ * so there is no table to fill, and reaching it costs far less than a hash
+ * map's update, lookup and delete: enter_read went from 513 to 382 ns a run,
+ * exit_write from 333 to 197 (make bench, go-https, 2026-11-29). */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 16384);
-	__type(key, __u64); /* pid_tgid */
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
 	__type(value, struct call_args);
 } calls SEC(".maps");
 
@@ -44,18 +48,18 @@ struct {
 static __always_inline int remember_call(struct sock *sk, __s32 fd, __u64 buf, __u64 iovcnt, __u16 is_iov,
 					 __u16 counted)
 {
-	__u64 id = bpf_get_current_pid_tgid();
-	struct call_args a = {
-		.sock = (__u64)sk,
-		.buf = buf,
-		.iovcnt = iovcnt,
-		.ts_ns = bpf_ktime_get_ns(),
-		.fd = fd,
-		.is_iov = is_iov,
-		.counted = counted,
-	};
-	if (bpf_map_update_elem(&calls, &id, &a, BPF_ANY))
+	struct call_args *a = thread_slot(&calls, 1);
+	if (!a) {
 		count(COUNTER_ARGS_FULL, 1);
+		return 0;
+	}
+	a->sock = (__u64)sk;
+	a->buf = buf;
+	a->iovcnt = iovcnt;
+	a->ts_ns = bpf_ktime_get_ns();
+	a->fd = fd;
+	a->is_iov = is_iov;
+	a->counted = counted;
 	return 0;
 }
 
@@ -66,13 +70,18 @@ static __always_inline int remember_call(struct sock *sk, __s32 fd, __u64 buf, _
 static __always_inline int in_tls_call(__s32 fd, struct sock *sk)
 {
 	__u64 id = bpf_get_current_pid_tgid();
-	struct tls_call *c = bpf_map_lookup_elem(&tls_calls, &id);
-	if (!c)
+	struct tls_call *c = thread_slot(&tls_calls, 0);
+	if (!c || !c->ssl)
 		return 0;
 	c->fd = fd;
 	struct ssl_key k = {.ssl = c->ssl, .tgid = id >> 32};
-	struct sock_binding b = {.sock = (__u64)sk, .fd = fd};
-	bpf_map_update_elem(&ssl_socks, &k, &b, BPF_ANY);
+	/* Written only when it changed: most calls of an object use the socket
+	 * its last call used, and a lookup costs far less than an LRU update. */
+	struct sock_binding *old = bpf_map_lookup_elem(&ssl_socks, &k);
+	if (!old || old->sock != (__u64)sk || old->fd != fd) {
+		struct sock_binding b = {.sock = (__u64)sk, .fd = fd};
+		bpf_map_update_elem(&ssl_socks, &k, &b, BPF_ANY);
+	}
 	return 1;
 }
 
@@ -82,8 +91,8 @@ static __always_inline int in_tls_call(__s32 fd, struct sock *sk)
 static __always_inline void bind_pending(__s32 fd, struct sock *sk)
 {
 	__u64 id = bpf_get_current_pid_tgid();
-	__u64 *ssl = bpf_map_lookup_elem(&pending_bind, &id);
-	if (!ssl)
+	__u64 *ssl = thread_slot(&pending_bind, 0);
+	if (!ssl || !*ssl)
 		return;
 	struct ssl_key k = {.ssl = *ssl, .tgid = id >> 32};
 	struct sock_binding b = {.sock = (__u64)sk, .fd = fd};
@@ -96,7 +105,7 @@ static __always_inline void bind_pending(__s32 fd, struct sock *sk)
 	} else {
 		count(COUNTER_RINGBUF_FULL, 1);
 	}
-	bpf_map_delete_elem(&pending_bind, &id);
+	*ssl = 0;
 }
 
 /* The wire bytes of each connection whose payload user space no longer
@@ -174,27 +183,29 @@ static __always_inline int enter_msg(__s32 fd, __u64 msg, __u8 dir)
 }
 
 /* take_call moves the thread's remembered syscall arguments into a. */
-static __always_inline int take_call(__u64 id, struct call_args *a)
+static __always_inline int take_call(struct call_args *a)
 {
-	struct call_args *p = bpf_map_lookup_elem(&calls, &id);
-	if (!p)
+	struct call_args *p = thread_slot(&calls, 0);
+	if (!p || !p->sock)
 		return 0;
 	*a = *p;
-	bpf_map_delete_elem(&calls, &id);
+	p->sock = 0;
 	return 1;
 }
 
 static __always_inline int exit_data(struct syscall_exit_ctx *ctx, __u8 dir)
 {
-	__u64 id = bpf_get_current_pid_tgid();
 	struct call_args a;
-	if (!take_call(id, &a))
+	if (!take_call(&a))
 		return 0;
 	if (ctx->ret <= 0)
 		return 0;
 	if (dir == DIR_RECV) {
-		struct sock_binding b = {.sock = a.sock, .fd = a.fd};
-		bpf_map_update_elem(&last_read, &id, &b, BPF_ANY);
+		struct sock_binding *b = thread_slot(&last_read, 1);
+		if (b) {
+			b->sock = a.sock;
+			b->fd = a.fd;
+		}
 	}
 	if (a.counted && count_wire(a.sock, dir, ctx->ret))
 		return 0;
@@ -248,7 +259,7 @@ SEC("tracepoint/syscalls/sys_exit_connect")
 int exit_connect(struct syscall_exit_ctx *ctx)
 {
 	struct call_args a;
-	if (!take_call(bpf_get_current_pid_tgid(), &a))
+	if (!take_call(&a))
 		return 0;
 	/* A non-blocking connect returns EINPROGRESS with the addresses set. */
 	if (ctx->ret == 0 || ctx->ret == -EINPROGRESS) {
@@ -451,14 +462,8 @@ int process_exec(struct sched_process_exec_ctx *ctx)
 SEC("tracepoint/sched/sched_process_exit")
 int process_exit(void *ctx)
 {
-	/* What the thread had in flight will not complete. */
-	__u64 id = bpf_get_current_pid_tgid();
-	bpf_map_delete_elem(&calls, &id);
-	bpf_map_delete_elem(&tls_calls, &id);
-	bpf_map_delete_elem(&last_read, &id);
-	bpf_map_delete_elem(&pending_bind, &id);
-
-	/* The process is gone with its last thread. */
+	/* The process is gone with its last thread. (What a thread had in
+	 * flight goes with it: the per-thread maps are task storage.) */
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
 	if (BPF_CORE_READ(task, signal, live.counter) == 0)
 		emit_header(EVENT_PROC_EXIT, 0, -1, NULL);

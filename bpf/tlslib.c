@@ -17,18 +17,18 @@ int tls_enter(struct pt_regs *ctx)
 {
 	if (is_self())
 		return 0;
-	__u64 id = bpf_get_current_pid_tgid();
 	__u64 cookie = bpf_get_attach_cookie(ctx);
-	struct tls_call c = {
-		.ssl = PARM1(ctx),
-		.buf = PARM2(ctx),
-		.ex_len = cookie & TLS_COOKIE_EX ? PARM4(ctx) : 0,
-		.ts_ns = bpf_ktime_get_ns(),
-		.fd = -1,
-		.library = cookie & TLS_COOKIE_LIBRARY_MASK,
-	};
-	if (bpf_map_update_elem(&tls_calls, &id, &c, BPF_ANY))
+	struct tls_call *c = thread_slot(&tls_calls, 1);
+	if (!c) {
 		count(COUNTER_TLS_CALLS_FULL, 1);
+		return 0;
+	}
+	c->ssl = PARM1(ctx);
+	c->buf = PARM2(ctx);
+	c->ex_len = cookie & TLS_COOKIE_EX ? PARM4(ctx) : 0;
+	c->ts_ns = bpf_ktime_get_ns();
+	c->fd = -1;
+	c->library = cookie & TLS_COOKIE_LIBRARY_MASK;
 	return 0;
 }
 
@@ -38,11 +38,11 @@ int tls_return(struct pt_regs *ctx)
 {
 	__u8 dir = bpf_get_attach_cookie(ctx) & TLS_COOKIE_RECV ? DIR_RECV : DIR_SEND;
 	__u64 id = bpf_get_current_pid_tgid();
-	struct tls_call *p = bpf_map_lookup_elem(&tls_calls, &id);
-	if (!p)
+	struct tls_call *p = thread_slot(&tls_calls, 0);
+	if (!p || !p->ssl)
 		return 0;
 	struct tls_call c = *p;
-	bpf_map_delete_elem(&tls_calls, &id);
+	p->ssl = 0;
 
 	/* OpenSSL returns an int: the register's upper half is not part of it,
 	 * and a -1 (want read/write) must not read as 4 GiB. GnuTLS's ssize_t
@@ -69,7 +69,7 @@ int tls_return(struct pt_regs *ctx)
 		struct sock_binding *b = bpf_map_lookup_elem(&ssl_socks, &k);
 		if (b && (sk = bound_sock(b)))
 			fd = b->fd;
-		if (!sk && dir == DIR_RECV && (b = bpf_map_lookup_elem(&last_read, &id)) && (sk = bound_sock(b))) {
+		if (!sk && dir == DIR_RECV && (b = thread_slot(&last_read, 0)) && b->sock && (sk = bound_sock(b))) {
 			fd = b->fd;
 			bpf_map_update_elem(&ssl_socks, &k, b, BPF_ANY);
 		}
@@ -90,7 +90,9 @@ int tls_return(struct pt_regs *ctx)
 		h.sock = c.ssl;
 		h.flags |= FLAG_TLS_UNBOUND;
 		/* The first waiting object keeps the thread's slot. */
-		bpf_map_update_elem(&pending_bind, &id, &c.ssl, BPF_NOEXIST);
+		__u64 *pending = thread_slot(&pending_bind, 1);
+		if (pending && !*pending)
+			*pending = c.ssl;
 	}
 	emit_stream(&h, c.buf, n);
 	return 0;

@@ -72,9 +72,9 @@ enum conn_policy {
 enum counter {
 	COUNTER_RINGBUF_FULL = 0,   /* events dropped: ring buffer reserve failed */
 	COUNTER_RINGBUF_FULL_BYTES, /* payload bytes those data events stood for */
-	COUNTER_ARGS_FULL,          /* syscalls missed: in-flight args map full */
+	COUNTER_ARGS_FULL,          /* syscalls missed: no task storage for their arguments */
 	COUNTER_IOV_LIMIT,          /* iovecs past MAX_IOV, reported as lost bytes */
-	COUNTER_TLS_CALLS_FULL,     /* TLS library calls missed: in-flight map full */
+	COUNTER_TLS_CALLS_FULL,     /* TLS library calls missed: no slot for the call in flight */
 	COUNTER_TLS_NO_SOCKET,      /* TLS plaintext whose socket could not be found */
 	COUNTER_MAX,
 };

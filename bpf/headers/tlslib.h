@@ -13,7 +13,7 @@
  * what its return needs, and the fd of the socket syscall the library made
  * during the call, which ties the plaintext to its connection. */
 struct tls_call {
-	__u64 ssl;     /* the library's connection object */
+	__u64 ssl;     /* the library's connection object; 0: no call in flight */
 	__u64 buf;     /* plaintext buffer */
 	__u64 ex_len;  /* _ex variants: where the library writes the length */
 	__u64 ts_ns;   /* entry time */
@@ -21,17 +21,26 @@ struct tls_call {
 	__u32 library; /* enum tls_library */
 };
 
+/* This map and the two other per-thread ones below are task storage, as
+ * syscalls.c's calls is: a slot per thread, freed with it. */
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 16384);
-	__type(key, __u64); /* pid_tgid */
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
 	__type(value, struct tls_call);
 } tls_calls SEC(".maps");
+
+/* thread_slot returns the current thread's slot in a task storage map,
+ * created if create is set; NULL if it has none, or when the kernel could not
+ * give it (out of memory, or another program of this CPU using task storage:
+ * the kernel's guard against recursion). */
+#define thread_slot(map, create) \
+	bpf_task_storage_get(map, bpf_get_current_task_btf(), 0, (create) ? BPF_LOCAL_STORAGE_GET_F_CREATE : 0)
 
 /* A socket by fd, with the struct sock it named then: fds are reused, so a
  * binding holds only while the fd still names that sock. */
 struct sock_binding {
-	__u64 sock;
+	__u64 sock; /* 0: none */
 	__s32 fd;
 	__u32 _pad;
 };
@@ -48,9 +57,9 @@ static __always_inline struct sock *bound_sock(struct sock_binding *b)
  * socket): their SSL_read makes no syscall, but follows the read of its
  * socket on the same thread. */
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 16384);
-	__type(key, __u64); /* pid_tgid */
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
 	__type(value, struct sock_binding);
 } last_read SEC(".maps");
 
@@ -58,10 +67,10 @@ struct {
  * (node encrypts into memory and libuv writes the ciphertext after
  * SSL_write returns): the thread's next socket write names the socket. */
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 16384);
-	__type(key, __u64); /* pid_tgid */
-	__type(value, __u64); /* the TLS object */
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, __u64); /* the TLS object; 0: none */
 } pending_bind SEC(".maps");
 
 /* The socket each TLS connection object last used: a read served from the
