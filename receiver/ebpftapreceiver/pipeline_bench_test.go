@@ -22,7 +22,7 @@ import (
 // translates and hands over two spans and (from level summary) two log
 // records, and the consumers marshal them to OTLP/protobuf as an exporter
 // would. No kernel is needed, so regressions show without root; the load
-// benchmark (BenchmarkE2ELoad) measures the same path under real traffic.
+// bench (make bench, cmd/ebpftapbench) measures the same path under real traffic.
 func BenchmarkPipeline(b *testing.B) {
 	for _, level := range []Level{LevelNone, LevelSummary, LevelFull} {
 		b.Run(string(level), func(b *testing.B) {
