@@ -110,8 +110,8 @@ func (t *Translator) putTransactionAttributes(attrs pcommon.Map, c *tap.Conn, tx
 	if v.proto != "" {
 		attrs.PutStr(string(semconv.NetworkProtocolVersionKey), v.proto)
 	}
-	if v.peer.Addr().IsValid() {
-		attrs.PutStr(string(semconv.NetworkPeerAddressKey), v.peer.Addr().String())
+	if v.peerAddress != "" {
+		attrs.PutStr(string(semconv.NetworkPeerAddressKey), v.peerAddress)
 		attrs.PutInt(string(semconv.NetworkPeerPortKey), int64(v.peer.Port()))
 	}
 	if v.serverAddress != "" {
@@ -128,8 +128,8 @@ func (t *Translator) putTransactionAttributes(attrs pcommon.Map, c *tap.Conn, tx
 		if v.hasQuery {
 			attrs.PutStr(string(semconv.URLQueryKey), v.query)
 		}
-		if v.peer.Addr().IsValid() {
-			attrs.PutStr(string(semconv.ClientAddressKey), v.peer.Addr().String())
+		if v.peerAddress != "" {
+			attrs.PutStr(string(semconv.ClientAddressKey), v.peerAddress)
 			attrs.PutInt(string(semconv.ClientPortKey), int64(v.peer.Port()))
 		}
 	} else {

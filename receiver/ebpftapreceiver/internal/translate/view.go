@@ -38,9 +38,12 @@ type View struct {
 	query         string // server side: url.query, redacted
 	hasQuery      bool
 
-	peer      netip.AddrPort // unmapped
-	userAgent string
-	hasUA     bool
+	peer netip.AddrPort // unmapped
+	// peerAddress is peer's address as text, empty when unknown: made once
+	// for the two attributes that carry it on server spans.
+	peerAddress string
+	userAgent   string
+	hasUA       bool
 
 	status    int // 0 without a response
 	errorType string
@@ -93,6 +96,9 @@ func describe(c *tap.Conn, tx *httpparse.Transaction, redact map[string]struct{}
 		start:  req.Start,
 		end:    req.End,
 	}
+	if v.peer.Addr().IsValid() {
+		v.peerAddress = v.peer.Addr().String()
+	}
 
 	orig := validUTF8(req.Method)
 	if _, ok := knownMethods[orig]; ok {
@@ -124,19 +130,29 @@ func describe(c *tap.Conn, tx *httpparse.Transaction, redact map[string]struct{}
 
 	// RFC 9112 section 3.2.2: with an absolute-form target the Host header
 	// is ignored, and semantic conventions follow the target.
+	// The fallbacks below are computed only when needed: building the
+	// address authority of every request eagerly cost 2 allocations per
+	// request (BenchmarkPipeline).
 	tgt := parseTarget(req.Method, validUTF8(req.Target))
+	tgt.query = redactQuery(tgt.query)
 	v.scheme = firstNonEmpty(tgt.scheme, requestScheme(req), connScheme(c))
-	authority := firstNonEmpty(tgt.authority, host(req), sniAuthority(c, v.scheme))
+	authority := firstNonEmpty(tgt.authority, host(req))
+	if authority == "" {
+		authority = sniAuthority(c, v.scheme)
+	}
 	if v.server {
 		// Semantic conventions prefer what a reverse proxy says the client
 		// asked for over what the proxy asked this server.
 		fwdHost, fwdProto := forwardedHostProto(&req.Message)
 		v.scheme = firstNonEmpty(fwdProto, v.scheme)
-		authority = firstNonEmpty(fwdHost, authority, addrAuthority(unmap(c.Local), v.scheme))
+		authority = firstNonEmpty(fwdHost, authority)
+		if authority == "" {
+			authority = addrAuthority(unmap(c.Local), v.scheme)
+		}
 		v.path = tgt.path
-		v.query, v.hasQuery = redactQuery(tgt.query), tgt.hasQuery
-	} else {
-		authority = firstNonEmpty(authority, addrAuthority(v.peer, v.scheme))
+		v.query, v.hasQuery = tgt.query, tgt.hasQuery
+	} else if authority == "" {
+		authority = addrAuthority(v.peer, v.scheme)
 	}
 	hostPart, port := splitHostPort(stripUserinfo(authority))
 	v.serverAddress = hostPart
