@@ -432,7 +432,10 @@ func translateSettings(level Level) Settings {
 // then appended.
 func appendTx(tr *Translator, b *Batch, c *tap.Conn, tx *httpparse.Transaction) {
 	x := tap.Exchange{Conn: c, Tx: tx}
-	tr.Append(b, x, tr.Describe(x))
+	var v View
+	if tr.Describe(x, &v) {
+		tr.Append(b, x, &v)
+	}
 }
 
 func TestTranslateTransactions(t *testing.T) {
@@ -649,7 +652,7 @@ func TestTranslateURLs(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			v := describe(tt.conn, &httpparse.Transaction{Request: txReq(tt.method, tt.target, 0, 1, tt.headers)}, nil)
+			v := describeView(tt.conn, &httpparse.Transaction{Request: txReq(tt.method, tt.target, 0, 1, tt.headers)})
 			require.NotNil(t, v)
 			assert.Equal(t, tt.wantURL, v.url)
 			assert.Equal(t, tt.wantAddr, v.serverAddress)
@@ -824,7 +827,7 @@ func TestTranslateProtocolVersion(t *testing.T) {
 	for _, tt := range tests {
 		rq, rs := txReq("GET", "/", 0, 1, nil), txResp(200, 1, 2, nil, 0)
 		rq.Proto, rs.Proto = tt.req, tt.resp
-		v := describe(connClient, &httpparse.Transaction{Request: rq, Response: rs}, nil)
+		v := describeView(connClient, &httpparse.Transaction{Request: rq, Response: rs})
 		assert.Equal(t, tt.want, v.proto, "request %q response %q", tt.req, tt.resp)
 	}
 }

@@ -74,23 +74,27 @@ func (v *View) spanName() string {
 	return v.method
 }
 
-// Describe derives the semantic-convention view of an exchange, which its
-// span, its log record and the metrics share. It returns nil when there is
-// no request to describe. Unlike the rest of a Translator, it is safe for
-// concurrent use: it reads only the redaction set.
-func (t *Translator) Describe(x tap.Exchange) *View {
-	return describe(x.Conn, x.Tx, t.redact)
+// Describe derives into v the semantic-convention view of an exchange,
+// which its span, its log record and the metrics share. It reports false,
+// leaving v zero, when there is no request to describe. The caller owns v,
+// so that the receiver can keep it beside the exchange instead of in an
+// allocation of its own (2 allocations per request, BenchmarkPipeline).
+// Unlike the rest of a Translator, it is safe for concurrent use: it reads
+// only the redaction set.
+func (t *Translator) Describe(x tap.Exchange, v *View) bool {
+	return describe(x.Conn, x.Tx, t.redact, v)
 }
 
-func describe(c *tap.Conn, tx *httpparse.Transaction, redact map[string]struct{}) *View {
+func describe(c *tap.Conn, tx *httpparse.Transaction, redact map[string]struct{}, v *View) bool {
 	if tx == nil || tx.Request == nil {
-		return nil
+		*v = View{}
+		return false
 	}
 	if c == nil {
 		c = &tap.Conn{}
 	}
 	req := tx.Request
-	v := &View{
+	*v = View{
 		server: c.Role == capture.RoleServer,
 		peer:   unmap(c.Remote),
 		start:  req.Start,
@@ -182,7 +186,7 @@ func describe(c *tap.Conn, tx *httpparse.Transaction, redact map[string]struct{}
 			}
 		}
 	}
-	return v
+	return true
 }
 
 // connScheme is the URL scheme of the connection's plaintext: https when it
