@@ -15,7 +15,7 @@ import (
 // appendLog adds the log record of a transaction whose span has attrs and
 // the given ids. The body's shape is documented in documentation-signals.md.
 func (t *Translator) appendLog(b *Batch, p *capture.Process, tx *httpparse.Transaction, v *View,
-	attrs pcommon.Map, traceID pcommon.TraceID, spanID pcommon.SpanID, level Level,
+	attrs attributeList, traceID pcommon.TraceID, spanID pcommon.SpanID, level Level,
 ) {
 	lr := t.recordSlice(b, p).AppendEmpty()
 	lr.SetEventName(eventNameTransaction)
@@ -30,7 +30,7 @@ func (t *Translator) appendLog(b *Batch, p *capture.Process, tx *httpparse.Trans
 		lr.SetSeverityNumber(plog.SeverityNumberInfo)
 		lr.SetSeverityText("INFO")
 	}
-	attrs.CopyTo(lr.Attributes())
+	attrs.putTo(lr.Attributes())
 
 	body := lr.Body().SetEmptyMap()
 	// Sized exactly: growing the map key by key took 3 more allocations per
