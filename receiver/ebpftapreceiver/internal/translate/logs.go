@@ -15,7 +15,7 @@ import (
 // appendLog adds the log record of a transaction whose span has attrs and
 // the given ids. The body's shape is documented in documentation-signals.md.
 func (t *Translator) appendLog(b *Batch, p *capture.Process, tx *httpparse.Transaction, v *View,
-	attrs attributeList, traceID pcommon.TraceID, spanID pcommon.SpanID, level Level,
+	attrs attributeList, headers *messageHeaders, traceID pcommon.TraceID, spanID pcommon.SpanID, level Level,
 ) {
 	lr := t.recordSlice(b, p).AppendEmpty()
 	lr.SetEventName(eventNameTransaction)
@@ -42,15 +42,15 @@ func (t *Translator) appendLog(b *Batch, p *capture.Process, tx *httpparse.Trans
 		body.PutInt("status", int64(tx.Response.StatusCode))
 	}
 	body.PutDouble("duration_ms", float64(v.end.Sub(v.start))/float64(time.Millisecond))
-	t.putMessage(body.PutEmptyMap("request"), &tx.Request.Message, level)
+	t.putMessage(body.PutEmptyMap("request"), &tx.Request.Message, headers.request, level)
 	if tx.Response != nil {
-		t.putMessage(body.PutEmptyMap("response"), &tx.Response.Message, level)
+		t.putMessage(body.PutEmptyMap("response"), &tx.Response.Message, headers.response, level)
 	}
 }
 
 // putMessage describes a request or response in a log body: its size always,
 // its headers from level headers, its body from level full.
-func (t *Translator) putMessage(m pcommon.Map, msg *httpparse.Message, level Level) {
+func (t *Translator) putMessage(m pcommon.Map, msg *httpparse.Message, headers []headerGroup, level Level) {
 	// Room for every key at once: growing the map key by key took 2 more
 	// allocations per message at level full (BenchmarkPipeline).
 	hasBody := level >= LevelFull && (msg.BodySize > 0 || len(msg.Body) > 0)
@@ -70,9 +70,10 @@ func (t *Translator) putMessage(m pcommon.Map, msg *httpparse.Message, level Lev
 		m.PutBool("incomplete", true)
 	}
 	if level >= LevelHeaders {
-		headers := m.PutEmptyMap("headers")
-		for _, g := range groupHeaders(msg.Header, t.redact) {
-			putStrings(headers, g.name, g.values)
+		hm := m.PutEmptyMap("headers")
+		hm.EnsureCapacity(len(headers))
+		for _, g := range headers {
+			putStrings(hm, g.name, g.values)
 		}
 	}
 	if hasBody {

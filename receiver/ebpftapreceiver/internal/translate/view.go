@@ -32,7 +32,7 @@ type View struct {
 
 	scheme        string
 	serverAddress string
-	serverPort    int // 0 when unknown
+	serverPort    int    // 0 when unknown
 	url           string // empty on server spans at level none, where nothing exports it
 	path          string // server side: url.path
 	query         string // server side: url.query, redacted
