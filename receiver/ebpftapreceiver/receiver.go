@@ -53,6 +53,12 @@ type ebpftapReceiver struct {
 	kick    chan struct{} // a batch reached flushSize
 
 	translator *translate.Translator // Append: the flusher only; Describe: any goroutine
+	// spare is the flusher's: the pending slice it translated last, emptied,
+	// to become the next pending slice. Reusing it instead of making a new
+	// one per flush saved about 1.5 KB of allocation per request once
+	// described holds its view (BenchmarkPipeline). It keeps the capacity
+	// of the largest backlog: at most maxPending × 352 B, 5.6 MiB.
+	spare []described
 
 	// mu guards everything below. Lock order: mu, then the tap's lock.
 	mu        sync.Mutex
@@ -66,8 +72,17 @@ var _ tap.Sink = (*ebpftapReceiver)(nil)
 // described is a finished exchange with its view, computed once when it
 // arrived: the metrics count it then, the flusher translates it later.
 type described struct {
-	x tap.Exchange
-	v *translate.View
+	x  tap.Exchange
+	v  translate.View
+	ok bool // v describes x; false when x had no request
+}
+
+// view is d's view, nil when there is none.
+func (d *described) view() *translate.View {
+	if !d.ok {
+		return nil
+	}
+	return &d.v
 }
 
 func newReceiver(cfg *Config, set receiver.Settings) *ebpftapReceiver {
@@ -163,23 +178,25 @@ func (r *ebpftapReceiver) flushLoop() {
 
 func (r *ebpftapReceiver) flushTransactions(ctx context.Context) {
 	r.mu.Lock()
-	pending := r.pending
-	r.pending = make([]described, 0, min(2*len(pending), maxPending))
+	all := r.pending
+	r.pending, r.spare = r.spare[:0], nil
 	r.mu.Unlock()
 
 	// Batches of at most flushSize keep the pdata alive at once small.
-	for len(pending) > 0 {
+	for pending := all; len(pending) > 0; {
 		n := min(len(pending), flushSize)
 		r.consume(ctx, pending[:n])
 		pending = pending[n:]
 	}
+	clear(all) // the exchanges are translated: let them go
+	r.spare = all[:0]
 }
 
 // consume translates exchanges and hands them to the pipelines.
 func (r *ebpftapReceiver) consume(ctx context.Context, ds []described) {
 	b := translate.NewBatch()
-	for _, d := range ds {
-		r.translator.Append(b, d.x, d.v)
+	for i := range ds {
+		r.translator.Append(b, ds[i].x, ds[i].view())
 	}
 	if traces := b.Traces(); r.traces != nil && traces.SpanCount() > 0 {
 		ctx := r.obsrecv.StartTracesOp(ctx)
@@ -236,15 +253,16 @@ func (r *ebpftapReceiver) ConnClosed(c *tap.Conn, io tap.IO) {
 // metrics at once, as it finishes; its translation waits for the flusher, so
 // that a burst of traffic is not slowed by it.
 func (r *ebpftapReceiver) Exchange(x tap.Exchange) {
-	v := r.translator.Describe(x)
+	d := described{x: x}
+	d.ok = r.translator.Describe(x, &d.v)
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.aggregate.RecordTransaction(x.Conn, v)
+	r.aggregate.RecordTransaction(x.Conn, d.view())
 	if len(r.pending) >= maxPending {
 		r.aggregate.RecordDrops(metadata.AttributeEbpftapDropReasonPipelineBusy, 1)
 		return
 	}
-	r.pending = append(r.pending, described{x, v})
+	r.pending = append(r.pending, d)
 	if len(r.pending) == flushSize {
 		select {
 		case r.kick <- struct{}{}:

@@ -45,7 +45,17 @@ func metricsClientTx(status int, startMs, endMs int) *httpparse.Transaction {
 
 // record adds tx on c to m's histograms, described as the receiver does.
 func record(m *Aggregator, c *tap.Conn, tx *httpparse.Transaction) {
-	m.RecordTransaction(c, describe(c, tx, nil))
+	m.RecordTransaction(c, describeView(c, tx))
+}
+
+// describeView is tx's view at level summary with no redaction, nil when it
+// has none.
+func describeView(c *tap.Conn, tx *httpparse.Transaction) *View {
+	v := new(View)
+	if !describe(c, tx, nil, LevelSummary, v) {
+		return nil
+	}
+	return v
 }
 
 func TestMetricsGolden(t *testing.T) {

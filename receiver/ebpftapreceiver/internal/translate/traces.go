@@ -46,15 +46,25 @@ func (t *Translator) Append(b *Batch, x tap.Exchange, v *View) {
 	}
 	span.SetStartTimestamp(timestamp(v.start))
 	span.SetEndTimestamp(timestamp(v.end))
-	t.putTransactionAttributes(span.Attributes(), c, tx, v, level)
+	var headers messageHeaders
+	if level >= LevelHeaders {
+		headers.request = groupHeaders(tx.Request.Header, t.redact, true)
+		if tx.Response != nil {
+			headers.response = groupHeaders(tx.Response.Header, t.redact, false)
+		}
+	}
+	attrs := t.transactionAttributes(t.attrs[:0], c, tx, v, &headers, level)
+	attrs.putTo(span.Attributes())
 	if v.isError {
 		// No description: error.type already says all that is known.
 		span.Status().SetCode(ptrace.StatusCodeError)
 	}
 
 	if level >= LevelSummary {
-		t.appendLog(b, p, tx, v, span.Attributes(), traceID, spanID, level)
+		t.appendLog(b, p, tx, v, attrs, &headers, traceID, spanID, level)
 	}
+	clear(attrs) // keep no transaction alive
+	t.attrs = attrs[:0]
 }
 
 // traceparent is a parsed W3C Trace Context traceparent header.

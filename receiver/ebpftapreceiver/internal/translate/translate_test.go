@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/netip"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -432,7 +433,10 @@ func translateSettings(level Level) Settings {
 // then appended.
 func appendTx(tr *Translator, b *Batch, c *tap.Conn, tx *httpparse.Transaction) {
 	x := tap.Exchange{Conn: c, Tx: tx}
-	tr.Append(b, x, tr.Describe(x))
+	var v View
+	if tr.Describe(x, &v) {
+		tr.Append(b, x, &v)
+	}
 }
 
 func TestTranslateTransactions(t *testing.T) {
@@ -649,7 +653,7 @@ func TestTranslateURLs(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			v := describe(tt.conn, &httpparse.Transaction{Request: txReq(tt.method, tt.target, 0, 1, tt.headers)}, nil)
+			v := describeView(tt.conn, &httpparse.Transaction{Request: txReq(tt.method, tt.target, 0, 1, tt.headers)})
 			require.NotNil(t, v)
 			assert.Equal(t, tt.wantURL, v.url)
 			assert.Equal(t, tt.wantAddr, v.serverAddress)
@@ -824,7 +828,7 @@ func TestTranslateProtocolVersion(t *testing.T) {
 	for _, tt := range tests {
 		rq, rs := txReq("GET", "/", 0, 1, nil), txResp(200, 1, 2, nil, 0)
 		rq.Proto, rs.Proto = tt.req, tt.resp
-		v := describe(connClient, &httpparse.Transaction{Request: rq, Response: rs}, nil)
+		v := describeView(connClient, &httpparse.Transaction{Request: rq, Response: rs})
 		assert.Equal(t, tt.want, v.proto, "request %q response %q", tt.req, tt.resp)
 	}
 }
@@ -865,5 +869,53 @@ func TestIsGRPC(t *testing.T) {
 	} {
 		r := &httpparse.Request{Message: httpparse.Message{Header: txHeaders("Content-Type", ct)}}
 		assert.Equal(t, want, isGRPC(r), ct)
+	}
+}
+
+func TestGroupHeaders(t *testing.T) {
+	redact := redactSet([]string{"Cookie"})
+	// Enough distinct names to take the indexed path as well.
+	var many []httpparse.HeaderField
+	var manyWant []headerGroup
+	for i := range indexedGroups + 2 {
+		name := fmt.Sprintf("X-H%d", i)
+		many = append(many, httpparse.HeaderField{Name: name, Value: "v"})
+		lower := strings.ToLower(name)
+		manyWant = append(manyWant, headerGroup{name: lower, key: "http.response.header." + lower, values: []string{"v"}})
+	}
+	many = append(many, httpparse.HeaderField{Name: "x-h1", Value: "again"})
+	manyWant[1].values = []string{"v", "again"}
+
+	tests := []struct {
+		name    string
+		hs      []httpparse.HeaderField
+		request bool
+		want    []headerGroup
+	}{
+		{name: "none", hs: nil, request: true, want: nil},
+		{
+			name: "repeated names in any case, redacted", request: true,
+			hs: []httpparse.HeaderField{
+				{Name: "Cookie", Value: "a=1"}, {Name: "Accept", Value: "*/*"},
+				{Name: "cookie", Value: "b=2"}, {Name: "X-Custom", Value: "x"}, {Name: "ACCEPT", Value: "text/html"},
+			},
+			want: []headerGroup{
+				{name: "cookie", key: "http.request.header.cookie", values: []string{"REDACTED", "REDACTED"}},
+				{name: "accept", key: "http.request.header.accept", values: []string{"*/*", "text/html"}},
+				{name: "x-custom", key: "http.request.header.x-custom", values: []string{"x"}},
+			},
+		},
+		{name: "indexed", hs: many, request: false, want: manyWant},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := groupHeaders(tt.hs, redact, tt.request)
+			assert.Equal(t, tt.want, got)
+			// A repeated name's values must not overwrite another name's.
+			if len(got) > 1 {
+				got[0].values = append(got[0].values, "extra")
+				assert.Equal(t, tt.want[1].values, got[1].values)
+			}
+		})
 	}
 }

@@ -37,6 +37,7 @@ type Translator struct {
 	hostName     string
 	ids          idSource
 	rb           *metadata.ResourceBuilder
+	attrs        attributeList // Append's, reused from one transaction to the next
 }
 
 // NewTranslator returns a Translator that gives spans random ids.
