@@ -1,0 +1,86 @@
+package ebpftapreceiver
+
+import (
+	"context"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	"go.opentelemetry.io/collector/consumer/consumertest"
+	"go.opentelemetry.io/collector/pdata/pmetric"
+	"go.opentelemetry.io/collector/receiver/receivertest"
+
+	"github.com/ebpftap/ebpftap/internal/capture"
+	"github.com/ebpftap/ebpftap/receiver/ebpftapreceiver/internal/metadata"
+)
+
+// TestPendingBytesBound: while the flusher is away, transactions with large
+// bodies wait only up to maxPendingBytes; the rest are dropped and counted
+// as pipeline_busy, and the flusher hands over those that waited.
+func TestPendingBytesBound(t *testing.T) {
+	cfg := createDefaultConfig().(*Config)
+	cfg.Direction = DirectionAll
+	cfg.Capture.Level = LevelFull
+	cfg.Capture.MaxBodyBytes = 1 << 20
+	r := newReceiver(cfg, receivertest.NewNopSettings(metadata.Type))
+	traces, metrics := new(consumertest.TracesSink), new(consumertest.MetricsSink)
+	r.traces, r.metrics = traces, metrics
+	if err := r.prepare(); err != nil {
+		t.Fatal(err)
+	}
+	c := &capture.Conn{ID: 1, Process: &capture.Process{PID: 7, ExePath: "/usr/bin/client"}, Role: capture.RoleClient,
+		Local: netip.MustParseAddrPort("10.0.0.5:51000"), Remote: netip.MustParseAddrPort("10.0.0.9:80")}
+	r.tap.ConnOpened(c)
+
+	const body = 512 << 10
+	const uploads = 2 * maxPendingBytes / body // twice what may wait
+	req := []byte("POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 524288\r\n\r\n" + strings.Repeat("a", body))
+	resp := []byte("HTTP/1.1 204 No Content\r\n\r\n")
+	now := time.Now()
+	for range uploads {
+		r.tap.Data(c, capture.Segment{Dir: capture.Send, Time: now, Data: req})
+		r.tap.Data(c, capture.Segment{Dir: capture.Recv, Time: now, Data: resp})
+	}
+	r.mu.Lock()
+	waiting, held := len(r.pending), r.held
+	r.mu.Unlock()
+	if held > maxPendingBytes || waiting >= uploads || waiting < uploads/2-1 {
+		t.Errorf("%d of %d transactions wait, holding %d bytes; want about half, within %d bytes", waiting, uploads, held, maxPendingBytes)
+	}
+
+	ctx := context.Background()
+	r.flushTransactions(ctx)
+	r.flushMetricsWith(ctx, capture.Stats{})
+	if n := traces.SpanCount(); n != waiting {
+		t.Errorf("handed over %d spans; want the %d that waited", n, waiting)
+	}
+	if n := droppedFor(metrics.AllMetrics(), metadata.AttributeEbpftapDropReasonPipelineBusy.String()); n != int64(uploads-waiting) {
+		t.Errorf("pipeline_busy drops %d; want %d", n, uploads-waiting)
+	}
+}
+
+// droppedFor sums the ebpftap.capture.dropped points with the given reason.
+func droppedFor(all []pmetric.Metrics, reason string) int64 {
+	var n int64
+	for _, md := range all {
+		rms := md.ResourceMetrics()
+		for i := range rms.Len() {
+			sms := rms.At(i).ScopeMetrics()
+			for j := range sms.Len() {
+				ms := sms.At(j).Metrics()
+				for k := range ms.Len() {
+					if m := ms.At(k); m.Name() == "ebpftap.capture.dropped" {
+						pts := m.Sum().DataPoints()
+						for p := range pts.Len() {
+							if v, ok := pts.At(p).Attributes().Get("ebpftap.drop.reason"); ok && v.Str() == reason {
+								n += pts.At(p).IntValue()
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+	return n
+}
