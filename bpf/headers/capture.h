@@ -206,6 +206,7 @@ static __always_inline void fill_header(struct event_header *h, __u8 kind, __u8 
 			__builtin_memcpy(t->daddr, &a, 4);
 			return;
 		}
+		/* IPv6: the 16-byte addresses are copied by the helper below. */
 	}
 	t->family = BPF_CORE_READ(sk, __sk_common.skc_family);
 	t->sport = BPF_CORE_READ(sk, __sk_common.skc_num);
