@@ -2,6 +2,7 @@ package ebpftapreceiver
 
 import (
 	"context"
+	"errors"
 	"net/netip"
 	"strings"
 	"testing"
@@ -83,4 +84,33 @@ func droppedFor(all []pmetric.Metrics, reason string) int64 {
 		}
 	}
 	return n
+}
+
+// TestRefusedItemsCounted: spans and log records a consumer refuses are
+// counted as pipeline_refused.
+func TestRefusedItemsCounted(t *testing.T) {
+	cfg := createDefaultConfig().(*Config)
+	cfg.Direction = DirectionAll
+	cfg.Capture.Level = LevelSummary
+	r := newReceiver(cfg, receivertest.NewNopSettings(metadata.Type))
+	metrics := new(consumertest.MetricsSink)
+	r.traces, r.logs, r.metrics = consumertest.NewErr(errors.New("over the memory limit")), new(consumertest.LogsSink), metrics
+	if err := r.prepare(); err != nil {
+		t.Fatal(err)
+	}
+	c := &capture.Conn{ID: 1, Process: &capture.Process{PID: 7, ExePath: "/usr/bin/client"}, Role: capture.RoleClient,
+		Local: netip.MustParseAddrPort("10.0.0.5:51000"), Remote: netip.MustParseAddrPort("10.0.0.9:80")}
+	r.tap.ConnOpened(c)
+	now := time.Now()
+	const exchanges = 5
+	for range exchanges {
+		r.tap.Data(c, capture.Segment{Dir: capture.Send, Time: now, Data: []byte("GET / HTTP/1.1\r\nHost: x\r\n\r\n")})
+		r.tap.Data(c, capture.Segment{Dir: capture.Recv, Time: now, Data: []byte("HTTP/1.1 204 No Content\r\n\r\n")})
+	}
+	ctx := context.Background()
+	r.flushTransactions(ctx)
+	r.flushMetricsWith(ctx, capture.Stats{})
+	if n := droppedFor(metrics.AllMetrics(), metadata.AttributeEbpftapDropReasonPipelineRefused.String()); n != exchanges {
+		t.Errorf("pipeline_refused %d; want the %d refused spans (the log records were taken)", n, exchanges)
+	}
 }

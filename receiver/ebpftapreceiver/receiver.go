@@ -207,15 +207,29 @@ func (r *ebpftapReceiver) consume(ctx context.Context, ds []described) {
 		r.translator.Append(b, ds[i].x, ds[i].view())
 	}
 	if traces := b.Traces(); r.traces != nil && traces.SpanCount() > 0 {
+		n := traces.SpanCount() // before ConsumeTraces: the pipeline may take the data
 		ctx := r.obsrecv.StartTracesOp(ctx)
 		err := r.traces.ConsumeTraces(ctx, traces)
-		r.obsrecv.EndTracesOp(ctx, "ebpf", traces.SpanCount(), err)
+		r.obsrecv.EndTracesOp(ctx, "ebpf", n, err)
+		r.refused(n, err)
 	}
 	if logs := b.Logs(); r.logs != nil && logs.LogRecordCount() > 0 {
+		n := logs.LogRecordCount()
 		ctx := r.obsrecv.StartLogsOp(ctx)
 		err := r.logs.ConsumeLogs(ctx, logs)
-		r.obsrecv.EndLogsOp(ctx, "ebpf", logs.LogRecordCount(), err)
+		r.obsrecv.EndLogsOp(ctx, "ebpf", n, err)
+		r.refused(n, err)
 	}
+}
+
+// refused counts the n items a consumer refused with err, if it did.
+func (r *ebpftapReceiver) refused(n int, err error) {
+	if err == nil {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.aggregate.RecordDrops(metadata.AttributeEbpftapDropReasonPipelineRefused, uint64(n))
 }
 
 func (r *ebpftapReceiver) flushMetrics(ctx context.Context) {

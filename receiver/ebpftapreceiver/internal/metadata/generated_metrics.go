@@ -80,6 +80,7 @@ const (
 	AttributeEbpftapDropReasonHTTP2HeaderTooLarge
 	AttributeEbpftapDropReasonHTTP2BadFrame
 	AttributeEbpftapDropReasonPipelineBusy
+	AttributeEbpftapDropReasonPipelineRefused
 	AttributeEbpftapDropReasonMetricSeriesLimit
 )
 
@@ -136,6 +137,8 @@ func (av AttributeEbpftapDropReason) String() string {
 		return "http2_bad_frame"
 	case AttributeEbpftapDropReasonPipelineBusy:
 		return "pipeline_busy"
+	case AttributeEbpftapDropReasonPipelineRefused:
+		return "pipeline_refused"
 	case AttributeEbpftapDropReasonMetricSeriesLimit:
 		return "metric_series_limit"
 	}
@@ -169,6 +172,7 @@ var MapAttributeEbpftapDropReason = map[string]AttributeEbpftapDropReason{
 	"http2_header_too_large":         AttributeEbpftapDropReasonHTTP2HeaderTooLarge,
 	"http2_bad_frame":                AttributeEbpftapDropReasonHTTP2BadFrame,
 	"pipeline_busy":                  AttributeEbpftapDropReasonPipelineBusy,
+	"pipeline_refused":               AttributeEbpftapDropReasonPipelineRefused,
 	"metric_series_limit":            AttributeEbpftapDropReasonMetricSeriesLimit,
 }
 
