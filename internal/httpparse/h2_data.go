@@ -25,7 +25,13 @@ func (h *h2Conn) beginData(d *h2Dir) {
 	}
 	st := h.streams[fh.StreamID]
 	if st == nil {
-		return // a stream not followed
+		// A stream not followed; or, on the response side past the last
+		// request seen, DATA the capture reported ahead of its request:
+		// skipped here, a protocol error had the request come first.
+		if d.stream == ToClient && fh.StreamID > h.lastClient {
+			h.orderDependent = true
+		}
+		return
 	}
 	i := d.index()
 	ms := &st.msgs[i]
