@@ -31,6 +31,12 @@ struct call_args {
 	__s32 fd;
 	__u16 is_iov;
 	__u16 counted; /* POLICY_COUNT: exit adds the length to wire_bytes */
+	/* The syscall's number: an exit takes only arguments its own syscall
+	 * left. (An exit that found no slot, when the kernel's guard against
+	 * nested task storage use refused it, leaves its call's arguments; the
+	 * exits are attached before the enters, so attaching leaves none.) */
+	__s32 nr;
+	__u32 _pad;
 };
 
 /* Task storage: a thread's slot lives in its task_struct and goes with it,
@@ -45,8 +51,8 @@ struct {
 } calls SEC(".maps");
 
 /* remember_call keeps a syscall's arguments for its exit. */
-static __always_inline int remember_call(struct sock *sk, __s32 fd, __u64 buf, __u64 iovcnt, __u16 is_iov,
-					 __u16 counted)
+static __always_inline int remember_call(__s32 nr, struct sock *sk, __s32 fd, __u64 buf, __u64 iovcnt,
+					 __u16 is_iov, __u16 counted)
 {
 	struct call_args *a = thread_slot(&calls, 1);
 	if (!a) {
@@ -60,6 +66,7 @@ static __always_inline int remember_call(struct sock *sk, __s32 fd, __u64 buf, _
 	a->fd = fd;
 	a->is_iov = is_iov;
 	a->counted = counted;
+	a->nr = nr;
 	return 0;
 }
 
@@ -111,9 +118,10 @@ static __always_inline void bind_pending(__s32 fd, struct sock *sk)
 /* The wire bytes of each connection whose payload user space no longer
  * wants (POLICY_COUNT): counted here, not sent as an event per syscall, and
  * reported in the connection's close event. User space also reads them
- * every second (capture's wireCounts). Most of them are TLS ciphertext,
- * half the events of an HTTPS request before. An LRU map: an entry that a
- * read completing after the close recreated is the first evicted. */
+ * every second (capture's readCounted). Most of them are TLS ciphertext,
+ * half the events of an HTTPS request before. An LRU map bounded like
+ * policies: an evicted entry is a count that starts again, which user space
+ * takes as such. */
 struct wire_count {
 	__u64 sent;
 	__u64 recv;
@@ -154,7 +162,7 @@ static __always_inline void forget_conn(struct sock *sk)
 	bpf_map_delete_elem(&wire_bytes, &key);
 }
 
-static __always_inline int enter_data(__s32 fd, __u64 buf, __u64 iovcnt, __u32 is_iov, __u8 dir)
+static __always_inline int enter_data(__s32 nr, __s32 fd, __u64 buf, __u64 iovcnt, __u32 is_iov, __u8 dir)
 {
 	if (is_self())
 		return 0;
@@ -170,33 +178,33 @@ static __always_inline int enter_data(__s32 fd, __u64 buf, __u64 iovcnt, __u32 i
 	/* No buffer: exit reports the length only. Inside a TLS call these are
 	 * ciphertext, the plaintext comes from the library. */
 	if (tls || policy == POLICY_COUNT)
-		return remember_call(sk, fd, 0, 0, 0, policy == POLICY_COUNT);
-	return remember_call(sk, fd, buf, iovcnt, is_iov, 0);
+		return remember_call(nr, sk, fd, 0, 0, 0, policy == POLICY_COUNT);
+	return remember_call(nr, sk, fd, buf, iovcnt, is_iov, 0);
 }
 
-static __always_inline int enter_msg(__s32 fd, __u64 msg, __u8 dir)
+static __always_inline int enter_msg(__s32 nr, __s32 fd, __u64 msg, __u8 dir)
 {
 	struct msghdr_user m = {};
 	if (bpf_probe_read_user(&m, sizeof(m), (void *)msg))
 		return 0;
-	return enter_data(fd, (__u64)m.msg_iov, m.msg_iovlen, 1, dir);
+	return enter_data(nr, fd, (__u64)m.msg_iov, m.msg_iovlen, 1, dir);
 }
 
-/* take_call moves the thread's remembered syscall arguments into a. */
-static __always_inline int take_call(struct call_args *a)
+/* take_call moves the thread's remembered arguments of syscall nr into a. */
+static __always_inline int take_call(__s32 nr, struct call_args *a)
 {
 	struct call_args *p = thread_slot(&calls, 0);
 	if (!p || !p->sock)
 		return 0;
 	*a = *p;
 	p->sock = 0;
-	return 1;
+	return a->nr == nr;
 }
 
 static __always_inline int exit_data(struct syscall_exit_ctx *ctx, __u8 dir)
 {
 	struct call_args a;
-	if (!take_call(&a))
+	if (!take_call(ctx->nr, &a))
 		return 0;
 	if (ctx->ret <= 0)
 		return 0;
@@ -252,14 +260,14 @@ int enter_connect(struct syscall_enter_ctx *ctx)
 	if (is_self())
 		return 0;
 	struct sock *sk = sock_from_fd(ctx->args[0]);
-	return sk ? remember_call(sk, ctx->args[0], 0, 0, 0, 0) : 0;
+	return sk ? remember_call(ctx->nr, sk, ctx->args[0], 0, 0, 0, 0) : 0;
 }
 
 SEC("tracepoint/syscalls/sys_exit_connect")
 int exit_connect(struct syscall_exit_ctx *ctx)
 {
 	struct call_args a;
-	if (!take_call(&a))
+	if (!take_call(ctx->nr, &a))
 		return 0;
 	/* A non-blocking connect returns EINPROGRESS with the addresses set. */
 	if (ctx->ret == 0 || ctx->ret == -EINPROGRESS) {
@@ -299,15 +307,19 @@ int sock_state(struct inet_sock_set_state_ctx *ctx)
 	struct sock *sk = (struct sock *)ctx->skaddr;
 	__u64 key = (__u64)sk;
 	struct close_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-	if (e) {
-		fill_header(&e->hdr, EVENT_CONN_CLOSE, 0, -1, sk, bpf_ktime_get_ns());
-		struct wire_count *w = bpf_map_lookup_elem(&wire_bytes, &key);
-		e->counted_sent = w ? w->sent : 0;
-		e->counted_recv = w ? w->recv : 0;
-		bpf_ringbuf_submit(e, wakeup(sizeof(*e)));
-	} else {
+	if (!e) {
+		/* The count stays: user space's next read hands it to the
+		 * connection, still tracked, and deletes it with the connection
+		 * (capture's forgetConn), or a new connection on the sock does. */
 		count(COUNTER_RINGBUF_FULL, 1);
+		forget_policy(sk);
+		return 0;
 	}
+	fill_header(&e->hdr, EVENT_CONN_CLOSE, 0, -1, sk, bpf_ktime_get_ns());
+	struct wire_count *w = bpf_map_lookup_elem(&wire_bytes, &key);
+	e->counted_sent = w ? w->sent : 0;
+	e->counted_recv = w ? w->recv : 0;
+	bpf_ringbuf_submit(e, wakeup(sizeof(*e)));
 	forget_conn(sk);
 	return 0;
 }
@@ -315,42 +327,42 @@ int sock_state(struct inet_sock_set_state_ctx *ctx)
 /* Data. Enter remembers the buffer; exit reports what moved. */
 
 SEC("tracepoint/syscalls/sys_enter_write")
-int enter_write(struct syscall_enter_ctx *ctx) { return enter_data(ctx->args[0], ctx->args[1], 0, 0, DIR_SEND); }
+int enter_write(struct syscall_enter_ctx *ctx) { return enter_data(ctx->nr, ctx->args[0], ctx->args[1], 0, 0, DIR_SEND); }
 SEC("tracepoint/syscalls/sys_exit_write")
 int exit_write(struct syscall_exit_ctx *ctx) { return exit_data(ctx, DIR_SEND); }
 
 SEC("tracepoint/syscalls/sys_enter_sendto")
-int enter_sendto(struct syscall_enter_ctx *ctx) { return enter_data(ctx->args[0], ctx->args[1], 0, 0, DIR_SEND); }
+int enter_sendto(struct syscall_enter_ctx *ctx) { return enter_data(ctx->nr, ctx->args[0], ctx->args[1], 0, 0, DIR_SEND); }
 SEC("tracepoint/syscalls/sys_exit_sendto")
 int exit_sendto(struct syscall_exit_ctx *ctx) { return exit_data(ctx, DIR_SEND); }
 
 SEC("tracepoint/syscalls/sys_enter_writev")
-int enter_writev(struct syscall_enter_ctx *ctx) { return enter_data(ctx->args[0], ctx->args[1], ctx->args[2], 1, DIR_SEND); }
+int enter_writev(struct syscall_enter_ctx *ctx) { return enter_data(ctx->nr, ctx->args[0], ctx->args[1], ctx->args[2], 1, DIR_SEND); }
 SEC("tracepoint/syscalls/sys_exit_writev")
 int exit_writev(struct syscall_exit_ctx *ctx) { return exit_data(ctx, DIR_SEND); }
 
 SEC("tracepoint/syscalls/sys_enter_sendmsg")
-int enter_sendmsg(struct syscall_enter_ctx *ctx) { return enter_msg(ctx->args[0], ctx->args[1], DIR_SEND); }
+int enter_sendmsg(struct syscall_enter_ctx *ctx) { return enter_msg(ctx->nr, ctx->args[0], ctx->args[1], DIR_SEND); }
 SEC("tracepoint/syscalls/sys_exit_sendmsg")
 int exit_sendmsg(struct syscall_exit_ctx *ctx) { return exit_data(ctx, DIR_SEND); }
 
 SEC("tracepoint/syscalls/sys_enter_read")
-int enter_read(struct syscall_enter_ctx *ctx) { return enter_data(ctx->args[0], ctx->args[1], 0, 0, DIR_RECV); }
+int enter_read(struct syscall_enter_ctx *ctx) { return enter_data(ctx->nr, ctx->args[0], ctx->args[1], 0, 0, DIR_RECV); }
 SEC("tracepoint/syscalls/sys_exit_read")
 int exit_read(struct syscall_exit_ctx *ctx) { return exit_data(ctx, DIR_RECV); }
 
 SEC("tracepoint/syscalls/sys_enter_recvfrom")
-int enter_recvfrom(struct syscall_enter_ctx *ctx) { return enter_data(ctx->args[0], ctx->args[1], 0, 0, DIR_RECV); }
+int enter_recvfrom(struct syscall_enter_ctx *ctx) { return enter_data(ctx->nr, ctx->args[0], ctx->args[1], 0, 0, DIR_RECV); }
 SEC("tracepoint/syscalls/sys_exit_recvfrom")
 int exit_recvfrom(struct syscall_exit_ctx *ctx) { return exit_data(ctx, DIR_RECV); }
 
 SEC("tracepoint/syscalls/sys_enter_readv")
-int enter_readv(struct syscall_enter_ctx *ctx) { return enter_data(ctx->args[0], ctx->args[1], ctx->args[2], 1, DIR_RECV); }
+int enter_readv(struct syscall_enter_ctx *ctx) { return enter_data(ctx->nr, ctx->args[0], ctx->args[1], ctx->args[2], 1, DIR_RECV); }
 SEC("tracepoint/syscalls/sys_exit_readv")
 int exit_readv(struct syscall_exit_ctx *ctx) { return exit_data(ctx, DIR_RECV); }
 
 SEC("tracepoint/syscalls/sys_enter_recvmsg")
-int enter_recvmsg(struct syscall_enter_ctx *ctx) { return enter_msg(ctx->args[0], ctx->args[1], DIR_RECV); }
+int enter_recvmsg(struct syscall_enter_ctx *ctx) { return enter_msg(ctx->nr, ctx->args[0], ctx->args[1], DIR_RECV); }
 SEC("tracepoint/syscalls/sys_exit_recvmsg")
 int exit_recvmsg(struct syscall_exit_ctx *ctx) { return exit_data(ctx, DIR_RECV); }
 
@@ -420,6 +432,8 @@ int enter_openat(struct syscall_enter_ctx *ctx)
 		return 0;
 	fill_header(&e->hdr, EVENT_LIB_OPEN, 0, -1, NULL, bpf_ktime_get_ns());
 	e->path_len = n - 1;
+	/* wakeup is asked before the output reserves the record: a crossing
+	 * this record makes is seen by the next one, or the poll. */
 	if (bpf_ringbuf_output(&events, e, sizeof(*e), wakeup(sizeof(*e))))
 		count(COUNTER_RINGBUF_FULL, 1);
 	return 0;

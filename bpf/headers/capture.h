@@ -82,7 +82,9 @@ struct {
 
 static __always_inline __u64 wakeup(__u64 size)
 {
-	/* The waiting bytes include this record, reserved already. */
+	/* The waiting bytes include this record once reserved, with the ring's
+	 * 8-byte record header (BPF_RINGBUF_HDR_SZ). */
+	size += 8;
 	__u64 avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
 	if (avail < size)
 		return BPF_RB_NO_WAKEUP;
@@ -194,29 +196,26 @@ static __always_inline void fill_header(struct event_header *h, __u8 kind, __u8 
 		return;
 
 	struct conn_tuple *t = &h->tuple;
+	__be32 saddr, daddr;
 	if (kernel_casts()) {
 		struct sock_common *c = kernel_cast(sk, struct sock_common); /* the first member of struct sock */
 		t->family = c->skc_family;
 		t->sport = c->skc_num;
 		t->dport = bpf_ntohs(c->skc_dport);
-		if (t->family == AF_INET) {
-			__be32 a = c->skc_rcv_saddr;
-			__builtin_memcpy(t->saddr, &a, 4);
-			a = c->skc_daddr;
-			__builtin_memcpy(t->daddr, &a, 4);
-			return;
-		}
-		/* IPv6: the 16-byte addresses are copied by the helper below. */
-	}
-	t->family = BPF_CORE_READ(sk, __sk_common.skc_family);
-	t->sport = BPF_CORE_READ(sk, __sk_common.skc_num);
-	t->dport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
-	if (t->family == AF_INET) {
-		__be32 a = BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr);
-		__builtin_memcpy(t->saddr, &a, 4);
-		a = BPF_CORE_READ(sk, __sk_common.skc_daddr);
-		__builtin_memcpy(t->daddr, &a, 4);
+		saddr = c->skc_rcv_saddr;
+		daddr = c->skc_daddr;
 	} else {
+		t->family = BPF_CORE_READ(sk, __sk_common.skc_family);
+		t->sport = BPF_CORE_READ(sk, __sk_common.skc_num);
+		t->dport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+		saddr = BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr);
+		daddr = BPF_CORE_READ(sk, __sk_common.skc_daddr);
+	}
+	if (t->family == AF_INET) {
+		__builtin_memcpy(t->saddr, &saddr, 4);
+		__builtin_memcpy(t->daddr, &daddr, 4);
+	} else {
+		/* IPv6: the 16-byte addresses are copied by the helper, either way. */
 		BPF_CORE_READ_INTO(&t->saddr, sk, __sk_common.skc_v6_rcv_saddr);
 		BPF_CORE_READ_INTO(&t->daddr, sk, __sk_common.skc_v6_daddr);
 	}
@@ -316,8 +315,9 @@ static __always_inline void emit_length(struct event_header *h, __u64 len, struc
 
 /* lost_entries is at least the number of entries this object put in lost
  * and has not taken back (evictions and rewrites leave it higher, which is
- * safe): while it is 0, which is always unless the ring buffer overflowed,
- * no event pays for a lookup in lost. A stream's lost bytes are put and
+ * safe): while it is 0, which it is until the ring buffer overflows, no event
+ * pays for a lookup in lost. After an overflow whose stream never sent again
+ * it stays above 0, and every event pays the lookup, as all did before. A stream's lost bytes are put and
  * taken by one object (syscalls for the wire, tlslib or gotls for the
  * plaintext), so a global of each object is enough. Without it every data
  * event paid a hash lookup that found nothing. */

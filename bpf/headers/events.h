@@ -136,10 +136,6 @@ struct tls_bind_event {
 	__u64 ssl;
 };
 
-/* EVENT_DATA: one piece of a read or a write. The piece stands for len bytes
- * of the stream; the first copied of them are in data, the rest were not
- * copied. lost_before counts bytes of this direction lost in earlier, dropped
- * events. */
 /* EVENT_CONN_CLOSE: the header, and the wire bytes counted in the kernel
  * while the connection's policy was POLICY_COUNT (wire_bytes in
  * syscalls.c), in all. */
@@ -149,6 +145,10 @@ struct close_event {
 	__u64 counted_recv;
 };
 
+/* EVENT_DATA: one piece of a read or a write. The piece stands for len bytes
+ * of the stream; the first copied of them are in data, the rest were not
+ * copied. lost_before counts bytes of this direction lost in earlier, dropped
+ * events. */
 struct data_event {
 	struct event_header hdr;
 	__u32 len;

@@ -145,13 +145,15 @@ struct msghdr_user {
  * tracepoints' format files: arguments start at offset 16). */
 struct syscall_enter_ctx {
 	__u64 common;
-	__s64 nr;
+	__s32 nr; /* __syscall_nr: an int, then 4 bytes of padding */
+	__u32 _pad;
 	__u64 args[6];
 };
 
 struct syscall_exit_ctx {
 	__u64 common;
-	__s64 nr;
+	__s32 nr;
+	__u32 _pad;
 	__s64 ret;
 };
 

@@ -38,8 +38,11 @@ type tracked struct {
 	countOnly bool
 	// counted is how much of the kernel's count of the wire bytes (once
 	// count-only) the handler was given.
-	counted syscallsWireCount
+	counted wireCount
 }
+
+// wireCount is the kernel's count of a connection's wire bytes, each way.
+type wireCount struct{ sent, recv uint64 }
 
 type helloScan struct {
 	done bool

@@ -21,7 +21,10 @@ import (
 // exceed the longest hash bucket, or the kernel answers ENOSPC.
 const countedBatch = 256
 
-// readCounted hands over what the kernel counted since the last read.
+// readCounted hands over what the kernel counted since the last read. A
+// count it has no connection for belongs to one that left the table without
+// a close (see forgetConn) or whose close event was lost: the kernel is told
+// to forget it.
 func (e *Engine) readCounted(now time.Time) {
 	if e.countedKeys == nil {
 		e.countedKeys = make([]uint64, countedBatch)
@@ -31,9 +34,14 @@ func (e *Engine) readCounted(now time.Time) {
 	for {
 		n, err := e.objs.WireBytes.BatchLookup(&cursor, e.countedKeys, e.countedValues, nil)
 		for i := range n {
-			if tr := e.conns.peek(e.countedKeys[i]); tr != nil && tr.counted != e.countedValues[i] {
-				e.conns.lookup(tr.sock, now) // active: not idle
-				e.deliverCounted(tr, e.countedValues[i], now)
+			sock, v := e.countedKeys[i], e.countedValues[i]
+			total := wireCount{sent: v.Sent, recv: v.Recv}
+			switch tr := e.conns.peek(sock); {
+			case tr == nil:
+				e.forgetInKernel(sock)
+			case tr.counted != total:
+				e.conns.lookup(sock, now) // active: not idle
+				e.deliverCounted(tr, total, now)
 			}
 		}
 		if errors.Is(err, ebpf.ErrKeyNotExist) {
@@ -49,15 +57,49 @@ func (e *Engine) readCounted(now time.Time) {
 }
 
 // deliverCounted hands tr's handler the bytes of the kernel's count total
-// it did not have yet.
-func (e *Engine) deliverCounted(tr *tracked, total syscallsWireCount, now time.Time) {
+// it did not have yet. A total below what was handed over is a count the
+// kernel started again (its LRU map evicted the entry): all of it is new.
+func (e *Engine) deliverCounted(tr *tracked, total wireCount, now time.Time) {
 	if tr.follow {
-		if total.Sent > tr.counted.Sent {
-			e.handler.Data(tr.conn, Segment{Dir: Send, Time: now, Lost: int(total.Sent - tr.counted.Sent)})
+		if n := newBytes(tr.counted.sent, total.sent); n > 0 {
+			e.handler.Data(tr.conn, Segment{Dir: Send, Time: now, Lost: int(n)})
 		}
-		if total.Recv > tr.counted.Recv {
-			e.handler.Data(tr.conn, Segment{Dir: Recv, Time: now, Lost: int(total.Recv - tr.counted.Recv)})
+		if n := newBytes(tr.counted.recv, total.recv); n > 0 {
+			e.handler.Data(tr.conn, Segment{Dir: Recv, Time: now, Lost: int(n)})
 		}
 	}
 	tr.counted = total
+}
+
+func newBytes(had, total uint64) uint64 {
+	if total < had {
+		return total
+	}
+	return total - had
+}
+
+// forgetConn ends tr's tracking for a reason other than TCP's close: idle,
+// the table's bound, its process's exit. A count-only connection gets its
+// last count, and the kernel forgets its policy and count: should it still
+// be open, it sends events again and is tracked anew, instead of being
+// counted where nobody reads.
+func (e *Engine) forgetConn(tr *tracked, now time.Time) {
+	if tr.countOnly && e.objs.WireBytes != nil {
+		var v syscallsWireCount
+		if err := e.objs.WireBytes.Lookup(tr.sock, &v); err == nil {
+			e.deliverCounted(tr, wireCount{sent: v.Sent, recv: v.Recv}, now)
+		}
+		e.forgetInKernel(tr.sock)
+	}
+	e.closeConn(tr, now)
+}
+
+// forgetInKernel deletes sock's policy and count.
+func (e *Engine) forgetInKernel(sock uint64) {
+	if e.policies != nil {
+		_ = e.policies.Delete(sock) // gone already: nothing to do
+	}
+	if e.objs.WireBytes != nil {
+		_ = e.objs.WireBytes.Delete(sock)
+	}
 }

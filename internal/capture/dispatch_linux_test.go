@@ -36,6 +36,9 @@ func (l *policyLog) Put(key, value any) error {
 	return nil
 }
 
+// Delete records nothing: the tests look at what was set.
+func (l *policyLog) Delete(key any) error { return nil }
+
 // policiesSet is what e set so far.
 func policiesSet(e *Engine) policyLog { return *e.policies.(*policyLog) }
 
@@ -200,8 +203,8 @@ func TestDispatchCountedBytes(t *testing.T) {
 	e.dispatch(dataEventRecord(1, Recv, 0, "SSH-2.0-other\r\n", 0))       // 15
 	tr := e.conns.peek(1)
 	now := e.clock.wall(2)
-	e.deliverCounted(tr, syscallsWireCount{Sent: 1000, Recv: 0}, now) // as a sweep would
-	e.deliverCounted(tr, syscallsWireCount{Sent: 1000, Recv: 0}, now) // nothing new
+	e.deliverCounted(tr, wireCount{sent: 1000}, now) // as a sweep would
+	e.deliverCounted(tr, wireCount{sent: 1000}, now) // nothing new
 	c := rec.opened[0]
 	if n := rec.wire(c); n != (byteCount{sent: 1021, recv: 15, lost: 1000}) {
 		t.Errorf("after a sweep: %+v; want 1021 sent, 15 received, 1000 not copied", n)

@@ -326,7 +326,7 @@ func TestE2EEnginePolicies(t *testing.T) {
 // 50000 bytes, and holds the connection open for seconds.
 func TestE2EEngineCountsOpenConnections(t *testing.T) {
 	rec := &refuser{}
-	startEngine(t, rec)
+	e := startEngine(t, rec)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -357,12 +357,13 @@ time.sleep(4)`, strconv.Itoa(ln.Addr().(*net.TCPAddr).Port))
 
 	const hello = uint64(len("SSH-2.0-client\r\n"))
 	var got byteCount
+	var sock uint64
 	deadline := time.Now().Add(3500 * time.Millisecond) // the client holds on for 4.5 s
 	for time.Now().Before(deadline) {
 		rec.mu.Lock()
 		for _, c := range rec.opened {
 			if c.Remote.String() == ln.Addr().String() {
-				got = rec.wire(c)
+				got, sock = rec.wire(c), c.sock
 			}
 		}
 		closed := len(rec.closed)
@@ -377,6 +378,11 @@ time.sleep(4)`, strconv.Itoa(ln.Addr().(*net.TCPAddr).Port))
 	}
 	if got.sent != hello+payload || got.lost != payload {
 		t.Errorf("while open: %d bytes sent, %d of them not copied; want %d and %d", got.sent, got.lost, hello+payload, payload)
+	}
+	// Counted by the kernel, not sent as events.
+	var inKernel syscallsWireCount
+	if err := e.objs.WireBytes.Lookup(sock, &inKernel); err != nil || inKernel.Sent != payload {
+		t.Errorf("the kernel's count of the connection: %+v (%v); want %d bytes sent", inKernel, err, payload)
 	}
 }
 

@@ -237,10 +237,10 @@ func (e *Engine) run() {
 			e.log.Warn("reading the ring buffer", zap.Error(err))
 		}
 		if now = time.Now(); !now.Before(nextSweep) {
+			e.readCounted(now) // first: a connection active only in the kernel's counts is not idle
 			for _, tr := range e.conns.expire(now) {
-				e.closeConn(tr, now)
+				e.forgetConn(tr, now)
 			}
-			e.readCounted(now)
 			e.unbound.expire(now.Add(-unboundWait))
 			e.conns.forgetClosed(now.Add(-lateWindow))
 			e.publishStats()
@@ -313,7 +313,7 @@ func (e *Engine) dispatch(b []byte) {
 	case syscallsEventKindEVENT_PROC_EXIT:
 		pid := int(h.Pid)
 		for _, tr := range e.conns.removePID(pid) {
-			e.closeConn(tr, now)
+			e.forgetConn(tr, now)
 		}
 		e.procs.exit(pid)
 		e.unbound.forget(pid)
@@ -336,7 +336,7 @@ func (e *Engine) openConn(h *syscallsEventHeader, role Role, now time.Time) *tra
 		e.setPolicy(c, syscallsConnPolicyPOLICY_IGNORE)
 	}
 	if dropped := e.conns.add(h.Sock, c, follow, now); dropped != nil {
-		e.closeConn(dropped, now)
+		e.forgetConn(dropped, now)
 	}
 	return e.conns.lookup(h.Sock, now)
 }
@@ -399,6 +399,7 @@ func (e *Engine) scanHello(tr *tracked, dir Direction, data []byte, lostBefore, 
 // policies map, or a recorder in tests that drive dispatch without a kernel.
 type policyWriter interface {
 	Put(key, value any) error
+	Delete(key any) error
 }
 
 func (e *Engine) setPolicy(c *Conn, p syscallsConnPolicy) {

@@ -63,12 +63,12 @@ func decodeData(b []byte) (dataRecord, error) {
 
 // decodeClose returns the wire bytes the kernel counted for a closed
 // connection (POLICY_COUNT), in all.
-func decodeClose(b []byte) (syscallsWireCount, error) {
+func decodeClose(b []byte) (wireCount, error) {
 	if len(b) < closeSize {
-		return syscallsWireCount{}, fmt.Errorf("%w: %d bytes, close event needs %d", errShortRecord, len(b), closeSize)
+		return wireCount{}, fmt.Errorf("%w: %d bytes, close event needs %d", errShortRecord, len(b), closeSize)
 	}
 	e := (*syscallsCloseEvent)(unsafe.Pointer(&b[0]))
-	return syscallsWireCount{Sent: e.CountedSent, Recv: e.CountedRecv}, nil
+	return wireCount{sent: e.CountedSent, recv: e.CountedRecv}, nil
 }
 
 func decodeBind(b []byte) (ssl uint64, err error) {

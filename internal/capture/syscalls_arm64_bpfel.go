@@ -22,6 +22,8 @@ type syscallsCallArgs struct {
 	Fd      int32
 	IsIov   uint16
 	Counted uint16
+	Nr      int32
+	Pad     uint32
 }
 
 type syscallsCloseEvent struct {

@@ -298,7 +298,10 @@ func (r *ebpftapReceiver) Exchange(x tap.Exchange) {
 // heldBytes is about what a transaction's messages hold: their header
 // fields and kept bodies, the parts whose size the traffic decides.
 func heldBytes(tx *httpparse.Transaction) int {
-	n := messageBytes(&tx.Request.Message)
+	n := 0
+	if tx.Request != nil {
+		n += messageBytes(&tx.Request.Message)
+	}
 	if tx.Response != nil {
 		n += messageBytes(&tx.Response.Message)
 	}
