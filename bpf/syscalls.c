@@ -119,16 +119,19 @@ static __always_inline void bind_pending(__s32 fd, struct sock *sk)
  * wants (POLICY_COUNT): counted here, not sent as an event per syscall, and
  * reported in the connection's close event. User space also reads them
  * every second (capture's readCounted). Most of them are TLS ciphertext,
- * half the events of an HTTPS request before. An LRU map bounded like
- * policies: an evicted entry is a count that starts again, which user space
- * takes as such. */
+ * half the events of an HTTPS request before. A plain hash, not an LRU: an
+ * entry is never evicted under a live connection, nor reused while another
+ * CPU still adds to it (elements are freed after an RCU grace period). An
+ * entry goes with its connection's close, or when user space forgets the
+ * connection; when the map is full, the bytes go out as events, as before. */
 struct wire_count {
 	__u64 sent;
 	__u64 recv;
 };
 
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(max_entries, 65536);
 	__type(key, __u64); /* struct sock address */
 	__type(value, struct wire_count);

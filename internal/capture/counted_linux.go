@@ -57,8 +57,8 @@ func (e *Engine) readCounted(now time.Time) {
 }
 
 // deliverCounted hands tr's handler the bytes of the kernel's count total
-// it did not have yet. A total below what was handed over is a count the
-// kernel started again (its LRU map evicted the entry): all of it is new.
+// it did not have yet. A total below what was handed over would be a count
+// the kernel started again: all of it is new.
 func (e *Engine) deliverCounted(tr *tracked, total wireCount, now time.Time) {
 	if tr.follow {
 		if n := newBytes(tr.counted.sent, total.sent); n > 0 {
