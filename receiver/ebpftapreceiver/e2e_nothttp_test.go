@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 )
 
@@ -48,35 +49,18 @@ func connectionIO(all []pmetric.Metrics, marker string, port int) (sent, recv in
 	if len(all) == 0 {
 		return 0, 0
 	}
-	last := all[len(all)-1]
-	for i := 0; i < last.ResourceMetrics().Len(); i++ {
-		rm := last.ResourceMetrics().At(i)
-		cmd, _ := rm.Resource().Attributes().Get("process.command_line")
-		if !strings.Contains(cmd.Str(), marker) {
-			continue
+	eachSumPoint(all[len(all)-1], "ebpftap.connection.io", func(res pcommon.Resource, dp pmetric.NumberDataPoint) {
+		cmd, _ := res.Attributes().Get("process.command_line")
+		if p, _ := dp.Attributes().Get("server.port"); !strings.Contains(cmd.Str(), marker) || p.Int() != int64(port) {
+			return
 		}
-		for j := 0; j < rm.ScopeMetrics().Len(); j++ {
-			ms := rm.ScopeMetrics().At(j).Metrics()
-			for k := 0; k < ms.Len(); k++ {
-				if ms.At(k).Name() != "ebpftap.connection.io" {
-					continue
-				}
-				dps := ms.At(k).Sum().DataPoints()
-				for d := 0; d < dps.Len(); d++ {
-					dp := dps.At(d)
-					if p, _ := dp.Attributes().Get("server.port"); p.Int() != int64(port) {
-						continue
-					}
-					switch dir, _ := dp.Attributes().Get("network.io.direction"); dir.Str() {
-					case "transmit":
-						sent += dp.IntValue()
-					case "receive":
-						recv += dp.IntValue()
-					}
-				}
-			}
+		switch dir, _ := dp.Attributes().Get("network.io.direction"); dir.Str() {
+		case "transmit":
+			sent += dp.IntValue()
+		case "receive":
+			recv += dp.IntValue()
 		}
-	}
+	})
 	return sent, recv
 }
 

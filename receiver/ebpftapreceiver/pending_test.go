@@ -8,7 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/consumer/consumertest"
+	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/receiver/receivertest"
 
@@ -20,19 +22,8 @@ import (
 // bodies wait only up to maxPendingBytes; the rest are dropped and counted
 // as pipeline_busy, and the flusher hands over those that waited.
 func TestPendingBytesBound(t *testing.T) {
-	cfg := createDefaultConfig().(*Config)
-	cfg.Direction = DirectionAll
-	cfg.Capture.Level = LevelFull
-	cfg.Capture.MaxBodyBytes = 1 << 20
-	r := newReceiver(cfg, receivertest.NewNopSettings(metadata.Type))
 	traces, metrics := new(consumertest.TracesSink), new(consumertest.MetricsSink)
-	r.traces, r.metrics = traces, metrics
-	if err := r.prepare(); err != nil {
-		t.Fatal(err)
-	}
-	c := &capture.Conn{ID: 1, Process: &capture.Process{PID: 7, ExePath: "/usr/bin/client"}, Role: capture.RoleClient,
-		Local: netip.MustParseAddrPort("10.0.0.5:51000"), Remote: netip.MustParseAddrPort("10.0.0.9:80")}
-	r.tap.ConnOpened(c)
+	r, c := preparedReceiver(t, LevelFull, traces, nil, metrics)
 
 	const body = 512 << 10
 	const uploads = 2 * maxPendingBytes / body // twice what may wait
@@ -65,42 +56,39 @@ func TestPendingBytesBound(t *testing.T) {
 func droppedFor(all []pmetric.Metrics, reason string) int64 {
 	var n int64
 	for _, md := range all {
-		rms := md.ResourceMetrics()
-		for i := range rms.Len() {
-			sms := rms.At(i).ScopeMetrics()
-			for j := range sms.Len() {
-				ms := sms.At(j).Metrics()
-				for k := range ms.Len() {
-					if m := ms.At(k); m.Name() == "ebpftap.capture.dropped" {
-						pts := m.Sum().DataPoints()
-						for p := range pts.Len() {
-							if v, ok := pts.At(p).Attributes().Get("ebpftap.drop.reason"); ok && v.Str() == reason {
-								n += pts.At(p).IntValue()
-							}
-						}
-					}
-				}
+		eachSumPoint(md, "ebpftap.capture.dropped", func(_ pcommon.Resource, dp pmetric.NumberDataPoint) {
+			if v, ok := dp.Attributes().Get("ebpftap.drop.reason"); ok && v.Str() == reason {
+				n += dp.IntValue()
 			}
-		}
+		})
 	}
 	return n
 }
 
-// TestRefusedItemsCounted: spans and log records a consumer refuses are
-// counted as pipeline_refused.
-func TestRefusedItemsCounted(t *testing.T) {
+// preparedReceiver is a receiver at level with the given consumers, ready
+// to be fed by its tap (no engine), and a client connection opened on it.
+func preparedReceiver(t *testing.T, level Level, traces consumer.Traces, logs consumer.Logs, metrics consumer.Metrics) (*ebpftapReceiver, *capture.Conn) {
+	t.Helper()
 	cfg := createDefaultConfig().(*Config)
 	cfg.Direction = DirectionAll
-	cfg.Capture.Level = LevelSummary
+	cfg.Capture.Level = level
+	cfg.Capture.MaxBodyBytes = 1 << 20
 	r := newReceiver(cfg, receivertest.NewNopSettings(metadata.Type))
-	metrics := new(consumertest.MetricsSink)
-	r.traces, r.logs, r.metrics = consumertest.NewErr(errors.New("over the memory limit")), new(consumertest.LogsSink), metrics
+	r.traces, r.logs, r.metrics = traces, logs, metrics
 	if err := r.prepare(); err != nil {
 		t.Fatal(err)
 	}
 	c := &capture.Conn{ID: 1, Process: &capture.Process{PID: 7, ExePath: "/usr/bin/client"}, Role: capture.RoleClient,
 		Local: netip.MustParseAddrPort("10.0.0.5:51000"), Remote: netip.MustParseAddrPort("10.0.0.9:80")}
 	r.tap.ConnOpened(c)
+	return r, c
+}
+
+// TestRefusedItemsCounted: spans and log records a consumer refuses are
+// counted as pipeline_refused.
+func TestRefusedItemsCounted(t *testing.T) {
+	metrics := new(consumertest.MetricsSink)
+	r, c := preparedReceiver(t, LevelSummary, consumertest.NewErr(errors.New("over the memory limit")), new(consumertest.LogsSink), metrics)
 	now := time.Now()
 	const exchanges = 5
 	for range exchanges {
