@@ -277,10 +277,10 @@ func (r *ebpftapReceiver) ConnClosed(c *tap.Conn, io tap.IO) {
 func (r *ebpftapReceiver) Exchange(x tap.Exchange) {
 	d := described{x: x}
 	d.ok = r.translator.Describe(x, &d.v)
+	n := heldBytes(x.Tx) // outside the lock the flusher takes too
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.aggregate.RecordTransaction(x.Conn, d.view())
-	n := heldBytes(x.Tx)
 	if len(r.pending) >= maxPending || r.held+n > maxPendingBytes {
 		r.aggregate.RecordDrops(metadata.AttributeEbpftapDropReasonPipelineBusy, 1)
 		return
