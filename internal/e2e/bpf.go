@@ -1,5 +1,6 @@
 // Package e2e holds what the end-to-end tests of several packages share: the
-// rule for tests that need BPF, and throwaway TLS certificates.
+// rule for tests that need BPF, throwaway TLS certificates and servers, and
+// the collector distribution, built once per test binary and run.
 package e2e
 
 import (

@@ -1,0 +1,259 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Bounds of the distribution's build and runs. The build bound covers a cold
+// module cache on a 2-core machine (about 3 minutes measured); the others are
+// generous multiples of what a working collector needs.
+const (
+	distBuildTimeout    = 15 * time.Minute
+	distReadyTimeout    = 30 * time.Second
+	distShutdownTimeout = 15 * time.Second
+)
+
+// RepoRoot returns the repository's root: the nearest directory above the
+// working directory whose go.mod is this module's.
+func RepoRoot(t testing.TB) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		mod, err := os.ReadFile(filepath.Join(dir, "go.mod"))
+		if err == nil && bytes.HasPrefix(mod, []byte("module github.com/ebpftap/ebpftap\n")) {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal("no go.mod of github.com/ebpftap/ebpftap above the working directory")
+		}
+		dir = parent
+	}
+}
+
+// Distribution builds the collector distribution with ocb from the
+// repository's builder-config.yaml, once per test binary, and returns the
+// binary's path. It goes to _build/e2e rather than _build, so that a
+// concurrent `make run` keeps its binary.
+func Distribution(t testing.TB) string {
+	t.Helper()
+	root := RepoRoot(t)
+	build := distributionBuild(root)
+	if build.err != nil {
+		t.Fatal(build.err)
+	}
+	t.Logf("ocb built the distribution in %s", build.took.Round(time.Second))
+	return build.bin
+}
+
+type distribution struct {
+	bin  string
+	took time.Duration
+	err  error
+}
+
+var (
+	distributionOnce sync.Once
+	distributionDone distribution
+)
+
+func distributionBuild(root string) distribution {
+	distributionOnce.Do(func() {
+		start := time.Now()
+		bin, err := buildDistribution(root, filepath.Join(root, "_build", "e2e"))
+		distributionDone = distribution{bin: bin, took: time.Since(start), err: err}
+	})
+	return distributionDone
+}
+
+func buildDistribution(root, outDir string) (string, error) {
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		return "", fmt.Errorf("the go command is needed to run ocb: %w", err)
+	}
+	manifest, err := rewriteManifest(filepath.Join(root, "builder-config.yaml"), outDir)
+	if err != nil {
+		return "", err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), distBuildTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, goBin, "tool", "builder", "--config", manifest)
+	cmd.Dir = root // `go tool` resolves builder from the repository's go.mod
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("ocb build: %w\n%s", err, out)
+	}
+	bin := filepath.Join(outDir, "otelcol-ebpftap")
+	if _, err := os.Stat(bin); err != nil {
+		return "", fmt.Errorf("ocb built no binary: %w", err)
+	}
+	return bin, nil
+}
+
+// rewriteManifest writes a copy of the ocb manifest at src, next to outDir,
+// with its output path set to outDir and every relative replace made
+// absolute: ocb writes replaces verbatim into outDir/go.mod, so a path
+// relative to the original output directory would point nowhere from outDir.
+func rewriteManifest(src, outDir string) (string, error) {
+	raw, err := os.ReadFile(src)
+	if err != nil {
+		return "", err
+	}
+	var m map[string]any
+	if err := yaml.Unmarshal(raw, &m); err != nil {
+		return "", fmt.Errorf("parsing %s: %w", src, err)
+	}
+	dist, ok := m["dist"].(map[string]any)
+	if !ok {
+		return "", fmt.Errorf("%s has no dist section", src)
+	}
+	origOut, _ := dist["output_path"].(string)
+	if origOut == "" {
+		return "", fmt.Errorf("%s has no dist.output_path", src)
+	}
+	origOut = filepath.Join(filepath.Dir(src), origOut)
+	dist["output_path"] = outDir
+
+	if replaces, ok := m["replaces"].([]any); ok {
+		for i, r := range replaces {
+			s, _ := r.(string)
+			from, to, ok := strings.Cut(s, "=>")
+			if !ok {
+				return "", fmt.Errorf("replace %q in %s has no =>", s, src)
+			}
+			to = strings.TrimSpace(to)
+			if strings.HasPrefix(to, ".") {
+				to = filepath.Join(origOut, to)
+			}
+			replaces[i] = strings.TrimSpace(from) + " => " + to
+		}
+	}
+
+	out, err := yaml.Marshal(m)
+	if err != nil {
+		return "", err
+	}
+	if err := os.MkdirAll(outDir, 0o755); err != nil {
+		return "", err
+	}
+	path := filepath.Join(filepath.Dir(outDir), "e2e-builder-config.yaml")
+	return path, os.WriteFile(path, out, 0o600)
+}
+
+// Collector is a running distribution.
+type Collector struct {
+	cmd     *exec.Cmd
+	logPath string
+	done    chan error // receives Wait's result once
+	err     error
+	gone    bool
+}
+
+// StartCollector runs bin with the given configs, its output in logPath, and
+// returns once the collector reports it is ready. The collector is killed at
+// the end of t unless it was stopped.
+func StartCollector(t testing.TB, bin, logPath string, configs ...string) *Collector {
+	t.Helper()
+	logFile, err := os.Create(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer logFile.Close()
+
+	args := make([]string, 0, 2*len(configs))
+	for _, c := range configs {
+		args = append(args, "--config", c)
+	}
+	cmd := exec.Command(bin, args...)
+	cmd.Dir = filepath.Dir(logPath)
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+
+	c := &Collector{cmd: cmd, logPath: logPath, done: make(chan error, 1)}
+	go func() { c.done <- cmd.Wait() }()
+	t.Cleanup(func() {
+		if !c.gone {
+			_ = cmd.Process.Kill()
+			c.wait()
+		}
+	})
+
+	deadline := time.Now().Add(distReadyTimeout)
+	for {
+		log, _ := os.ReadFile(logPath)
+		if bytes.Contains(log, []byte("Everything is ready")) {
+			return c
+		}
+		select {
+		case err := <-c.done:
+			c.gone, c.err = true, err
+			t.Fatalf("collector exited before it was ready (%v); log:\n%s", err, Tail(logPath))
+		case <-time.After(200 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("collector not ready within %s; log:\n%s", distReadyTimeout, Tail(logPath))
+		}
+	}
+}
+
+func (c *Collector) wait() error {
+	if !c.gone {
+		c.err, c.gone = <-c.done, true
+	}
+	return c.err
+}
+
+// Stop sends SIGTERM and returns an error unless the collector exits with
+// status 0 within distShutdownTimeout.
+func (c *Collector) Stop() error {
+	if c.gone {
+		return fmt.Errorf("collector had already exited: %w", c.err)
+	}
+	if err := c.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		return fmt.Errorf("sending SIGTERM to the collector: %w", err)
+	}
+	select {
+	case err := <-c.done:
+		c.gone, c.err = true, err
+		if err != nil {
+			return fmt.Errorf("collector exit after SIGTERM: %w", err)
+		}
+		return nil
+	case <-time.After(distShutdownTimeout):
+		return errors.New("collector still running " + distShutdownTimeout.String() + " after SIGTERM")
+	}
+}
+
+// Log returns the end of the collector's output, for failure messages.
+func (c *Collector) Log() string { return Tail(c.logPath) }
+
+// Tail returns the last lines of the file at path, for failure messages.
+func Tail(path string) string {
+	const keep = 60
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Sprintf("(reading %s: %v)", path, err)
+	}
+	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	if len(lines) > keep {
+		lines = append([]string{fmt.Sprintf("... %d lines before", len(lines)-keep)}, lines[len(lines)-keep:]...)
+	}
+	return strings.Join(lines, "\n")
+}
