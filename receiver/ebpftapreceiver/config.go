@@ -43,6 +43,7 @@ type Config struct {
 	IgnoreLoopback bool          `mapstructure:"ignore_loopback"`
 	Capture        CaptureConfig `mapstructure:"capture"`
 	Filters        FiltersConfig `mapstructure:"filters"`
+	Process        ProcessConfig `mapstructure:"process"`
 	Engine         EngineConfig  `mapstructure:"engine"`
 
 	// MetricsInterval is how often cumulative metrics are emitted.
@@ -53,11 +54,28 @@ type Config struct {
 	metadata.MetricsBuilderConfig `mapstructure:",squash"`
 }
 
-// CaptureConfig says what is kept of each transaction.
+// CaptureConfig says what is kept of each transaction, and what of it never
+// leaves the host.
 type CaptureConfig struct {
 	Level         Level    `mapstructure:"level"`
 	MaxBodyBytes  int      `mapstructure:"max_body_bytes"`
 	RedactHeaders []string `mapstructure:"redact_headers"`
+	// RedactQueryKeys are added to the query keys whose values are always
+	// redacted (redact.DefaultQueryKeys).
+	RedactQueryKeys []string `mapstructure:"redact_query_keys"`
+	// RedactBodyPatterns are regular expressions whose matches in bodies
+	// (level full) are redacted: each capture group's text, else the match.
+	RedactBodyPatterns []string `mapstructure:"redact_body_patterns"`
+}
+
+// ProcessConfig says what of a process's command line leaves the host, in
+// process.command_line and process.command_args.
+type ProcessConfig struct {
+	// RedactArgumentWords are added to the words that mark an argument, or
+	// the one after it, as a secret (redact.DefaultArgumentWords).
+	RedactArgumentWords []string `mapstructure:"redact_argument_words"`
+	// DropArguments keeps only the executable.
+	DropArguments bool `mapstructure:"drop_arguments"`
 }
 
 // FiltersConfig excludes traffic before it is parsed.
@@ -129,6 +147,13 @@ func (cfg *Config) Validate() error {
 			invalid(fmt.Sprintf("capture.redact_headers[%d]", i), "must be a non-empty HTTP header name (letters, digits and !#$%%&'*+-.^_`|~); got %q", name)
 		}
 	}
+	nonEmpty("capture.redact_query_keys", cfg.Capture.RedactQueryKeys, invalid)
+	for i, expr := range cfg.Capture.RedactBodyPatterns {
+		if _, err := regexp.Compile(expr); err != nil {
+			invalid(fmt.Sprintf("capture.redact_body_patterns[%d]", i), "must be a valid regular expression (Go RE2 syntax): %w", err)
+		}
+	}
+	nonEmpty("process.redact_argument_words", cfg.Process.RedactArgumentWords, invalid)
 	for i, p := range cfg.Filters.ExcludeProcesses {
 		path := fmt.Sprintf("filters.exclude_processes[%d]", i)
 		if p.Exe == "" {
@@ -160,6 +185,15 @@ func (cfg *Config) Validate() error {
 		invalid("metrics_interval", "must be greater than 0; got %s", cfg.MetricsInterval)
 	}
 	return errors.Join(errs...)
+}
+
+// nonEmpty reports each empty string of list, which would match everything.
+func nonEmpty(path string, list []string, invalid func(path, format string, args ...any)) {
+	for i, s := range list {
+		if strings.TrimSpace(s) == "" {
+			invalid(fmt.Sprintf("%s[%d]", path, i), "must not be empty")
+		}
+	}
 }
 
 func joinQuoted[T ~string](values []T) string {

@@ -55,10 +55,13 @@ func TestLoadConfig(t *testing.T) {
 	full.Direction = DirectionEgressExternal
 	full.IgnoreLoopback = false
 	full.Capture = CaptureConfig{
-		Level:         LevelFull,
-		MaxBodyBytes:  0,
-		RedactHeaders: []string{"authorization", "x-secret-token"},
+		Level:              LevelFull,
+		MaxBodyBytes:       0,
+		RedactHeaders:      []string{"authorization", "x-secret-token"},
+		RedactQueryKeys:    []string{"api_key", "X-Token"},
+		RedactBodyPatterns: []string{`"password":\s*"([^"]*)"`},
 	}
+	full.Process = ProcessConfig{RedactArgumentWords: []string{"private_key"}, DropArguments: true}
 	full.Filters.ExcludeProcesses = []ProcessMatch{
 		{Exe: "/usr/sbin/sshd", Match: MatchExact},
 		{Exe: "/usr/lib/", Match: MatchPrefix},
@@ -87,6 +90,12 @@ func TestLoadConfig(t *testing.T) {
 		{name: "body_huge", wantErr: "capture.max_body_bytes: must be between 0 and 16777216; got 16777217"},
 		{name: "redact_empty", wantErr: "capture.redact_headers[1]: " + headerMsg + `; got ""`},
 		{name: "redact_space", wantErr: "capture.redact_headers[0]: " + headerMsg + `; got "x api key"`},
+		{name: "redact_query_key_empty", wantErr: "capture.redact_query_keys[1]: must not be empty"},
+		{
+			name:    "redact_body_bad_pattern",
+			wantErr: "capture.redact_body_patterns[0]: must be a valid regular expression (Go RE2 syntax): error parsing regexp: missing closing ]: `[a-`",
+		},
+		{name: "redact_argument_word_empty", wantErr: "process.redact_argument_words[0]: must not be empty"},
 		{name: "exclude_empty_exe", wantErr: "filters.exclude_processes[0].exe: must not be empty"},
 
 		{name: "exclude_bad_match", wantErr: "filters.exclude_processes[0].match: " + matchMsg + `; got "glob"`},

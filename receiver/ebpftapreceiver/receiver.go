@@ -137,7 +137,10 @@ func (r *ebpftapReceiver) prepare() error {
 		return err
 	}
 	host, _ := os.Hostname()
-	settings := r.cfg.translateSettings(host)
+	settings, err := r.cfg.translateSettings(host)
+	if err != nil {
+		return err
+	}
 	r.translator = translate.NewTranslator(settings)
 	r.aggregate = translate.NewAggregator(settings, maxSeries, time.Now())
 	r.dropped = make(map[metadata.AttributeEbpftapDropReason]uint64)

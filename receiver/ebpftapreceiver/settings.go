@@ -7,6 +7,7 @@ import (
 
 	"github.com/ebpftap/ebpftap/internal/capture"
 	"github.com/ebpftap/ebpftap/internal/tap"
+	"github.com/ebpftap/ebpftap/receiver/ebpftapreceiver/internal/redact"
 	"github.com/ebpftap/ebpftap/receiver/ebpftapreceiver/internal/translate"
 )
 
@@ -78,14 +79,24 @@ func exeMatcher(m ProcessMatch) (func(string) bool, error) {
 }
 
 // translateSettings is what translation follows, for a host named host.
-func (cfg *Config) translateSettings(host string) translate.Settings {
-	return translate.Settings{
-		Level:         translateLevel(cfg.Capture.Level),
-		MaxBodyBytes:  cfg.Capture.MaxBodyBytes,
-		RedactHeaders: cfg.Capture.RedactHeaders,
-		HostName:      host,
-		Metrics:       cfg.MetricsBuilderConfig,
+func (cfg *Config) translateSettings(host string) (translate.Settings, error) {
+	policy, err := redact.New(redact.Config{
+		Headers:       cfg.Capture.RedactHeaders,
+		QueryKeys:     cfg.Capture.RedactQueryKeys,
+		ArgumentWords: cfg.Process.RedactArgumentWords,
+		DropArguments: cfg.Process.DropArguments,
+		BodyPatterns:  cfg.Capture.RedactBodyPatterns,
+	})
+	if err != nil {
+		return translate.Settings{}, fmt.Errorf("capture.redact_body_patterns: %w", err)
 	}
+	return translate.Settings{
+		Level:        translateLevel(cfg.Capture.Level),
+		MaxBodyBytes: cfg.Capture.MaxBodyBytes,
+		Redact:       policy,
+		HostName:     host,
+		Metrics:      cfg.MetricsBuilderConfig,
+	}, nil
 }
 
 // translateLevel maps a configured level; an unknown one (Validate rejects

@@ -53,7 +53,11 @@ func TestLevels(t *testing.T) {
 		if want := map[bool]int{true: 100, false: 0}[l == LevelFull]; c.MaxBodyBytes != want {
 			t.Errorf("%s: parsers keep %d body bytes, want %d", l, c.MaxBodyBytes, want)
 		}
-		if got := cfg.translateSettings("h").Level; got != translate.Level(i) {
+		s, err := cfg.translateSettings("h")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := s.Level; got != translate.Level(i) {
 			t.Errorf("%s: translation level %d, want %d", l, got, i)
 		}
 	}

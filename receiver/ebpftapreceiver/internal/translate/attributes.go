@@ -9,6 +9,7 @@ import (
 
 	"github.com/ebpftap/ebpftap/internal/httpparse"
 	"github.com/ebpftap/ebpftap/internal/tap"
+	"github.com/ebpftap/ebpftap/receiver/ebpftapreceiver/internal/redact"
 )
 
 // Names this receiver defines where semantic conventions v1.40.0 have none;
@@ -34,17 +35,13 @@ const (
 	errorTypeNoResponse = "ebpftap.no_response"
 
 	eventNameTransaction = "ebpftap.http.transaction"
-
-	// redacted replaces secrets, the value semantic conventions use for
-	// url.full credentials and sensitive query values.
-	redacted = "REDACTED"
 )
 
 // headerValue returns a header's value ready for telemetry: redacted when
 // its name is listed, valid UTF-8 otherwise.
-func headerValue(lowerName, value string, redact map[string]struct{}) string {
-	if _, ok := redact[lowerName]; ok {
-		return redacted
+func headerValue(lowerName, value string, policy *redact.Policy) string {
+	if policy.Header(lowerName) {
+		return redact.Redacted
 	}
 	return validUTF8(value)
 }
@@ -119,7 +116,7 @@ const indexedGroups = 16
 // order names first appeared in, with values redacted as configured. The
 // values of names sent once share one backing array: a slice per name was
 // most of the allocations at level headers (BenchmarkPipeline).
-func groupHeaders(hs []httpparse.HeaderField, redact map[string]struct{}, request bool) []headerGroup {
+func groupHeaders(hs []httpparse.HeaderField, policy *redact.Policy, request bool) []headerGroup {
 	if len(hs) == 0 {
 		return nil
 	}
@@ -131,7 +128,7 @@ func groupHeaders(hs []httpparse.HeaderField, redact map[string]struct{}, reques
 	}
 	for i, h := range hs {
 		name, key := headerNameKey(h.Name, request)
-		value := headerValue(name, h.Value, redact)
+		value := headerValue(name, h.Value, policy)
 		if g := findGroup(groups, index, name); g >= 0 {
 			// A repeated name outgrows its one-element slice: rare.
 			groups[g].values = append(groups[g].values, value)

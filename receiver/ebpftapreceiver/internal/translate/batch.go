@@ -67,5 +67,5 @@ func (t *Translator) recordSlice(b *Batch, p *capture.Process) plog.LogRecordSli
 }
 
 func (t *Translator) processResource(p *capture.Process) pcommon.Resource {
-	return buildProcessResource(t.rb, p, t.hostName)
+	return buildProcessResource(t.rb, p, t.hostName, t.redact)
 }

@@ -5,6 +5,6 @@
 //
 // An exchange is described once (Describe), and the span, the log record
 // and the duration histograms all read that description. Secrets are
-// redacted here, before anything leaves: configured headers, url.full
-// credentials and the query values semantic conventions call sensitive.
+// redacted here, before anything leaves, as the redact package's Policy
+// says: headers, URL credentials and query values, command lines, bodies.
 package translate // import "github.com/ebpftap/ebpftap/receiver/ebpftapreceiver/internal/translate"

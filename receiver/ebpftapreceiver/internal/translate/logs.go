@@ -87,6 +87,8 @@ func (t *Translator) putMessage(m pcommon.Map, msg *httpparse.Message, headers [
 				m.PutStr("body_decoded_from", coding)
 			}
 		}
+		// Patterns are matched in what a reader sees: the decoded content.
+		content = t.redact.Body(content)
 		if s, ok := textBody(msg, content, truncated, decoded); ok {
 			m.PutStr("body", s)
 		} else {

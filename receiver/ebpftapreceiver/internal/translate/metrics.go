@@ -20,6 +20,7 @@ import (
 	"github.com/ebpftap/ebpftap/internal/capture"
 	"github.com/ebpftap/ebpftap/internal/tap"
 	"github.com/ebpftap/ebpftap/receiver/ebpftapreceiver/internal/metadata"
+	"github.com/ebpftap/ebpftap/receiver/ebpftapreceiver/internal/redact"
 )
 
 // sumKind says which generated sum metric a series belongs to.
@@ -70,6 +71,7 @@ type Aggregator struct {
 	rb        *metadata.ResourceBuilder
 	filters   resourceFilters
 	hostName  string
+	redact    *redact.Policy
 	maxSeries int
 
 	start     time.Time // of the aggregator: the drop counters' start
@@ -93,6 +95,7 @@ func NewAggregator(s Settings, maxSeries int, start time.Time) *Aggregator {
 		rb:        metadata.NewResourceBuilder(s.Metrics.ResourceAttributes),
 		filters:   newResourceFilters(s.Metrics.ResourceAttributes),
 		hostName:  s.HostName,
+		redact:    s.Redact,
 		maxSeries: maxSeries,
 		start:     start,
 		lastEmit:  start,
@@ -107,7 +110,7 @@ func (m *Aggregator) process(p *capture.Process, create bool) *processSeries {
 	if ps, ok := m.processes[k]; ok || !create {
 		return ps
 	}
-	res := buildProcessResource(m.rb, p, m.hostName)
+	res := buildProcessResource(m.rb, p, m.hostName, m.redact)
 	ps := &processSeries{
 		resource:  res,
 		start:     m.lastEmit,

@@ -48,11 +48,11 @@ func record(m *Aggregator, c *tap.Conn, tx *httpparse.Transaction) {
 	m.RecordTransaction(c, describeView(c, tx))
 }
 
-// describeView is tx's view at level summary with no redaction, nil when it
-// has none.
+// describeView is tx's view at level summary with the tests' redaction, nil
+// when it has none.
 func describeView(c *tap.Conn, tx *httpparse.Transaction) *View {
 	v := new(View)
-	if !describe(c, tx, nil, LevelSummary, v) {
+	if !describe(c, tx, translateSettings(LevelSummary).Redact, LevelSummary, v) {
 		return nil
 	}
 	return v

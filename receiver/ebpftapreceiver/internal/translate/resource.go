@@ -8,6 +8,7 @@ import (
 
 	"github.com/ebpftap/ebpftap/internal/capture"
 	"github.com/ebpftap/ebpftap/receiver/ebpftapreceiver/internal/metadata"
+	"github.com/ebpftap/ebpftap/receiver/ebpftapreceiver/internal/redact"
 )
 
 // processKey names one process image: pid and start time name the process,
@@ -26,9 +27,9 @@ func keyOf(p *capture.Process) processKey {
 }
 
 // buildProcessResource describes a process through rb, which drops the
-// attributes the configuration disabled. Unknown values are left out rather
-// than sent empty.
-func buildProcessResource(rb *metadata.ResourceBuilder, p *capture.Process, hostName string) pcommon.Resource {
+// attributes the configuration disabled, with the secrets of its command line
+// redacted by policy. Unknown values are left out rather than sent empty.
+func buildProcessResource(rb *metadata.ResourceBuilder, p *capture.Process, hostName string, policy *redact.Policy) pcommon.Resource {
 	if hostName != "" {
 		rb.SetHostName(validUTF8(hostName))
 	}
@@ -44,15 +45,22 @@ func buildProcessResource(rb *metadata.ResourceBuilder, p *capture.Process, host
 	if p.ExePath != "" {
 		rb.SetProcessExecutablePath(validUTF8(p.ExePath))
 	}
-	if p.CommandLine != "" {
-		rb.SetProcessCommandLine(validUTF8(p.CommandLine))
+	// A process's resource is built once per batch it appears in, so the
+	// scrubbing is not per request.
+	commandLine := p.CommandLine
+	args, changed := policy.Arguments(p.Args)
+	if changed {
+		commandLine = strings.Join(args, " ") // as capture joins them
 	}
-	if len(p.Args) > 0 {
-		args := make([]any, len(p.Args))
-		for i, a := range p.Args {
-			args[i] = validUTF8(a)
+	if commandLine != "" {
+		rb.SetProcessCommandLine(validUTF8(commandLine))
+	}
+	if len(args) > 0 {
+		values := make([]any, len(args))
+		for i, a := range args {
+			values[i] = validUTF8(a)
 		}
-		rb.SetProcessCommandArgs(args)
+		rb.SetProcessCommandArgs(values)
 	}
 	if p.Owner != "" {
 		rb.SetProcessOwner(validUTF8(p.Owner))

@@ -21,12 +21,14 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
 	"github.com/ebpftap/ebpftap/internal/capture"
 	"github.com/ebpftap/ebpftap/internal/httpparse"
 	"github.com/ebpftap/ebpftap/internal/tap"
 	"github.com/ebpftap/ebpftap/receiver/ebpftapreceiver/internal/metadata"
+	"github.com/ebpftap/ebpftap/receiver/ebpftapreceiver/internal/redact"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/ instead of comparing with them")
@@ -63,6 +65,22 @@ var (
 		UID: 33, Owner: "www-data",
 		ContainerID: "3f4e5d6c7b8a9f0e1d2c3b4a5f6e7d8c9b0a1f2e3d4c5b6a7f8e9d0c1b2a3f4e",
 		ServiceName: "frontend",
+	}
+
+	// A client whose command line carries secrets: a bearer header, a
+	// password option, credentials and a signed URL.
+	procCurlSecrets = &capture.Process{
+		PID: 4343, ParentPID: 4000, StartTime: 123457,
+		ExePath: "/usr/bin/curl", ExeName: "curl",
+		CommandLine: "curl -H Authorization: Bearer tok-cmdline -u admin:pw-cmdline --password pw2-cmdline https://api.example.com/v1/login?sig=sig-cmdline",
+		Args: []string{"curl", "-H", "Authorization: Bearer tok-cmdline", "-u", "admin:pw-cmdline",
+			"--password", "pw2-cmdline", "https://api.example.com/v1/login?sig=sig-cmdline"},
+		UID: 1000, Owner: "alice", ServiceName: "curl",
+	}
+	connClientSecrets = &tap.Conn{
+		ID: 7, Process: procCurlSecrets, Role: capture.RoleClient,
+		Local:  netip.MustParseAddrPort("10.0.0.5:51007"),
+		Remote: netip.MustParseAddrPort("93.184.216.34:443"),
 	}
 
 	connClient = &tap.Conn{
@@ -247,6 +265,10 @@ func translateCases() []struct {
 				txResp(200, 5, 6, txHeaders("Set-Cookie", "session=s3cr3t", "Content-Type", "application/json"), 2))},
 		},
 		{
+			name: "secrets", level: LevelFull,
+			txs: []connTx{secretsTx()},
+		},
+		{
 			name: "full_bodies", level: LevelFull,
 			txs: []connTx{
 				txOn(connServer,
@@ -420,12 +442,79 @@ func grpcFrame(payload ...byte) []byte {
 }
 
 func translateSettings(level Level) Settings {
+	policy, err := redact.New(redact.Config{
+		Headers:      []string{"Authorization", "cookie", "set-cookie", "proxy-authorization", "X-API-Key"},
+		BodyPatterns: []string{`"password":\s*"([^"]*)"`},
+	})
+	if err != nil {
+		panic(err)
+	}
 	return Settings{
-		Level:         level,
-		MaxBodyBytes:  1024,
-		RedactHeaders: []string{"Authorization", "cookie", "set-cookie", "proxy-authorization", "X-API-Key"},
-		HostName:      "host-1",
-		Metrics:       metadata.DefaultMetricsBuilderConfig(),
+		Level:        level,
+		MaxBodyBytes: 1024,
+		Redact:       policy,
+		HostName:     "host-1",
+		Metrics:      metadata.DefaultMetricsBuilderConfig(),
+	}
+}
+
+// secretsTx is a login whose every secret-bearing place holds a secret
+// ending in "-cmdline", "-wire" or "-body": the command line of its process,
+// its URL (userinfo and a signed query), its headers and its JSON body.
+func secretsTx() connTx {
+	return txOn(connClientSecrets,
+		withBody(reqMsg{txReq("POST", "https://bob:pw-wire@api.example.com/v1/login?X-Amz-Signature=sig-wire&v=1", 0, 1, txHeaders(
+			"Host", "api.example.com",
+			"Authorization", "Bearer tok-wire",
+			"Cookie", "session=sess-wire",
+			"Content-Type", "application/json"))},
+			[]byte(`{"user":"bob","password":"pw-body"}`), 35, false).Request,
+		withBody(respMsg{txResp(200, 2, 3, txHeaders("Set-Cookie", "session=sess2-wire", "Content-Type", "application/json"), 0)},
+			[]byte(`{"token":"t","password": "pw2-body"}`), 36, false).Response)
+}
+
+// TestSecretsNeverLeave translates secretsTx at every level and looks for
+// each secret in the exported bytes, OTLP/protobuf and OTLP/JSON, of the
+// traces, the logs and the metrics.
+func TestSecretsNeverLeave(t *testing.T) {
+	secrets := []string{"tok-cmdline", "pw-cmdline", "pw2-cmdline", "sig-cmdline",
+		"pw-wire", "sig-wire", "tok-wire", "sess-wire", "sess2-wire", "pw-body", "pw2-body"}
+	for level := LevelNone; level <= LevelFull; level++ {
+		settings := translateSettings(level)
+		tr := newTranslator(settings, &seqIDs{})
+		b := NewBatch()
+		ct := secretsTx()
+		appendTx(tr, b, ct.conn, ct.tx)
+		require.Equal(t, 1, b.traces.SpanCount())
+
+		agg := NewAggregator(settings, 100, txAt(0))
+		var v View
+		require.True(t, tr.Describe(tap.Exchange{Conn: ct.conn, Tx: ct.tx}, &v))
+		agg.ConnOpened(ct.conn)
+		agg.RecordTransaction(ct.conn, &v)
+		metrics := agg.Emit(txAt(10))
+		require.Positive(t, metrics.DataPointCount())
+
+		var exported [][]byte
+		for _, marshal := range []func() ([]byte, error){
+			func() ([]byte, error) { return (&ptrace.ProtoMarshaler{}).MarshalTraces(b.traces) },
+			func() ([]byte, error) { return (&ptrace.JSONMarshaler{}).MarshalTraces(b.traces) },
+			func() ([]byte, error) { return (&plog.ProtoMarshaler{}).MarshalLogs(b.logs) },
+			func() ([]byte, error) { return (&plog.JSONMarshaler{}).MarshalLogs(b.logs) },
+			func() ([]byte, error) { return (&pmetric.ProtoMarshaler{}).MarshalMetrics(metrics) },
+			func() ([]byte, error) { return (&pmetric.JSONMarshaler{}).MarshalMetrics(metrics) },
+		} {
+			out, err := marshal()
+			require.NoError(t, err)
+			exported = append(exported, out)
+		}
+		all := bytes.Join(exported, nil)
+		for _, secret := range secrets {
+			assert.NotContains(t, string(all), secret, "level %d", level)
+		}
+		// The redaction left its mark, so the check above looked at the
+		// places the secrets would have been.
+		assert.Contains(t, string(all), "admin:"+redact.Redacted, "level %d", level)
 	}
 }
 
@@ -873,7 +962,8 @@ func TestIsGRPC(t *testing.T) {
 }
 
 func TestGroupHeaders(t *testing.T) {
-	redact := redactSet([]string{"Cookie"})
+	policy, err := redact.New(redact.Config{Headers: []string{"Cookie"}})
+	require.NoError(t, err)
 	// Enough distinct names to take the indexed path as well.
 	var many []httpparse.HeaderField
 	var manyWant []headerGroup
@@ -909,7 +999,7 @@ func TestGroupHeaders(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := groupHeaders(tt.hs, redact, tt.request)
+			got := groupHeaders(tt.hs, policy, tt.request)
 			assert.Equal(t, tt.want, got)
 			// A repeated name's values must not overwrite another name's.
 			if len(got) > 1 {

@@ -1,9 +1,8 @@
 package translate
 
 import (
-	"strings"
-
 	"github.com/ebpftap/ebpftap/receiver/ebpftapreceiver/internal/metadata"
+	"github.com/ebpftap/ebpftap/receiver/ebpftapreceiver/internal/redact"
 )
 
 // Level says how much of each transaction is recorded. Levels are ordered:
@@ -20,10 +19,10 @@ const (
 // Settings are the parts of the receiver's configuration that translation
 // follows.
 type Settings struct {
-	Level         Level
-	MaxBodyBytes  int
-	RedactHeaders []string // header names whose values are never exported, any case
-	HostName      string   // host.name of every resource; empty leaves it out
+	Level        Level
+	MaxBodyBytes int
+	Redact       *redact.Policy // what never leaves the host
+	HostName     string         // host.name of every resource; empty leaves it out
 	// Metrics turns metrics and resource attributes on and off.
 	Metrics metadata.MetricsBuilderConfig
 }
@@ -33,7 +32,7 @@ type Settings struct {
 type Translator struct {
 	level        Level
 	maxBodyBytes int
-	redact       map[string]struct{} // lowercase header names
+	redact       *redact.Policy
 	hostName     string
 	ids          idSource
 	rb           *metadata.ResourceBuilder
@@ -49,17 +48,9 @@ func newTranslator(s Settings, ids idSource) *Translator {
 	return &Translator{
 		level:        s.Level,
 		maxBodyBytes: s.MaxBodyBytes,
-		redact:       redactSet(s.RedactHeaders),
+		redact:       s.Redact,
 		hostName:     s.HostName,
 		ids:          ids,
 		rb:           metadata.NewResourceBuilder(s.Metrics.ResourceAttributes),
 	}
-}
-
-func redactSet(names []string) map[string]struct{} {
-	set := make(map[string]struct{}, len(names))
-	for _, n := range names {
-		set[strings.ToLower(n)] = struct{}{}
-	}
-	return set
 }

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/ebpftap/ebpftap/internal/httpparse"
+	"github.com/ebpftap/ebpftap/receiver/ebpftapreceiver/internal/redact"
 )
 
 // addrAuthority writes an address as a URL authority, leaving out the port
@@ -85,19 +86,6 @@ func stripUserinfo(authority string) string {
 	return authority
 }
 
-// redactUserinfo follows url.full's rule: credentials become
-// REDACTED:REDACTED, keeping the shape of what was there.
-func redactUserinfo(authority string) string {
-	i := strings.LastIndexByte(authority, '@')
-	if i < 0 {
-		return authority
-	}
-	if strings.Contains(authority[:i], ":") {
-		return redacted + ":" + redacted + authority[i:]
-	}
-	return redacted + authority[i:]
-}
-
 // splitHostPort splits an authority's host and port ("h", "h:p", "[v6]",
 // "[v6]:p"). The port is 0 when absent or not a valid port number.
 func splitHostPort(a string) (string, int) {
@@ -127,43 +115,10 @@ func parsePort(s string) int {
 	return p
 }
 
-// sensitiveQueryKeys are the query keys whose values semantic conventions
-// v1.40.0 say to redact by default (matched case-sensitively).
-var sensitiveQueryKeys = map[string]struct{}{
-	"AWSAccessKeyId": {}, "Signature": {}, "sig": {}, "X-Goog-Signature": {},
-}
-
-// redactQuery redacts the values of sensitive keys. A query without one is
-// returned as it is, without allocating: splitting every query cost an
-// allocation per request (BenchmarkPipeline).
-func redactQuery(q string) string {
-	if !hasSensitiveQueryValue(q) {
-		return q
-	}
-	parts := strings.Split(q, "&")
-	for i, p := range parts {
-		k, _, hasValue := strings.Cut(p, "=")
-		if _, ok := sensitiveQueryKeys[k]; ok && hasValue {
-			parts[i] = k + "=" + redacted
-		}
-	}
-	return strings.Join(parts, "&")
-}
-
-func hasSensitiveQueryValue(q string) bool {
-	for p := range strings.SplitSeq(q, "&") {
-		k, _, hasValue := strings.Cut(p, "=")
-		if _, ok := sensitiveQueryKeys[k]; ok && hasValue {
-			return true
-		}
-	}
-	return false
-}
-
 // buildURL reconstructs the absolute URL of a request, redacted as url.full
 // requires; tg.query must be redacted already.
 func buildURL(scheme, authority string, tg target) string {
-	authority = redactUserinfo(authority)
+	authority = redact.Userinfo(authority)
 	var sb strings.Builder
 	// One allocation: growing the builder piece by piece took 4 per URL
 	// (BenchmarkPipeline).

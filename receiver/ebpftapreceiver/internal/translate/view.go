@@ -12,6 +12,7 @@ import (
 	"github.com/ebpftap/ebpftap/internal/capture"
 	"github.com/ebpftap/ebpftap/internal/httpparse"
 	"github.com/ebpftap/ebpftap/internal/tap"
+	"github.com/ebpftap/ebpftap/receiver/ebpftapreceiver/internal/redact"
 )
 
 // knownMethods are the methods semantic conventions v1.40.0 call known:
@@ -85,7 +86,7 @@ func (t *Translator) Describe(x tap.Exchange, v *View) bool {
 	return describe(x.Conn, x.Tx, t.redact, t.level, v)
 }
 
-func describe(c *tap.Conn, tx *httpparse.Transaction, redact map[string]struct{}, level Level, v *View) bool {
+func describe(c *tap.Conn, tx *httpparse.Transaction, policy *redact.Policy, level Level, v *View) bool {
 	if tx == nil || tx.Request == nil {
 		*v = View{}
 		return false
@@ -129,7 +130,7 @@ func describe(c *tap.Conn, tx *httpparse.Transaction, redact map[string]struct{}
 	}
 
 	if ua, ok := req.Get("User-Agent"); ok {
-		v.userAgent, v.hasUA = headerValue("user-agent", ua, redact), true
+		v.userAgent, v.hasUA = headerValue("user-agent", ua, policy), true
 	}
 
 	// RFC 9112 section 3.2.2: with an absolute-form target the Host header
@@ -138,7 +139,7 @@ func describe(c *tap.Conn, tx *httpparse.Transaction, redact map[string]struct{}
 	// address authority of every request eagerly cost 2 allocations per
 	// request (BenchmarkPipeline).
 	tgt := parseTarget(req.Method, validUTF8(req.Target))
-	tgt.query = redactQuery(tgt.query)
+	tgt.query = policy.Query(tgt.query)
 	v.scheme = firstNonEmpty(tgt.scheme, requestScheme(req), connScheme(c))
 	authority := firstNonEmpty(tgt.authority, host(req))
 	if authority == "" {
