@@ -28,6 +28,20 @@ type Conn struct {
 type Exchange struct {
 	Conn *Conn
 	Tx   *httpparse.Transaction
+	// Seq numbers the connection's transactions in the order its parser
+	// finished them, from 1, when the connection was followed from its
+	// start; 0 when it was first seen mid-way, so that numbers on the two
+	// ends of a connection agree whenever both are set.
+	Seq uint64
+	// Peer is the ID of the other end of the connection when this host's
+	// capture follows it too (a client and a server on one host), else 0.
+	Peer uint64
+}
+
+// endpoints name a connection by its two ends, seen from one process; the
+// other end of the connection sees them swapped.
+type endpoints struct {
+	local, remote netip.AddrPort
 }
 
 // factsOf copies the engine's facts of c, with the role given.

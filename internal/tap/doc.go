@@ -8,7 +8,9 @@
 // role of a connection first seen mid-way from its traffic, keeps one parser,
 // switches the parser to the TLS plaintext once a TLS library speaks, and asks
 // the engine to stop copying what is not HTTP. What it finds goes to a Sink:
-// connections opened and closed, and finished exchanges.
+// connections opened and closed, and finished exchanges, each numbered on its
+// connection and naming the connection's other end when this host's capture
+// follows that end too, so that translation can stitch the two.
 //
 // Ownership: a capture.Conn belongs to the engine's goroutine, which keeps
 // writing its TLS facts. Nothing a Tap hands to its Sink points into it: an

@@ -47,6 +47,11 @@ type Tap struct {
 	// reads them under mu from other goroutines.
 	mu    sync.Mutex
 	conns map[*capture.Conn]*followed
+
+	// byEnds finds a followed connection by its ends, so that an exchange
+	// can name the other end when both are on this host. Engine goroutine
+	// only; an entry lives as long as its connection is followed.
+	byEnds map[endpoints]*followed
 }
 
 // followed is what a Tap keeps per followed connection.
@@ -58,6 +63,8 @@ type followed struct {
 	tls      bool              // parsing the TLS plaintext; the wire bytes are only counted
 	sent     atomic.Uint64     // wire bytes since the last IO call
 	recv     atomic.Uint64
+	seq      uint64 // the last exchange's Exchange.Seq; 0 forever if seen mid-way
+	numbered bool   // followed from its start, so its exchanges are numbered
 }
 
 var _ capture.Handler = (*Tap)(nil)
@@ -69,6 +76,7 @@ func New(cfg Config, sink Sink) *Tap {
 		maxBodyBytes: max(cfg.MaxBodyBytes, 0),
 		sink:         sink,
 		conns:        make(map[*capture.Conn]*followed),
+		byEnds:       make(map[endpoints]*followed),
 	}
 }
 
@@ -90,13 +98,16 @@ func (t *Tap) ConnOpened(c *capture.Conn) bool {
 	if !t.filter.follow(c) {
 		return false
 	}
-	st := &followed{facts: factsOf(c, c.Role, false)}
+	st := &followed{facts: factsOf(c, c.Role, false), numbered: true}
 	switch c.Role {
 	case capture.RoleClient:
 		st.requests = capture.Send
 	case capture.RoleServer:
 		st.requests = capture.Recv
+	default:
+		st.numbered = false // transactions before the first one seen are unknown
 	}
+	t.byEnds[endpoints{c.Local, c.Remote}] = st
 	t.newParser(st)
 	t.mu.Lock()
 	t.conns[c] = st
@@ -165,7 +176,23 @@ func (t *Tap) newParser(st *followed) {
 	st.parser = httpparse.NewConn(httpparse.Config{
 		MaxBodyBytes: t.maxBodyBytes,
 		Stats:        &t.stats,
-	}, func(tx *httpparse.Transaction) { t.sink.Exchange(Exchange{Conn: st.facts, Tx: tx}) })
+	}, func(tx *httpparse.Transaction) { t.sink.Exchange(t.exchange(st, tx)) })
+}
+
+// exchange makes the Exchange of tx on st: numbered, and naming the other
+// end of the connection when this host follows it too.
+func (t *Tap) exchange(st *followed, tx *httpparse.Transaction) Exchange {
+	x := Exchange{Conn: st.facts, Tx: tx}
+	if st.numbered {
+		st.seq++
+		x.Seq = st.seq
+	}
+	f := st.facts
+	if peer := t.byEnds[endpoints{f.Remote, f.Local}]; peer != nil && peer != st &&
+		peer.facts.Role != f.Role && peer.facts.Role != capture.RoleUnknown {
+		x.Peer = peer.facts.ID
+	}
+	return x
 }
 
 // findRole decides, for a connection seen mid-way, which end the process is:
@@ -201,5 +228,8 @@ func (t *Tap) ConnClosed(c *capture.Conn) {
 	t.mu.Lock()
 	delete(t.conns, c)
 	t.mu.Unlock()
+	if ends := (endpoints{c.Local, c.Remote}); t.byEnds[ends] == st {
+		delete(t.byEnds, ends)
+	}
 	t.sink.ConnClosed(st.facts, IO{Sent: st.sent.Swap(0), Recv: st.recv.Swap(0)})
 }

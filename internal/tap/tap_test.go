@@ -203,3 +203,69 @@ func TestTapIgnores(t *testing.T) {
 		t.Error("a loopback connection was followed")
 	}
 }
+
+// TestTapPeers checks that the two ends of one connection on this host name
+// each other in their exchanges and number their transactions alike, and
+// that a connection seen mid-way is not numbered.
+func TestTapPeers(t *testing.T) {
+	sink := &recordingSink{}
+	tp := New(Config{Filter: Filter{Direction: All}}, sink)
+	client := newConn(capture.RoleClient)
+	server := &capture.Conn{
+		ID: 2, Process: &capture.Process{PID: 80, ExePath: "/usr/sbin/nginx"}, Role: capture.RoleServer,
+		Local: client.Remote, Remote: client.Local,
+	}
+	// A connection of another process between other ends, seen mid-way.
+	other := &capture.Conn{
+		ID: 3, Process: client.Process,
+		Local:  netip.MustParseAddrPort("10.0.0.5:51001"),
+		Remote: netip.MustParseAddrPort("10.0.0.9:80"),
+	}
+	for _, c := range []*capture.Conn{client, server, other} {
+		if !tp.ConnOpened(c) {
+			t.Fatalf("connection %d not followed", c.ID)
+		}
+	}
+	for range 2 {
+		tp.Data(client, seg(capture.Send, request, false))
+		tp.Data(server, seg(capture.Recv, request, false))
+		tp.Data(server, seg(capture.Send, response, false))
+		tp.Data(client, seg(capture.Recv, response, false))
+	}
+	tp.Data(other, seg(capture.Send, request, false))
+	tp.Data(other, seg(capture.Recv, response, false))
+	tp.ConnClosed(client)
+	// The server's last exchange ends with its close, after the client's:
+	// the client is no longer followed then, so it is not named.
+	tp.Data(server, seg(capture.Recv, request, false))
+	tp.Data(server, seg(capture.Send, "HTTP/1.0 200 OK\r\n\r\nbye", false))
+	server.Closed = t0
+	tp.ConnClosed(server)
+
+	type got struct {
+		conn uint64
+		seq  uint64
+		peer uint64
+	}
+	var all []got
+	for _, x := range sink.exchanges {
+		all = append(all, got{x.Conn.ID, x.Seq, x.Peer})
+	}
+	want := []got{
+		{2, 1, 1}, {1, 1, 2}, // server then client: the server finishes first
+		{2, 2, 1}, {1, 2, 2},
+		{3, 0, 0}, // seen mid-way: no number, and no peer followed
+		{2, 3, 0},
+	}
+	if len(all) != len(want) {
+		t.Fatalf("exchanges (conn, seq, peer) %v, want %v", all, want)
+	}
+	for i := range want {
+		if all[i] != want[i] {
+			t.Errorf("exchange %d: (conn, seq, peer) %v, want %v", i, all[i], want[i])
+		}
+	}
+	if len(tp.byEnds) != 1 {
+		t.Errorf("%d connections still indexed by their ends after two closed, want 1", len(tp.byEnds))
+	}
+}

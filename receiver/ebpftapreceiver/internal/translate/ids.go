@@ -2,6 +2,7 @@ package translate
 
 import (
 	"encoding/binary"
+	"hash/maphash"
 	"math/rand/v2"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
@@ -11,12 +12,20 @@ import (
 // use a deterministic source so golden files stay stable.
 type idSource interface {
 	NewIDs() (pcommon.TraceID, pcommon.SpanID)
+	// Derived returns the same ids for the same key, so that both ends of
+	// a connection captured here name the client span alike.
+	Derived(k stitchKey) (pcommon.TraceID, pcommon.SpanID)
 }
 
 // randomIDs draws ids from math/rand/v2's global generator, which is seeded
 // from the OS and safe for concurrent use; W3C Trace Context asks for random
-// trace ids, not unpredictable ones.
-type randomIDs struct{}
+// trace ids, not unpredictable ones. Derived ids hash the key with a seed of
+// its own, so they look as random and differ from one run to the next.
+type randomIDs struct {
+	seed maphash.Seed
+}
+
+func newRandomIDs() randomIDs { return randomIDs{seed: maphash.MakeSeed()} }
 
 func (randomIDs) NewIDs() (pcommon.TraceID, pcommon.SpanID) {
 	var tid pcommon.TraceID
@@ -29,4 +38,31 @@ func (randomIDs) NewIDs() (pcommon.TraceID, pcommon.SpanID) {
 		binary.LittleEndian.PutUint64(sid[:], rand.Uint64())
 	}
 	return tid, sid
+}
+
+func (r randomIDs) Derived(k stitchKey) (pcommon.TraceID, pcommon.SpanID) {
+	var tid pcommon.TraceID
+	var sid pcommon.SpanID
+	binary.LittleEndian.PutUint64(tid[:8], k.hash(r.seed, 't'))
+	binary.LittleEndian.PutUint64(tid[8:], k.hash(r.seed, 'T'))
+	binary.LittleEndian.PutUint64(sid[:], k.hash(r.seed, 's'))
+	// An all-zero id would be invalid: 2^-64 for each, but cheap to rule out.
+	tid[0] |= 1
+	sid[0] |= 1
+	return tid, sid
+}
+
+// hash is one 64-bit hash of k, told apart from k's other hashes by tag.
+func (k stitchKey) hash(seed maphash.Seed, tag byte) uint64 {
+	var h maphash.Hash
+	h.SetSeed(seed)
+	h.WriteByte(tag)
+	var n [16]byte
+	binary.LittleEndian.PutUint64(n[:8], k.client)
+	binary.LittleEndian.PutUint64(n[8:], k.seq)
+	h.Write(n[:])
+	h.WriteString(k.method)
+	h.WriteByte(0)
+	h.WriteString(k.target)
+	return h.Sum64()
 }

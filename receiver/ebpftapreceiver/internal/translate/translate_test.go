@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"flag"
 	"fmt"
+	"hash/fnv"
 	"net/netip"
 	"path/filepath"
 	"strings"
@@ -43,6 +44,20 @@ func (s *seqIDs) NewIDs() (pcommon.TraceID, pcommon.SpanID) {
 	tid[0] = 0xaa
 	binary.BigEndian.PutUint64(tid[8:], s.n)
 	binary.BigEndian.PutUint64(sid[:], s.n)
+	return tid, sid
+}
+
+// Derived makes the client connection and the number readable in the trace
+// id, and hashes the whole key into the span id.
+func (s *seqIDs) Derived(k stitchKey) (pcommon.TraceID, pcommon.SpanID) {
+	var tid pcommon.TraceID
+	var sid pcommon.SpanID
+	tid[0] = 0xbb
+	binary.BigEndian.PutUint32(tid[4:8], uint32(k.client))
+	binary.BigEndian.PutUint64(tid[8:], k.seq)
+	h := fnv.New64a()
+	fmt.Fprintf(h, "%d %d %s %s", k.client, k.seq, k.method, k.target)
+	binary.BigEndian.PutUint64(sid[:], h.Sum64())
 	return tid, sid
 }
 
@@ -160,8 +175,9 @@ type respMsg struct{ *httpparse.Response }
 func (r respMsg) msg() *httpparse.Message { return &r.Message }
 
 type connTx struct {
-	conn *tap.Conn
-	tx   *httpparse.Transaction
+	conn      *tap.Conn
+	tx        *httpparse.Transaction
+	seq, peer uint64 // tap.Exchange's Seq and Peer
 }
 
 func txOn(c *tap.Conn, rq *httpparse.Request, rs *httpparse.Response) connTx {
@@ -250,6 +266,19 @@ func translateCases() []struct {
 					"tracestate", "rojo=00f067aa0ba902b7",
 					"tracestate", "congo=t61rcWkgMzE")),
 				txResp(200, 4, 5, nil, 0))},
+		},
+		{
+			// Both ends on this host, the request with a B3 context: one
+			// trace, the caller's; SERVER child of CLIENT, CLIENT child of
+			// the caller's span.
+			name: "stitched", level: LevelSummary,
+			txs: []connTx{
+				{conn: stitchServer, tx: loginTx("b3", "80f198ee56343ba864fe8b2a57d3eff7-e457b5a2e4d86bd1-1"), seq: 1, peer: stitchClient.ID},
+				{conn: stitchClient, tx: loginTx("b3", "80f198ee56343ba864fe8b2a57d3eff7-e457b5a2e4d86bd1-1"), seq: 1, peer: stitchServer.ID},
+				// No context: the two ends make a trace of their own.
+				{conn: stitchClient, tx: loginTx(), seq: 2, peer: stitchServer.ID},
+				{conn: stitchServer, tx: loginTx(), seq: 2, peer: stitchClient.ID},
+			},
 		},
 		{
 			name: "headers_redacted", level: LevelHeaders,
@@ -521,7 +550,10 @@ func TestSecretsNeverLeave(t *testing.T) {
 // appendTx translates tx on c into b as the receiver does: described once,
 // then appended.
 func appendTx(tr *Translator, b *Batch, c *tap.Conn, tx *httpparse.Transaction) {
-	x := tap.Exchange{Conn: c, Tx: tx}
+	appendExchange(tr, b, tap.Exchange{Conn: c, Tx: tx})
+}
+
+func appendExchange(tr *Translator, b *Batch, x tap.Exchange) {
 	var v View
 	if tr.Describe(x, &v) {
 		tr.Append(b, x, &v)
@@ -534,7 +566,7 @@ func TestTranslateTransactions(t *testing.T) {
 			tr := newTranslator(translateSettings(tc.level), &seqIDs{})
 			b := NewBatch()
 			for _, ct := range tc.txs {
-				appendTx(tr, b, ct.conn, ct.tx)
+				appendExchange(tr, b, tap.Exchange{Conn: ct.conn, Tx: ct.tx, Seq: ct.seq, Peer: ct.peer})
 			}
 			assert.Equal(t, len(tc.txs), b.traces.SpanCount())
 			if tc.level == LevelNone {
@@ -899,7 +931,7 @@ func TestTranslateBodyLimit(t *testing.T) {
 func TestTranslateRandomIDs(t *testing.T) {
 	seen := map[pcommon.TraceID]bool{}
 	for range 100 {
-		tid, sid := randomIDs{}.NewIDs()
+		tid, sid := newRandomIDs().NewIDs()
 		assert.False(t, tid.IsEmpty())
 		assert.False(t, sid.IsEmpty())
 		assert.False(t, seen[tid], "repeated trace id")

@@ -40,7 +40,7 @@ type Translator struct {
 }
 
 // NewTranslator returns a Translator that gives spans random ids.
-func NewTranslator(s Settings) *Translator { return newTranslator(s, randomIDs{}) }
+func NewTranslator(s Settings) *Translator { return newTranslator(s, newRandomIDs()) }
 
 // newTranslator returns a Translator that takes span ids from ids: tests
 // number them so golden files stay stable.
