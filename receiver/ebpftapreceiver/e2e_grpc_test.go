@@ -5,7 +5,9 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
+	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 )
 
@@ -91,4 +93,48 @@ func TestE2EGRPC(t *testing.T) {
 		}
 	}
 	checkLogs(t, sinks, spans)
+	checkCallDurations(t, sinks, port, len(want))
+}
+
+// checkCallDurations waits until each end's RPC call duration histogram
+// holds the calls to port, and checks no HTTP request duration counted them.
+func checkCallDurations(t *testing.T, sinks e2eSinks, port, calls int) {
+	t.Helper()
+	counts := func() map[string]uint64 {
+		n := map[string]uint64{}
+		for _, md := range sinks.metrics.AllMetrics() {
+			// Cumulative: the last emit of each metric holds every call.
+			seen := map[string]uint64{}
+			for _, rm := range md.ResourceMetrics().All() {
+				for _, sm := range rm.ScopeMetrics().All() {
+					for _, m := range sm.Metrics().All() {
+						if m.Type() != pmetric.MetricTypeHistogram {
+							continue
+						}
+						for _, dp := range m.Histogram().DataPoints().All() {
+							if p, ok := dp.Attributes().Get("server.port"); ok && p.Int() == int64(port) {
+								seen[m.Name()] += dp.Count()
+							}
+						}
+					}
+				}
+			}
+			for name, c := range seen {
+				n[name] = max(n[name], c)
+			}
+		}
+		return n
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	got := counts()
+	for time.Now().Before(deadline) && (got["rpc.client.call.duration"] < uint64(calls) || got["rpc.server.call.duration"] < uint64(calls)) {
+		time.Sleep(100 * time.Millisecond)
+		got = counts()
+	}
+	if got["rpc.client.call.duration"] != uint64(calls) || got["rpc.server.call.duration"] != uint64(calls) {
+		t.Errorf("calls counted by metric %v, want %d in each RPC call duration", got, calls)
+	}
+	if got["http.client.request.duration"]+got["http.server.request.duration"] != 0 {
+		t.Errorf("gRPC calls counted as HTTP requests: %v", got)
+	}
 }

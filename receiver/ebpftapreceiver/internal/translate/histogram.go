@@ -9,25 +9,29 @@ import (
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	semconv "go.opentelemetry.io/otel/semconv/v1.40.0"
 	"go.opentelemetry.io/otel/semconv/v1.40.0/httpconv"
+	"go.opentelemetry.io/otel/semconv/v1.40.0/rpcconv"
 )
 
 // durationBuckets are the explicit bucket boundaries semantic conventions
 // v1.40.0 advise for http.client.request.duration and
-// http.server.request.duration.
+// http.server.request.duration; the RPC call durations use them too.
 var durationBuckets = []float64{0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10}
 
-// durationKey names one series of the request duration histograms within a
-// process: the attributes semantic conventions require or recommend, the
-// opt-in ones left out.
+// durationKey names one series of the duration histograms within a process:
+// the attributes semantic conventions require or recommend, the opt-in ones
+// left out. A gRPC call is an RPC, counted in rpc.*.call.duration, not in
+// the HTTP request durations: its span is an RPC span too.
 type durationKey struct {
+	rpc           bool
 	server        bool
-	method        string
-	status        int // 0 without a response
+	method        string // http.request.method, or rpc.method
+	status        int    // 0 without a response
+	rpcStatus     string // rpc.response.status_code; empty when unknown
 	errorType     string
-	serverAddress string // client only
-	serverPort    int    // client only
-	proto         string
-	scheme        string // server only
+	serverAddress string // HTTP: client only
+	serverPort    int    // HTTP: client only
+	proto         string // HTTP only
+	scheme        string // HTTP: server only
 }
 
 type histogram struct {
@@ -50,7 +54,7 @@ func (h *histogram) record(v float64) {
 	h.sum += v
 }
 
-// appendDurations adds the two request duration histograms. mdatagen v0.159
+// appendDurations adds the request and call duration histograms. mdatagen v0.159
 // generates MetricsBuilder code for sums and gauges only (its histogram
 // support covers the collector's own telemetry), so these are built with
 // pmetric directly, with names, units and descriptions from semconv.
@@ -61,14 +65,21 @@ func appendDurations(ms pmetric.MetricSlice, durations map[durationKey]*histogra
 	}
 	slices.SortFunc(keys, compareDurationKeys)
 
-	// Keys sort client series first, so each metric is created once.
+	// Keys sort by metric first, so each metric is created once.
 	var dps pmetric.HistogramDataPointSlice
 	for i, k := range keys {
-		if i == 0 || k.server != keys[i-1].server {
-			if k.server {
+		if i == 0 || k.rpc != keys[i-1].rpc || k.server != keys[i-1].server {
+			switch {
+			case k.rpc && k.server:
+				d := rpcconv.ServerCallDuration{}
+				dps = newDurationMetric(ms, d.Name(), d.Description(), d.Unit())
+			case k.rpc:
+				d := rpcconv.ClientCallDuration{}
+				dps = newDurationMetric(ms, d.Name(), d.Description(), d.Unit())
+			case k.server:
 				d := httpconv.ServerRequestDuration{}
 				dps = newDurationMetric(ms, d.Name(), d.Description(), d.Unit())
-			} else {
+			default:
 				d := httpconv.ClientRequestDuration{}
 				dps = newDurationMetric(ms, d.Name(), d.Description(), d.Unit())
 			}
@@ -98,6 +109,10 @@ func newDurationMetric(ms pmetric.MetricSlice, name, description, unit string) p
 }
 
 func putDurationAttributes(attrs pcommon.Map, k durationKey) {
+	if k.rpc {
+		putCallDurationAttributes(attrs, k)
+		return
+	}
 	attrs.PutStr(string(semconv.HTTPRequestMethodKey), k.method)
 	if k.status != 0 {
 		attrs.PutInt(string(semconv.HTTPResponseStatusCodeKey), int64(k.status))
@@ -118,11 +133,33 @@ func putDurationAttributes(attrs pcommon.Map, k durationKey) {
 	}
 }
 
+// putCallDurationAttributes writes an RPC call's: rpc.system.name,
+// rpc.method, rpc.response.status_code, error.type, server.address and
+// server.port (recommended on both ends).
+func putCallDurationAttributes(attrs pcommon.Map, k durationKey) {
+	attrs.PutStr(string(semconv.RPCSystemNameKey), rpcSystemGRPC)
+	attrs.PutStr(string(semconv.RPCMethodKey), k.method)
+	if k.rpcStatus != "" {
+		attrs.PutStr(string(semconv.RPCResponseStatusCodeKey), k.rpcStatus)
+	}
+	if k.errorType != "" {
+		attrs.PutStr(string(semconv.ErrorTypeKey), k.errorType)
+	}
+	if k.serverAddress != "" {
+		attrs.PutStr(string(semconv.ServerAddressKey), k.serverAddress)
+	}
+	if k.serverPort != 0 {
+		attrs.PutInt(string(semconv.ServerPortKey), int64(k.serverPort))
+	}
+}
+
 func compareDurationKeys(a, b durationKey) int {
 	return cmp.Or(
+		compareBool(a.rpc, b.rpc),
 		compareBool(a.server, b.server),
 		cmp.Compare(a.method, b.method),
 		cmp.Compare(a.status, b.status),
+		cmp.Compare(a.rpcStatus, b.rpcStatus),
 		cmp.Compare(a.errorType, b.errorType),
 		cmp.Compare(a.serverAddress, b.serverAddress),
 		cmp.Compare(a.serverPort, b.serverPort),

@@ -201,8 +201,8 @@ func (m *Aggregator) RecordDrops(reason metadata.AttributeEbpftapDropReason, n u
 	}
 }
 
-// RecordTransaction adds a transaction, described by v, to the request
-// duration histograms of c's process.
+// RecordTransaction adds a transaction, described by v, to the duration
+// histograms of c's process: an HTTP request's, or a gRPC call's.
 func (m *Aggregator) RecordTransaction(c *tap.Conn, v *View) {
 	if v == nil {
 		return
@@ -217,9 +217,16 @@ func (m *Aggregator) RecordTransaction(c *tap.Conn, v *View) {
 		return
 	}
 	k := durationKey{server: v.server, method: v.method, status: v.status, errorType: v.httpErrorType, proto: v.proto}
-	if v.server {
+	switch {
+	case v.rpc != nil:
+		k = durationKey{rpc: true, server: v.server, method: v.rpc.method, rpcStatus: v.rpc.status,
+			serverAddress: v.serverAddress, serverPort: v.serverPort}
+		if v.isError {
+			k.errorType = v.errorType
+		}
+	case v.server:
 		k.scheme = v.scheme
-	} else {
+	default:
 		k.serverAddress, k.serverPort = v.serverAddress, v.serverPort
 	}
 	h, ok := ps.durations[k]

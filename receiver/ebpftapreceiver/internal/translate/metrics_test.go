@@ -80,6 +80,16 @@ func TestMetricsGolden(t *testing.T) {
 	record(m, connServer, &httpparse.Transaction{
 		Request: txReq("GET", "/x", 0, 1, txHeaders("Host", "frontend.example.com")), Response: txResp(404, 2, 3, nil, 0),
 	})
+	// gRPC calls go to the RPC call durations, not the HTTP ones.
+	record(m, connServer, &httpparse.Transaction{
+		Request: grpcReq("/shop.v1.Orders/Place", 0, 1), Response: grpcResp(nil, 2, 40, "grpc-status", "13"),
+	})
+	record(m, connServer, &httpparse.Transaction{
+		Request: grpcReq("/shop.v1.Orders/Place", 0, 1), Response: grpcResp(nil, 2, 8, "grpc-status", "0"),
+	})
+	record(m, connClient, &httpparse.Transaction{
+		Request: grpcReq("/grpc.health.v1.Health/Check", 0, 1), Response: grpcResp(txHeaders("grpc-status", "5"), 2, 2),
+	})
 	m.AddIO(connServer, tap.IO{Sent: 300, Recv: 100})
 	m.ConnClosed(connServer)
 	m.ConnOpened(connMapped)
