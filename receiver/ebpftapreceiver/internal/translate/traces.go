@@ -1,7 +1,6 @@
 package translate
 
 import (
-
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
 	"github.com/ebpftap/ebpftap/internal/capture"
