@@ -10,10 +10,13 @@ import (
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/confmap"
+	"go.uber.org/zap"
 
 	"github.com/ebpftap/ebpftap/internal/httpparse"
 	"github.com/ebpftap/ebpftap/receiver/ebpftapreceiver/internal/metadata"
+	"github.com/ebpftap/ebpftap/receiver/ebpftapreceiver/internal/translate"
 )
 
 // Direction selects connections by who opened them and where the peer is.
@@ -44,7 +47,10 @@ type Config struct {
 	Capture        CaptureConfig `mapstructure:"capture"`
 	Filters        FiltersConfig `mapstructure:"filters"`
 	Process        ProcessConfig `mapstructure:"process"`
-	Engine         EngineConfig  `mapstructure:"engine"`
+	// Endpoints set the level of transactions by their server's name, below
+	// capture.rules and above capture.level.
+	Endpoints []EndpointConfig `mapstructure:"endpoints"`
+	Engine    EngineConfig     `mapstructure:"engine"`
 
 	// MetricsInterval is how often cumulative metrics are emitted.
 	MetricsInterval time.Duration `mapstructure:"metrics_interval"`
@@ -57,15 +63,32 @@ type Config struct {
 // CaptureConfig says what is kept of each transaction, and what of it never
 // leaves the host.
 type CaptureConfig struct {
-	Level         Level    `mapstructure:"level"`
-	MaxBodyBytes  int      `mapstructure:"max_body_bytes"`
-	RedactHeaders []string `mapstructure:"redact_headers"`
+	Level Level `mapstructure:"level"`
+	// Rules set the level of the transactions whose span matches; the first
+	// that matches decides, over endpoints and Level.
+	Rules         []RuleConfig `mapstructure:"rules"`
+	MaxBodyBytes  int          `mapstructure:"max_body_bytes"`
+	RedactHeaders []string     `mapstructure:"redact_headers"`
 	// RedactQueryKeys are added to the query keys whose values are always
 	// redacted (redact.DefaultQueryKeys).
 	RedactQueryKeys []string `mapstructure:"redact_query_keys"`
 	// RedactBodyPatterns are regular expressions whose matches in bodies
 	// (level full) are redacted: each capture group's text, else the match.
 	RedactBodyPatterns []string `mapstructure:"redact_body_patterns"`
+}
+
+// RuleConfig is one capture rule: an OTTL condition in the span context, and
+// the level of the transactions it matches.
+type RuleConfig struct {
+	Condition string `mapstructure:"condition"`
+	Level     Level  `mapstructure:"level"`
+}
+
+// EndpointConfig gives the transactions with one server, or the servers
+// under one domain ("*.example.com"), a level.
+type EndpointConfig struct {
+	Domain string `mapstructure:"domain"`
+	Level  Level  `mapstructure:"level"`
 }
 
 // ProcessConfig says what of a process's command line leaves the host, in
@@ -147,6 +170,26 @@ func (cfg *Config) Validate() error {
 			invalid(fmt.Sprintf("capture.redact_headers[%d]", i), "must be a non-empty HTTP header name (letters, digits and !#$%%&'*+-.^_`|~); got %q", name)
 		}
 	}
+	for i, r := range cfg.Capture.Rules {
+		path := fmt.Sprintf("capture.rules[%d]", i)
+		if !slices.Contains(validLevels, r.Level) {
+			invalid(path+".level", "must be one of %s; got %q", joinQuoted(validLevels), r.Level)
+		}
+		if strings.TrimSpace(r.Condition) == "" {
+			invalid(path+".condition", "must not be empty")
+		} else if err := translate.ParseCondition(r.Condition, component.TelemetrySettings{Logger: zap.NewNop()}); err != nil {
+			invalid(path+".condition", "must be a valid OTTL condition in the span context: %w", err)
+		}
+	}
+	for i, e := range cfg.Endpoints {
+		path := fmt.Sprintf("endpoints[%d]", i)
+		if !validDomain(e.Domain) {
+			invalid(path+".domain", "must be a host name, or *. followed by one (*.example.com); got %q", e.Domain)
+		}
+		if !slices.Contains(validLevels, e.Level) {
+			invalid(path+".level", "must be one of %s; got %q", joinQuoted(validLevels), e.Level)
+		}
+	}
 	nonEmpty("capture.redact_query_keys", cfg.Capture.RedactQueryKeys, invalid)
 	for i, expr := range cfg.Capture.RedactBodyPatterns {
 		if _, err := regexp.Compile(expr); err != nil {
@@ -185,6 +228,26 @@ func (cfg *Config) Validate() error {
 		invalid("metrics_interval", "must be greater than 0; got %s", cfg.MetricsInterval)
 	}
 	return errors.Join(errs...)
+}
+
+// validDomain accepts a host name of letters, digits, hyphens and dots, with
+// non-empty labels, optionally after "*.".
+func validDomain(d string) bool {
+	d = strings.TrimPrefix(d, "*.")
+	if d == "" || len(d) > 253 {
+		return false
+	}
+	for label := range strings.SplitSeq(d, ".") {
+		if label == "" || len(label) > 63 {
+			return false
+		}
+		for _, c := range label {
+			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // nonEmpty reports each empty string of list, which would match everything.

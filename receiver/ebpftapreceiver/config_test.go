@@ -61,6 +61,14 @@ func TestLoadConfig(t *testing.T) {
 		RedactQueryKeys:    []string{"api_key", "X-Token"},
 		RedactBodyPatterns: []string{`"password":\s*"([^"]*)"`},
 	}
+	full.Capture.Rules = []RuleConfig{
+		{Condition: `attributes["http.response.status_code"] >= 500`, Level: LevelFull},
+		{Condition: `resource.attributes["service.name"] == "healthcheck"`, Level: LevelNone},
+	}
+	full.Endpoints = []EndpointConfig{
+		{Domain: "api.example.com", Level: LevelHeaders},
+		{Domain: "*.internal.example.com", Level: LevelNone},
+	}
 	full.Process = ProcessConfig{RedactArgumentWords: []string{"private_key"}, DropArguments: true}
 	full.Filters.ExcludeProcesses = []ProcessMatch{
 		{Exe: "/usr/sbin/sshd", Match: MatchExact},
@@ -96,6 +104,14 @@ func TestLoadConfig(t *testing.T) {
 			wantErr: "capture.redact_body_patterns[0]: must be a valid regular expression (Go RE2 syntax): error parsing regexp: missing closing ]: `[a-`",
 		},
 		{name: "redact_argument_word_empty", wantErr: "process.redact_argument_words[0]: must not be empty"},
+		{name: "rule_bad_condition", wantErr: "capture.rules[1].condition: must be a valid OTTL condition in the span context: condition has invalid syntax at 1:19: (expected Field (\".\" Field)*)"},
+		{name: "rule_bad_level", wantErr: "capture.rules[0].level: " + levelMsg + `; got "all"`},
+		{name: "rule_empty", wantErr: "capture.rules[0].condition: must not be empty"},
+		{
+			name: "endpoint_bad",
+			wantErr: `endpoints[0].domain: must be a host name, or *. followed by one (*.example.com); got "api.*.com"` + "\n" +
+				`endpoints[1].level: ` + levelMsg + `; got "loud"`,
+		},
 		{name: "exclude_empty_exe", wantErr: "filters.exclude_processes[0].exe: must not be empty"},
 
 		{name: "exclude_bad_match", wantErr: "filters.exclude_processes[0].match: " + matchMsg + `; got "glob"`},

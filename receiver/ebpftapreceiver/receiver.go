@@ -137,11 +137,14 @@ func (r *ebpftapReceiver) prepare() error {
 		return err
 	}
 	host, _ := os.Hostname()
-	settings, err := r.cfg.translateSettings(host)
+	settings, err := r.cfg.translateSettings(host, r.set.TelemetrySettings)
 	if err != nil {
 		return err
 	}
-	r.translator = translate.NewTranslator(settings)
+	r.translator, err = translate.NewTranslator(settings)
+	if err != nil {
+		return err
+	}
 	r.aggregate = translate.NewAggregator(settings, maxSeries, time.Now())
 	r.dropped = make(map[metadata.AttributeEbpftapDropReason]uint64)
 	r.stop = make(chan struct{})

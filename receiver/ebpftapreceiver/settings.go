@@ -3,7 +3,10 @@ package ebpftapreceiver // import "github.com/ebpftap/ebpftap/receiver/ebpftapre
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
+
+	"go.opentelemetry.io/collector/component"
 
 	"github.com/ebpftap/ebpftap/internal/capture"
 	"github.com/ebpftap/ebpftap/internal/tap"
@@ -33,9 +36,11 @@ func newTapConfig(cfg *Config) (tap.Config, error) {
 			return false
 		}
 	}
-	// Bodies appear only at level full: below it the parsers keep none.
+	// Bodies appear only at level full: below it the parsers keep none. A
+	// rule or an endpoint that can give full needs every body kept (within
+	// max_body_bytes) until the transaction's level is known.
 	var bodyBytes int
-	if cfg.Capture.Level == LevelFull {
+	if cfg.maxLevel() == LevelFull {
 		bodyBytes = cfg.Capture.MaxBodyBytes
 	}
 	return tap.Config{Filter: f, MaxBodyBytes: bodyBytes}, nil
@@ -78,8 +83,26 @@ func exeMatcher(m ProcessMatch) (func(string) bool, error) {
 	return nil, fmt.Errorf("unknown match %q", m.Match)
 }
 
-// translateSettings is what translation follows, for a host named host.
-func (cfg *Config) translateSettings(host string) (translate.Settings, error) {
+// maxLevel is the highest level any transaction can get.
+func (cfg *Config) maxLevel() Level {
+	highest := cfg.Capture.Level
+	raise := func(l Level) {
+		if slices.Index(validLevels, l) > slices.Index(validLevels, highest) {
+			highest = l
+		}
+	}
+	for _, r := range cfg.Capture.Rules {
+		raise(r.Level)
+	}
+	for _, e := range cfg.Endpoints {
+		raise(e.Level)
+	}
+	return highest
+}
+
+// translateSettings is what translation follows, for a host named host,
+// logging with set.
+func (cfg *Config) translateSettings(host string, set component.TelemetrySettings) (translate.Settings, error) {
 	policy, err := redact.New(redact.Config{
 		Headers:       cfg.Capture.RedactHeaders,
 		QueryKeys:     cfg.Capture.RedactQueryKeys,
@@ -90,8 +113,19 @@ func (cfg *Config) translateSettings(host string) (translate.Settings, error) {
 	if err != nil {
 		return translate.Settings{}, fmt.Errorf("capture.redact_body_patterns: %w", err)
 	}
+	var rules []translate.Rule
+	for _, r := range cfg.Capture.Rules {
+		rules = append(rules, translate.Rule{Condition: r.Condition, Level: translateLevel(r.Level)})
+	}
+	var endpoints []translate.Endpoint
+	for _, e := range cfg.Endpoints {
+		endpoints = append(endpoints, translate.Endpoint{Domain: e.Domain, Level: translateLevel(e.Level)})
+	}
 	return translate.Settings{
 		Level:        translateLevel(cfg.Capture.Level),
+		Rules:        rules,
+		Endpoints:    endpoints,
+		Telemetry:    set,
 		MaxBodyBytes: cfg.Capture.MaxBodyBytes,
 		Redact:       policy,
 		HostName:     host,

@@ -3,6 +3,9 @@ package ebpftapreceiver
 import (
 	"testing"
 
+	"go.opentelemetry.io/collector/component"
+	"go.uber.org/zap"
+
 	"github.com/ebpftap/ebpftap/internal/capture"
 	"github.com/ebpftap/ebpftap/receiver/ebpftapreceiver/internal/translate"
 )
@@ -53,7 +56,7 @@ func TestLevels(t *testing.T) {
 		if want := map[bool]int{true: 100, false: 0}[l == LevelFull]; c.MaxBodyBytes != want {
 			t.Errorf("%s: parsers keep %d body bytes, want %d", l, c.MaxBodyBytes, want)
 		}
-		s, err := cfg.translateSettings("h")
+		s, err := cfg.translateSettings("h", component.TelemetrySettings{Logger: zap.NewNop()})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -63,5 +66,31 @@ func TestLevels(t *testing.T) {
 	}
 	if got := translateLevel("bogus"); got != translate.LevelNone {
 		t.Errorf("an unknown level translates to %d, want none", got)
+	}
+}
+
+// TestBodiesKeptForRules checks the parsers keep bodies whenever some
+// transaction can be given level full, whatever capture.level says.
+func TestBodiesKeptForRules(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		cfg  Config
+		want int
+	}{
+		{"summary", Config{Capture: CaptureConfig{Level: LevelSummary, MaxBodyBytes: 100}}, 0},
+		{"a rule to full", Config{Capture: CaptureConfig{Level: LevelSummary, MaxBodyBytes: 100,
+			Rules: []RuleConfig{{Condition: "true", Level: LevelFull}}}}, 100},
+		{"an endpoint to full", Config{Capture: CaptureConfig{Level: LevelNone, MaxBodyBytes: 100},
+			Endpoints: []EndpointConfig{{Domain: "a.test", Level: LevelFull}}}, 100},
+		{"full lowered by a rule", Config{Capture: CaptureConfig{Level: LevelFull, MaxBodyBytes: 100,
+			Rules: []RuleConfig{{Condition: "true", Level: LevelNone}}}}, 100},
+	} {
+		c, err := newTapConfig(&tc.cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.MaxBodyBytes != tc.want {
+			t.Errorf("%s: parsers keep %d body bytes, want %d", tc.name, c.MaxBodyBytes, tc.want)
+		}
 	}
 }

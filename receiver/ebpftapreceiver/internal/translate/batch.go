@@ -16,7 +16,7 @@ import (
 type Batch struct {
 	traces  ptrace.Traces
 	logs    plog.Logs
-	spans   map[processKey]ptrace.SpanSlice
+	spans   map[processKey]ptrace.ResourceSpans
 	records map[processKey]plog.LogRecordSlice
 }
 
@@ -25,7 +25,7 @@ func NewBatch() *Batch {
 	return &Batch{
 		traces:  ptrace.NewTraces(),
 		logs:    plog.NewLogs(),
-		spans:   make(map[processKey]ptrace.SpanSlice),
+		spans:   make(map[processKey]ptrace.ResourceSpans),
 		records: make(map[processKey]plog.LogRecordSlice),
 	}
 }
@@ -36,10 +36,11 @@ func (b *Batch) Traces() ptrace.Traces { return b.traces }
 // Logs are the batch's log records.
 func (b *Batch) Logs() plog.Logs { return b.logs }
 
-func (t *Translator) spanSlice(b *Batch, p *capture.Process) ptrace.SpanSlice {
+// spanScope returns where p's spans go in b: its resource and its one scope.
+func (t *Translator) spanScope(b *Batch, p *capture.Process) (ptrace.ResourceSpans, ptrace.ScopeSpans) {
 	k := keyOf(p)
-	if s, ok := b.spans[k]; ok {
-		return s
+	if rs, ok := b.spans[k]; ok {
+		return rs, rs.ScopeSpans().At(0)
 	}
 	rs := b.traces.ResourceSpans().AppendEmpty()
 	rs.SetSchemaUrl(semconv.SchemaURL)
@@ -47,8 +48,8 @@ func (t *Translator) spanSlice(b *Batch, p *capture.Process) ptrace.SpanSlice {
 	ss := rs.ScopeSpans().AppendEmpty()
 	ss.SetSchemaUrl(semconv.SchemaURL)
 	ss.Scope().SetName(metadata.ScopeName)
-	b.spans[k] = ss.Spans()
-	return ss.Spans()
+	b.spans[k] = rs
+	return rs, ss
 }
 
 func (t *Translator) recordSlice(b *Batch, p *capture.Process) plog.LogRecordSlice {

@@ -26,7 +26,7 @@ type placed struct {
 // transaction, and returns their spans in the same order.
 func translateExchanges(t *testing.T, ids idSource, xs ...tap.Exchange) []placed {
 	t.Helper()
-	tr := newTranslator(translateSettings(LevelNone), ids)
+	tr := mustTranslator(t, translateSettings(LevelNone), ids)
 	b := NewBatch()
 	for _, x := range xs {
 		var v View

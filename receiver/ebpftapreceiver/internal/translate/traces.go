@@ -14,7 +14,13 @@ func (t *Translator) Append(b *Batch, x tap.Exchange, v *View) {
 	if v == nil {
 		return
 	}
-	c, tx, level := x.Conn, x.Tx, t.level
+	// With rules, the span is built at the highest level any source gives,
+	// for the conditions to see, then cut to the level the rules decide.
+	c, tx := x.Conn, x.Tx
+	level := t.levels.forServer(v.serverAddress)
+	if t.levels.hasRules() {
+		level = t.levels.max
+	}
 	var p *capture.Process
 	if c != nil {
 		p = c.Process
@@ -23,7 +29,8 @@ func (t *Translator) Append(b *Batch, x tap.Exchange, v *View) {
 	ids := t.spanContext(x, v.server)
 	traceID, spanID := ids.traceID, ids.spanID
 
-	span := t.spanSlice(b, p).AppendEmpty()
+	rs, ss := t.spanScope(b, p)
+	span := ss.Spans().AppendEmpty()
 	span.SetTraceID(traceID)
 	span.SetSpanID(spanID)
 	span.SetParentSpanID(ids.parentID)
@@ -49,6 +56,19 @@ func (t *Translator) Append(b *Batch, x tap.Exchange, v *View) {
 		// No description: error.type already says all that is known.
 		span.Status().SetCode(ptrace.StatusCodeError)
 	}
+	if t.levels.hasRules() {
+		own := t.levels.of(rs, ss, span, v.serverAddress)
+		if attributesAt(own) != attributesAt(level) {
+			if own < LevelHeaders {
+				headers = messageHeaders{}
+			}
+			clear(attrs)
+			attrs = t.transactionAttributes(attrs[:0], c, tx, v, &headers, own)
+			span.Attributes().Clear()
+			attrs.putTo(span.Attributes())
+		}
+		level = own
+	}
 
 	if level >= LevelSummary {
 		t.appendLog(b, p, tx, v, attrs, &headers, traceID, spanID, level)
@@ -56,3 +76,7 @@ func (t *Translator) Append(b *Batch, x tap.Exchange, v *View) {
 	clear(attrs) // keep no transaction alive
 	t.attrs = attrs[:0]
 }
+
+// attributesAt is the level whose span attributes a span at level l has:
+// none and summary differ only in the log record.
+func attributesAt(l Level) Level { return max(l, LevelSummary) }

@@ -484,6 +484,7 @@ func translateSettings(level Level) Settings {
 		Redact:       policy,
 		HostName:     "host-1",
 		Metrics:      metadata.DefaultMetricsBuilderConfig(),
+		Telemetry:    nopTelemetry,
 	}
 }
 
@@ -510,7 +511,7 @@ func TestSecretsNeverLeave(t *testing.T) {
 		"pw-wire", "sig-wire", "tok-wire", "sess-wire", "sess2-wire", "pw-body", "pw2-body"}
 	for level := LevelNone; level <= LevelFull; level++ {
 		settings := translateSettings(level)
-		tr := newTranslator(settings, &seqIDs{})
+		tr := mustTranslator(t, settings, &seqIDs{})
 		b := NewBatch()
 		ct := secretsTx()
 		appendTx(tr, b, ct.conn, ct.tx)
@@ -563,7 +564,7 @@ func appendExchange(tr *Translator, b *Batch, x tap.Exchange) {
 func TestTranslateTransactions(t *testing.T) {
 	for _, tc := range translateCases() {
 		t.Run(tc.name, func(t *testing.T) {
-			tr := newTranslator(translateSettings(tc.level), &seqIDs{})
+			tr := mustTranslator(t, translateSettings(tc.level), &seqIDs{})
 			b := NewBatch()
 			for _, ct := range tc.txs {
 				appendExchange(tr, b, tap.Exchange{Conn: ct.conn, Tx: ct.tx, Seq: ct.seq, Peer: ct.peer})
@@ -644,7 +645,7 @@ func TestTranslateResourceRespectsConfig(t *testing.T) {
 	cfg.Metrics.ResourceAttributes.ProcessCommandLine.Enabled = false
 	cfg.Metrics.ResourceAttributes.ProcessCommandArgs.Enabled = false
 	cfg.Metrics.ResourceAttributes.HostName.Enabled = false
-	tr := newTranslator(cfg, &seqIDs{})
+	tr := mustTranslator(t, cfg, &seqIDs{})
 	b := NewBatch()
 	appendTx(tr, b, connClient, &httpparse.Transaction{Request: txReq("GET", "/", 0, 1, nil)})
 	attrs := b.traces.ResourceSpans().At(0).Resource().Attributes().AsRaw()
@@ -688,7 +689,7 @@ func TestTranslateOddInputs(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			tr := newTranslator(translateSettings(LevelFull), &seqIDs{})
+			tr := mustTranslator(t, translateSettings(LevelFull), &seqIDs{})
 			b := NewBatch()
 			appendTx(tr, b, tt.conn, tt.tx)
 			assert.Equal(t, tt.want, b.traces.SpanCount())
@@ -902,7 +903,7 @@ func TestTranslateBodyLimit(t *testing.T) {
 	cfg := translateSettings(LevelFull)
 	cfg.HostName = ""
 	cfg.MaxBodyBytes = 4
-	tr := newTranslator(cfg, &seqIDs{})
+	tr := mustTranslator(t, cfg, &seqIDs{})
 	b := NewBatch()
 	rq := withBody(reqMsg{txReq("POST", "/", 0, 1, txHeaders("Content-Type", "text/plain"))}, []byte("abcdefgh"), 8, false).Request
 	appendTx(tr, b, connClient, &httpparse.Transaction{Request: rq, Response: txResp(200, 2, 3, nil, 0)})
@@ -919,7 +920,7 @@ func TestTranslateBodyLimit(t *testing.T) {
 	assert.Equal(t, int64(8), size.Int())
 
 	cfg.MaxBodyBytes = 0
-	tr = newTranslator(cfg, &seqIDs{})
+	tr = mustTranslator(t, cfg, &seqIDs{})
 	b = NewBatch()
 	appendTx(tr, b, connClient, &httpparse.Transaction{Request: rq, Response: txResp(200, 2, 3, nil, 0)})
 	body = b.logs.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0).Body().Map()
@@ -1040,4 +1041,11 @@ func TestGroupHeaders(t *testing.T) {
 			}
 		})
 	}
+}
+
+func mustTranslator(t testing.TB, s Settings, ids idSource) *Translator {
+	t.Helper()
+	tr, err := newTranslator(s, ids)
+	require.NoError(t, err)
+	return tr
 }

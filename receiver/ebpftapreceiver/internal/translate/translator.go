@@ -1,6 +1,8 @@
 package translate
 
 import (
+	"go.opentelemetry.io/collector/component"
+
 	"github.com/ebpftap/ebpftap/receiver/ebpftapreceiver/internal/metadata"
 	"github.com/ebpftap/ebpftap/receiver/ebpftapreceiver/internal/redact"
 )
@@ -19,18 +21,22 @@ const (
 // Settings are the parts of the receiver's configuration that translation
 // follows.
 type Settings struct {
-	Level        Level
+	Level        Level      // of transactions no rule or endpoint decides
+	Rules        []Rule     // the first that matches decides a transaction's level
+	Endpoints    []Endpoint // the most specific that matches decides, below rules
 	MaxBodyBytes int
 	Redact       *redact.Policy // what never leaves the host
 	HostName     string         // host.name of every resource; empty leaves it out
 	// Metrics turns metrics and resource attributes on and off.
 	Metrics metadata.MetricsBuilderConfig
+	// Telemetry is what the rules' OTTL parser logs with.
+	Telemetry component.TelemetrySettings
 }
 
 // Translator turns exchanges into spans and log records. Append is not safe
 // for concurrent use; Describe is.
 type Translator struct {
-	level        Level
+	levels       *levels
 	maxBodyBytes int
 	redact       *redact.Policy
 	hostName     string
@@ -39,18 +45,23 @@ type Translator struct {
 	attrs        attributeList // Append's, reused from one transaction to the next
 }
 
-// NewTranslator returns a Translator that gives spans random ids.
-func NewTranslator(s Settings) *Translator { return newTranslator(s, newRandomIDs()) }
+// NewTranslator returns a Translator that gives spans random ids. It fails
+// on a rule whose condition does not parse.
+func NewTranslator(s Settings) (*Translator, error) { return newTranslator(s, newRandomIDs()) }
 
 // newTranslator returns a Translator that takes span ids from ids: tests
 // number them so golden files stay stable.
-func newTranslator(s Settings, ids idSource) *Translator {
+func newTranslator(s Settings, ids idSource) (*Translator, error) {
+	l, err := newLevels(s.Level, s.Rules, s.Endpoints, s.Telemetry)
+	if err != nil {
+		return nil, err
+	}
 	return &Translator{
-		level:        s.Level,
+		levels:       l,
 		maxBodyBytes: s.MaxBodyBytes,
 		redact:       s.Redact,
 		hostName:     s.HostName,
 		ids:          ids,
 		rb:           metadata.NewResourceBuilder(s.Metrics.ResourceAttributes),
-	}
+	}, nil
 }

@@ -83,7 +83,7 @@ func (v *View) spanName() string {
 // Unlike the rest of a Translator, it is safe for concurrent use: it reads
 // only the redaction set.
 func (t *Translator) Describe(x tap.Exchange, v *View) bool {
-	return describe(x.Conn, x.Tx, t.redact, t.level, v)
+	return describe(x.Conn, x.Tx, t.redact, t.levels.max, v)
 }
 
 func describe(c *tap.Conn, tx *httpparse.Transaction, policy *redact.Policy, level Level, v *View) bool {
