@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -13,6 +14,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -164,4 +167,125 @@ func randomHex(t *testing.T, n int) string {
 	_, err := rand.Read(b)
 	require.NoError(t, err)
 	return hex.EncodeToString(b)
+}
+
+// TestE2EDistributionKilled kills a capturing collector with SIGKILL, which
+// runs none of its shutdown code, and checks the kernel keeps nothing of
+// it: no BPF program, map or link it held, no tracefs probe it added.
+func TestE2EDistributionKilled(t *testing.T) {
+	if testing.Short() {
+		t.Skip("skipping: builds the collector distribution with ocb, which takes minutes")
+	}
+	e2e.RequireBPF(t)
+	if _, err := exec.LookPath("bpftool"); err != nil {
+		t.Fatal("bpftool is needed to list the kernel's BPF objects (apt-get install bpftool)")
+	}
+	bin := e2e.Distribution(t)
+	dir := t.TempDir()
+	override := filepath.Join(dir, "override.yaml")
+	require.NoError(t, os.WriteFile(override, fmt.Appendf(nil, `exporters:
+  file/traces: {path: %q}
+  file/logs: {path: %q}
+  file/metrics: {path: %q}
+service:
+  telemetry:
+    metrics:
+      level: none
+`, filepath.Join(dir, "t.json"), filepath.Join(dir, "l.json"), filepath.Join(dir, "m.json")), 0o600))
+
+	probesBefore := tracefsProbes(t)
+	collector := e2e.StartCollector(t, bin, filepath.Join(dir, "collector.log"), filepath.Join(e2e.RepoRoot(t), "config.yaml"), override)
+	held := map[string][]uint32{}
+	for _, kind := range []string{"prog", "map", "link"} {
+		held[kind] = heldBy(t, kind, collector.PID())
+	}
+	require.NotEmpty(t, held["prog"], "the running collector holds no BPF program; log:\n%s", collector.Log())
+	require.NotEmpty(t, held["map"], "the running collector holds no BPF map")
+	require.NotEmpty(t, held["link"], "the running collector holds no BPF link")
+	t.Logf("the collector holds %d programs, %d maps and %d links", len(held["prog"]), len(held["map"]), len(held["link"]))
+
+	require.NoError(t, collector.Kill())
+	// The kernel frees what a dead process held once its last file is
+	// closed, after an RCU grace period: allow it a moment.
+	deadline := time.Now().Add(10 * time.Second)
+	remaining := func() map[string]int {
+		left := map[string]int{}
+		for kind, ids := range held {
+			if n := listedIDs(t, kind, ids); n > 0 {
+				left[kind] = n
+			}
+		}
+		return left
+	}
+	left := remaining()
+	for len(left) > 0 && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+		left = remaining()
+	}
+	require.Empty(t, left, "after SIGKILL the kernel still lists these of the collector's objects, by kind")
+	require.Equal(t, probesBefore, tracefsProbes(t), "tracefs probes before the collector ran and after it was killed")
+}
+
+// heldBy returns the ids of the BPF objects of a kind ("prog", "map",
+// "link") that process pid holds open, from the fdinfo of its descriptors
+// (the kernel writes prog_id, map_id or link_id there).
+func heldBy(t *testing.T, kind string, pid int) []uint32 {
+	t.Helper()
+	dir := fmt.Sprintf("/proc/%d/fdinfo", pid)
+	entries, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	var ids []uint32
+	for _, e := range entries {
+		b, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err != nil {
+			continue // closed since the listing
+		}
+		for line := range strings.SplitSeq(string(b), "\n") {
+			if v, ok := strings.CutPrefix(line, kind+"_id:"); ok {
+				id, err := strconv.ParseUint(strings.TrimSpace(v), 10, 32)
+				require.NoError(t, err, "%s in %s", line, dir)
+				if !slices.Contains(ids, uint32(id)) {
+					ids = append(ids, uint32(id))
+				}
+			}
+		}
+	}
+	return ids
+}
+
+// listedIDs counts how many of ids bpftool lists among the kernel's objects
+// of a kind.
+func listedIDs(t *testing.T, kind string, ids []uint32) int {
+	t.Helper()
+	out, err := exec.Command("bpftool", "--json", kind, "show").Output()
+	require.NoError(t, err, "bpftool %s show", kind)
+	var objs []struct {
+		ID uint32 `json:"id"`
+	}
+	require.NoError(t, json.Unmarshal(out, &objs), "parsing bpftool's %s listing", kind)
+	n := 0
+	for _, o := range objs {
+		if slices.Contains(ids, o.ID) {
+			n++
+		}
+	}
+	return n
+}
+
+// tracefsProbes returns the uprobe and kprobe events defined in tracefs; a
+// probe added through tracefs (the fallback where perf events cannot carry
+// it) would outlive a killed process there.
+func tracefsProbes(t *testing.T) string {
+	t.Helper()
+	var all []string
+	for _, f := range []string{"uprobe_events", "kprobe_events"} {
+		for _, root := range []string{"/sys/kernel/tracing", "/sys/kernel/debug/tracing"} {
+			b, err := os.ReadFile(filepath.Join(root, f))
+			if err == nil {
+				all = append(all, string(b))
+				break
+			}
+		}
+	}
+	return strings.Join(all, "")
 }

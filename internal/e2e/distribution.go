@@ -241,6 +241,22 @@ func (c *Collector) Stop() error {
 	}
 }
 
+// PID is the collector's process id.
+func (c *Collector) PID() int { return c.cmd.Process.Pid }
+
+// Kill sends SIGKILL, the end that runs no shutdown code, and waits for the
+// process to be gone.
+func (c *Collector) Kill() error {
+	if c.gone {
+		return fmt.Errorf("collector had already exited: %w", c.err)
+	}
+	if err := c.cmd.Process.Kill(); err != nil {
+		return fmt.Errorf("killing the collector: %w", err)
+	}
+	_ = c.wait() // "signal: killed", as asked
+	return nil
+}
+
 // Log returns the end of the collector's output, for failure messages.
 func (c *Collector) Log() string { return Tail(c.logPath) }
 
