@@ -9,6 +9,7 @@ import (
 
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/consumer"
+	"go.opentelemetry.io/collector/consumer/consumererror"
 	"go.opentelemetry.io/collector/receiver"
 	"go.opentelemetry.io/collector/receiver/receiverhelper"
 	"go.uber.org/zap"
@@ -36,6 +37,14 @@ const (
 	maxPendingBytes = 32 << 20
 	// maxSeries bounds the metric series the receiver keeps.
 	maxSeries = 10000
+	// A batch a consumer refuses with a retryable error is sent again after
+	// retryFirst, then after waits that double up to retryMax, for at most
+	// retryTotal; then it is dropped and counted as pipeline_refused. The
+	// flusher waits meanwhile, never the engine's reader: what finishes in
+	// the meantime waits in pending, within its bounds.
+	retryFirst = 50 * time.Millisecond
+	retryMax   = time.Second
+	retryTotal = 10 * time.Second
 )
 
 // ebpftapReceiver is the one instance behind the traces, metrics and logs
@@ -215,24 +224,45 @@ func (r *ebpftapReceiver) consume(ctx context.Context, ds []described) {
 	if traces := b.Traces(); r.traces != nil && traces.SpanCount() > 0 {
 		n := traces.SpanCount() // before ConsumeTraces: the pipeline may take the data
 		ctx := r.obsrecv.StartTracesOp(ctx)
-		err := r.traces.ConsumeTraces(ctx, traces)
+		err := r.deliver(n, func() error { return r.traces.ConsumeTraces(ctx, traces) })
 		r.obsrecv.EndTracesOp(ctx, "ebpf", n, err)
-		r.refused(n, err)
 	}
 	if logs := b.Logs(); r.logs != nil && logs.LogRecordCount() > 0 {
 		n := logs.LogRecordCount()
 		ctx := r.obsrecv.StartLogsOp(ctx)
-		err := r.logs.ConsumeLogs(ctx, logs)
+		err := r.deliver(n, func() error { return r.logs.ConsumeLogs(ctx, logs) })
 		r.obsrecv.EndLogsOp(ctx, "ebpf", n, err)
-		r.refused(n, err)
 	}
 }
 
-// refused counts the n items a consumer refused with err, if it did.
-func (r *ebpftapReceiver) refused(n int, err error) {
-	if err == nil {
-		return
+// deliver hands n items to a consumer with send, the consumererror way: a
+// permanent refusal drops them at once, any other is retried with backoff
+// for at most retryTotal (and not at all once Shutdown began, so that it
+// returns in bounded time); what is dropped is counted as pipeline_refused.
+// It returns the last error, nil once the consumer took the items.
+func (r *ebpftapReceiver) deliver(n int, send func() error) error {
+	wait, deadline := retryFirst, time.Now().Add(retryTotal)
+	for {
+		err := send()
+		if err == nil {
+			return nil
+		}
+		if consumererror.IsPermanent(err) || time.Now().Add(wait).After(deadline) {
+			r.refused(n)
+			return err
+		}
+		select {
+		case <-time.After(wait):
+		case <-r.stop:
+			r.refused(n)
+			return err
+		}
+		wait = min(2*wait, retryMax)
 	}
+}
+
+// refused counts n items a consumer refused for good.
+func (r *ebpftapReceiver) refused(n int) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.aggregate.RecordDrops(metadata.AttributeEbpftapDropReasonPipelineRefused, uint64(n))
