@@ -282,27 +282,9 @@ func TestAgentDaemonSet(t *testing.T) {
 		t.Fatalf("%d containers, want 1", len(pod.Containers))
 	}
 	c := pod.Containers[0]
-	sc := c.SecurityContext
-	if sc == nil || sc.Capabilities == nil {
-		t.Fatal("no securityContext.capabilities")
-	}
-	if sc.Privileged != nil && *sc.Privileged {
-		t.Error("privileged: the agent needs only its capabilities")
-	}
-	if sc.AllowPrivilegeEscalation == nil || *sc.AllowPrivilegeEscalation {
-		t.Error("allowPrivilegeEscalation is not false")
-	}
-	if sc.ReadOnlyRootFilesystem == nil || !*sc.ReadOnlyRootFilesystem {
-		t.Error("readOnlyRootFilesystem is not true")
-	}
-	if !slices.Equal(sc.Capabilities.Drop, []corev1.Capability{"ALL"}) {
-		t.Errorf("capabilities.drop %v, want [ALL]", sc.Capabilities.Drop)
-	}
-	if add := slices.Sorted(slices.Values(sc.Capabilities.Add)); !slices.Equal(add, agentCapabilities) {
-		t.Errorf("capabilities.add %v, want %v", add, agentCapabilities)
-	}
+	checkConfined(t, c, agentCapabilities)
 	// Added capabilities reach the effective set of uid 0 only.
-	if sc.RunAsUser == nil || *sc.RunAsUser != 0 {
+	if sc := c.SecurityContext; sc == nil || sc.RunAsUser == nil || *sc.RunAsUser != 0 {
 		t.Error("runAsUser is not 0: the added capabilities would not be effective")
 	}
 
@@ -359,28 +341,40 @@ func TestGatewayDeployment(t *testing.T) {
 		t.Fatalf("%d init containers and %d containers, want 0 and 1", len(pod.InitContainers), len(pod.Containers))
 	}
 	c := pod.Containers[0]
+	checkConfined(t, c, nil)
 	psc, sc := pod.SecurityContext, c.SecurityContext
-	if sc == nil || sc.Capabilities == nil {
-		t.Fatal("no securityContext.capabilities")
-	}
-	nonRoot := (psc != nil && psc.RunAsNonRoot != nil && *psc.RunAsNonRoot) || (sc.RunAsNonRoot != nil && *sc.RunAsNonRoot)
-	if !nonRoot || (sc.RunAsUser != nil && *sc.RunAsUser == 0) || (psc != nil && psc.RunAsUser != nil && *psc.RunAsUser == 0) {
+	nonRoot := (psc != nil && psc.RunAsNonRoot != nil && *psc.RunAsNonRoot) || (sc != nil && sc.RunAsNonRoot != nil && *sc.RunAsNonRoot)
+	if !nonRoot || (sc != nil && sc.RunAsUser != nil && *sc.RunAsUser == 0) || (psc != nil && psc.RunAsUser != nil && *psc.RunAsUser == 0) {
 		t.Error("the gateway may run as root")
-	}
-	if sc.Privileged != nil && *sc.Privileged {
-		t.Error("privileged")
-	}
-	if sc.AllowPrivilegeEscalation == nil || *sc.AllowPrivilegeEscalation {
-		t.Error("allowPrivilegeEscalation is not false")
-	}
-	if sc.ReadOnlyRootFilesystem == nil || !*sc.ReadOnlyRootFilesystem {
-		t.Error("readOnlyRootFilesystem is not true")
-	}
-	if !slices.Equal(sc.Capabilities.Drop, []corev1.Capability{"ALL"}) || len(sc.Capabilities.Add) != 0 {
-		t.Errorf("capabilities drop %v add %v, want drop [ALL] and no add", sc.Capabilities.Drop, sc.Capabilities.Add)
 	}
 	checkResources(t, c)
 	checkHealthProbes(t, c)
+}
+
+// checkConfined requires a container that is not privileged, cannot gain privileges, has a
+// read-only root filesystem, drops every capability and adds exactly add.
+func checkConfined(t *testing.T, c corev1.Container, add []corev1.Capability) {
+	t.Helper()
+	sc := c.SecurityContext
+	if sc == nil || sc.Capabilities == nil {
+		t.Errorf("container %s: no securityContext.capabilities", c.Name)
+		return
+	}
+	if sc.Privileged != nil && *sc.Privileged {
+		t.Errorf("container %s: privileged", c.Name)
+	}
+	if sc.AllowPrivilegeEscalation == nil || *sc.AllowPrivilegeEscalation {
+		t.Errorf("container %s: allowPrivilegeEscalation is not false", c.Name)
+	}
+	if sc.ReadOnlyRootFilesystem == nil || !*sc.ReadOnlyRootFilesystem {
+		t.Errorf("container %s: readOnlyRootFilesystem is not true", c.Name)
+	}
+	if !slices.Equal(sc.Capabilities.Drop, []corev1.Capability{"ALL"}) {
+		t.Errorf("container %s: capabilities.drop %v, want [ALL]", c.Name, sc.Capabilities.Drop)
+	}
+	if got := slices.Sorted(slices.Values(sc.Capabilities.Add)); !slices.Equal(got, add) {
+		t.Errorf("container %s: capabilities.add %v, want %v", c.Name, got, add)
+	}
 }
 
 // checkResources requires requests and a memory limit.
@@ -695,13 +689,17 @@ func (m *manifests) checkServiceAddress(t *testing.T, what, address string, head
 	}
 }
 
-// TestREADMECapabilities keeps the README's account of the agent's privileges in step with the
-// DaemonSet.
+// TestREADMECapabilities keeps the README's table of the agent's capabilities, one row each, in
+// step with the DaemonSet.
 func TestREADMECapabilities(t *testing.T) {
-	readme := string(readFile(t, "README.md"))
-	for _, c := range agentCapabilities {
-		if !strings.Contains(readme, "CAP_"+string(c)) {
-			t.Errorf("README.md does not explain CAP_%s", c)
+	var rows []corev1.Capability
+	for _, line := range strings.Split(string(readFile(t, "README.md")), "\n") {
+		if rest, ok := strings.CutPrefix(line, "| `CAP_"); ok {
+			name, _, _ := strings.Cut(rest, "`")
+			rows = append(rows, corev1.Capability(name))
 		}
+	}
+	if slices.Sort(rows); !slices.Equal(rows, agentCapabilities) {
+		t.Errorf("README.md's capability table lists %v, want %v", rows, agentCapabilities)
 	}
 }
