@@ -1,7 +1,6 @@
 package examples_test
 
 import (
-	"bufio"
 	"bytes"
 	"crypto/rand"
 	"encoding/hex"
@@ -121,24 +120,11 @@ func sendRequest(t *testing.T, url string) {
 // the client side) that contains path.
 func outputHasSpan(t *testing.T, output, method, path string) bool {
 	t.Helper()
-	f, err := os.Open(output)
-	if errors.Is(err, os.ErrNotExist) {
-		return false
-	}
-	require.NoError(t, err)
-	defer f.Close()
-
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 0, 1<<20), 64<<20)
 	var um ptrace.JSONUnmarshaler
-	for sc.Scan() {
-		// A line being written may be cut.
-		if !bytes.HasPrefix(sc.Bytes(), []byte(`{"resourceSpans"`)) {
-			continue
-		}
-		td, err := um.UnmarshalTraces(sc.Bytes())
+	for line := range bytes.Lines(readExported(t, output)) {
+		td, err := um.UnmarshalTraces(line)
 		if err != nil {
-			continue
+			continue // a line being written may be cut
 		}
 		for _, rs := range td.ResourceSpans().All() {
 			for _, ss := range rs.ScopeSpans().All() {
@@ -157,8 +143,19 @@ func outputHasSpan(t *testing.T, output, method, path string) bool {
 			}
 		}
 	}
-	require.NoError(t, sc.Err(), "reading %s", output)
 	return false
+}
+
+// readExported returns what the file exporter wrote to path so far, one
+// OTLP/JSON document a line, or nothing while the file does not exist.
+func readExported(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	require.NoError(t, err)
+	return b
 }
 
 func randomHex(t *testing.T, n int) string {

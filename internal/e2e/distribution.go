@@ -54,32 +54,45 @@ func RepoRoot(t testing.TB) string {
 func Distribution(t testing.TB) string {
 	t.Helper()
 	root := RepoRoot(t)
-	build := distributionBuild(root)
-	if build.err != nil {
-		t.Fatal(build.err)
-	}
-	t.Logf("ocb built the distribution in %s", build.took.Round(time.Second))
-	return build.bin
+	return distributionBuild.do(func() (string, error) {
+		return buildDistribution(root, filepath.Join(root, "_build", "e2e"))
+	}).binary(t, "ocb built the distribution")
 }
 
-type distribution struct {
+var distributionBuild onceBuild
+
+// onceBuild runs a build at most once per test binary: every test that needs
+// the binary shares the first build's outcome, failure included.
+type onceBuild struct {
+	once sync.Once
+	done builtBinary
+}
+
+// builtBinary is the outcome of one build made for the tests.
+type builtBinary struct {
 	bin  string
 	took time.Duration
 	err  error
 }
 
-var (
-	distributionOnce sync.Once
-	distributionDone distribution
-)
-
-func distributionBuild(root string) distribution {
-	distributionOnce.Do(func() {
+func (o *onceBuild) do(build func() (string, error)) builtBinary {
+	o.once.Do(func() {
 		start := time.Now()
-		bin, err := buildDistribution(root, filepath.Join(root, "_build", "e2e"))
-		distributionDone = distribution{bin: bin, took: time.Since(start), err: err}
+		bin, err := build()
+		o.done = builtBinary{bin: bin, took: time.Since(start), err: err}
 	})
-	return distributionDone
+	return o.done
+}
+
+// binary fails t if the build failed, else logs what was built and how long
+// it took (a cold cache takes minutes), and returns the binary's path.
+func (b builtBinary) binary(t testing.TB, what string) string {
+	t.Helper()
+	if b.err != nil {
+		t.Fatal(b.err)
+	}
+	t.Logf("%s in %s", what, b.took.Round(time.Second))
+	return b.bin
 }
 
 func buildDistribution(root, outDir string) (string, error) {
