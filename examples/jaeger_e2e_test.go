@@ -129,22 +129,26 @@ service:
 		checkJaegerProcess(t, server, int64(os.Getpid()), exe)
 		assert.Equal(t, "https", server.str("url.scheme"))
 		checkJaegerHTTP(t, server, "go")
+		// Both ends were captured here: one trace, the server's span the
+		// client's child, with no header in the request.
+		assert.Equal(t, client.span.TraceID(), server.span.TraceID(), "one trace")
+		assert.Equal(t, client.span.SpanID(), server.span.ParentSpanID(), "the server span's parent")
 	})
 
 	// The log record comes through the second pipeline, into the file.
 	var record plog.LogRecord
 	logDeadline := time.Now().Add(jaegerLogTimeout)
 	for found = false; !found && time.Now().Before(logDeadline); {
-		record, found = findLogRecord(t, logs, client.span.TraceID())
+		record, found = findLogRecord(t, logs, client.span.TraceID(), client.span.SpanID())
 		if !found {
 			time.Sleep(200 * time.Millisecond)
 		}
 	}
 	stopBoth(t, collector, jaeger)
 	if !found {
-		t.Fatalf("no log record with trace id %s in %s within %s of its span", client.span.TraceID(), logs, jaegerLogTimeout)
+		t.Fatalf("no log record with trace id %s and span id %s in %s within %s of its span",
+			client.span.TraceID(), client.span.SpanID(), logs, jaegerLogTimeout)
 	}
-	assert.Equal(t, client.span.SpanID(), record.SpanID(), "the log record's span id")
 	assert.Equal(t, "ebpftap.http.transaction", record.EventName())
 	body := record.Body().Map().AsRaw()
 	assert.Equal(t, url, body["url"], "the log record's url")
@@ -178,14 +182,20 @@ type jaegerSpan struct {
 	resource pcommon.Resource
 }
 
+// str is a span attribute as a string, "" when the span has none.
 func (s jaegerSpan) str(key string) string {
-	v, _ := s.span.Attributes().Get(key)
-	return v.AsString()
+	if v, ok := s.span.Attributes().Get(key); ok {
+		return v.AsString()
+	}
+	return ""
 }
 
+// res is a resource attribute as a string, "" when the resource has none.
 func (s jaegerSpan) res(key string) string {
-	v, _ := s.resource.Attributes().Get(key)
-	return v.AsString()
+	if v, ok := s.resource.Attributes().Get(key); ok {
+		return v.AsString()
+	}
+	return ""
 }
 
 // findJaegerSpan asks Jaeger's query API (api/v3, OTLP JSON) for the traces
@@ -257,9 +267,9 @@ func checkJaegerHTTP(t *testing.T, s jaegerSpan, library string) {
 	assert.Equal(t, library, attrs["ebpftap.tls.library"], "ebpftap.tls.library")
 }
 
-// findLogRecord returns the record with traceID in the file exporter's
-// output at path.
-func findLogRecord(t *testing.T, path string, traceID pcommon.TraceID) (plog.LogRecord, bool) {
+// findLogRecord returns the record with the span ids traceID and spanID in
+// the file exporter's output at path.
+func findLogRecord(t *testing.T, path string, traceID pcommon.TraceID, spanID pcommon.SpanID) (plog.LogRecord, bool) {
 	t.Helper()
 	var um plog.JSONUnmarshaler
 	for line := range bytes.Lines(readExported(t, path)) {
@@ -270,7 +280,7 @@ func findLogRecord(t *testing.T, path string, traceID pcommon.TraceID) (plog.Log
 		for _, rl := range ld.ResourceLogs().All() {
 			for _, sl := range rl.ScopeLogs().All() {
 				for _, r := range sl.LogRecords().All() {
-					if r.TraceID() == traceID {
+					if r.TraceID() == traceID && r.SpanID() == spanID {
 						return r, true
 					}
 				}
