@@ -95,11 +95,16 @@ func NewEngine(opts Options, h Handler) (*Engine, error) {
 // Start loads and attaches the programs and starts reading. On error nothing
 // stays loaded or attached.
 func (e *Engine) Start() (err error) {
-	if err := ensureTracefs(); err != nil {
+	if err := e.checkPrivileges(); err != nil {
 		return err
 	}
 	if err := rlimit.RemoveMemlock(); err != nil {
-		return withPrivilegeHint("lifting the memlock limit for BPF maps", err)
+		if errors.Is(err, os.ErrPermission) {
+			// With CAP_BPF, only a kernel before 5.11 (maps charged to
+			// the memlock limit, not to the memory cgroup) gets here.
+			return fmt.Errorf("capture: this kernel charges BPF maps to the memlock limit (before Linux 5.11) and raising it was refused; start with an unlimited memlock limit (ulimit -l unlimited, systemd LimitMEMLOCK=infinity) or grant CAP_SYS_RESOURCE: %w", err)
+		}
+		return fmt.Errorf("capture: lifting the memlock limit for BPF maps: %w", err)
 	}
 	if err := e.loadSyscallObjects(); err != nil {
 		return err
@@ -114,7 +119,7 @@ func (e *Engine) Start() (err error) {
 	for _, tp := range tracepoints(&e.objs.syscallsPrograms) {
 		l, err := link.Tracepoint(tp.group, tp.event, tp.prog, nil)
 		if err != nil {
-			return fmt.Errorf("capture: attaching %v to tracepoint %s:%s: %w", tp.prog, tp.group, tp.event, err)
+			return withPrivilegeHint(fmt.Sprintf("attaching %v to tracepoint %s:%s", tp.prog, tp.group, tp.event), err)
 		}
 		e.links = append(e.links, l)
 	}
@@ -129,6 +134,37 @@ func (e *Engine) Start() (err error) {
 	e.done = make(chan struct{})
 	go e.run()
 	e.tls.start()
+	return nil
+}
+
+// checkPrivileges fails when this process lacks a capability to load and
+// attach the programs or to mount tracefs (not mounted), naming each with
+// what it is for, and warns once of those the capture is poorer without.
+// Then it mounts tracefs if need be.
+func (e *Engine) checkPrivileges() error {
+	eff, lastCap, err := effectiveCapabilities()
+	if err != nil {
+		return err
+	}
+	mounted, err := tracefsMounted()
+	if err != nil {
+		return err
+	}
+	check := checkPrivileges(eff, lastCap, mounted, false)
+	if err := check.err(); err != nil {
+		return err
+	}
+	// Whether the TLS probes will be classic uprobes is known only now:
+	// the kernel is asked with a BPF program.
+	if e.opts.ClassicUprobes || !useUprobeMulti() {
+		check = checkPrivileges(eff, lastCap, mounted, true)
+	}
+	if w := check.warning(); w != "" {
+		e.log.Warn(w)
+	}
+	if !mounted {
+		return mountTracefs()
+	}
 	return nil
 }
 

@@ -243,11 +243,11 @@ func (e *Engine) logVerifier(err error) bool {
 	return true
 }
 
-// withPrivilegeHint wraps an error of step, saying what to do when the
-// kernel refused it for lack of privileges.
+// withPrivilegeHint wraps an error of step. checkPrivileges found the
+// capabilities it needs, so a refusal comes from elsewhere: say where to look.
 func withPrivilegeHint(step string, err error) error {
 	if errors.Is(err, os.ErrPermission) {
-		return fmt.Errorf("capture: %s was refused; run as root or with CAP_BPF, CAP_PERFMON and CAP_SYS_ADMIN: %w", step, err)
+		return fmt.Errorf("capture: %s was refused though this process has CAP_BPF and CAP_PERFMON; a user namespace (capabilities of a rootless container count for nothing here), a seccomp profile or a security module (SELinux, AppArmor, lockdown) may deny bpf(2) and perf_event_open(2): %w", step, err)
 	}
 	return fmt.Errorf("capture: %s: %w", step, err)
 }

@@ -84,6 +84,11 @@ type Stats struct {
 	TLSFilesFailed    uint64 // files that export a TLS API but could not be probed: their HTTPS is seen encrypted only
 	TLSExecsSkipped   uint64 // new processes or opened libraries not inspected for TLS: queue full
 	TLSUnboundDropped uint64 // TLS plaintext segments dropped, or cut to a hole, while waiting to learn their socket
+
+	// TLSProcessesDenied counts the processes whose executable or libraries
+	// the collector was not permitted to open (docs/privileges.md): not
+	// probed, their HTTPS is seen encrypted only.
+	TLSProcessesDenied uint64
 }
 
 // KernelCounters are what the BPF programs count in their counters map.

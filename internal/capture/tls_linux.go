@@ -7,6 +7,7 @@ import (
 	"debug/elf"
 	"errors"
 	"fmt"
+	"io/fs"
 	"maps"
 	"os"
 	"path/filepath"
@@ -57,6 +58,13 @@ type tlsProbes struct {
 	attached, failed atomic.Uint64 // files
 	detached         atomic.Uint64 // probed files no process used any more
 	pidsDropped      atomic.Uint64 // requests not handled: their queue was full
+
+	// denied is the processes whose files the collector may not open
+	// (docs/privileges.md: CAP_SYS_PTRACE, CAP_DAC_READ_SEARCH), each
+	// counted once in deniedProcs; scanAll forgets those gone. Only run and
+	// start touch it.
+	denied      map[int]bool
+	deniedProcs atomic.Uint64
 }
 
 // maxInspectedFiles bounds the files remembered as inspected.
@@ -126,6 +134,7 @@ func newTLSProbes(progs tlsPrograms, multi bool, opts Options) *tlsProbes {
 		procRoot: opts.ProcRoot,
 		files:    make(map[fileID]*probedFile),
 		pinned:   make(map[fileID]bool),
+		denied:   make(map[int]bool),
 		grace:    opts.TLSProbeGrace,
 		pids:     make(chan inspectRequest, 1024),
 		opened:   make(chan inspectRequest, 256),
@@ -143,7 +152,7 @@ func (t *tlsProbes) start() {
 		for _, lib := range tlsLibraries {
 			matches, _ := filepath.Glob(filepath.Join(dir, lib.file+"*"))
 			for _, path := range matches {
-				if id, ok := t.inspect(path); ok {
+				if id, err := t.inspect(path); err == nil {
 					t.pinned[id] = true // processes started later will use them
 				}
 			}
@@ -164,7 +173,7 @@ func (t *tlsProbes) run() {
 	for {
 		select {
 		case req := <-t.opened:
-			t.inspect(req.path)
+			t.inspectOpened(req)
 			continue
 		default:
 		}
@@ -172,7 +181,7 @@ func (t *tlsProbes) run() {
 		case <-t.stop:
 			return
 		case req := <-t.opened:
-			t.inspect(req.path)
+			t.inspectOpened(req)
 		case req := <-t.pids:
 			if !t.pace.wait(t.stop) {
 				return
@@ -247,10 +256,17 @@ func (t *tlsProbes) scanAll() {
 	}
 	inUse := make(map[fileID]bool)
 	seen := make(map[string]fileID)
+	live := make(map[int]bool, len(entries))
 	self := os.Getpid() // its probes would trap its own exporters' TLS calls for nothing
 	for _, e := range entries {
 		if pid, err := strconv.Atoi(e.Name()); err == nil && pid != self {
+			live[pid] = true
 			t.scanProcess(pid, inUse, seen)
+		}
+	}
+	for pid := range t.denied {
+		if !live[pid] {
+			delete(t.denied, pid)
 		}
 	}
 	now := time.Now()
@@ -280,10 +296,11 @@ func (t *tlsProbes) scanAll() {
 // seen, when not nil, holds the files of this scan by the maps' device and
 // inode, so that a library many processes map is opened once per scan.
 func (t *tlsProbes) scanProcess(pid int, inUse map[fileID]bool, seen map[string]fileID) {
-	use := func(id fileID, ok bool) {
-		if ok && inUse != nil {
+	use := func(id fileID, err error) {
+		if err == nil && inUse != nil {
 			inUse[id] = true
 		}
+		t.noteDenied(pid, err)
 	}
 	dir := filepath.Join(t.procRoot, strconv.Itoa(pid))
 	root := filepath.Join(dir, "root")
@@ -302,42 +319,62 @@ func (t *tlsProbes) scanProcess(pid int, inUse map[fileID]bool, seen map[string]
 		}
 		key := fields[3] + " " + fields[4]
 		if id, ok := seen[key]; ok {
-			use(id, true)
+			use(id, nil)
 			continue
 		}
-		id, ok := t.inspect(filepath.Join(root, fields[5]))
-		use(id, ok)
-		if ok && seen != nil {
+		id, err := t.inspect(filepath.Join(root, fields[5]))
+		use(id, err)
+		if err == nil && seen != nil {
 			seen[key] = id
 		}
 	}
 }
 
+// inspectOpened inspects a library file a process opened.
+func (t *tlsProbes) inspectOpened(req inspectRequest) {
+	_, err := t.inspect(req.path)
+	t.noteDenied(req.pid, err)
+}
+
+// noteDenied counts pid, once, if err is the refusal to open one of its
+// files, and logs the first such process: its HTTPS may be seen encrypted
+// only, and nothing else would say so.
+func (t *tlsProbes) noteDenied(pid int, err error) {
+	if !errors.Is(err, fs.ErrPermission) || t.denied[pid] {
+		return
+	}
+	t.denied[pid] = true
+	if t.deniedProcs.Add(1) == 1 {
+		t.log.Info("not permitted to open the files of a process to look for TLS libraries; the HTTPS of such processes is seen encrypted only, unless the library is probed through another process (docs/privileges.md: CAP_SYS_PTRACE, CAP_DAC_READ_SEARCH)",
+			zap.Int("pid", pid), zap.Error(err))
+	}
+}
+
 // inspect attaches the probes to the file at path if it has a TLS API we
 // read and was not seen before. A file that cannot be probed is logged
-// once. It returns the file's identity, if the file exists.
-func (t *tlsProbes) inspect(path string) (id fileID, ok bool) {
+// once. It returns the file's identity, or why the file could not be opened.
+func (t *tlsProbes) inspect(path string) (id fileID, err error) {
 	// Held open, the file stays reachable when path stops naming it: a
 	// /proc/<pid>/exe of a process that exits while it is inspected.
 	file, err := os.Open(path)
 	if err != nil {
-		return fileID{}, false
+		return fileID{}, err
 	}
 	defer file.Close()
 	var st syscall.Stat_t
 	if err := syscall.Fstat(int(file.Fd()), &st); err != nil {
-		return fileID{}, false
+		return fileID{}, err
 	}
 	id = fileID{uint64(st.Dev), st.Ino}
 	if _, seen := t.files[id]; seen {
-		return id, true
+		return id, nil
 	}
 	f := &probedFile{path: path, lastUsed: time.Now()}
 	if len(t.files) < maxInspectedFiles {
 		t.files[id] = f
 	}
 	if !forThisMachine(file) {
-		return id, true // not ELF, or built for another architecture (run by an emulator)
+		return id, nil // not ELF, or built for another architecture (run by an emulator)
 	}
 	name, links, err := t.probe(fmt.Sprintf("/proc/self/fd/%d", file.Fd()))
 	switch {
@@ -350,7 +387,7 @@ func (t *tlsProbes) inspect(path string) (id fileID, ok bool) {
 		t.attached.Add(1)
 		t.log.Info("probing TLS library", zap.String("library", name), zap.String("path", path))
 	}
-	return id, true
+	return id, nil
 }
 
 // probe attaches the probes of the first TLS library the file exports, or
@@ -441,4 +478,5 @@ func (t *tlsProbes) stats(s *Stats) {
 	s.TLSFilesProbed = t.attached.Load() - detached
 	s.TLSFilesFailed = t.failed.Load()
 	s.TLSExecsSkipped = t.pidsDropped.Load()
+	s.TLSProcessesDenied = t.deniedProcs.Load()
 }

@@ -12,17 +12,13 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// ensureTracefs makes tracepoints attachable. The kernel finds a tracepoint's
+// mountTracefs makes tracepoints attachable. The kernel finds a tracepoint's
 // id through tracefs, which fresh machines often leave unmounted; mounting it
-// needs CAP_SYS_ADMIN.
-func ensureTracefs() error {
-	mounted, err := tracefsMounted()
-	if err != nil || mounted {
-		return err
-	}
+// needs CAP_SYS_ADMIN, which checkPrivileges has asked for by then.
+func mountTracefs() error {
 	if err := unix.Mount("nodev", "/sys/kernel/tracing", "tracefs", 0, ""); err != nil {
 		if errors.Is(err, unix.EPERM) {
-			return fmt.Errorf("capture: tracefs is not mounted and mounting it was refused; run as root (CAP_SYS_ADMIN), or mount it first: mount -t tracefs nodev /sys/kernel/tracing: %w", err)
+			return fmt.Errorf("capture: tracefs is not mounted and mounting it was refused though this process has CAP_SYS_ADMIN (a user namespace, a seccomp profile or a security module may deny mount(2)); mount it before start: mount -t tracefs nodev /sys/kernel/tracing: %w", err)
 		}
 		return fmt.Errorf("capture: mounting tracefs at /sys/kernel/tracing: %w", err)
 	}
