@@ -31,6 +31,7 @@ func dropTotals(e *capture.Stats, p *httpparse.Stats) []dropTotal {
 		{metadata.AttributeEbpftapDropReasonTLSUnbound, e.TLSUnboundDropped},
 		{metadata.AttributeEbpftapDropReasonTLSExecQueueFull, e.TLSExecsSkipped},
 		{metadata.AttributeEbpftapDropReasonTLSFileNotProbed, e.TLSFilesFailed},
+		{metadata.AttributeEbpftapDropReasonTLSProcessNotInspected, e.TLSProcessesDenied},
 		{metadata.AttributeEbpftapDropReasonHTTPHeaderTooLarge, p.HeaderTooLarge.Load()},
 		{metadata.AttributeEbpftapDropReasonHTTPMalformed, p.Malformed.Load()},
 		{metadata.AttributeEbpftapDropReasonHTTPCaptureGap, p.CaptureGap.Load()},

@@ -67,6 +67,7 @@ const (
 	AttributeEbpftapDropReasonTLSUnbound
 	AttributeEbpftapDropReasonTLSExecQueueFull
 	AttributeEbpftapDropReasonTLSFileNotProbed
+	AttributeEbpftapDropReasonTLSProcessNotInspected
 	AttributeEbpftapDropReasonHTTPHeaderTooLarge
 	AttributeEbpftapDropReasonHTTPMalformed
 	AttributeEbpftapDropReasonHTTPCaptureGap
@@ -111,6 +112,8 @@ func (av AttributeEbpftapDropReason) String() string {
 		return "tls_exec_queue_full"
 	case AttributeEbpftapDropReasonTLSFileNotProbed:
 		return "tls_file_not_probed"
+	case AttributeEbpftapDropReasonTLSProcessNotInspected:
+		return "tls_process_not_inspected"
 	case AttributeEbpftapDropReasonHTTPHeaderTooLarge:
 		return "http_header_too_large"
 	case AttributeEbpftapDropReasonHTTPMalformed:
@@ -159,6 +162,7 @@ var MapAttributeEbpftapDropReason = map[string]AttributeEbpftapDropReason{
 	"tls_unbound":                    AttributeEbpftapDropReasonTLSUnbound,
 	"tls_exec_queue_full":            AttributeEbpftapDropReasonTLSExecQueueFull,
 	"tls_file_not_probed":            AttributeEbpftapDropReasonTLSFileNotProbed,
+	"tls_process_not_inspected":      AttributeEbpftapDropReasonTLSProcessNotInspected,
 	"http_header_too_large":          AttributeEbpftapDropReasonHTTPHeaderTooLarge,
 	"http_malformed":                 AttributeEbpftapDropReasonHTTPMalformed,
 	"http_capture_gap":               AttributeEbpftapDropReasonHTTPCaptureGap,
