@@ -106,8 +106,15 @@ func buildDistribution(root, outDir string) (string, error) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), distBuildTimeout)
 	defer cancel()
+	goflags, err := exec.Command(goBin, "env", "GOFLAGS").Output()
+	if err != nil {
+		return "", fmt.Errorf("go env GOFLAGS: %w", err)
+	}
 	cmd := exec.CommandContext(ctx, goBin, "tool", "builder", "--config", manifest)
 	cmd.Dir = root // `go tool` resolves builder from the repository's go.mod
+	// -e, as `make build` passes it: ocb's `go mod tidy` also loads the components' tests, and one
+	// of them imports a module the proxy refuses (see OCB_GOFLAGS in the Makefile).
+	cmd.Env = append(os.Environ(), "GOFLAGS="+strings.TrimSpace(string(goflags))+" -e")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("ocb build: %w\n%s", err, out)
 	}
