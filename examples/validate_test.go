@@ -19,11 +19,12 @@ import (
 // loads no BPF and contacts no endpoint.
 const validateTimeout = time.Minute
 
-// TestExamplesValidate runs `otelcol-ebpftap validate` on every example. The
-// collector's validate decodes the config strictly (an unknown key fails),
-// runs each component's config validation (the receiver's Validate, OTTL
-// parsing in filter and transform) and creates the pipelines' components
-// without starting them, so it needs neither root nor the backends.
+// TestExamplesValidate runs `otelcol-ebpftap validate` on every example and
+// on the Kubernetes configs. The collector's validate decodes the config
+// strictly (an unknown key fails), runs each component's config validation
+// (the receiver's Validate with its OTTL rules, OTTL parsing in filter and
+// transform) and creates the pipelines' components without starting them,
+// so it needs neither root nor the backends.
 func TestExamplesValidate(t *testing.T) {
 	skipShortUnlessCI(t)
 	bin := e2e.Distribution(t)
@@ -31,9 +32,15 @@ func TestExamplesValidate(t *testing.T) {
 	examples, err := filepath.Glob("*.yaml")
 	require.NoError(t, err)
 	require.NotEmpty(t, examples, "no examples/*.yaml found from %s", mustGetwd(t))
+	// The Kubernetes agent's and gateway's configs, which the kustomization
+	// turns into ConfigMaps, are examples too.
+	deployed, err := filepath.Glob(filepath.Join("..", "deploy", "kubernetes", "*-config.yaml"))
+	require.NoError(t, err)
+	require.Len(t, deployed, 2, "deploy/kubernetes/*-config.yaml")
+	examples = append(examples, deployed...)
 
 	for _, example := range examples {
-		t.Run(strings.TrimSuffix(example, ".yaml"), func(t *testing.T) {
+		t.Run(strings.TrimSuffix(filepath.Base(example), ".yaml"), func(t *testing.T) {
 			out, err := validate(t, bin, example)
 			require.NoError(t, err, "otelcol-ebpftap validate --config %s:\n%s", example, out)
 		})
