@@ -31,22 +31,24 @@ func (p *Policy) Arguments(args []string) (scrubbed []string, changed bool) {
 	valueIsSecret := false
 	for i := 1; i < len(args); i++ {
 		a, prev := args[i], args[i-1]
-		scrubbed := a
+		clean := a
 		switch {
 		case valueIsSecret:
-			scrubbed = Redacted
+			clean = Redacted
 		case slices.Contains(credentialFlags, prev) && strings.Contains(a, ":"):
 			user, _, _ := strings.Cut(a, ":")
-			scrubbed = user + ":" + Redacted
+			clean = user + ":" + Redacted
 		default:
-			scrubbed = p.argument(a)
+			clean = p.argument(a)
 		}
-		valueIsSecret = !valueIsSecret && scrubbed == a && !strings.ContainsAny(a, "=:") && p.sensitive(a)
-		if scrubbed != a {
+		// An argument that names a secret and holds no value of its own
+		// (--password) makes the next one the secret.
+		valueIsSecret = !valueIsSecret && clean == a && !strings.ContainsAny(a, "=:") && p.sensitive(a)
+		if clean != a {
 			if out == nil {
 				out = slices.Clone(args)
 			}
-			out[i] = scrubbed
+			out[i] = clean
 		}
 	}
 	if out == nil {
