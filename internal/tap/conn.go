@@ -2,9 +2,11 @@ package tap
 
 import (
 	"net/netip"
+	"time"
 
 	"github.com/ebpftap/ebpftap/internal/capture"
 	"github.com/ebpftap/ebpftap/internal/httpparse"
+	"github.com/ebpftap/ebpftap/internal/wireproto"
 )
 
 // Conn is what a Tap knows of a connection: a copy of the engine's facts with
@@ -16,6 +18,13 @@ type Conn struct {
 	Role    capture.Role
 	Local   netip.AddrPort
 	Remote  netip.AddrPort
+	Opened  time.Time
+	Closed  time.Time // zero until the copy made at the close
+
+	// Protocol is the application protocol, named from the first bytes each
+	// end sent (the TLS plaintext's once a TLS library speaks); Unknown
+	// until they tell it.
+	Protocol wireproto.Protocol
 
 	TLS           bool   // a TLS handshake was seen, or plaintext came from a TLS library
 	TLSServerName string // SNI of the ClientHello
@@ -44,12 +53,15 @@ type endpoints struct {
 	local, remote netip.AddrPort
 }
 
-// factsOf copies the engine's facts of c, with the role given.
-func factsOf(c *capture.Conn, role capture.Role, tls bool) *Conn {
+// factsOf copies the engine's facts of c, with the role and protocol given.
+func factsOf(c *capture.Conn, role capture.Role, tls bool, protocol wireproto.Protocol) *Conn {
 	return &Conn{
 		ID:            c.ID,
 		Process:       c.Process,
 		Role:          role,
+		Opened:        c.Opened,
+		Closed:        c.Closed,
+		Protocol:      protocol,
 		Local:         c.Local,
 		Remote:        c.Remote,
 		TLS:           c.TLS || tls,

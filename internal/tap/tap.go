@@ -6,6 +6,7 @@ import (
 
 	"github.com/ebpftap/ebpftap/internal/capture"
 	"github.com/ebpftap/ebpftap/internal/httpparse"
+	"github.com/ebpftap/ebpftap/internal/wireproto"
 )
 
 // Sink receives what a Tap finds, on the engine's goroutine, in the order the
@@ -65,6 +66,9 @@ type followed struct {
 	recv     atomic.Uint64
 	seq      uint64 // the last exchange's Exchange.Seq; 0 forever if seen mid-way
 	numbered bool   // followed from its start, so its exchanges are numbered
+	// first holds the first bytes the client [0] and the server [1] sent,
+	// at most wireproto.Need of each, until they name the protocol.
+	first [2][]byte
 }
 
 var _ capture.Handler = (*Tap)(nil)
@@ -98,7 +102,7 @@ func (t *Tap) ConnOpened(c *capture.Conn) bool {
 	if !t.filter.follow(c) {
 		return false
 	}
-	st := &followed{facts: factsOf(c, c.Role, false), numbered: true}
+	st := &followed{facts: factsOf(c, c.Role, false, wireproto.Unknown), numbered: true}
 	switch c.Role {
 	case capture.RoleClient:
 		st.requests = capture.Send
@@ -135,13 +139,14 @@ func (t *Tap) Data(c *capture.Conn, s capture.Segment) bool {
 		// A TLS library spoke: what the parser saw so far was the
 		// handshake. From now on the plaintext is parsed, the wire bytes
 		// only counted.
-		st.tls, st.notHTTP = true, false
-		t.setFacts(st, factsOf(c, st.facts.Role, true))
+		// The protocol is the plaintext's, named afresh.
+		st.tls, st.notHTTP, st.first = true, false, [2][]byte{}
+		t.setFacts(st, factsOf(c, st.facts.Role, true, wireproto.Unknown))
 		t.newParser(st)
 	case st.tls && !s.TLS:
 		return true
 	case st.facts.stale(c):
-		t.setFacts(st, factsOf(c, st.facts.Role, st.tls))
+		t.setFacts(st, factsOf(c, st.facts.Role, st.tls, st.facts.Protocol))
 	}
 	if st.notHTTP {
 		return false
@@ -152,6 +157,9 @@ func (t *Tap) Data(c *capture.Conn, s capture.Segment) bool {
 	stream := httpparse.ToClient
 	if s.Dir == st.requests {
 		stream = httpparse.ToServer
+	}
+	if st.facts.Protocol == wireproto.Unknown {
+		t.identify(c, st, stream == httpparse.ToClient, s.Data)
 	}
 	st.parser.Write(stream, s.Time, s.Data, s.Lost)
 	if st.parser.Protocol() == httpparse.ProtocolOther && !st.tls {
@@ -195,6 +203,27 @@ func (t *Tap) exchange(st *followed, tx *httpparse.Transaction) Exchange {
 	return x
 }
 
+// identify adds data, the start of a segment from the server when fromServer
+// is set, else from the client, to the first bytes seen of its direction,
+// and names the connection's protocol once they tell it.
+func (t *Tap) identify(c *capture.Conn, st *followed, fromServer bool, data []byte) {
+	i := 0
+	if fromServer {
+		i = 1
+	}
+	if room := wireproto.Need - len(st.first[i]); room > 0 && len(data) > 0 {
+		st.first[i] = append(st.first[i], data[:min(len(data), room)]...)
+	}
+	port := c.Remote.Port()
+	if st.facts.Role == capture.RoleServer {
+		port = c.Local.Port()
+	}
+	if p := wireproto.Identify(st.first[0], st.first[1], port); p != wireproto.Unknown {
+		st.first = [2][]byte{}
+		t.setFacts(st, factsOf(c, st.facts.Role, st.tls, p))
+	}
+}
+
 // findRole decides, for a connection seen mid-way, which end the process is:
 // the one that sends a request line. Until then the bytes are skipped; a
 // connection the direction filter then rules out is only counted.
@@ -207,7 +236,7 @@ func (t *Tap) findRole(c *capture.Conn, st *followed, s capture.Segment) bool {
 	if s.Dir == capture.Recv {
 		role = capture.RoleServer
 	}
-	t.setFacts(st, factsOf(c, role, st.tls))
+	t.setFacts(st, factsOf(c, role, st.tls, st.facts.Protocol))
 	if !t.filter.followRole(role, c) {
 		st.notHTTP = true
 		return false
@@ -221,9 +250,12 @@ func (t *Tap) ConnClosed(c *capture.Conn) {
 	if st == nil {
 		return
 	}
-	if st.facts.stale(c) {
-		t.setFacts(st, factsOf(c, st.facts.Role, st.tls))
+	protocol := st.facts.Protocol
+	if protocol == wireproto.Unknown && len(st.first[0])+len(st.first[1]) > 0 {
+		protocol = wireproto.Other // bytes were seen, and they fit no signature
 	}
+	// The last copy: with the close's time, and the facts as they ended.
+	t.setFacts(st, factsOf(c, st.facts.Role, st.tls, protocol))
 	st.parser.Close(c.Closed)
 	t.mu.Lock()
 	delete(t.conns, c)

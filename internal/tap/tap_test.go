@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/ebpftap/ebpftap/internal/capture"
+	"github.com/ebpftap/ebpftap/internal/wireproto"
 )
 
 // recordingSink keeps what a Tap hands over.
@@ -134,6 +135,40 @@ func TestTapNotHTTP(t *testing.T) {
 	tp.ConnClosed(c)
 	if len(sink.exchanges) != 0 || sink.io[0] != (IO{Sent: 21, Recv: 100}) {
 		t.Errorf("exchanges %d, io %+v", len(sink.exchanges), sink.io[0])
+	}
+	if p := sink.closed[0].Protocol; p != wireproto.SSH {
+		t.Errorf("the closed connection's protocol is %q, want ssh", p)
+	}
+}
+
+// TestTapProtocols checks each connection is named from its first bytes,
+// a TLS one from its plaintext once a library speaks, and one whose bytes
+// fit no signature is other by its close.
+func TestTapProtocols(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		segs []capture.Segment
+		want wireproto.Protocol
+	}{
+		{"http", []capture.Segment{seg(capture.Send, request, false), seg(capture.Recv, response, false)}, wireproto.HTTP},
+		{"redis", []capture.Segment{seg(capture.Send, "*1\r\n$4\r\nPING\r\n", false)}, wireproto.Redis},
+		{"mysql, the server first", []capture.Segment{seg(capture.Recv, "\x4a\x00\x00\x00\x0a8.0.36\x00", false)}, wireproto.MySQL},
+		{"tls, no library", []capture.Segment{seg(capture.Send, "\x16\x03\x01\x00\x05hello", false)}, wireproto.TLS},
+		{"tls, then plaintext", []capture.Segment{seg(capture.Send, "\x16\x03\x01\x00\x05hello", false), seg(capture.Send, request, true)}, wireproto.HTTP},
+		{"a method cut short, then the close", []capture.Segment{seg(capture.Send, "GE", false)}, wireproto.Other},
+		{"no byte at all", nil, wireproto.Unknown},
+	} {
+		sink := &recordingSink{}
+		tp := New(Config{Filter: Filter{Direction: All}}, sink)
+		c := newConn(capture.RoleClient)
+		tp.ConnOpened(c)
+		for _, s := range tc.segs {
+			tp.Data(c, s)
+		}
+		tp.ConnClosed(c)
+		if got := sink.closed[0].Protocol; got != tc.want {
+			t.Errorf("%s: protocol %q, want %q", tc.name, got, tc.want)
+		}
 	}
 }
 

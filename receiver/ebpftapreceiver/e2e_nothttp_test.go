@@ -1,6 +1,7 @@
 package ebpftapreceiver
 
 import (
+	"maps"
 	"strconv"
 	"strings"
 	"testing"
@@ -41,6 +42,40 @@ func TestE2ENotHTTP(t *testing.T) {
 	if n := r.tap.ParserStats().NotHTTP.Load(); n < 2 {
 		t.Errorf("the parser classified %d connections as not HTTP, want both ends", n)
 	}
+
+	// A Redis client's command (RESP) to the same server: the server, which
+	// outlives its clients, counts each connection under the protocol its
+	// first bytes named; the binary one above fits none.
+	run(t, "python3", "-c", respClient, strconv.Itoa(port))
+	wantClosed := map[string]int64{"other": 1, "redis": 1}
+	var closed map[string]int64
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		if closed = closedByProtocol(sinks.metrics.AllMetrics(), "create_server", port); maps.Equal(closed, wantClosed) {
+			break
+		}
+	}
+	if !maps.Equal(closed, wantClosed) {
+		t.Errorf("the echo server's ebpftap.connection.closed by network.protocol.name: %v, want %v", closed, wantClosed)
+	}
+}
+
+// closedByProtocol counts, in the newest metrics export, the connections to
+// port that the process whose command line holds marker closed, by
+// network.protocol.name.
+func closedByProtocol(all []pmetric.Metrics, marker string, port int) map[string]int64 {
+	got := map[string]int64{}
+	if len(all) == 0 {
+		return got
+	}
+	eachSumPoint(all[len(all)-1], "ebpftap.connection.closed", func(res pcommon.Resource, dp pmetric.NumberDataPoint) {
+		cmd, _ := res.Attributes().Get("process.command_line")
+		if p, _ := dp.Attributes().Get("server.port"); !strings.Contains(cmd.Str(), marker) || p.Int() != int64(port) {
+			return
+		}
+		name, _ := dp.Attributes().Get("network.protocol.name")
+		got[name.AsString()] += dp.IntValue()
+	})
+	return got
 }
 
 // connectionIO sums, in the newest metrics export, ebpftap.connection.io of
@@ -74,6 +109,13 @@ def echo(c):
     c.close()
 while True:
     threading.Thread(target=echo, args=(ls.accept()[0],), daemon=True).start()`
+
+// respClient sends a Redis PING, as RESP, and reads its echo.
+const respClient = `import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.sendall(b"*1\r\n$4\r\nPING\r\n")
+s.recv(64)
+s.close()`
 
 // echoClient sends argv[2] binary messages of argv[3] bytes and reads each
 // echo back; argv[4] only marks the command line.

@@ -66,6 +66,7 @@ const (
 	EbpftapConnectionClosedMetricAttributeKeyServerPort            EbpftapConnectionClosedMetricAttributeKey = "server.port"
 	EbpftapConnectionClosedMetricAttributeKeyNetworkTransport      EbpftapConnectionClosedMetricAttributeKey = "network.transport"
 	EbpftapConnectionClosedMetricAttributeKeyNetworkType           EbpftapConnectionClosedMetricAttributeKey = "network.type"
+	EbpftapConnectionClosedMetricAttributeKeyNetworkProtocolName   EbpftapConnectionClosedMetricAttributeKey = "network.protocol.name"
 )
 
 // EbpftapConnectionClosedMetricConfig provides config for the ebpftap.connection.closed metric.
@@ -94,9 +95,9 @@ func (ms *EbpftapConnectionClosedMetricConfig) Unmarshal(parser *confmap.Conf) e
 func (ms *EbpftapConnectionClosedMetricConfig) Validate() error {
 	for _, val := range ms.EnabledAttributes {
 		switch val {
-		case EbpftapConnectionClosedMetricAttributeKeyEbpftapConnectionRole, EbpftapConnectionClosedMetricAttributeKeyNetworkPeerAddress, EbpftapConnectionClosedMetricAttributeKeyServerPort, EbpftapConnectionClosedMetricAttributeKeyNetworkTransport, EbpftapConnectionClosedMetricAttributeKeyNetworkType:
+		case EbpftapConnectionClosedMetricAttributeKeyEbpftapConnectionRole, EbpftapConnectionClosedMetricAttributeKeyNetworkPeerAddress, EbpftapConnectionClosedMetricAttributeKeyServerPort, EbpftapConnectionClosedMetricAttributeKeyNetworkTransport, EbpftapConnectionClosedMetricAttributeKeyNetworkType, EbpftapConnectionClosedMetricAttributeKeyNetworkProtocolName:
 		default:
-			return fmt.Errorf("metric ebpftap.connection.closed doesn't have an attribute %v, valid attributes: [ebpftap.connection.role, network.peer.address, server.port, network.transport, network.type]", val)
+			return fmt.Errorf("metric ebpftap.connection.closed doesn't have an attribute %v, valid attributes: [ebpftap.connection.role, network.peer.address, server.port, network.transport, network.type, network.protocol.name]", val)
 		}
 	}
 
@@ -119,6 +120,7 @@ const (
 	EbpftapConnectionIoMetricAttributeKeyNetworkTransport      EbpftapConnectionIoMetricAttributeKey = "network.transport"
 	EbpftapConnectionIoMetricAttributeKeyNetworkType           EbpftapConnectionIoMetricAttributeKey = "network.type"
 	EbpftapConnectionIoMetricAttributeKeyNetworkIoDirection    EbpftapConnectionIoMetricAttributeKey = "network.io.direction"
+	EbpftapConnectionIoMetricAttributeKeyNetworkProtocolName   EbpftapConnectionIoMetricAttributeKey = "network.protocol.name"
 )
 
 // EbpftapConnectionIoMetricConfig provides config for the ebpftap.connection.io metric.
@@ -147,9 +149,9 @@ func (ms *EbpftapConnectionIoMetricConfig) Unmarshal(parser *confmap.Conf) error
 func (ms *EbpftapConnectionIoMetricConfig) Validate() error {
 	for _, val := range ms.EnabledAttributes {
 		switch val {
-		case EbpftapConnectionIoMetricAttributeKeyEbpftapConnectionRole, EbpftapConnectionIoMetricAttributeKeyNetworkPeerAddress, EbpftapConnectionIoMetricAttributeKeyServerPort, EbpftapConnectionIoMetricAttributeKeyNetworkTransport, EbpftapConnectionIoMetricAttributeKeyNetworkType, EbpftapConnectionIoMetricAttributeKeyNetworkIoDirection:
+		case EbpftapConnectionIoMetricAttributeKeyEbpftapConnectionRole, EbpftapConnectionIoMetricAttributeKeyNetworkPeerAddress, EbpftapConnectionIoMetricAttributeKeyServerPort, EbpftapConnectionIoMetricAttributeKeyNetworkTransport, EbpftapConnectionIoMetricAttributeKeyNetworkType, EbpftapConnectionIoMetricAttributeKeyNetworkIoDirection, EbpftapConnectionIoMetricAttributeKeyNetworkProtocolName:
 		default:
-			return fmt.Errorf("metric ebpftap.connection.io doesn't have an attribute %v, valid attributes: [ebpftap.connection.role, network.peer.address, server.port, network.transport, network.type, network.io.direction]", val)
+			return fmt.Errorf("metric ebpftap.connection.io doesn't have an attribute %v, valid attributes: [ebpftap.connection.role, network.peer.address, server.port, network.transport, network.type, network.io.direction, network.protocol.name]", val)
 		}
 	}
 
@@ -232,12 +234,12 @@ func DefaultMetricsConfig() MetricsConfig {
 		EbpftapConnectionClosed: EbpftapConnectionClosedMetricConfig{
 			Enabled:             true,
 			AggregationStrategy: AggregationStrategySum,
-			EnabledAttributes:   []EbpftapConnectionClosedMetricAttributeKey{EbpftapConnectionClosedMetricAttributeKeyEbpftapConnectionRole, EbpftapConnectionClosedMetricAttributeKeyNetworkPeerAddress, EbpftapConnectionClosedMetricAttributeKeyServerPort, EbpftapConnectionClosedMetricAttributeKeyNetworkTransport, EbpftapConnectionClosedMetricAttributeKeyNetworkType},
+			EnabledAttributes:   []EbpftapConnectionClosedMetricAttributeKey{EbpftapConnectionClosedMetricAttributeKeyEbpftapConnectionRole, EbpftapConnectionClosedMetricAttributeKeyNetworkPeerAddress, EbpftapConnectionClosedMetricAttributeKeyServerPort, EbpftapConnectionClosedMetricAttributeKeyNetworkTransport, EbpftapConnectionClosedMetricAttributeKeyNetworkType, EbpftapConnectionClosedMetricAttributeKeyNetworkProtocolName},
 		},
 		EbpftapConnectionIo: EbpftapConnectionIoMetricConfig{
 			Enabled:             true,
 			AggregationStrategy: AggregationStrategySum,
-			EnabledAttributes:   []EbpftapConnectionIoMetricAttributeKey{EbpftapConnectionIoMetricAttributeKeyEbpftapConnectionRole, EbpftapConnectionIoMetricAttributeKeyNetworkPeerAddress, EbpftapConnectionIoMetricAttributeKeyServerPort, EbpftapConnectionIoMetricAttributeKeyNetworkTransport, EbpftapConnectionIoMetricAttributeKeyNetworkType, EbpftapConnectionIoMetricAttributeKeyNetworkIoDirection},
+			EnabledAttributes:   []EbpftapConnectionIoMetricAttributeKey{EbpftapConnectionIoMetricAttributeKeyEbpftapConnectionRole, EbpftapConnectionIoMetricAttributeKeyNetworkPeerAddress, EbpftapConnectionIoMetricAttributeKeyServerPort, EbpftapConnectionIoMetricAttributeKeyNetworkTransport, EbpftapConnectionIoMetricAttributeKeyNetworkType, EbpftapConnectionIoMetricAttributeKeyNetworkIoDirection, EbpftapConnectionIoMetricAttributeKeyNetworkProtocolName},
 		},
 		EbpftapConnectionOpened: EbpftapConnectionOpenedMetricConfig{
 			Enabled:             true,

@@ -34,12 +34,12 @@ func TestMetricsBuilderConfig(t *testing.T) {
 					EbpftapConnectionClosed: EbpftapConnectionClosedMetricConfig{
 						Enabled:             true,
 						AggregationStrategy: AggregationStrategySum,
-						EnabledAttributes:   []EbpftapConnectionClosedMetricAttributeKey{EbpftapConnectionClosedMetricAttributeKeyEbpftapConnectionRole, EbpftapConnectionClosedMetricAttributeKeyNetworkPeerAddress, EbpftapConnectionClosedMetricAttributeKeyServerPort, EbpftapConnectionClosedMetricAttributeKeyNetworkTransport, EbpftapConnectionClosedMetricAttributeKeyNetworkType},
+						EnabledAttributes:   []EbpftapConnectionClosedMetricAttributeKey{EbpftapConnectionClosedMetricAttributeKeyEbpftapConnectionRole, EbpftapConnectionClosedMetricAttributeKeyNetworkPeerAddress, EbpftapConnectionClosedMetricAttributeKeyServerPort, EbpftapConnectionClosedMetricAttributeKeyNetworkTransport, EbpftapConnectionClosedMetricAttributeKeyNetworkType, EbpftapConnectionClosedMetricAttributeKeyNetworkProtocolName},
 					},
 					EbpftapConnectionIo: EbpftapConnectionIoMetricConfig{
 						Enabled:             true,
 						AggregationStrategy: AggregationStrategySum,
-						EnabledAttributes:   []EbpftapConnectionIoMetricAttributeKey{EbpftapConnectionIoMetricAttributeKeyEbpftapConnectionRole, EbpftapConnectionIoMetricAttributeKeyNetworkPeerAddress, EbpftapConnectionIoMetricAttributeKeyServerPort, EbpftapConnectionIoMetricAttributeKeyNetworkTransport, EbpftapConnectionIoMetricAttributeKeyNetworkType, EbpftapConnectionIoMetricAttributeKeyNetworkIoDirection},
+						EnabledAttributes:   []EbpftapConnectionIoMetricAttributeKey{EbpftapConnectionIoMetricAttributeKeyEbpftapConnectionRole, EbpftapConnectionIoMetricAttributeKeyNetworkPeerAddress, EbpftapConnectionIoMetricAttributeKeyServerPort, EbpftapConnectionIoMetricAttributeKeyNetworkTransport, EbpftapConnectionIoMetricAttributeKeyNetworkType, EbpftapConnectionIoMetricAttributeKeyNetworkIoDirection, EbpftapConnectionIoMetricAttributeKeyNetworkProtocolName},
 					},
 					EbpftapConnectionOpened: EbpftapConnectionOpenedMetricConfig{
 						Enabled:             true,
@@ -73,12 +73,12 @@ func TestMetricsBuilderConfig(t *testing.T) {
 					EbpftapConnectionClosed: EbpftapConnectionClosedMetricConfig{
 						Enabled:             false,
 						AggregationStrategy: AggregationStrategySum,
-						EnabledAttributes:   []EbpftapConnectionClosedMetricAttributeKey{EbpftapConnectionClosedMetricAttributeKeyEbpftapConnectionRole, EbpftapConnectionClosedMetricAttributeKeyNetworkPeerAddress, EbpftapConnectionClosedMetricAttributeKeyServerPort, EbpftapConnectionClosedMetricAttributeKeyNetworkTransport, EbpftapConnectionClosedMetricAttributeKeyNetworkType},
+						EnabledAttributes:   []EbpftapConnectionClosedMetricAttributeKey{EbpftapConnectionClosedMetricAttributeKeyEbpftapConnectionRole, EbpftapConnectionClosedMetricAttributeKeyNetworkPeerAddress, EbpftapConnectionClosedMetricAttributeKeyServerPort, EbpftapConnectionClosedMetricAttributeKeyNetworkTransport, EbpftapConnectionClosedMetricAttributeKeyNetworkType, EbpftapConnectionClosedMetricAttributeKeyNetworkProtocolName},
 					},
 					EbpftapConnectionIo: EbpftapConnectionIoMetricConfig{
 						Enabled:             false,
 						AggregationStrategy: AggregationStrategySum,
-						EnabledAttributes:   []EbpftapConnectionIoMetricAttributeKey{EbpftapConnectionIoMetricAttributeKeyEbpftapConnectionRole, EbpftapConnectionIoMetricAttributeKeyNetworkPeerAddress, EbpftapConnectionIoMetricAttributeKeyServerPort, EbpftapConnectionIoMetricAttributeKeyNetworkTransport, EbpftapConnectionIoMetricAttributeKeyNetworkType, EbpftapConnectionIoMetricAttributeKeyNetworkIoDirection},
+						EnabledAttributes:   []EbpftapConnectionIoMetricAttributeKey{EbpftapConnectionIoMetricAttributeKeyEbpftapConnectionRole, EbpftapConnectionIoMetricAttributeKeyNetworkPeerAddress, EbpftapConnectionIoMetricAttributeKeyServerPort, EbpftapConnectionIoMetricAttributeKeyNetworkTransport, EbpftapConnectionIoMetricAttributeKeyNetworkType, EbpftapConnectionIoMetricAttributeKeyNetworkIoDirection, EbpftapConnectionIoMetricAttributeKeyNetworkProtocolName},
 					},
 					EbpftapConnectionOpened: EbpftapConnectionOpenedMetricConfig{
 						Enabled:             false,
@@ -126,7 +126,7 @@ func TestEbpftapConnectionClosedMetricsConfig_Validate(t *testing.T) {
 	require.NoError(t, cfg.Validate())
 
 	cfg.EnabledAttributes = []EbpftapConnectionClosedMetricAttributeKey{"invalid"}
-	require.ErrorContains(t, cfg.Validate(), "metric ebpftap.connection.closed doesn't have an attribute invalid, valid attributes: [ebpftap.connection.role, network.peer.address, server.port, network.transport, network.type]")
+	require.ErrorContains(t, cfg.Validate(), "metric ebpftap.connection.closed doesn't have an attribute invalid, valid attributes: [ebpftap.connection.role, network.peer.address, server.port, network.transport, network.type, network.protocol.name]")
 
 	cfg = DefaultMetricsConfig().EbpftapConnectionClosed
 	cfg.AggregationStrategy = "invalid"
@@ -138,7 +138,7 @@ func TestEbpftapConnectionIoMetricsConfig_Validate(t *testing.T) {
 	require.NoError(t, cfg.Validate())
 
 	cfg.EnabledAttributes = []EbpftapConnectionIoMetricAttributeKey{"invalid"}
-	require.ErrorContains(t, cfg.Validate(), "metric ebpftap.connection.io doesn't have an attribute invalid, valid attributes: [ebpftap.connection.role, network.peer.address, server.port, network.transport, network.type, network.io.direction]")
+	require.ErrorContains(t, cfg.Validate(), "metric ebpftap.connection.io doesn't have an attribute invalid, valid attributes: [ebpftap.connection.role, network.peer.address, server.port, network.transport, network.type, network.io.direction, network.protocol.name]")
 
 	cfg = DefaultMetricsConfig().EbpftapConnectionIo
 	cfg.AggregationStrategy = "invalid"

@@ -261,11 +261,11 @@ var MetricsInfo = metricsInfo{
 	},
 	EbpftapConnectionClosed: metricInfo{
 		Name:       "ebpftap.connection.closed",
-		Attributes: []string{"ebpftap.connection.role", "network.peer.address", "server.port", "network.transport", "network.type"},
+		Attributes: []string{"ebpftap.connection.role", "network.peer.address", "server.port", "network.transport", "network.type", "network.protocol.name"},
 	},
 	EbpftapConnectionIo: metricInfo{
 		Name:       "ebpftap.connection.io",
-		Attributes: []string{"ebpftap.connection.role", "network.peer.address", "server.port", "network.transport", "network.type", "network.io.direction"},
+		Attributes: []string{"ebpftap.connection.role", "network.peer.address", "server.port", "network.transport", "network.type", "network.io.direction", "network.protocol.name"},
 	},
 	EbpftapConnectionOpened: metricInfo{
 		Name:       "ebpftap.connection.opened",
@@ -283,6 +283,22 @@ type metricsInfo struct {
 type metricInfo struct {
 	Name       string
 	Attributes []string
+}
+
+type MetricAttributeOption interface {
+	apply(pmetric.NumberDataPoint)
+}
+
+type metricAttributeOptionFunc func(pmetric.NumberDataPoint)
+
+func (maof metricAttributeOptionFunc) apply(dp pmetric.NumberDataPoint) {
+	maof(dp)
+}
+
+func WithNetworkProtocolNameMetricAttribute(networkProtocolNameAttributeValue string) MetricAttributeOption {
+	return metricAttributeOptionFunc(func(dp pmetric.NumberDataPoint) {
+		dp.Attributes().PutStr("network.protocol.name", networkProtocolNameAttributeValue)
+	})
 }
 
 type metricEbpftapCaptureDropped struct {
@@ -395,7 +411,7 @@ func (m *metricEbpftapConnectionClosed) init() {
 	m.aggDataPoints = m.aggDataPoints[:0]
 }
 
-func (m *metricEbpftapConnectionClosed) recordDataPoint(start pcommon.Timestamp, ts pcommon.Timestamp, val int64, ebpftapConnectionRoleAttributeValue string, networkPeerAddressAttributeValue string, serverPortAttributeValue int64, networkTransportAttributeValue string, networkTypeAttributeValue string) {
+func (m *metricEbpftapConnectionClosed) recordDataPoint(start pcommon.Timestamp, ts pcommon.Timestamp, val int64, ebpftapConnectionRoleAttributeValue string, networkPeerAddressAttributeValue string, serverPortAttributeValue int64, networkTransportAttributeValue string, networkTypeAttributeValue string, options ...MetricAttributeOption) {
 	if !m.config.Enabled {
 		return
 	}
@@ -417,6 +433,9 @@ func (m *metricEbpftapConnectionClosed) recordDataPoint(start pcommon.Timestamp,
 	}
 	if slices.Contains(m.config.EnabledAttributes, EbpftapConnectionClosedMetricAttributeKeyNetworkType) {
 		dp.Attributes().PutStr("network.type", networkTypeAttributeValue)
+	}
+	for _, op := range options {
+		op.apply(dp)
 	}
 
 	var s string
@@ -498,7 +517,7 @@ func (m *metricEbpftapConnectionIo) init() {
 	m.aggDataPoints = m.aggDataPoints[:0]
 }
 
-func (m *metricEbpftapConnectionIo) recordDataPoint(start pcommon.Timestamp, ts pcommon.Timestamp, val int64, ebpftapConnectionRoleAttributeValue string, networkPeerAddressAttributeValue string, serverPortAttributeValue int64, networkTransportAttributeValue string, networkTypeAttributeValue string, networkIoDirectionAttributeValue string) {
+func (m *metricEbpftapConnectionIo) recordDataPoint(start pcommon.Timestamp, ts pcommon.Timestamp, val int64, ebpftapConnectionRoleAttributeValue string, networkPeerAddressAttributeValue string, serverPortAttributeValue int64, networkTransportAttributeValue string, networkTypeAttributeValue string, networkIoDirectionAttributeValue string, options ...MetricAttributeOption) {
 	if !m.config.Enabled {
 		return
 	}
@@ -523,6 +542,9 @@ func (m *metricEbpftapConnectionIo) recordDataPoint(start pcommon.Timestamp, ts 
 	}
 	if slices.Contains(m.config.EnabledAttributes, EbpftapConnectionIoMetricAttributeKeyNetworkIoDirection) {
 		dp.Attributes().PutStr("network.io.direction", networkIoDirectionAttributeValue)
+	}
+	for _, op := range options {
+		op.apply(dp)
 	}
 
 	var s string
@@ -905,13 +927,13 @@ func (mb *MetricsBuilder) RecordEbpftapCaptureDroppedDataPoint(ts pcommon.Timest
 }
 
 // RecordEbpftapConnectionClosedDataPoint adds a data point to ebpftap.connection.closed metric.
-func (mb *MetricsBuilder) RecordEbpftapConnectionClosedDataPoint(ts pcommon.Timestamp, val int64, ebpftapConnectionRoleAttributeValue AttributeEbpftapConnectionRole, networkPeerAddressAttributeValue string, serverPortAttributeValue int64, networkTransportAttributeValue AttributeNetworkTransport, networkTypeAttributeValue AttributeNetworkType) {
-	mb.metricEbpftapConnectionClosed.recordDataPoint(mb.startTime, ts, val, ebpftapConnectionRoleAttributeValue.String(), networkPeerAddressAttributeValue, serverPortAttributeValue, networkTransportAttributeValue.String(), networkTypeAttributeValue.String())
+func (mb *MetricsBuilder) RecordEbpftapConnectionClosedDataPoint(ts pcommon.Timestamp, val int64, ebpftapConnectionRoleAttributeValue AttributeEbpftapConnectionRole, networkPeerAddressAttributeValue string, serverPortAttributeValue int64, networkTransportAttributeValue AttributeNetworkTransport, networkTypeAttributeValue AttributeNetworkType, options ...MetricAttributeOption) {
+	mb.metricEbpftapConnectionClosed.recordDataPoint(mb.startTime, ts, val, ebpftapConnectionRoleAttributeValue.String(), networkPeerAddressAttributeValue, serverPortAttributeValue, networkTransportAttributeValue.String(), networkTypeAttributeValue.String(), options...)
 }
 
 // RecordEbpftapConnectionIoDataPoint adds a data point to ebpftap.connection.io metric.
-func (mb *MetricsBuilder) RecordEbpftapConnectionIoDataPoint(ts pcommon.Timestamp, val int64, ebpftapConnectionRoleAttributeValue AttributeEbpftapConnectionRole, networkPeerAddressAttributeValue string, serverPortAttributeValue int64, networkTransportAttributeValue AttributeNetworkTransport, networkTypeAttributeValue AttributeNetworkType, networkIoDirectionAttributeValue AttributeNetworkIoDirection) {
-	mb.metricEbpftapConnectionIo.recordDataPoint(mb.startTime, ts, val, ebpftapConnectionRoleAttributeValue.String(), networkPeerAddressAttributeValue, serverPortAttributeValue, networkTransportAttributeValue.String(), networkTypeAttributeValue.String(), networkIoDirectionAttributeValue.String())
+func (mb *MetricsBuilder) RecordEbpftapConnectionIoDataPoint(ts pcommon.Timestamp, val int64, ebpftapConnectionRoleAttributeValue AttributeEbpftapConnectionRole, networkPeerAddressAttributeValue string, serverPortAttributeValue int64, networkTransportAttributeValue AttributeNetworkTransport, networkTypeAttributeValue AttributeNetworkType, networkIoDirectionAttributeValue AttributeNetworkIoDirection, options ...MetricAttributeOption) {
+	mb.metricEbpftapConnectionIo.recordDataPoint(mb.startTime, ts, val, ebpftapConnectionRoleAttributeValue.String(), networkPeerAddressAttributeValue, serverPortAttributeValue, networkTransportAttributeValue.String(), networkTypeAttributeValue.String(), networkIoDirectionAttributeValue.String(), options...)
 }
 
 // RecordEbpftapConnectionOpenedDataPoint adds a data point to ebpftap.connection.opened metric.

@@ -87,15 +87,15 @@ func TestMetricsBuilder(t *testing.T) {
 			}
 			defaultMetricsCount++
 			allMetricsCount++
-			mb.RecordEbpftapConnectionClosedDataPoint(ts, 1, AttributeEbpftapConnectionRoleClient, "network.peer.address-val", 11, AttributeNetworkTransportTCP, AttributeNetworkTypeIpv4)
+			mb.RecordEbpftapConnectionClosedDataPoint(ts, 1, AttributeEbpftapConnectionRoleClient, "network.peer.address-val", 11, AttributeNetworkTransportTCP, AttributeNetworkTypeIpv4, WithNetworkProtocolNameMetricAttribute("network.protocol.name-val"))
 			if tt.name == "reaggregate_set" {
-				mb.RecordEbpftapConnectionClosedDataPoint(ts, 3, AttributeEbpftapConnectionRoleServer, "network.peer.address-val-2", 12, AttributeNetworkTransportTCP, AttributeNetworkTypeIpv6)
+				mb.RecordEbpftapConnectionClosedDataPoint(ts, 3, AttributeEbpftapConnectionRoleServer, "network.peer.address-val-2", 12, AttributeNetworkTransportTCP, AttributeNetworkTypeIpv6, WithNetworkProtocolNameMetricAttribute("network.protocol.name-val"))
 			}
 			defaultMetricsCount++
 			allMetricsCount++
-			mb.RecordEbpftapConnectionIoDataPoint(ts, 1, AttributeEbpftapConnectionRoleClient, "network.peer.address-val", 11, AttributeNetworkTransportTCP, AttributeNetworkTypeIpv4, AttributeNetworkIoDirectionReceive)
+			mb.RecordEbpftapConnectionIoDataPoint(ts, 1, AttributeEbpftapConnectionRoleClient, "network.peer.address-val", 11, AttributeNetworkTransportTCP, AttributeNetworkTypeIpv4, AttributeNetworkIoDirectionReceive, WithNetworkProtocolNameMetricAttribute("network.protocol.name-val"))
 			if tt.name == "reaggregate_set" {
-				mb.RecordEbpftapConnectionIoDataPoint(ts, 3, AttributeEbpftapConnectionRoleServer, "network.peer.address-val-2", 12, AttributeNetworkTransportTCP, AttributeNetworkTypeIpv6, AttributeNetworkIoDirectionTransmit)
+				mb.RecordEbpftapConnectionIoDataPoint(ts, 3, AttributeEbpftapConnectionRoleServer, "network.peer.address-val-2", 12, AttributeNetworkTransportTCP, AttributeNetworkTypeIpv6, AttributeNetworkIoDirectionTransmit, WithNetworkProtocolNameMetricAttribute("network.protocol.name-val"))
 			}
 			defaultMetricsCount++
 			allMetricsCount++
@@ -223,6 +223,9 @@ func TestMetricsBuilder(t *testing.T) {
 						networkTypeAttrVal, ok := dp.Attributes().Get("network.type")
 						assert.True(t, ok)
 						assert.Equal(t, "ipv4", networkTypeAttrVal.Str())
+						networkProtocolNameAttrVal, ok := dp.Attributes().Get("network.protocol.name")
+						assert.True(t, ok)
+						assert.Equal(t, "network.protocol.name-val", networkProtocolNameAttrVal.Str())
 					} else {
 						assert.False(t, validatedMetrics["ebpftap.connection.closed"], "Found a duplicate in the metrics slice: ebpftap.connection.closed")
 						validatedMetrics["ebpftap.connection.closed"] = true
@@ -290,6 +293,9 @@ func TestMetricsBuilder(t *testing.T) {
 						networkIoDirectionAttrVal, ok := dp.Attributes().Get("network.io.direction")
 						assert.True(t, ok)
 						assert.Equal(t, "receive", networkIoDirectionAttrVal.Str())
+						networkProtocolNameAttrVal, ok := dp.Attributes().Get("network.protocol.name")
+						assert.True(t, ok)
+						assert.Equal(t, "network.protocol.name-val", networkProtocolNameAttrVal.Str())
 					} else {
 						assert.False(t, validatedMetrics["ebpftap.connection.io"], "Found a duplicate in the metrics slice: ebpftap.connection.io")
 						validatedMetrics["ebpftap.connection.io"] = true

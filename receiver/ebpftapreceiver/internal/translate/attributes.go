@@ -15,7 +15,9 @@ import (
 // Names this receiver defines where semantic conventions v1.40.0 have none;
 // documentation-signals.md describes each.
 const (
-	attrConnectionID          = "ebpftap.connection.id"
+	attrConnectionID = "ebpftap.connection.id"
+	// metricConnectionDuration is a histogram, which mdatagen cannot build.
+	metricConnectionDuration  = "ebpftap.connection.duration"
 	attrTLSLibrary            = "ebpftap.tls.library"
 	attrRequestBodyTruncated  = "ebpftap.http.request.body.truncated"
 	attrResponseBodyTruncated = "ebpftap.http.response.body.truncated"

@@ -2,6 +2,7 @@ package translate
 
 import (
 	"cmp"
+	"maps"
 	"slices"
 	"sort"
 
@@ -10,6 +11,8 @@ import (
 	semconv "go.opentelemetry.io/otel/semconv/v1.40.0"
 	"go.opentelemetry.io/otel/semconv/v1.40.0/httpconv"
 	"go.opentelemetry.io/otel/semconv/v1.40.0/rpcconv"
+
+	"github.com/ebpftap/ebpftap/internal/wireproto"
 )
 
 // durationBuckets are the explicit bucket boundaries semantic conventions
@@ -34,15 +37,25 @@ type durationKey struct {
 	scheme        string // HTTP: server only
 }
 
+// connectionBuckets are the bounds of ebpftap.connection.duration: from a
+// request's few milliseconds to a pooled connection's hour.
+var connectionBuckets = []float64{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600}
+
+// histogram is one cumulative series with explicit bounds.
 type histogram struct {
-	buckets  [15]uint64 // len(durationBuckets)+1
+	bounds   []float64 // shared, never changed
+	buckets  []uint64  // len(bounds)+1
 	count    uint64
 	sum      float64
 	min, max float64
 }
 
+func newHistogram(bounds []float64) *histogram {
+	return &histogram{bounds: bounds, buckets: make([]uint64, len(bounds)+1)}
+}
+
 func (h *histogram) record(v float64) {
-	i := sort.SearchFloat64s(durationBuckets, v) // bucket i holds (bounds[i-1], bounds[i]]
+	i := sort.SearchFloat64s(h.bounds, v) // bucket i holds (bounds[i-1], bounds[i]]
 	h.buckets[i]++
 	if h.count == 0 || v < h.min {
 		h.min = v
@@ -84,18 +97,21 @@ func appendDurations(ms pmetric.MetricSlice, durations map[durationKey]*histogra
 				dps = newDurationMetric(ms, d.Name(), d.Description(), d.Unit())
 			}
 		}
-		h := durations[k]
 		dp := dps.AppendEmpty()
-		dp.SetStartTimestamp(start)
-		dp.SetTimestamp(ts)
-		dp.SetCount(h.count)
-		dp.SetSum(h.sum)
-		dp.SetMin(h.min)
-		dp.SetMax(h.max)
-		dp.ExplicitBounds().FromRaw(durationBuckets)
-		dp.BucketCounts().FromRaw(h.buckets[:])
+		durations[k].putTo(dp, start, ts)
 		putDurationAttributes(dp.Attributes(), k)
 	}
+}
+
+func (h *histogram) putTo(dp pmetric.HistogramDataPoint, start, ts pcommon.Timestamp) {
+	dp.SetStartTimestamp(start)
+	dp.SetTimestamp(ts)
+	dp.SetCount(h.count)
+	dp.SetSum(h.sum)
+	dp.SetMin(h.min)
+	dp.SetMax(h.max)
+	dp.ExplicitBounds().FromRaw(h.bounds)
+	dp.BucketCounts().FromRaw(h.buckets)
 }
 
 func newDurationMetric(ms pmetric.MetricSlice, name, description, unit string) pmetric.HistogramDataPointSlice {
@@ -166,4 +182,30 @@ func compareDurationKeys(a, b durationKey) int {
 		cmp.Compare(a.proto, b.proto),
 		cmp.Compare(a.scheme, b.scheme),
 	)
+}
+
+// appendLifetimes adds ebpftap.connection.duration, built by hand for the
+// reason appendDurations gives. Its attributes are the connection metrics'.
+func appendLifetimes(ms pmetric.MetricSlice, lifetimes map[connKey]*histogram, start, ts pcommon.Timestamp) {
+	keys := slices.SortedFunc(maps.Keys(lifetimes), func(a, b connKey) int {
+		return cmp.Or(cmp.Compare(a.role, b.role), a.peer.Compare(b.peer),
+			cmp.Compare(a.serverPort, b.serverPort), cmp.Compare(a.protocol, b.protocol))
+	})
+	dps := newDurationMetric(ms, metricConnectionDuration,
+		"How long the process's TCP connections were open, from connect or accept to close.", "s")
+	for _, k := range keys {
+		dp := dps.AppendEmpty()
+		lifetimes[k].putTo(dp, start, ts)
+		attrs := dp.Attributes()
+		attrs.PutStr("ebpftap.connection.role", roleAttr(k.role).String())
+		if k.peer.IsValid() {
+			attrs.PutStr(string(semconv.NetworkPeerAddressKey), k.peer.String())
+		}
+		attrs.PutInt(string(semconv.ServerPortKey), int64(k.serverPort))
+		attrs.PutStr(string(semconv.NetworkTransportKey), "tcp")
+		attrs.PutStr(string(semconv.NetworkTypeKey), networkType(k.peer).String())
+		if k.protocol != wireproto.Unknown {
+			attrs.PutStr(string(semconv.NetworkProtocolNameKey), string(k.protocol))
+		}
+	}
 }

@@ -19,6 +19,7 @@ import (
 
 	"github.com/ebpftap/ebpftap/internal/capture"
 	"github.com/ebpftap/ebpftap/internal/tap"
+	"github.com/ebpftap/ebpftap/internal/wireproto"
 	"github.com/ebpftap/ebpftap/receiver/ebpftapreceiver/internal/metadata"
 	"github.com/ebpftap/ebpftap/receiver/ebpftapreceiver/internal/redact"
 )
@@ -38,7 +39,16 @@ type sumKey struct {
 	role       capture.Role
 	peer       netip.Addr // unmapped
 	serverPort uint16
-	transmit   bool // sumIO only
+	transmit   bool               // sumIO only
+	protocol   wireproto.Protocol // sumClosed and sumIO; unknown at the open
+}
+
+// connKey names one series of ebpftap.connection.duration within a process.
+type connKey struct {
+	role       capture.Role
+	peer       netip.Addr // unmapped
+	serverPort uint16
+	protocol   wireproto.Protocol
 }
 
 // processSeries holds the cumulative series of one process image.
@@ -53,6 +63,12 @@ type processSeries struct {
 	touched   bool // measured since the last emit
 	sums      map[sumKey]uint64
 	durations map[durationKey]*histogram
+	lifetimes map[connKey]*histogram // ebpftap.connection.duration
+}
+
+// seriesCount is how many series ps holds, towards the bound.
+func (ps *processSeries) seriesCount() int {
+	return len(ps.sums) + len(ps.durations) + len(ps.lifetimes)
 }
 
 // Aggregator keeps cumulative connection and HTTP metrics per process and
@@ -117,6 +133,7 @@ func (m *Aggregator) process(p *capture.Process, create bool) *processSeries {
 		excluded:  !m.filters.keep(res),
 		sums:      make(map[sumKey]uint64),
 		durations: make(map[durationKey]*histogram),
+		lifetimes: make(map[connKey]*histogram),
 	}
 	m.processes[k] = ps
 	return ps
@@ -143,6 +160,9 @@ func (m *Aggregator) addSum(c *tap.Conn, kind sumKind, transmit bool, n uint64) 
 		return
 	}
 	k := sumKey{kind: kind, role: c.Role, peer: c.Remote.Addr().Unmap(), serverPort: serverPort(c), transmit: transmit}
+	if kind != sumOpened {
+		k.protocol = c.Protocol
+	}
 	if _, ok := ps.sums[k]; !ok && !m.admit() {
 		return
 	}
@@ -186,6 +206,30 @@ func (m *Aggregator) ConnClosed(c *tap.Conn) {
 		ps.openConns--
 	}
 	m.addSum(c, sumClosed, false, 1)
+	m.recordLifetime(c)
+}
+
+// recordLifetime adds a closed connection's duration, open to close, to its
+// process's ebpftap.connection.duration. A connection open before capture
+// started has no known opening and is left out.
+func (m *Aggregator) recordLifetime(c *tap.Conn) {
+	if c.Opened.IsZero() || c.Closed.Before(c.Opened) || c.Role == capture.RoleUnknown {
+		return
+	}
+	ps := m.process(c.Process, true)
+	if ps.excluded {
+		return
+	}
+	k := connKey{role: c.Role, peer: c.Remote.Addr().Unmap(), serverPort: serverPort(c), protocol: c.Protocol}
+	h, ok := ps.lifetimes[k]
+	if !ok {
+		if !m.admit() {
+			return
+		}
+		h = newHistogram(connectionBuckets)
+		ps.lifetimes[k] = h
+	}
+	h.record(c.Closed.Sub(c.Opened).Seconds())
 }
 
 // AddIO counts payload bytes sent and received since the previous call for c.
@@ -234,7 +278,7 @@ func (m *Aggregator) RecordTransaction(c *tap.Conn, v *View) {
 		if !m.admit() {
 			return
 		}
-		h = &histogram{}
+		h = newHistogram(durationBuckets)
 		ps.durations[k] = h
 	}
 	h.record(v.end.Sub(v.start).Seconds())
@@ -255,7 +299,7 @@ func (m *Aggregator) Emit(now time.Time) pmetric.Metrics {
 	})
 	for _, k := range keys {
 		ps := m.processes[k]
-		if !ps.excluded && (len(ps.sums) > 0 || len(ps.durations) > 0) {
+		if !ps.excluded && ps.seriesCount() > 0 {
 			m.emitProcess(out, ps, ts)
 		}
 	}
@@ -277,7 +321,7 @@ func (m *Aggregator) Emit(now time.Time) pmetric.Metrics {
 
 	for k, ps := range m.processes {
 		if !ps.touched && ps.openConns == 0 {
-			m.series -= len(ps.sums) + len(ps.durations)
+			m.series -= ps.seriesCount()
 			delete(m.processes, k)
 			continue
 		}
@@ -304,13 +348,13 @@ func (m *Aggregator) emitProcess(out pmetric.Metrics, ps *processSeries, ts pcom
 		case sumOpened:
 			m.mb.RecordEbpftapConnectionOpenedDataPoint(ts, val, role, peer, port, tr, nt)
 		case sumClosed:
-			m.mb.RecordEbpftapConnectionClosedDataPoint(ts, val, role, peer, port, tr, nt)
+			m.mb.RecordEbpftapConnectionClosedDataPoint(ts, val, role, peer, port, tr, nt, protocolAttr(k.protocol)...)
 		case sumIO:
 			dir := metadata.AttributeNetworkIoDirectionReceive
 			if k.transmit {
 				dir = metadata.AttributeNetworkIoDirectionTransmit
 			}
-			m.mb.RecordEbpftapConnectionIoDataPoint(ts, val, role, peer, port, tr, nt, dir)
+			m.mb.RecordEbpftapConnectionIoDataPoint(ts, val, role, peer, port, tr, nt, dir, protocolAttr(k.protocol)...)
 		}
 	}
 	start := pcommon.NewTimestampFromTime(ps.start)
@@ -320,7 +364,7 @@ func (m *Aggregator) emitProcess(out pmetric.Metrics, ps *processSeries, ts pcom
 	switch {
 	case emitted.ResourceMetrics().Len() > 0:
 		rm = emitted.ResourceMetrics().At(0)
-	case len(ps.durations) > 0:
+	case len(ps.durations) > 0 || len(ps.lifetimes) > 0:
 		// The builder emits nothing for a process with no sums; give its
 		// histograms the same resource and scope the builder would have.
 		rm = emitted.ResourceMetrics().AppendEmpty()
@@ -333,6 +377,9 @@ func (m *Aggregator) emitProcess(out pmetric.Metrics, ps *processSeries, ts pcom
 	if len(ps.durations) > 0 {
 		appendDurations(rm.ScopeMetrics().At(0).Metrics(), ps.durations, start, ts)
 	}
+	if len(ps.lifetimes) > 0 {
+		appendLifetimes(rm.ScopeMetrics().At(0).Metrics(), ps.lifetimes, start, ts)
+	}
 	emitted.ResourceMetrics().MoveAndAppendTo(out.ResourceMetrics())
 }
 
@@ -343,7 +390,17 @@ func compareSumKeys(a, b sumKey) int {
 		a.peer.Compare(b.peer),
 		cmp.Compare(a.serverPort, b.serverPort),
 		compareBool(a.transmit, b.transmit),
+		cmp.Compare(a.protocol, b.protocol),
 	)
+}
+
+// protocolAttr is the network.protocol.name option of a data point: none
+// while the protocol is unknown.
+func protocolAttr(p wireproto.Protocol) []metadata.MetricAttributeOption {
+	if p == wireproto.Unknown {
+		return nil
+	}
+	return []metadata.MetricAttributeOption{metadata.WithNetworkProtocolNameMetricAttribute(string(p))}
 }
 
 func compareBool(a, b bool) int {

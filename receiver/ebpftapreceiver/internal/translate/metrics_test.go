@@ -18,6 +18,7 @@ import (
 	"github.com/ebpftap/ebpftap/internal/capture"
 	"github.com/ebpftap/ebpftap/internal/httpparse"
 	"github.com/ebpftap/ebpftap/internal/tap"
+	"github.com/ebpftap/ebpftap/internal/wireproto"
 	"github.com/ebpftap/ebpftap/receiver/ebpftapreceiver/internal/metadata"
 )
 
@@ -91,7 +92,12 @@ func TestMetricsGolden(t *testing.T) {
 		Request: grpcReq("/grpc.health.v1.Health/Check", 0, 1), Response: grpcResp(txHeaders("grpc-status", "5"), 2, 2),
 	})
 	m.AddIO(connServer, tap.IO{Sent: 300, Recv: 100})
-	m.ConnClosed(connServer)
+	m.ConnClosed(closedAt(connServer, wireproto.HTTP, 1500*time.Millisecond))
+	// A Redis connection: named by the tap, counted by protocol, no request.
+	redis := &tap.Conn{ID: 10, Process: procCurl, Role: capture.RoleClient,
+		Local: connClient.Local, Remote: netip.MustParseAddrPort("10.0.0.7:6379")}
+	m.ConnOpened(redis)
+	m.ConnClosed(closedAt(redis, wireproto.Redis, 40*time.Millisecond))
 	m.ConnOpened(connMapped)
 
 	m.ConnOpened(connIPv6)
@@ -107,7 +113,7 @@ func TestMetricsGolden(t *testing.T) {
 	// Cumulative: the second emit carries the first interval's counts too.
 	m.AddIO(connClient, tap.IO{Sent: 1, Recv: 1})
 	record(m, connClient, metricsClientTx(200, 10000, 10020))
-	m.ConnClosed(connClient)
+	m.ConnClosed(closedAt(connClient, wireproto.HTTP, 15*time.Second))
 	m.RecordDrops(metadata.AttributeEbpftapDropReasonRingBufferFull, 2)
 	checkMetricsGolden(t, filepath.Join("testdata", "metrics", "second.yaml"), m.Emit(txBase.Add(20*time.Second)))
 }
@@ -272,4 +278,12 @@ func findResource(t *testing.T, md pmetric.Metrics, pid int) pmetric.ResourceMet
 	}
 	require.FailNow(t, "no resource for pid", pid)
 	return pmetric.ResourceMetrics{}
+}
+
+// closedAt is c as the tap hands it over at its close: named, opened at
+// txBase and closed after lived.
+func closedAt(c *tap.Conn, p wireproto.Protocol, lived time.Duration) *tap.Conn {
+	closed := *c
+	closed.Protocol, closed.Opened, closed.Closed = p, txBase, txBase.Add(lived)
+	return &closed
 }
