@@ -66,8 +66,9 @@ type followed struct {
 	recv     atomic.Uint64
 	seq      uint64 // the last exchange's Exchange.Seq; 0 forever if seen mid-way
 	numbered bool   // followed from its start, so its exchanges are numbered
-	// first holds the first bytes the client [0] and the server [1] sent,
-	// at most wireproto.Need of each, until they name the protocol.
+	// first holds the first bytes the client [0] and the server [1] sent
+	// (the process [0] and its peer [1] while the role is unknown), at most
+	// wireproto.Need of each, until they name the protocol.
 	first [2][]byte
 }
 
@@ -152,6 +153,10 @@ func (t *Tap) Data(c *capture.Conn, s capture.Segment) bool {
 		return false
 	}
 	if st.requests == 0 && !t.findRole(c, st, s) {
+		// Which end is the client is unknown yet: the bytes are kept by
+		// direction, sent first, so that the close can still tell the
+		// connection carried something.
+		keepFirst(&st.first, s.Dir == capture.Recv, s.Data)
 		return !st.notHTTP
 	}
 	stream := httpparse.ToClient
@@ -207,13 +212,7 @@ func (t *Tap) exchange(st *followed, tx *httpparse.Transaction) Exchange {
 // is set, else from the client, to the first bytes seen of its direction,
 // and names the connection's protocol once they tell it.
 func (t *Tap) identify(c *capture.Conn, st *followed, fromServer bool, data []byte) {
-	i := 0
-	if fromServer {
-		i = 1
-	}
-	if room := wireproto.Need - len(st.first[i]); room > 0 && len(data) > 0 {
-		st.first[i] = append(st.first[i], data[:min(len(data), room)]...)
-	}
+	keepFirst(&st.first, fromServer, data)
 	port := c.Remote.Port()
 	if st.facts.Role == capture.RoleServer {
 		port = c.Local.Port()
@@ -221,6 +220,19 @@ func (t *Tap) identify(c *capture.Conn, st *followed, fromServer bool, data []by
 	if p := wireproto.Identify(st.first[0], st.first[1], port); p != wireproto.Unknown {
 		st.first = [2][]byte{}
 		t.setFacts(st, factsOf(c, st.facts.Role, st.tls, p))
+	}
+}
+
+// keepFirst adds the start of data to the first bytes of one direction: the
+// second when second is set, else the first. At most wireproto.Need bytes
+// are kept of each.
+func keepFirst(first *[2][]byte, second bool, data []byte) {
+	i := 0
+	if second {
+		i = 1
+	}
+	if room := wireproto.Need - len(first[i]); room > 0 && len(data) > 0 {
+		first[i] = append(first[i], data[:min(len(data), room)]...)
 	}
 }
 

@@ -2,6 +2,7 @@ package ebpftapreceiver
 
 import (
 	"maps"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -59,22 +60,25 @@ func TestE2ENotHTTP(t *testing.T) {
 	}
 }
 
-// closedByProtocol counts, in the newest metrics export, the connections to
-// port that the process whose command line holds marker closed, by
-// network.protocol.name.
+// closedByProtocol counts the connections to port that the process whose
+// command line holds marker closed, by network.protocol.name: the highest
+// cumulative count any export carried, since a process's series are
+// forgotten once it has been idle for an interval.
 func closedByProtocol(all []pmetric.Metrics, marker string, port int) map[string]int64 {
 	got := map[string]int64{}
-	if len(all) == 0 {
-		return got
+	for _, md := range all {
+		eachSumPoint(md, "ebpftap.connection.closed", func(res pcommon.Resource, dp pmetric.NumberDataPoint) {
+			cmd, _ := res.Attributes().Get("process.command_line")
+			if p, _ := dp.Attributes().Get("server.port"); !strings.Contains(cmd.Str(), marker) || p.Int() != int64(port) {
+				return
+			}
+			name := "(unknown)"
+			if v, ok := dp.Attributes().Get("network.protocol.name"); ok {
+				name = v.Str()
+			}
+			got[name] = max(got[name], dp.IntValue())
+		})
 	}
-	eachSumPoint(all[len(all)-1], "ebpftap.connection.closed", func(res pcommon.Resource, dp pmetric.NumberDataPoint) {
-		cmd, _ := res.Attributes().Get("process.command_line")
-		if p, _ := dp.Attributes().Get("server.port"); !strings.Contains(cmd.Str(), marker) || p.Int() != int64(port) {
-			return
-		}
-		name, _ := dp.Attributes().Get("network.protocol.name")
-		got[name.AsString()] += dp.IntValue()
-	})
 	return got
 }
 
@@ -128,3 +132,71 @@ for _ in range(int(sys.argv[2])):
     while len(got) < len(msg):
         got += s.recv(65536)
 s.close()`
+
+// TestE2ERandomTraffic sends random bytes over 200 connections to a server
+// on loopback, through the whole pipeline: no panic, no span, every
+// connection counted on the server's end and none given a protocol, and the
+// collector's heap no larger after.
+func TestE2ERandomTraffic(t *testing.T) {
+	_, sinks := startE2EReceiver(t, nil)
+	port := startServer(t, "python3", "-u", "-c", echoServer)
+	heap := func() uint64 {
+		runtime.GC()
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		return ms.HeapInuse
+	}
+	before := heap()
+	const conns = 200
+	run(t, "python3", "-c", randomClient, strconv.Itoa(port), strconv.Itoa(conns))
+
+	// Every connection closed is counted, and none is given a protocol it
+	// did not speak. A few may stay unnamed: a capture policy the engine
+	// writes for a connection that already closed can reach the next
+	// connection on the same kernel socket, whose bytes are then counted
+	// but not copied (a known race, to fix by tying policies to a
+	// connection rather than a socket address).
+	var closed map[string]int64
+	total := func() (n int64) {
+		for _, c := range closed {
+			n += c
+		}
+		return n
+	}
+	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		if closed = closedByProtocol(sinks.metrics.AllMetrics(), "create_server", port); total() == conns {
+			break
+		}
+	}
+	if total() != conns || closed["other"]+closed["(unknown)"] != conns {
+		t.Errorf("the server's ebpftap.connection.closed by network.protocol.name: %v, want %d in all, other or unnamed", closed, conns)
+	}
+	t.Logf("the server's closed connections by protocol: %v", closed)
+	if spans := spansWhere(sinks.traces, func(s capturedSpan) bool {
+		return s.int("server.port") == int64(port) || s.int("network.peer.port") == int64(port)
+	}); len(spans) != 0 {
+		t.Errorf("random bytes gave %d spans", len(spans))
+	}
+	// What the sinks kept is the test's, not the receiver's: let it go
+	// before measuring.
+	sinks.traces.Reset()
+	sinks.logs.Reset()
+	sinks.metrics.Reset()
+	after := heap()
+	t.Logf("heap in use: %d KiB before, %d KiB after %d random connections", before>>10, after>>10, conns)
+	if after > before+16<<20 {
+		t.Errorf("heap in use grew from %d to %d KiB over %d connections of random bytes", before>>10, after>>10, conns)
+	}
+}
+
+// randomClient opens argv[2] connections one after the other, sends each
+// 1 to 4 KiB of random bytes, reads what comes back and closes it.
+const randomClient = `import os, random, socket, sys
+for _ in range(int(sys.argv[2])):
+    s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+    msg = os.urandom(random.randint(1024, 4096))
+    s.sendall(msg)
+    got = 0
+    while got < len(msg):
+        got += len(s.recv(65536))
+    s.close()`
