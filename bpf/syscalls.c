@@ -16,6 +16,7 @@ const enum event_kind *unused_event_kind __attribute__((unused));
 const enum conn_role *unused_conn_role __attribute__((unused));
 const enum data_dir *unused_data_dir __attribute__((unused));
 const enum conn_policy *unused_conn_policy __attribute__((unused));
+const struct policy_entry *unused_policy_entry __attribute__((unused));
 const enum counter *unused_counter __attribute__((unused));
 const enum event_flag *unused_event_flag __attribute__((unused));
 const enum tls_library *unused_tls_library __attribute__((unused));

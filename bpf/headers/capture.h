@@ -29,30 +29,6 @@ struct {
 	__type(value, __u64);
 } counters SEC(".maps");
 
-/* Per-connection payload policy, written by user space (enum conn_policy).
- * An LRU map: a lost entry means copying again, which is safe. */
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 65536);
-	__type(key, __u64); /* struct sock address */
-	__type(value, __u32);
-} policies SEC(".maps");
-
-static __always_inline __u32 policy_of(struct sock *sk)
-{
-	__u64 key = (__u64)sk;
-	__u32 *p = bpf_map_lookup_elem(&policies, &key);
-	return p ? *p : POLICY_COPY;
-}
-
-/* forget_policy drops what user space said of an earlier connection that had
- * the same struct sock: a new connection starts copied. */
-static __always_inline void forget_policy(struct sock *sk)
-{
-	__u64 key = (__u64)sk;
-	bpf_map_delete_elem(&policies, &key);
-}
-
 /* Bytes of one direction of a socket whose events the full ring buffer
  * dropped; the next event of that direction reports them as lost_before so
  * user space knows the stream has a hole. */
@@ -121,6 +97,47 @@ static __always_inline int kernel_casts(void)
 }
 
 #define kernel_cast(ptr, type) ((type *)bpf_rdonly_cast((void *)(ptr), bpf_core_type_id_kernel(type)))
+
+/* Per-connection payload policy, written by user space (struct
+ * policy_entry). An LRU map: a lost entry means copying again, which is safe. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u64); /* struct sock address */
+	__type(value, struct policy_entry);
+} policies SEC(".maps");
+
+/* policy_of is the policy user space set for sk's connection: an entry
+ * written for an earlier connection of the same sock (its ports differ) is
+ * not this one's, which is copied. The ports are read only when an entry
+ * exists, off the common path of followed connections. */
+static __always_inline __u32 policy_of(struct sock *sk)
+{
+	__u64 key = (__u64)sk;
+	struct policy_entry *p = bpf_map_lookup_elem(&policies, &key);
+	if (!p)
+		return POLICY_COPY;
+	__u16 sport, dport;
+	if (kernel_casts()) {
+		struct sock_common *c = kernel_cast(sk, struct sock_common);
+		sport = c->skc_num;
+		dport = bpf_ntohs(c->skc_dport);
+	} else {
+		sport = BPF_CORE_READ(sk, __sk_common.skc_num);
+		dport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	}
+	if (p->sport != sport || p->dport != dport)
+		return POLICY_COPY;
+	return p->policy;
+}
+
+/* forget_policy drops what user space said of an earlier connection that had
+ * the same struct sock: a new connection starts copied. */
+static __always_inline void forget_policy(struct sock *sk)
+{
+	__u64 key = (__u64)sk;
+	bpf_map_delete_elem(&policies, &key);
+}
 
 /* sock_from_fd_cast is sock_from_fd with kernel casts. Only the fd table's
  * slot is read with a helper: its type, a pointer to pointers, is not a

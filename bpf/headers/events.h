@@ -68,6 +68,16 @@ enum conn_policy {
 	POLICY_IGNORE = 2, /* report nothing but the close: filtered out */
 };
 
+/* An entry of the "policies" map. User space writes it after reading the
+ * connection's events, so by then the socket may carry the next connection
+ * (closed and reused at once, as a busy server does): the ports say which
+ * connection the policy is for, and one for another is not applied. */
+struct policy_entry {
+	__u32 policy; /* enum conn_policy */
+	__u16 sport;  /* the connection's local port, as in conn_tuple */
+	__u16 dport;  /* its remote port */
+};
+
 /* Counters in the "counters" per-CPU array. */
 enum counter {
 	COUNTER_RINGBUF_FULL = 0,   /* events dropped: ring buffer reserve failed */

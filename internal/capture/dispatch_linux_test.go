@@ -22,17 +22,19 @@ func newDispatchEngine(t *testing.T, h Handler) *Engine {
 	return e
 }
 
-// policyLog records the capture policies the engine sets, in order.
-type policyLog []struct {
-	sock   uint64
-	policy syscallsConnPolicy
+// policySet is one capture policy the engine set.
+type policySet struct {
+	sock         uint64
+	policy       syscallsConnPolicy
+	sport, dport uint16 // the connection's ports, which the kernel checks
 }
 
+// policyLog records the capture policies the engine sets, in order.
+type policyLog []policySet
+
 func (l *policyLog) Put(key, value any) error {
-	*l = append(*l, struct {
-		sock   uint64
-		policy syscallsConnPolicy
-	}{key.(uint64), syscallsConnPolicy(value.(uint32))})
+	e := value.(syscallsPolicyEntry)
+	*l = append(*l, policySet{key.(uint64), syscallsConnPolicy(e.Policy), e.Sport, e.Dport})
 	return nil
 }
 
@@ -180,6 +182,11 @@ func TestDispatchPayloadRefused(t *testing.T) {
 	e.dispatch(dataEventRecord(1, Send, 0, "more", 0))
 	if got := policiesSet(e); len(got) != 1 || got[0].sock != 1 || got[0].policy != syscallsConnPolicyPOLICY_COUNT {
 		t.Errorf("policies %v; want count-only for sock 1, once", got)
+	}
+	// Named by its ports too, so that the kernel applies it to this
+	// connection only, not to the next one on the same socket.
+	if got := policiesSet(e)[0]; got.sport != 40000 || got.dport != 8080 {
+		t.Errorf("the policy names ports %d → %d, want the connection's 40000 → 8080", got.sport, got.dport)
 	}
 
 	// Plaintext held until its socket was known, then refused.

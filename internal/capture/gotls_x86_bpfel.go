@@ -36,6 +36,13 @@ type gotlsLostKey struct {
 	Flags uint32
 }
 
+type gotlsPolicyEntry struct {
+	_      structs.HostLayout
+	Policy uint32
+	Sport  uint16
+	Dport  uint16
+}
+
 // Names of all BPF objects in the ELF.
 //
 // Used for safe lookups in a Collection or CollectionSpec.

@@ -155,6 +155,13 @@ type syscallsLostKey struct {
 	Flags uint32
 }
 
+type syscallsPolicyEntry struct {
+	_      structs.HostLayout
+	Policy uint32
+	Sport  uint16
+	Dport  uint16
+}
+
 type syscallsSockBinding struct {
 	_    structs.HostLayout
 	Sock uint64
@@ -260,6 +267,7 @@ const (
 	syscallsVarUnusedEventKind    = "unused_event_kind"
 	syscallsVarUnusedExecEvent    = "unused_exec_event"
 	syscallsVarUnusedLibOpenEvent = "unused_lib_open_event"
+	syscallsVarUnusedPolicyEntry  = "unused_policy_entry"
 	syscallsVarUnusedTlsBindEvent = "unused_tls_bind_event"
 	syscallsVarUnusedTlsCookie    = "unused_tls_cookie"
 	syscallsVarUnusedTlsLibrary   = "unused_tls_library"
@@ -368,6 +376,7 @@ type syscallsVariableSpecs struct {
 	UnusedEventKind    *ebpf.VariableSpec `ebpf:"unused_event_kind"`
 	UnusedExecEvent    *ebpf.VariableSpec `ebpf:"unused_exec_event"`
 	UnusedLibOpenEvent *ebpf.VariableSpec `ebpf:"unused_lib_open_event"`
+	UnusedPolicyEntry  *ebpf.VariableSpec `ebpf:"unused_policy_entry"`
 	UnusedTlsBindEvent *ebpf.VariableSpec `ebpf:"unused_tls_bind_event"`
 	UnusedTlsCookie    *ebpf.VariableSpec `ebpf:"unused_tls_cookie"`
 	UnusedTlsLibrary   *ebpf.VariableSpec `ebpf:"unused_tls_library"`
@@ -440,6 +449,7 @@ type syscallsVariables struct {
 	UnusedEventKind    *ebpf.Variable `ebpf:"unused_event_kind"`
 	UnusedExecEvent    *ebpf.Variable `ebpf:"unused_exec_event"`
 	UnusedLibOpenEvent *ebpf.Variable `ebpf:"unused_lib_open_event"`
+	UnusedPolicyEntry  *ebpf.Variable `ebpf:"unused_policy_entry"`
 	UnusedTlsBindEvent *ebpf.Variable `ebpf:"unused_tls_bind_event"`
 	UnusedTlsCookie    *ebpf.Variable `ebpf:"unused_tls_cookie"`
 	UnusedTlsLibrary   *ebpf.Variable `ebpf:"unused_tls_library"`

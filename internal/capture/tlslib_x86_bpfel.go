@@ -20,6 +20,13 @@ type tlslibLostKey struct {
 	Flags uint32
 }
 
+type tlslibPolicyEntry struct {
+	_      structs.HostLayout
+	Policy uint32
+	Sport  uint16
+	Dport  uint16
+}
+
 type tlslibSockBinding struct {
 	_    structs.HostLayout
 	Sock uint64
