@@ -105,10 +105,45 @@ func newReceiver(cfg *Config, set receiver.Settings) *ebpftapReceiver {
 	return &ebpftapReceiver{cfg: cfg, set: set, log: set.Logger}
 }
 
+// capturing is the receiver whose engine runs in this process. One engine
+// serves every pipeline of one receiver ID (shared.go); a second receiver
+// ID would attach every probe again and double the kernel's work for the
+// same data, so it fails at start instead.
+var capturing struct {
+	sync.Mutex
+	r *ebpftapReceiver
+}
+
+// claimEngine makes r the process's capturing receiver, or says which one
+// already is.
+func (r *ebpftapReceiver) claimEngine() error {
+	capturing.Lock()
+	defer capturing.Unlock()
+	if other := capturing.r; other != nil && other != r {
+		return fmt.Errorf("receiver %q cannot start: receiver %q already captures in this collector, and a collector runs one capture engine; "+
+			"use %q in every pipeline that wants its data", r.set.ID, other.set.ID, other.set.ID)
+	}
+	capturing.r = r
+	return nil
+}
+
+func (r *ebpftapReceiver) releaseEngine() {
+	capturing.Lock()
+	defer capturing.Unlock()
+	if capturing.r == r {
+		capturing.r = nil
+	}
+}
+
 // Start loads the capture engine. It fails, with the reason, when the process
-// lacks the privileges to load eBPF programs.
+// lacks the privileges to load eBPF programs, or when another receiver of
+// this collector already captures.
 func (r *ebpftapReceiver) Start(_ context.Context, _ component.Host) error {
+	if err := r.claimEngine(); err != nil {
+		return err
+	}
 	if err := r.prepare(); err != nil {
+		r.releaseEngine()
 		return err
 	}
 	var err error
@@ -122,6 +157,7 @@ func (r *ebpftapReceiver) Start(_ context.Context, _ component.Host) error {
 		err = r.engine.Start()
 	}
 	if err != nil {
+		r.releaseEngine()
 		return fmt.Errorf("starting the ebpftap capture engine: %w", err)
 	}
 	r.flushed.Add(1)
@@ -172,6 +208,7 @@ func (r *ebpftapReceiver) Shutdown(context.Context) error {
 	close(r.stop)
 	r.flushed.Wait()
 	r.engine = nil
+	r.releaseEngine()
 	return err
 }
 
