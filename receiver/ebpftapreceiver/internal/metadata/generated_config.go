@@ -57,6 +57,58 @@ func (ms *EbpftapCaptureDroppedMetricConfig) Validate() error {
 	return nil
 }
 
+// EbpftapConnectionActiveMetricAttributeKey specifies the key of an attribute for the ebpftap.connection.active metric.
+type EbpftapConnectionActiveMetricAttributeKey string
+
+const (
+	EbpftapConnectionActiveMetricAttributeKeyEbpftapConnectionRole EbpftapConnectionActiveMetricAttributeKey = "ebpftap.connection.role"
+	EbpftapConnectionActiveMetricAttributeKeyNetworkPeerAddress    EbpftapConnectionActiveMetricAttributeKey = "network.peer.address"
+	EbpftapConnectionActiveMetricAttributeKeyServerPort            EbpftapConnectionActiveMetricAttributeKey = "server.port"
+	EbpftapConnectionActiveMetricAttributeKeyNetworkTransport      EbpftapConnectionActiveMetricAttributeKey = "network.transport"
+	EbpftapConnectionActiveMetricAttributeKeyNetworkType           EbpftapConnectionActiveMetricAttributeKey = "network.type"
+)
+
+// EbpftapConnectionActiveMetricConfig provides config for the ebpftap.connection.active metric.
+type EbpftapConnectionActiveMetricConfig struct {
+	Enabled          bool `mapstructure:"enabled"`
+	enabledSetByUser bool
+
+	AggregationStrategy string                                      `mapstructure:"aggregation_strategy"`
+	EnabledAttributes   []EbpftapConnectionActiveMetricAttributeKey `mapstructure:"attributes"`
+}
+
+func (ms *EbpftapConnectionActiveMetricConfig) Unmarshal(parser *confmap.Conf) error {
+	if parser == nil {
+		return nil
+	}
+
+	err := parser.Unmarshal(ms)
+	if err != nil {
+		return err
+	}
+
+	ms.enabledSetByUser = parser.IsSet("enabled")
+	return nil
+}
+
+func (ms *EbpftapConnectionActiveMetricConfig) Validate() error {
+	for _, val := range ms.EnabledAttributes {
+		switch val {
+		case EbpftapConnectionActiveMetricAttributeKeyEbpftapConnectionRole, EbpftapConnectionActiveMetricAttributeKeyNetworkPeerAddress, EbpftapConnectionActiveMetricAttributeKeyServerPort, EbpftapConnectionActiveMetricAttributeKeyNetworkTransport, EbpftapConnectionActiveMetricAttributeKeyNetworkType:
+		default:
+			return fmt.Errorf("metric ebpftap.connection.active doesn't have an attribute %v, valid attributes: [ebpftap.connection.role, network.peer.address, server.port, network.transport, network.type]", val)
+		}
+	}
+
+	switch ms.AggregationStrategy {
+	case AggregationStrategySum, AggregationStrategyAvg, AggregationStrategyMin, AggregationStrategyMax:
+	default:
+		return fmt.Errorf("invalid aggregation strategy %q, valid strategies: [%s, %s, %s, %s]", ms.AggregationStrategy, AggregationStrategySum, AggregationStrategyAvg, AggregationStrategyMin, AggregationStrategyMax)
+	}
+
+	return nil
+}
+
 // EbpftapConnectionClosedMetricAttributeKey specifies the key of an attribute for the ebpftap.connection.closed metric.
 type EbpftapConnectionClosedMetricAttributeKey string
 
@@ -219,6 +271,7 @@ func (ms *EbpftapConnectionOpenedMetricConfig) Validate() error {
 // MetricsConfig provides config for ebpftap metrics.
 type MetricsConfig struct {
 	EbpftapCaptureDropped   EbpftapCaptureDroppedMetricConfig   `mapstructure:"ebpftap.capture.dropped"`
+	EbpftapConnectionActive EbpftapConnectionActiveMetricConfig `mapstructure:"ebpftap.connection.active"`
 	EbpftapConnectionClosed EbpftapConnectionClosedMetricConfig `mapstructure:"ebpftap.connection.closed"`
 	EbpftapConnectionIo     EbpftapConnectionIoMetricConfig     `mapstructure:"ebpftap.connection.io"`
 	EbpftapConnectionOpened EbpftapConnectionOpenedMetricConfig `mapstructure:"ebpftap.connection.opened"`
@@ -230,6 +283,11 @@ func DefaultMetricsConfig() MetricsConfig {
 			Enabled:             true,
 			AggregationStrategy: AggregationStrategySum,
 			EnabledAttributes:   []EbpftapCaptureDroppedMetricAttributeKey{EbpftapCaptureDroppedMetricAttributeKeyEbpftapDropReason},
+		},
+		EbpftapConnectionActive: EbpftapConnectionActiveMetricConfig{
+			Enabled:             true,
+			AggregationStrategy: AggregationStrategySum,
+			EnabledAttributes:   []EbpftapConnectionActiveMetricAttributeKey{EbpftapConnectionActiveMetricAttributeKeyEbpftapConnectionRole, EbpftapConnectionActiveMetricAttributeKeyNetworkPeerAddress, EbpftapConnectionActiveMetricAttributeKeyServerPort, EbpftapConnectionActiveMetricAttributeKeyNetworkTransport, EbpftapConnectionActiveMetricAttributeKeyNetworkType},
 		},
 		EbpftapConnectionClosed: EbpftapConnectionClosedMetricConfig{
 			Enabled:             true,

@@ -31,6 +31,11 @@ func TestMetricsBuilderConfig(t *testing.T) {
 						AggregationStrategy: AggregationStrategySum,
 						EnabledAttributes:   []EbpftapCaptureDroppedMetricAttributeKey{EbpftapCaptureDroppedMetricAttributeKeyEbpftapDropReason},
 					},
+					EbpftapConnectionActive: EbpftapConnectionActiveMetricConfig{
+						Enabled:             true,
+						AggregationStrategy: AggregationStrategySum,
+						EnabledAttributes:   []EbpftapConnectionActiveMetricAttributeKey{EbpftapConnectionActiveMetricAttributeKeyEbpftapConnectionRole, EbpftapConnectionActiveMetricAttributeKeyNetworkPeerAddress, EbpftapConnectionActiveMetricAttributeKeyServerPort, EbpftapConnectionActiveMetricAttributeKeyNetworkTransport, EbpftapConnectionActiveMetricAttributeKeyNetworkType},
+					},
 					EbpftapConnectionClosed: EbpftapConnectionClosedMetricConfig{
 						Enabled:             true,
 						AggregationStrategy: AggregationStrategySum,
@@ -70,6 +75,11 @@ func TestMetricsBuilderConfig(t *testing.T) {
 						AggregationStrategy: AggregationStrategySum,
 						EnabledAttributes:   []EbpftapCaptureDroppedMetricAttributeKey{EbpftapCaptureDroppedMetricAttributeKeyEbpftapDropReason},
 					},
+					EbpftapConnectionActive: EbpftapConnectionActiveMetricConfig{
+						Enabled:             false,
+						AggregationStrategy: AggregationStrategySum,
+						EnabledAttributes:   []EbpftapConnectionActiveMetricAttributeKey{EbpftapConnectionActiveMetricAttributeKeyEbpftapConnectionRole, EbpftapConnectionActiveMetricAttributeKeyNetworkPeerAddress, EbpftapConnectionActiveMetricAttributeKeyServerPort, EbpftapConnectionActiveMetricAttributeKeyNetworkTransport, EbpftapConnectionActiveMetricAttributeKeyNetworkType},
+					},
 					EbpftapConnectionClosed: EbpftapConnectionClosedMetricConfig{
 						Enabled:             false,
 						AggregationStrategy: AggregationStrategySum,
@@ -104,7 +114,7 @@ func TestMetricsBuilderConfig(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg := loadMetricsBuilderConfig(t, tt.name)
-			diff := cmp.Diff(tt.want, cfg, cmpopts.IgnoreUnexported(EbpftapCaptureDroppedMetricConfig{}, EbpftapConnectionClosedMetricConfig{}, EbpftapConnectionIoMetricConfig{}, EbpftapConnectionOpenedMetricConfig{}, ResourceAttributeConfig{}))
+			diff := cmp.Diff(tt.want, cfg, cmpopts.IgnoreUnexported(EbpftapCaptureDroppedMetricConfig{}, EbpftapConnectionActiveMetricConfig{}, EbpftapConnectionClosedMetricConfig{}, EbpftapConnectionIoMetricConfig{}, EbpftapConnectionOpenedMetricConfig{}, ResourceAttributeConfig{}))
 			require.Emptyf(t, diff, "Config mismatch (-expected +actual):\n%s", diff)
 		})
 	}
@@ -117,6 +127,18 @@ func TestEbpftapCaptureDroppedMetricsConfig_Validate(t *testing.T) {
 	require.ErrorContains(t, cfg.Validate(), "metric ebpftap.capture.dropped doesn't have an attribute invalid, valid attributes: [ebpftap.drop.reason]")
 
 	cfg = DefaultMetricsConfig().EbpftapCaptureDropped
+	cfg.AggregationStrategy = "invalid"
+	require.ErrorContains(t, cfg.Validate(), "invalid aggregation strategy")
+}
+
+func TestEbpftapConnectionActiveMetricsConfig_Validate(t *testing.T) {
+	cfg := DefaultMetricsConfig().EbpftapConnectionActive
+	require.NoError(t, cfg.Validate())
+
+	cfg.EnabledAttributes = []EbpftapConnectionActiveMetricAttributeKey{"invalid"}
+	require.ErrorContains(t, cfg.Validate(), "metric ebpftap.connection.active doesn't have an attribute invalid, valid attributes: [ebpftap.connection.role, network.peer.address, server.port, network.transport, network.type]")
+
+	cfg = DefaultMetricsConfig().EbpftapConnectionActive
 	cfg.AggregationStrategy = "invalid"
 	require.ErrorContains(t, cfg.Validate(), "invalid aggregation strategy")
 }

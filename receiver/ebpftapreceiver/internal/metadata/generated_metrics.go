@@ -259,6 +259,10 @@ var MetricsInfo = metricsInfo{
 		Name:       "ebpftap.capture.dropped",
 		Attributes: []string{"ebpftap.drop.reason"},
 	},
+	EbpftapConnectionActive: metricInfo{
+		Name:       "ebpftap.connection.active",
+		Attributes: []string{"ebpftap.connection.role", "network.peer.address", "server.port", "network.transport", "network.type"},
+	},
 	EbpftapConnectionClosed: metricInfo{
 		Name:       "ebpftap.connection.closed",
 		Attributes: []string{"ebpftap.connection.role", "network.peer.address", "server.port", "network.transport", "network.type", "network.protocol.name"},
@@ -275,6 +279,7 @@ var MetricsInfo = metricsInfo{
 
 type metricsInfo struct {
 	EbpftapCaptureDropped   metricInfo
+	EbpftapConnectionActive metricInfo
 	EbpftapConnectionClosed metricInfo
 	EbpftapConnectionIo     metricInfo
 	EbpftapConnectionOpened metricInfo
@@ -384,6 +389,109 @@ func (m *metricEbpftapCaptureDropped) emit(metrics pmetric.MetricSlice) {
 
 func newMetricEbpftapCaptureDropped(cfg EbpftapCaptureDroppedMetricConfig) metricEbpftapCaptureDropped {
 	m := metricEbpftapCaptureDropped{config: cfg}
+
+	if cfg.Enabled {
+		m.data = pmetric.NewMetric()
+		m.init()
+	}
+	return m
+}
+
+type metricEbpftapConnectionActive struct {
+	data          pmetric.Metric                      // data buffer for generated metric.
+	config        EbpftapConnectionActiveMetricConfig // metric config provided by user.
+	capacity      int                                 // max observed number of data points added to the metric.
+	aggDataPoints []int64                             // slice containing number of aggregated datapoints at each index
+}
+
+// init fills ebpftap.connection.active metric with initial data.
+func (m *metricEbpftapConnectionActive) init() {
+	m.data.SetName("ebpftap.connection.active")
+	m.data.SetDescription("TCP connections of the process open at the time of the data point, opened (connect or accept) or first seen since capture started and not yet closed.")
+	m.data.SetUnit("{connection}")
+	m.data.SetEmptySum()
+	m.data.Sum().SetIsMonotonic(false)
+	m.data.Sum().SetAggregationTemporality(pmetric.AggregationTemporalityCumulative)
+	m.data.Sum().DataPoints().EnsureCapacity(m.capacity)
+	m.aggDataPoints = m.aggDataPoints[:0]
+}
+
+func (m *metricEbpftapConnectionActive) recordDataPoint(start pcommon.Timestamp, ts pcommon.Timestamp, val int64, ebpftapConnectionRoleAttributeValue string, networkPeerAddressAttributeValue string, serverPortAttributeValue int64, networkTransportAttributeValue string, networkTypeAttributeValue string) {
+	if !m.config.Enabled {
+		return
+	}
+
+	dp := pmetric.NewNumberDataPoint()
+	dp.SetStartTimestamp(start)
+	dp.SetTimestamp(ts)
+	if slices.Contains(m.config.EnabledAttributes, EbpftapConnectionActiveMetricAttributeKeyEbpftapConnectionRole) {
+		dp.Attributes().PutStr("ebpftap.connection.role", ebpftapConnectionRoleAttributeValue)
+	}
+	if slices.Contains(m.config.EnabledAttributes, EbpftapConnectionActiveMetricAttributeKeyNetworkPeerAddress) {
+		dp.Attributes().PutStr("network.peer.address", networkPeerAddressAttributeValue)
+	}
+	if slices.Contains(m.config.EnabledAttributes, EbpftapConnectionActiveMetricAttributeKeyServerPort) {
+		dp.Attributes().PutInt("server.port", serverPortAttributeValue)
+	}
+	if slices.Contains(m.config.EnabledAttributes, EbpftapConnectionActiveMetricAttributeKeyNetworkTransport) {
+		dp.Attributes().PutStr("network.transport", networkTransportAttributeValue)
+	}
+	if slices.Contains(m.config.EnabledAttributes, EbpftapConnectionActiveMetricAttributeKeyNetworkType) {
+		dp.Attributes().PutStr("network.type", networkTypeAttributeValue)
+	}
+
+	var s string
+	dps := m.data.Sum().DataPoints()
+	for i := 0; i < dps.Len(); i++ {
+		dpi := dps.At(i)
+		if dp.Attributes().Equal(dpi.Attributes()) && dp.StartTimestamp() == dpi.StartTimestamp() && dp.Timestamp() == dpi.Timestamp() {
+			switch s = m.config.AggregationStrategy; s {
+			case AggregationStrategySum, AggregationStrategyAvg:
+				dpi.SetIntValue(dpi.IntValue() + val)
+				m.aggDataPoints[i] += 1
+				return
+			case AggregationStrategyMin:
+				if dpi.IntValue() > val {
+					dpi.SetIntValue(val)
+				}
+				return
+			case AggregationStrategyMax:
+				if dpi.IntValue() < val {
+					dpi.SetIntValue(val)
+				}
+				return
+			}
+		}
+	}
+
+	dp.SetIntValue(val)
+	m.aggDataPoints = append(m.aggDataPoints, 1)
+	dp.MoveTo(dps.AppendEmpty())
+}
+
+// updateCapacity saves max length of data point slices that will be used for the slice capacity.
+func (m *metricEbpftapConnectionActive) updateCapacity() {
+	if m.data.Sum().DataPoints().Len() > m.capacity {
+		m.capacity = m.data.Sum().DataPoints().Len()
+	}
+}
+
+// emit appends recorded metric data to a metrics slice and prepares it for recording another set of data points.
+func (m *metricEbpftapConnectionActive) emit(metrics pmetric.MetricSlice) {
+	if m.config.Enabled && m.data.Sum().DataPoints().Len() > 0 {
+		if m.config.AggregationStrategy == AggregationStrategyAvg {
+			for i, aggCount := range m.aggDataPoints {
+				m.data.Sum().DataPoints().At(i).SetIntValue(m.data.Sum().DataPoints().At(i).IntValue() / aggCount)
+			}
+		}
+		m.updateCapacity()
+		m.data.MoveTo(metrics.AppendEmpty())
+		m.init()
+	}
+}
+
+func newMetricEbpftapConnectionActive(cfg EbpftapConnectionActiveMetricConfig) metricEbpftapConnectionActive {
+	m := metricEbpftapConnectionActive{config: cfg}
 
 	if cfg.Enabled {
 		m.data = pmetric.NewMetric()
@@ -721,6 +829,7 @@ type MetricsBuilder struct {
 	resourceAttributeIncludeFilter map[string]filter.Filter
 	resourceAttributeExcludeFilter map[string]filter.Filter
 	metricEbpftapCaptureDropped    metricEbpftapCaptureDropped
+	metricEbpftapConnectionActive  metricEbpftapConnectionActive
 	metricEbpftapConnectionClosed  metricEbpftapConnectionClosed
 	metricEbpftapConnectionIo      metricEbpftapConnectionIo
 	metricEbpftapConnectionOpened  metricEbpftapConnectionOpened
@@ -750,6 +859,7 @@ func NewMetricsBuilder(mbc MetricsBuilderConfig, settings receiver.Settings, opt
 		metricsBuffer:                  pmetric.NewMetrics(),
 		buildInfo:                      settings.BuildInfo,
 		metricEbpftapCaptureDropped:    newMetricEbpftapCaptureDropped(mbc.Metrics.EbpftapCaptureDropped),
+		metricEbpftapConnectionActive:  newMetricEbpftapConnectionActive(mbc.Metrics.EbpftapConnectionActive),
 		metricEbpftapConnectionClosed:  newMetricEbpftapConnectionClosed(mbc.Metrics.EbpftapConnectionClosed),
 		metricEbpftapConnectionIo:      newMetricEbpftapConnectionIo(mbc.Metrics.EbpftapConnectionIo),
 		metricEbpftapConnectionOpened:  newMetricEbpftapConnectionOpened(mbc.Metrics.EbpftapConnectionOpened),
@@ -887,6 +997,7 @@ func (mb *MetricsBuilder) EmitForResource(options ...ResourceMetricsOption) {
 	ils.Scope().SetVersion(mb.buildInfo.Version)
 	ils.Metrics().EnsureCapacity(mb.metricsCapacity)
 	mb.metricEbpftapCaptureDropped.emit(ils.Metrics())
+	mb.metricEbpftapConnectionActive.emit(ils.Metrics())
 	mb.metricEbpftapConnectionClosed.emit(ils.Metrics())
 	mb.metricEbpftapConnectionIo.emit(ils.Metrics())
 	mb.metricEbpftapConnectionOpened.emit(ils.Metrics())
@@ -924,6 +1035,11 @@ func (mb *MetricsBuilder) Emit(options ...ResourceMetricsOption) pmetric.Metrics
 // RecordEbpftapCaptureDroppedDataPoint adds a data point to ebpftap.capture.dropped metric.
 func (mb *MetricsBuilder) RecordEbpftapCaptureDroppedDataPoint(ts pcommon.Timestamp, val int64, ebpftapDropReasonAttributeValue AttributeEbpftapDropReason) {
 	mb.metricEbpftapCaptureDropped.recordDataPoint(mb.startTime, ts, val, ebpftapDropReasonAttributeValue.String())
+}
+
+// RecordEbpftapConnectionActiveDataPoint adds a data point to ebpftap.connection.active metric.
+func (mb *MetricsBuilder) RecordEbpftapConnectionActiveDataPoint(ts pcommon.Timestamp, val int64, ebpftapConnectionRoleAttributeValue AttributeEbpftapConnectionRole, networkPeerAddressAttributeValue string, serverPortAttributeValue int64, networkTransportAttributeValue AttributeNetworkTransport, networkTypeAttributeValue AttributeNetworkType) {
+	mb.metricEbpftapConnectionActive.recordDataPoint(mb.startTime, ts, val, ebpftapConnectionRoleAttributeValue.String(), networkPeerAddressAttributeValue, serverPortAttributeValue, networkTransportAttributeValue.String(), networkTypeAttributeValue.String())
 }
 
 // RecordEbpftapConnectionClosedDataPoint adds a data point to ebpftap.connection.closed metric.

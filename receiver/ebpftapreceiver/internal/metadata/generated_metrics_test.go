@@ -68,6 +68,7 @@ func TestMetricsBuilder(t *testing.T) {
 			mb := NewMetricsBuilder(loadMetricsBuilderConfig(t, tt.name), settings, WithStartTime(start))
 			aggMap := make(map[string]string) // contains the aggregation strategies for each metric name
 			aggMap["ebpftap.capture.dropped"] = mb.metricEbpftapCaptureDropped.config.AggregationStrategy
+			aggMap["ebpftap.connection.active"] = mb.metricEbpftapConnectionActive.config.AggregationStrategy
 			aggMap["ebpftap.connection.closed"] = mb.metricEbpftapConnectionClosed.config.AggregationStrategy
 			aggMap["ebpftap.connection.io"] = mb.metricEbpftapConnectionIo.config.AggregationStrategy
 			aggMap["ebpftap.connection.opened"] = mb.metricEbpftapConnectionOpened.config.AggregationStrategy
@@ -84,6 +85,12 @@ func TestMetricsBuilder(t *testing.T) {
 			mb.RecordEbpftapCaptureDroppedDataPoint(ts, 1, AttributeEbpftapDropReasonRingBufferFull)
 			if tt.name == "reaggregate_set" {
 				mb.RecordEbpftapCaptureDroppedDataPoint(ts, 3, AttributeEbpftapDropReasonSyscallsInFlight)
+			}
+			defaultMetricsCount++
+			allMetricsCount++
+			mb.RecordEbpftapConnectionActiveDataPoint(ts, 1, AttributeEbpftapConnectionRoleClient, "network.peer.address-val", 11, AttributeNetworkTransportTCP, AttributeNetworkTypeIpv4)
+			if tt.name == "reaggregate_set" {
+				mb.RecordEbpftapConnectionActiveDataPoint(ts, 3, AttributeEbpftapConnectionRoleServer, "network.peer.address-val-2", 12, AttributeNetworkTransportTCP, AttributeNetworkTypeIpv6)
 			}
 			defaultMetricsCount++
 			allMetricsCount++
@@ -119,6 +126,7 @@ func TestMetricsBuilder(t *testing.T) {
 			metrics := mb.Emit(WithResource(res))
 			if tt.name == "reaggregate_set" {
 				assert.Empty(t, mb.metricEbpftapCaptureDropped.aggDataPoints)
+				assert.Empty(t, mb.metricEbpftapConnectionActive.aggDataPoints)
 				assert.Empty(t, mb.metricEbpftapConnectionClosed.aggDataPoints)
 				assert.Empty(t, mb.metricEbpftapConnectionIo.aggDataPoints)
 				assert.Empty(t, mb.metricEbpftapConnectionOpened.aggDataPoints)
@@ -191,6 +199,70 @@ func TestMetricsBuilder(t *testing.T) {
 							assert.Equal(t, int64(3), dp.IntValue())
 						}
 						_, ok := dp.Attributes().Get("ebpftap.drop.reason")
+						assert.False(t, ok)
+					}
+				case "ebpftap.connection.active":
+					if tt.name != "reaggregate_set" {
+						assert.False(t, validatedMetrics["ebpftap.connection.active"], "Found a duplicate in the metrics slice: ebpftap.connection.active")
+						validatedMetrics["ebpftap.connection.active"] = true
+						assert.Equal(t, pmetric.MetricTypeSum, mi.Type())
+						assert.Equal(t, 1, mi.Sum().DataPoints().Len())
+						assert.Equal(t, "TCP connections of the process open at the time of the data point, opened (connect or accept) or first seen since capture started and not yet closed.", mi.Description())
+						assert.Equal(t, "{connection}", mi.Unit())
+						assert.False(t, mi.Sum().IsMonotonic())
+						assert.Equal(t, pmetric.AggregationTemporalityCumulative, mi.Sum().AggregationTemporality())
+						dp := mi.Sum().DataPoints().At(0)
+						assert.Equal(t, start, dp.StartTimestamp())
+						assert.Equal(t, ts, dp.Timestamp())
+						assert.Equal(t, pmetric.NumberDataPointValueTypeInt, dp.ValueType())
+						assert.Equal(t, int64(1), dp.IntValue())
+						ebpftapConnectionRoleAttrVal, ok := dp.Attributes().Get("ebpftap.connection.role")
+						assert.True(t, ok)
+						assert.Equal(t, "client", ebpftapConnectionRoleAttrVal.Str())
+						networkPeerAddressAttrVal, ok := dp.Attributes().Get("network.peer.address")
+						assert.True(t, ok)
+						assert.Equal(t, "network.peer.address-val", networkPeerAddressAttrVal.Str())
+						serverPortAttrVal, ok := dp.Attributes().Get("server.port")
+						assert.True(t, ok)
+						assert.EqualValues(t, 11, serverPortAttrVal.Int())
+						networkTransportAttrVal, ok := dp.Attributes().Get("network.transport")
+						assert.True(t, ok)
+						assert.Equal(t, "tcp", networkTransportAttrVal.Str())
+						networkTypeAttrVal, ok := dp.Attributes().Get("network.type")
+						assert.True(t, ok)
+						assert.Equal(t, "ipv4", networkTypeAttrVal.Str())
+					} else {
+						assert.False(t, validatedMetrics["ebpftap.connection.active"], "Found a duplicate in the metrics slice: ebpftap.connection.active")
+						validatedMetrics["ebpftap.connection.active"] = true
+						assert.Equal(t, pmetric.MetricTypeSum, mi.Type())
+						assert.Equal(t, 1, mi.Sum().DataPoints().Len())
+						assert.Equal(t, "TCP connections of the process open at the time of the data point, opened (connect or accept) or first seen since capture started and not yet closed.", mi.Description())
+						assert.Equal(t, "{connection}", mi.Unit())
+						assert.False(t, mi.Sum().IsMonotonic())
+						assert.Equal(t, pmetric.AggregationTemporalityCumulative, mi.Sum().AggregationTemporality())
+						dp := mi.Sum().DataPoints().At(0)
+						assert.Equal(t, start, dp.StartTimestamp())
+						assert.Equal(t, ts, dp.Timestamp())
+						assert.Equal(t, pmetric.NumberDataPointValueTypeInt, dp.ValueType())
+						switch aggMap["ebpftap.connection.active"] {
+						case "sum":
+							assert.Equal(t, int64(4), dp.IntValue())
+						case "avg":
+							assert.Equal(t, int64(2), dp.IntValue())
+						case "min":
+							assert.Equal(t, int64(1), dp.IntValue())
+						case "max":
+							assert.Equal(t, int64(3), dp.IntValue())
+						}
+						_, ok := dp.Attributes().Get("ebpftap.connection.role")
+						assert.False(t, ok)
+						_, ok = dp.Attributes().Get("network.peer.address")
+						assert.False(t, ok)
+						_, ok = dp.Attributes().Get("server.port")
+						assert.False(t, ok)
+						_, ok = dp.Attributes().Get("network.transport")
+						assert.False(t, ok)
+						_, ok = dp.Attributes().Get("network.type")
 						assert.False(t, ok)
 					}
 				case "ebpftap.connection.closed":

@@ -31,6 +31,7 @@ const (
 	sumOpened sumKind = iota
 	sumClosed
 	sumIO
+	sumActive // up and down: opened and not yet closed
 )
 
 // sumKey names one series of the connection metrics within a process.
@@ -40,7 +41,7 @@ type sumKey struct {
 	peer       netip.Addr // unmapped
 	serverPort uint16
 	transmit   bool               // sumIO only
-	protocol   wireproto.Protocol // sumClosed and sumIO; unknown at the open
+	protocol   wireproto.Protocol // sumClosed and sumIO; unknown at the open and while active
 }
 
 // connKey names one series of ebpftap.connection.duration within a process.
@@ -160,7 +161,7 @@ func (m *Aggregator) addSum(c *tap.Conn, kind sumKind, transmit bool, n uint64) 
 		return
 	}
 	k := sumKey{kind: kind, role: c.Role, peer: c.Remote.Addr().Unmap(), serverPort: serverPort(c), transmit: transmit}
-	if kind != sumOpened {
+	if kind == sumClosed || kind == sumIO {
 		k.protocol = c.Protocol
 	}
 	if _, ok := ps.sums[k]; !ok && !m.admit() {
@@ -193,6 +194,7 @@ func (m *Aggregator) ConnOpened(c *tap.Conn) {
 	}
 	m.process(c.Process, true).openConns++
 	m.addSum(c, sumOpened, false, 1)
+	m.addSum(c, sumActive, false, 1)
 }
 
 // ConnClosed counts a connection closed and no longer open.
@@ -206,7 +208,18 @@ func (m *Aggregator) ConnClosed(c *tap.Conn) {
 		ps.openConns--
 	}
 	m.addSum(c, sumClosed, false, 1)
+	m.endActive(c)
 	m.recordLifetime(c)
+}
+
+// endActive takes a closed connection out of its active series. One the
+// engine saw open before capture started was never in it.
+func (m *Aggregator) endActive(c *tap.Conn) {
+	ps := m.process(c.Process, true)
+	k := sumKey{kind: sumActive, role: c.Role, peer: c.Remote.Addr().Unmap(), serverPort: serverPort(c)}
+	if ps.sums[k] > 0 {
+		ps.sums[k]--
+	}
 }
 
 // recordLifetime adds a closed connection's duration, open to close, to its
@@ -349,6 +362,8 @@ func (m *Aggregator) emitProcess(out pmetric.Metrics, ps *processSeries, ts pcom
 			m.mb.RecordEbpftapConnectionOpenedDataPoint(ts, val, role, peer, port, tr, nt)
 		case sumClosed:
 			m.mb.RecordEbpftapConnectionClosedDataPoint(ts, val, role, peer, port, tr, nt, protocolAttr(k.protocol)...)
+		case sumActive:
+			m.mb.RecordEbpftapConnectionActiveDataPoint(ts, val, role, peer, port, tr, nt)
 		case sumIO:
 			dir := metadata.AttributeNetworkIoDirectionReceive
 			if k.transmit {

@@ -121,20 +121,21 @@ func TestMetricsGolden(t *testing.T) {
 // TestMetricsSeriesLimit checks the bound holds and every measurement it
 // refused is counted.
 func TestMetricsSeriesLimit(t *testing.T) {
-	m := NewAggregator(translateSettings(LevelSummary), 2, txBase)
-	m.ConnOpened(connClient)                          // series 1
-	m.AddIO(connClient, tap.IO{Sent: 10, Recv: 20})   // transmit is series 2; receive refused
+	m := NewAggregator(translateSettings(LevelSummary), 3, txBase)
+	m.ConnOpened(connClient)                          // opened and active: series 1 and 2
+	m.AddIO(connClient, tap.IO{Sent: 10, Recv: 20})   // transmit is series 3; receive refused
 	record(m, connClient, metricsClientTx(200, 0, 5)) // refused
-	m.ConnOpened(connServer)                          // refused
+	m.ConnOpened(connServer)                          // opened and active refused
 	m.ConnOpened(connClient)                          // existing series: counted
 	m.AddIO(connClient, tap.IO{Sent: 5, Recv: 0})     // existing series: counted
-	assert.Equal(t, 2, m.series)
+	assert.Equal(t, 3, m.series)
 
 	md := m.Emit(txBase.Add(time.Second))
 	assert.Equal(t, map[string]int64{
 		"ebpftap.connection.opened{client}":            2,
+		"ebpftap.connection.active{client}":            2,
 		"ebpftap.connection.io{client,transmit}":       15,
-		"ebpftap.capture.dropped{metric_series_limit}": 3,
+		"ebpftap.capture.dropped{metric_series_limit}": 4,
 	}, sumValues(md))
 	assert.Equal(t, 0, countHistogramPoints(md))
 }
@@ -150,12 +151,12 @@ func TestMetricsEviction(t *testing.T) {
 	m.ConnOpened(connClient) // stays open: never evicted
 
 	t1, t2, t3 := txBase.Add(time.Second), txBase.Add(2*time.Second), txBase.Add(3*time.Second)
-	// nginx: opened, closed, http.server.request.duration
-	assert.Equal(t, 3, countResources(m.Emit(t1), procNginx.PID), "touched in the interval")
-	assert.Equal(t, 3, countResources(m.Emit(t2), procNginx.PID), "idle, last values emitted once more")
+	// nginx: opened, active (0 again), closed, http.server.request.duration
+	assert.Equal(t, 4, countResources(m.Emit(t1), procNginx.PID), "touched in the interval")
+	assert.Equal(t, 4, countResources(m.Emit(t2), procNginx.PID), "idle, last values emitted once more")
 	assert.Equal(t, 0, countResources(m.Emit(t3), procNginx.PID), "forgotten")
-	assert.Equal(t, 1, countResources(m.Emit(t3), procCurl.PID), "open connection keeps the process")
-	assert.Equal(t, 1, m.series, "the evicted series no longer count")
+	assert.Equal(t, 2, countResources(m.Emit(t3), procCurl.PID), "open connection keeps the process") // opened, active
+	assert.Equal(t, 2, m.series, "the evicted series no longer count")
 
 	m.ConnOpened(connServer)
 	md := m.Emit(t3.Add(time.Second))
@@ -195,9 +196,9 @@ func TestMetricsResourceFilter(t *testing.T) {
 	record(m, connServer, &httpparse.Transaction{Request: txReq("GET", "/", 0, 1, nil), Response: txResp(200, 1, 2, nil, 0)})
 	md := m.Emit(txBase.Add(time.Second))
 	assert.Equal(t, 0, countResources(md, procCurl.PID))
-	assert.Equal(t, 2, countResources(md, procNginx.PID)) // opened, duration
+	assert.Equal(t, 3, countResources(md, procNginx.PID)) // opened, active, duration
 	assert.Equal(t, 1, countHistogramPoints(md))
-	assert.Equal(t, 2, m.series, "filtered processes hold no series")
+	assert.Equal(t, 3, m.series, "filtered processes hold no series")
 }
 
 func TestMetricsOddInputs(t *testing.T) {
