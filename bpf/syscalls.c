@@ -17,6 +17,7 @@ const enum conn_role *unused_conn_role __attribute__((unused));
 const enum data_dir *unused_data_dir __attribute__((unused));
 const enum conn_policy *unused_conn_policy __attribute__((unused));
 const struct policy_entry *unused_policy_entry __attribute__((unused));
+const enum port_filter_mode *unused_port_filter_mode __attribute__((unused));
 const enum counter *unused_counter __attribute__((unused));
 const enum event_flag *unused_event_flag __attribute__((unused));
 const enum tls_library *unused_tls_library __attribute__((unused));
@@ -157,6 +158,38 @@ static __always_inline int count_wire(__u64 sk, __u8 dir, __u64 n)
 	return 1;
 }
 
+/* Connections filtered by their server port are ignored from their open, in
+ * the kernel, so none of their bytes is ever copied: no open event, and the
+ * policy IGNORE, set here rather than by user space after the fact. The
+ * verifier prunes the lookup when no filter is set (port_filter is rodata). */
+volatile const __u32 port_filter = PORT_FILTER_NONE;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024); /* capture.MaxFilterPorts */
+	__type(key, __u16);        /* a server port, host order */
+	__type(value, __u8);
+} filter_ports SEC(".maps");
+
+/* ignored_by_port sets IGNORE for sk's connection and reports true when its
+ * server port (the remote one for a client, the local one for a server) is
+ * filtered out. */
+static __always_inline int ignored_by_port(struct sock *sk, int server)
+{
+	if (port_filter == PORT_FILTER_NONE)
+		return 0;
+	struct policy_entry p = {.policy = POLICY_IGNORE};
+	p.sport = BPF_CORE_READ(sk, __sk_common.skc_num);
+	p.dport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	__u16 port = server ? p.sport : p.dport;
+	int listed = bpf_map_lookup_elem(&filter_ports, &port) != NULL;
+	if (port_filter == PORT_FILTER_INCLUDE ? listed : !listed)
+		return 0;
+	__u64 key = (__u64)sk;
+	bpf_map_update_elem(&policies, &key, &p, BPF_ANY);
+	return 1;
+}
+
 /* forget_conn drops what was kept of an earlier connection that had the
  * same struct sock: a new connection starts copied, and uncounted. */
 static __always_inline void forget_conn(struct sock *sk)
@@ -276,7 +309,8 @@ int exit_connect(struct syscall_exit_ctx *ctx)
 	/* A non-blocking connect returns EINPROGRESS with the addresses set. */
 	if (ctx->ret == 0 || ctx->ret == -EINPROGRESS) {
 		forget_conn((struct sock *)a.sock);
-		emit_header(EVENT_CONN_OPEN, ROLE_CLIENT, a.fd, (struct sock *)a.sock);
+		if (!ignored_by_port((struct sock *)a.sock, 0))
+			emit_header(EVENT_CONN_OPEN, ROLE_CLIENT, a.fd, (struct sock *)a.sock);
 	}
 	return 0;
 }
@@ -290,7 +324,8 @@ static __always_inline int accepted(struct syscall_exit_ctx *ctx)
 	struct sock *sk = sock_from_fd(ctx->ret);
 	if (sk) {
 		forget_conn(sk);
-		emit_header(EVENT_CONN_OPEN, ROLE_SERVER, ctx->ret, sk);
+		if (!ignored_by_port(sk, 1))
+			emit_header(EVENT_CONN_OPEN, ROLE_SERVER, ctx->ret, sk);
 	}
 	return 0;
 }

@@ -68,6 +68,13 @@ enum conn_policy {
 	POLICY_IGNORE = 2, /* report nothing but the close: filtered out */
 };
 
+/* How filter_ports is read: port_filter (Options.Ports), set at load. */
+enum port_filter_mode {
+	PORT_FILTER_NONE = 0,
+	PORT_FILTER_INCLUDE = 1, /* only connections whose server port is listed */
+	PORT_FILTER_EXCLUDE = 2, /* every connection but those whose server port is listed */
+};
+
 /* An entry of the "policies" map. User space writes it after reading the
  * connection's events, so by then the socket may carry the next connection
  * (closed and reused at once, as a busy server does): the ports say which

@@ -82,6 +82,22 @@ func (e *Engine) loadSyscallObjects() error {
 	if err := setLibraryFiles(s.TlsLibFiles); err != nil {
 		return err
 	}
+	if f := e.opts.Ports; f != nil {
+		mode := syscallsPortFilterModePORT_FILTER_EXCLUDE
+		if f.Include {
+			mode = syscallsPortFilterModePORT_FILTER_INCLUDE
+		}
+		if err := s.PortFilter.Set(uint32(mode)); err != nil {
+			return fmt.Errorf("capture: setting port_filter: %w", err)
+		}
+		if len(f.Ports) > MaxFilterPorts {
+			return fmt.Errorf("capture: %d ports to filter, at most %d", len(f.Ports), MaxFilterPorts)
+		}
+		ports := spec.Maps["filter_ports"]
+		for _, p := range f.Ports {
+			ports.Contents = append(ports.Contents, ebpf.MapKV{Key: p, Value: uint8(1)})
+		}
+	}
 	if err := spec.LoadAndAssign(&e.objs, nil); err != nil {
 		if e.logVerifier(err) {
 			if !e.opts.ProbeReads {

@@ -29,12 +29,28 @@ type Options struct {
 	// run, for comparing the two.
 	ClassicUprobes bool
 
+	// Ports filters connections by their server port (the peer's for a
+	// client, the local one for a server) in the kernel, from their open:
+	// a filtered connection is never reported, and none of its bytes is
+	// copied. Nil filters none.
+	Ports *PortFilter
+
 	// ProbeReads reads kernel structures with a bpf_probe_read_kernel call
 	// per field even where the kernel can cast pointers to their BTF types
 	// (the bpf_rdonly_cast kfunc, Linux 6.2+) and read fields directly: the
 	// way older kernels run, for testing and comparing the two.
 	ProbeReads bool
 }
+
+// PortFilter lists server ports: with Include, only connections to them
+// are captured; without, every connection but those.
+type PortFilter struct {
+	Include bool
+	Ports   []uint16 // at most MaxFilterPorts
+}
+
+// MaxFilterPorts is the size of the kernel's port filter map.
+const MaxFilterPorts = 1024
 
 // The defaults of Options, for callers that show or validate them.
 const (

@@ -162,6 +162,14 @@ type syscallsPolicyEntry struct {
 	Dport  uint16
 }
 
+type syscallsPortFilterMode uint32
+
+const (
+	syscallsPortFilterModePORT_FILTER_NONE    syscallsPortFilterMode = 0
+	syscallsPortFilterModePORT_FILTER_INCLUDE syscallsPortFilterMode = 1
+	syscallsPortFilterModePORT_FILTER_EXCLUDE syscallsPortFilterMode = 2
+)
+
 type syscallsSockBinding struct {
 	_    structs.HostLayout
 	Sock uint64
@@ -218,59 +226,62 @@ type syscallsWireCount struct {
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
-	syscallsMapCalls              = "calls"
-	syscallsMapCounters           = "counters"
-	syscallsMapEvents             = "events"
-	syscallsMapLastRead           = "last_read"
-	syscallsMapLibScratch         = "lib_scratch"
-	syscallsMapLost               = "lost"
-	syscallsMapPendingBind        = "pending_bind"
-	syscallsMapPolicies           = "policies"
-	syscallsMapSslSocks           = "ssl_socks"
-	syscallsMapTlsCalls           = "tls_calls"
-	syscallsMapWireBytes          = "wire_bytes"
-	syscallsProgEnterConnect      = "enter_connect"
-	syscallsProgEnterOpenat       = "enter_openat"
-	syscallsProgEnterRead         = "enter_read"
-	syscallsProgEnterReadv        = "enter_readv"
-	syscallsProgEnterRecvfrom     = "enter_recvfrom"
-	syscallsProgEnterRecvmsg      = "enter_recvmsg"
-	syscallsProgEnterSendmsg      = "enter_sendmsg"
-	syscallsProgEnterSendto       = "enter_sendto"
-	syscallsProgEnterWrite        = "enter_write"
-	syscallsProgEnterWritev       = "enter_writev"
-	syscallsProgExitAccept        = "exit_accept"
-	syscallsProgExitAccept4       = "exit_accept4"
-	syscallsProgExitConnect       = "exit_connect"
-	syscallsProgExitRead          = "exit_read"
-	syscallsProgExitReadv         = "exit_readv"
-	syscallsProgExitRecvfrom      = "exit_recvfrom"
-	syscallsProgExitRecvmsg       = "exit_recvmsg"
-	syscallsProgExitSendmsg       = "exit_sendmsg"
-	syscallsProgExitSendto        = "exit_sendto"
-	syscallsProgExitWrite         = "exit_write"
-	syscallsProgExitWritev        = "exit_writev"
-	syscallsProgProcessExec       = "process_exec"
-	syscallsProgProcessExit       = "process_exit"
-	syscallsProgSockState         = "sock_state"
-	syscallsVarLostEntries        = "lost_entries"
-	syscallsVarProbeReadsOnly     = "probe_reads_only"
-	syscallsVarSelfTgid           = "self_tgid"
-	syscallsVarTlsLibFiles        = "tls_lib_files"
-	syscallsVarUnusedCloseEvent   = "unused_close_event"
-	syscallsVarUnusedConnPolicy   = "unused_conn_policy"
-	syscallsVarUnusedConnRole     = "unused_conn_role"
-	syscallsVarUnusedCounter      = "unused_counter"
-	syscallsVarUnusedDataDir      = "unused_data_dir"
-	syscallsVarUnusedDataEvent    = "unused_data_event"
-	syscallsVarUnusedEventFlag    = "unused_event_flag"
-	syscallsVarUnusedEventKind    = "unused_event_kind"
-	syscallsVarUnusedExecEvent    = "unused_exec_event"
-	syscallsVarUnusedLibOpenEvent = "unused_lib_open_event"
-	syscallsVarUnusedPolicyEntry  = "unused_policy_entry"
-	syscallsVarUnusedTlsBindEvent = "unused_tls_bind_event"
-	syscallsVarUnusedTlsCookie    = "unused_tls_cookie"
-	syscallsVarUnusedTlsLibrary   = "unused_tls_library"
+	syscallsMapCalls                = "calls"
+	syscallsMapCounters             = "counters"
+	syscallsMapEvents               = "events"
+	syscallsMapFilterPorts          = "filter_ports"
+	syscallsMapLastRead             = "last_read"
+	syscallsMapLibScratch           = "lib_scratch"
+	syscallsMapLost                 = "lost"
+	syscallsMapPendingBind          = "pending_bind"
+	syscallsMapPolicies             = "policies"
+	syscallsMapSslSocks             = "ssl_socks"
+	syscallsMapTlsCalls             = "tls_calls"
+	syscallsMapWireBytes            = "wire_bytes"
+	syscallsProgEnterConnect        = "enter_connect"
+	syscallsProgEnterOpenat         = "enter_openat"
+	syscallsProgEnterRead           = "enter_read"
+	syscallsProgEnterReadv          = "enter_readv"
+	syscallsProgEnterRecvfrom       = "enter_recvfrom"
+	syscallsProgEnterRecvmsg        = "enter_recvmsg"
+	syscallsProgEnterSendmsg        = "enter_sendmsg"
+	syscallsProgEnterSendto         = "enter_sendto"
+	syscallsProgEnterWrite          = "enter_write"
+	syscallsProgEnterWritev         = "enter_writev"
+	syscallsProgExitAccept          = "exit_accept"
+	syscallsProgExitAccept4         = "exit_accept4"
+	syscallsProgExitConnect         = "exit_connect"
+	syscallsProgExitRead            = "exit_read"
+	syscallsProgExitReadv           = "exit_readv"
+	syscallsProgExitRecvfrom        = "exit_recvfrom"
+	syscallsProgExitRecvmsg         = "exit_recvmsg"
+	syscallsProgExitSendmsg         = "exit_sendmsg"
+	syscallsProgExitSendto          = "exit_sendto"
+	syscallsProgExitWrite           = "exit_write"
+	syscallsProgExitWritev          = "exit_writev"
+	syscallsProgProcessExec         = "process_exec"
+	syscallsProgProcessExit         = "process_exit"
+	syscallsProgSockState           = "sock_state"
+	syscallsVarLostEntries          = "lost_entries"
+	syscallsVarPortFilter           = "port_filter"
+	syscallsVarProbeReadsOnly       = "probe_reads_only"
+	syscallsVarSelfTgid             = "self_tgid"
+	syscallsVarTlsLibFiles          = "tls_lib_files"
+	syscallsVarUnusedCloseEvent     = "unused_close_event"
+	syscallsVarUnusedConnPolicy     = "unused_conn_policy"
+	syscallsVarUnusedConnRole       = "unused_conn_role"
+	syscallsVarUnusedCounter        = "unused_counter"
+	syscallsVarUnusedDataDir        = "unused_data_dir"
+	syscallsVarUnusedDataEvent      = "unused_data_event"
+	syscallsVarUnusedEventFlag      = "unused_event_flag"
+	syscallsVarUnusedEventKind      = "unused_event_kind"
+	syscallsVarUnusedExecEvent      = "unused_exec_event"
+	syscallsVarUnusedLibOpenEvent   = "unused_lib_open_event"
+	syscallsVarUnusedPolicyEntry    = "unused_policy_entry"
+	syscallsVarUnusedPortFilterMode = "unused_port_filter_mode"
+	syscallsVarUnusedTlsBindEvent   = "unused_tls_bind_event"
+	syscallsVarUnusedTlsCookie      = "unused_tls_cookie"
+	syscallsVarUnusedTlsLibrary     = "unused_tls_library"
 )
 
 // loadSyscalls returns the embedded CollectionSpec for syscalls.
@@ -348,6 +359,7 @@ type syscallsMapSpecs struct {
 	Calls       *ebpf.MapSpec `ebpf:"calls"`
 	Counters    *ebpf.MapSpec `ebpf:"counters"`
 	Events      *ebpf.MapSpec `ebpf:"events"`
+	FilterPorts *ebpf.MapSpec `ebpf:"filter_ports"`
 	LastRead    *ebpf.MapSpec `ebpf:"last_read"`
 	LibScratch  *ebpf.MapSpec `ebpf:"lib_scratch"`
 	Lost        *ebpf.MapSpec `ebpf:"lost"`
@@ -362,24 +374,26 @@ type syscallsMapSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type syscallsVariableSpecs struct {
-	LostEntries        *ebpf.VariableSpec `ebpf:"lost_entries"`
-	ProbeReadsOnly     *ebpf.VariableSpec `ebpf:"probe_reads_only"`
-	SelfTgid           *ebpf.VariableSpec `ebpf:"self_tgid"`
-	TlsLibFiles        *ebpf.VariableSpec `ebpf:"tls_lib_files"`
-	UnusedCloseEvent   *ebpf.VariableSpec `ebpf:"unused_close_event"`
-	UnusedConnPolicy   *ebpf.VariableSpec `ebpf:"unused_conn_policy"`
-	UnusedConnRole     *ebpf.VariableSpec `ebpf:"unused_conn_role"`
-	UnusedCounter      *ebpf.VariableSpec `ebpf:"unused_counter"`
-	UnusedDataDir      *ebpf.VariableSpec `ebpf:"unused_data_dir"`
-	UnusedDataEvent    *ebpf.VariableSpec `ebpf:"unused_data_event"`
-	UnusedEventFlag    *ebpf.VariableSpec `ebpf:"unused_event_flag"`
-	UnusedEventKind    *ebpf.VariableSpec `ebpf:"unused_event_kind"`
-	UnusedExecEvent    *ebpf.VariableSpec `ebpf:"unused_exec_event"`
-	UnusedLibOpenEvent *ebpf.VariableSpec `ebpf:"unused_lib_open_event"`
-	UnusedPolicyEntry  *ebpf.VariableSpec `ebpf:"unused_policy_entry"`
-	UnusedTlsBindEvent *ebpf.VariableSpec `ebpf:"unused_tls_bind_event"`
-	UnusedTlsCookie    *ebpf.VariableSpec `ebpf:"unused_tls_cookie"`
-	UnusedTlsLibrary   *ebpf.VariableSpec `ebpf:"unused_tls_library"`
+	LostEntries          *ebpf.VariableSpec `ebpf:"lost_entries"`
+	PortFilter           *ebpf.VariableSpec `ebpf:"port_filter"`
+	ProbeReadsOnly       *ebpf.VariableSpec `ebpf:"probe_reads_only"`
+	SelfTgid             *ebpf.VariableSpec `ebpf:"self_tgid"`
+	TlsLibFiles          *ebpf.VariableSpec `ebpf:"tls_lib_files"`
+	UnusedCloseEvent     *ebpf.VariableSpec `ebpf:"unused_close_event"`
+	UnusedConnPolicy     *ebpf.VariableSpec `ebpf:"unused_conn_policy"`
+	UnusedConnRole       *ebpf.VariableSpec `ebpf:"unused_conn_role"`
+	UnusedCounter        *ebpf.VariableSpec `ebpf:"unused_counter"`
+	UnusedDataDir        *ebpf.VariableSpec `ebpf:"unused_data_dir"`
+	UnusedDataEvent      *ebpf.VariableSpec `ebpf:"unused_data_event"`
+	UnusedEventFlag      *ebpf.VariableSpec `ebpf:"unused_event_flag"`
+	UnusedEventKind      *ebpf.VariableSpec `ebpf:"unused_event_kind"`
+	UnusedExecEvent      *ebpf.VariableSpec `ebpf:"unused_exec_event"`
+	UnusedLibOpenEvent   *ebpf.VariableSpec `ebpf:"unused_lib_open_event"`
+	UnusedPolicyEntry    *ebpf.VariableSpec `ebpf:"unused_policy_entry"`
+	UnusedPortFilterMode *ebpf.VariableSpec `ebpf:"unused_port_filter_mode"`
+	UnusedTlsBindEvent   *ebpf.VariableSpec `ebpf:"unused_tls_bind_event"`
+	UnusedTlsCookie      *ebpf.VariableSpec `ebpf:"unused_tls_cookie"`
+	UnusedTlsLibrary     *ebpf.VariableSpec `ebpf:"unused_tls_library"`
 }
 
 // syscallsObjects contains all objects after they have been loaded into the kernel.
@@ -405,6 +419,7 @@ type syscallsMaps struct {
 	Calls       *ebpf.Map `ebpf:"calls"`
 	Counters    *ebpf.Map `ebpf:"counters"`
 	Events      *ebpf.Map `ebpf:"events"`
+	FilterPorts *ebpf.Map `ebpf:"filter_ports"`
 	LastRead    *ebpf.Map `ebpf:"last_read"`
 	LibScratch  *ebpf.Map `ebpf:"lib_scratch"`
 	Lost        *ebpf.Map `ebpf:"lost"`
@@ -420,6 +435,7 @@ func (m *syscallsMaps) Close() error {
 		m.Calls,
 		m.Counters,
 		m.Events,
+		m.FilterPorts,
 		m.LastRead,
 		m.LibScratch,
 		m.Lost,
@@ -435,24 +451,26 @@ func (m *syscallsMaps) Close() error {
 //
 // It can be passed to loadSyscallsObjects or ebpf.CollectionSpec.LoadAndAssign.
 type syscallsVariables struct {
-	LostEntries        *ebpf.Variable `ebpf:"lost_entries"`
-	ProbeReadsOnly     *ebpf.Variable `ebpf:"probe_reads_only"`
-	SelfTgid           *ebpf.Variable `ebpf:"self_tgid"`
-	TlsLibFiles        *ebpf.Variable `ebpf:"tls_lib_files"`
-	UnusedCloseEvent   *ebpf.Variable `ebpf:"unused_close_event"`
-	UnusedConnPolicy   *ebpf.Variable `ebpf:"unused_conn_policy"`
-	UnusedConnRole     *ebpf.Variable `ebpf:"unused_conn_role"`
-	UnusedCounter      *ebpf.Variable `ebpf:"unused_counter"`
-	UnusedDataDir      *ebpf.Variable `ebpf:"unused_data_dir"`
-	UnusedDataEvent    *ebpf.Variable `ebpf:"unused_data_event"`
-	UnusedEventFlag    *ebpf.Variable `ebpf:"unused_event_flag"`
-	UnusedEventKind    *ebpf.Variable `ebpf:"unused_event_kind"`
-	UnusedExecEvent    *ebpf.Variable `ebpf:"unused_exec_event"`
-	UnusedLibOpenEvent *ebpf.Variable `ebpf:"unused_lib_open_event"`
-	UnusedPolicyEntry  *ebpf.Variable `ebpf:"unused_policy_entry"`
-	UnusedTlsBindEvent *ebpf.Variable `ebpf:"unused_tls_bind_event"`
-	UnusedTlsCookie    *ebpf.Variable `ebpf:"unused_tls_cookie"`
-	UnusedTlsLibrary   *ebpf.Variable `ebpf:"unused_tls_library"`
+	LostEntries          *ebpf.Variable `ebpf:"lost_entries"`
+	PortFilter           *ebpf.Variable `ebpf:"port_filter"`
+	ProbeReadsOnly       *ebpf.Variable `ebpf:"probe_reads_only"`
+	SelfTgid             *ebpf.Variable `ebpf:"self_tgid"`
+	TlsLibFiles          *ebpf.Variable `ebpf:"tls_lib_files"`
+	UnusedCloseEvent     *ebpf.Variable `ebpf:"unused_close_event"`
+	UnusedConnPolicy     *ebpf.Variable `ebpf:"unused_conn_policy"`
+	UnusedConnRole       *ebpf.Variable `ebpf:"unused_conn_role"`
+	UnusedCounter        *ebpf.Variable `ebpf:"unused_counter"`
+	UnusedDataDir        *ebpf.Variable `ebpf:"unused_data_dir"`
+	UnusedDataEvent      *ebpf.Variable `ebpf:"unused_data_event"`
+	UnusedEventFlag      *ebpf.Variable `ebpf:"unused_event_flag"`
+	UnusedEventKind      *ebpf.Variable `ebpf:"unused_event_kind"`
+	UnusedExecEvent      *ebpf.Variable `ebpf:"unused_exec_event"`
+	UnusedLibOpenEvent   *ebpf.Variable `ebpf:"unused_lib_open_event"`
+	UnusedPolicyEntry    *ebpf.Variable `ebpf:"unused_policy_entry"`
+	UnusedPortFilterMode *ebpf.Variable `ebpf:"unused_port_filter_mode"`
+	UnusedTlsBindEvent   *ebpf.Variable `ebpf:"unused_tls_bind_event"`
+	UnusedTlsCookie      *ebpf.Variable `ebpf:"unused_tls_cookie"`
+	UnusedTlsLibrary     *ebpf.Variable `ebpf:"unused_tls_library"`
 }
 
 // syscallsPrograms contains all programs after they have been loaded into the kernel.

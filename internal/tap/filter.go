@@ -21,6 +21,12 @@ type Filter struct {
 	// ExcludeProcess reports whether a process's connections are left
 	// alone; nil excludes none.
 	ExcludeProcess func(*capture.Process) bool
+	// FollowPort reports whether connections with this server port (the
+	// peer's for a client, the local one for a server) are followed; nil
+	// follows every port. The engine applies the same filter in the kernel
+	// (capture.Options.Ports); this one decides the connections the kernel
+	// could not, those first seen mid-way.
+	FollowPort func(port uint16) bool
 }
 
 // follow decides on a new connection. A connection of unknown role passes
@@ -35,8 +41,18 @@ func (f *Filter) follow(c *capture.Conn) bool {
 	return c.Role == capture.RoleUnknown || f.followRole(c.Role, c)
 }
 
-// followRole applies the direction to a connection whose role is known.
+// followRole applies the direction and the ports to a connection whose role
+// is known.
 func (f *Filter) followRole(role capture.Role, c *capture.Conn) bool {
+	if f.FollowPort != nil {
+		port := c.Remote.Port()
+		if role == capture.RoleServer {
+			port = c.Local.Port()
+		}
+		if !f.FollowPort(port) {
+			return false
+		}
+	}
 	switch f.Direction {
 	case All:
 		return true

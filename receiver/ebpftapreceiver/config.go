@@ -14,6 +14,7 @@ import (
 	"go.opentelemetry.io/collector/confmap"
 	"go.uber.org/zap"
 
+	"github.com/ebpftap/ebpftap/internal/capture"
 	"github.com/ebpftap/ebpftap/internal/httpparse"
 	"github.com/ebpftap/ebpftap/receiver/ebpftapreceiver/internal/metadata"
 	"github.com/ebpftap/ebpftap/receiver/ebpftapreceiver/internal/translate"
@@ -101,9 +102,22 @@ type ProcessConfig struct {
 	DropArguments bool `mapstructure:"drop_arguments"`
 }
 
-// FiltersConfig excludes traffic before it is parsed.
+// FiltersConfig says which traffic is captured at all: what it leaves out
+// is never parsed, and connections filtered by port are not even copied out
+// of the kernel.
 type FiltersConfig struct {
+	// IncludeProcesses, when set, captures only the processes whose
+	// executable one of them matches; ExcludeProcesses applies after it.
+	IncludeProcesses []ProcessMatch `mapstructure:"include_processes"`
 	ExcludeProcesses []ProcessMatch `mapstructure:"exclude_processes"`
+	Ports            PortsConfig    `mapstructure:"ports"`
+}
+
+// PortsConfig filters connections by their server port: only those in
+// Include when it is set, else all but those in Exclude.
+type PortsConfig struct {
+	Include []int `mapstructure:"include"`
+	Exclude []int `mapstructure:"exclude"`
 }
 
 // ProcessMatch matches a process by its executable path.
@@ -197,19 +211,41 @@ func (cfg *Config) Validate() error {
 		}
 	}
 	nonEmpty("process.redact_argument_words", cfg.Process.RedactArgumentWords, invalid)
-	for i, p := range cfg.Filters.ExcludeProcesses {
-		path := fmt.Sprintf("filters.exclude_processes[%d]", i)
-		if p.Exe == "" {
-			invalid(path+".exe", "must not be empty")
+	for _, matchers := range []struct {
+		name string
+		list []ProcessMatch
+	}{{"include_processes", cfg.Filters.IncludeProcesses}, {"exclude_processes", cfg.Filters.ExcludeProcesses}} {
+		for i, p := range matchers.list {
+			path := fmt.Sprintf("filters.%s[%d]", matchers.name, i)
+			if p.Exe == "" {
+				invalid(path+".exe", "must not be empty")
+			}
+			switch {
+			case p.Match == "":
+				// Omitted: exact, the least surprising comparison for a path.
+			case !slices.Contains(validMatchKinds, p.Match):
+				invalid(path+".match", "must be one of %s; got %q", joinQuoted(validMatchKinds), p.Match)
+			case p.Match == MatchRegex && p.Exe != "":
+				if _, err := regexp.Compile(p.Exe); err != nil {
+					invalid(path+".exe", "must be a valid regular expression (Go RE2 syntax): %w", err)
+				}
+			}
 		}
-		switch {
-		case p.Match == "":
-			// Omitted: exact, the least surprising comparison for a path.
-		case !slices.Contains(validMatchKinds, p.Match):
-			invalid(path+".match", "must be one of %s; got %q", joinQuoted(validMatchKinds), p.Match)
-		case p.Match == MatchRegex && p.Exe != "":
-			if _, err := regexp.Compile(p.Exe); err != nil {
-				invalid(path+".exe", "must be a valid regular expression (Go RE2 syntax): %w", err)
+	}
+	ports := cfg.Filters.Ports
+	if len(ports.Include) > 0 && len(ports.Exclude) > 0 {
+		invalid("filters.ports", "must set include or exclude, not both")
+	}
+	for _, listed := range []struct {
+		name  string
+		ports []int
+	}{{"include", ports.Include}, {"exclude", ports.Exclude}} {
+		if len(listed.ports) > capture.MaxFilterPorts {
+			invalid("filters.ports."+listed.name, "must list at most %d ports; got %d", capture.MaxFilterPorts, len(listed.ports))
+		}
+		for i, p := range listed.ports {
+			if p < 1 || p > 65535 {
+				invalid(fmt.Sprintf("filters.ports.%s[%d]", listed.name, i), "must be a port between 1 and 65535; got %d", p)
 			}
 		}
 	}

@@ -70,6 +70,8 @@ func TestLoadConfig(t *testing.T) {
 		{Domain: "*.internal.example.com", Level: LevelNone},
 	}
 	full.Process = ProcessConfig{RedactArgumentWords: []string{"private_key"}, DropArguments: true}
+	full.Filters.IncludeProcesses = []ProcessMatch{{Exe: "/usr/", Match: MatchPrefix}}
+	full.Filters.Ports = PortsConfig{Exclude: []int{22, 5432}}
 	full.Filters.ExcludeProcesses = []ProcessMatch{
 		{Exe: "/usr/sbin/sshd", Match: MatchExact},
 		{Exe: "/usr/lib/", Match: MatchPrefix},
@@ -112,6 +114,13 @@ func TestLoadConfig(t *testing.T) {
 			wantErr: `endpoints[0].domain: must be a host name, or *. followed by one (*.example.com); got "api.*.com"` + "\n" +
 				`endpoints[1].level: ` + levelMsg + `; got "loud"`,
 		},
+		{name: "ports_both", wantErr: "filters.ports: must set include or exclude, not both"},
+		{
+			name: "ports_range",
+			wantErr: "filters.ports.include[0]: must be a port between 1 and 65535; got 0\n" +
+				"filters.ports.include[2]: must be a port between 1 and 65535; got 65536",
+		},
+		{name: "include_bad_match", wantErr: "filters.include_processes[0].match: " + matchMsg + `; got "glob"`},
 		{name: "exclude_empty_exe", wantErr: "filters.exclude_processes[0].exe: must not be empty"},
 
 		{name: "exclude_bad_match", wantErr: "filters.exclude_processes[0].match: " + matchMsg + `; got "glob"`},

@@ -151,6 +151,7 @@ func (r *ebpftapReceiver) Start(_ context.Context, _ component.Host) error {
 		RingBufferSize: r.cfg.Engine.RingBufferSize,
 		MaxConnections: r.cfg.Engine.MaxConnections,
 		IdleTimeout:    r.cfg.Engine.IdleTimeout,
+		Ports:          enginePorts(r.cfg.Filters.Ports),
 		Logger:         r.log,
 	}, r.tap)
 	if err == nil {

@@ -18,23 +18,25 @@ import (
 // ignore_loopback, filters and the capture level.
 func newTapConfig(cfg *Config) (tap.Config, error) {
 	f := tap.Filter{Direction: tapDirection(cfg.Direction), IgnoreLoopback: cfg.IgnoreLoopback}
-	var exclude []func(string) bool
-	for i, m := range cfg.Filters.ExcludeProcesses {
-		match, err := exeMatcher(m)
-		if err != nil {
-			return tap.Config{}, fmt.Errorf("filters.exclude_processes[%d]: %w", i, err)
-		}
-		exclude = append(exclude, match)
+	include, err := exeMatchers("filters.include_processes", cfg.Filters.IncludeProcesses)
+	if err != nil {
+		return tap.Config{}, err
 	}
-	if len(exclude) > 0 {
+	exclude, err := exeMatchers("filters.exclude_processes", cfg.Filters.ExcludeProcesses)
+	if err != nil {
+		return tap.Config{}, err
+	}
+	if include != nil || exclude != nil {
 		f.ExcludeProcess = func(p *capture.Process) bool {
-			for _, excluded := range exclude {
-				if excluded(p.ExePath) {
-					return true
-				}
-			}
-			return false
+			return (include != nil && !include(p.ExePath)) || (exclude != nil && exclude(p.ExePath))
 		}
+	}
+	if ports := enginePorts(cfg.Filters.Ports); ports != nil {
+		listed := make(map[uint16]bool, len(ports.Ports))
+		for _, p := range ports.Ports {
+			listed[p] = true
+		}
+		f.FollowPort = func(port uint16) bool { return listed[port] == ports.Include }
 	}
 	// Bodies appear only at level full: below it the parsers keep none. A
 	// rule or an endpoint that can give full needs every body kept (within
@@ -60,6 +62,47 @@ func tapDirection(d Direction) tap.Direction {
 		return tap.All
 	}
 	return tap.Egress
+}
+
+// exeMatchers compiles the matchers at path into one that matches an
+// executable when any of them does; nil for none.
+func exeMatchers(path string, ms []ProcessMatch) (func(string) bool, error) {
+	if len(ms) == 0 {
+		return nil, nil
+	}
+	matchers := make([]func(string) bool, len(ms))
+	for i, m := range ms {
+		match, err := exeMatcher(m)
+		if err != nil {
+			return nil, fmt.Errorf("%s[%d]: %w", path, i, err)
+		}
+		matchers[i] = match
+	}
+	return func(exe string) bool {
+		for _, match := range matchers {
+			if match(exe) {
+				return true
+			}
+		}
+		return false
+	}, nil
+}
+
+// enginePorts is filters.ports as the engine applies it in the kernel; nil
+// when no port is listed.
+func enginePorts(c PortsConfig) *capture.PortFilter {
+	listed, include := c.Exclude, false
+	if len(c.Include) > 0 {
+		listed, include = c.Include, true
+	}
+	if len(listed) == 0 {
+		return nil
+	}
+	f := &capture.PortFilter{Include: include, Ports: make([]uint16, len(listed))}
+	for i, p := range listed {
+		f.Ports[i] = uint16(p)
+	}
+	return f
 }
 
 func exeMatcher(m ProcessMatch) (func(string) bool, error) {

@@ -94,3 +94,50 @@ func TestBodiesKeptForRules(t *testing.T) {
 		}
 	}
 }
+
+// TestTapConfigIncludeAndPorts checks include_processes narrows what
+// exclude_processes does not remove, and the port lists become the tap's
+// and the engine's port filter.
+func TestTapConfigIncludeAndPorts(t *testing.T) {
+	curl, wget, nginx := &capture.Process{ExePath: "/usr/bin/curl"}, &capture.Process{ExePath: "/usr/bin/wget"}, &capture.Process{ExePath: "/usr/sbin/nginx"}
+	cfg := Config{Filters: FiltersConfig{
+		IncludeProcesses: []ProcessMatch{{Exe: "/usr/bin/", Match: MatchPrefix}},
+		ExcludeProcesses: []ProcessMatch{{Exe: "/usr/bin/wget"}},
+	}}
+	c, err := newTapConfig(&cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for p, want := range map[*capture.Process]bool{curl: false, wget: true, nginx: true} {
+		if got := c.Filter.ExcludeProcess(p); got != want {
+			t.Errorf("%s: excluded = %v, want %v", p.ExePath, got, want)
+		}
+	}
+
+	for _, tc := range []struct {
+		name    string
+		ports   PortsConfig
+		include bool
+		follow  map[uint16]bool
+	}{
+		{"include", PortsConfig{Include: []int{443, 8443}}, true, map[uint16]bool{443: true, 8443: true, 80: false}},
+		{"exclude", PortsConfig{Exclude: []int{5432}}, false, map[uint16]bool{5432: false, 80: true}},
+	} {
+		cfg := Config{Filters: FiltersConfig{Ports: tc.ports}}
+		c, err := newTapConfig(&cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for port, want := range tc.follow {
+			if got := c.Filter.FollowPort(port); got != want {
+				t.Errorf("%s: port %d followed = %v, want %v", tc.name, port, got, want)
+			}
+		}
+		if e := enginePorts(tc.ports); e == nil || e.Include != tc.include || len(e.Ports) != len(tc.ports.Include)+len(tc.ports.Exclude) {
+			t.Errorf("%s: the engine's port filter is %+v", tc.name, e)
+		}
+	}
+	if c, _ := newTapConfig(&Config{}); c.Filter.FollowPort != nil || enginePorts(PortsConfig{}) != nil {
+		t.Error("no port listed, yet a port filter")
+	}
+}
