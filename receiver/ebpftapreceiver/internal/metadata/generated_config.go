@@ -119,6 +119,8 @@ const (
 	EbpftapConnectionClosedMetricAttributeKeyNetworkTransport      EbpftapConnectionClosedMetricAttributeKey = "network.transport"
 	EbpftapConnectionClosedMetricAttributeKeyNetworkType           EbpftapConnectionClosedMetricAttributeKey = "network.type"
 	EbpftapConnectionClosedMetricAttributeKeyNetworkProtocolName   EbpftapConnectionClosedMetricAttributeKey = "network.protocol.name"
+	EbpftapConnectionClosedMetricAttributeKeyTLSProtocolName       EbpftapConnectionClosedMetricAttributeKey = "tls.protocol.name"
+	EbpftapConnectionClosedMetricAttributeKeyTLSProtocolVersion    EbpftapConnectionClosedMetricAttributeKey = "tls.protocol.version"
 )
 
 // EbpftapConnectionClosedMetricConfig provides config for the ebpftap.connection.closed metric.
@@ -147,9 +149,9 @@ func (ms *EbpftapConnectionClosedMetricConfig) Unmarshal(parser *confmap.Conf) e
 func (ms *EbpftapConnectionClosedMetricConfig) Validate() error {
 	for _, val := range ms.EnabledAttributes {
 		switch val {
-		case EbpftapConnectionClosedMetricAttributeKeyEbpftapConnectionRole, EbpftapConnectionClosedMetricAttributeKeyNetworkPeerAddress, EbpftapConnectionClosedMetricAttributeKeyServerPort, EbpftapConnectionClosedMetricAttributeKeyNetworkTransport, EbpftapConnectionClosedMetricAttributeKeyNetworkType, EbpftapConnectionClosedMetricAttributeKeyNetworkProtocolName:
+		case EbpftapConnectionClosedMetricAttributeKeyEbpftapConnectionRole, EbpftapConnectionClosedMetricAttributeKeyNetworkPeerAddress, EbpftapConnectionClosedMetricAttributeKeyServerPort, EbpftapConnectionClosedMetricAttributeKeyNetworkTransport, EbpftapConnectionClosedMetricAttributeKeyNetworkType, EbpftapConnectionClosedMetricAttributeKeyNetworkProtocolName, EbpftapConnectionClosedMetricAttributeKeyTLSProtocolName, EbpftapConnectionClosedMetricAttributeKeyTLSProtocolVersion:
 		default:
-			return fmt.Errorf("metric ebpftap.connection.closed doesn't have an attribute %v, valid attributes: [ebpftap.connection.role, network.peer.address, server.port, network.transport, network.type, network.protocol.name]", val)
+			return fmt.Errorf("metric ebpftap.connection.closed doesn't have an attribute %v, valid attributes: [ebpftap.connection.role, network.peer.address, server.port, network.transport, network.type, network.protocol.name, tls.protocol.name, tls.protocol.version]", val)
 		}
 	}
 
@@ -173,6 +175,8 @@ const (
 	EbpftapConnectionIoMetricAttributeKeyNetworkType           EbpftapConnectionIoMetricAttributeKey = "network.type"
 	EbpftapConnectionIoMetricAttributeKeyNetworkIoDirection    EbpftapConnectionIoMetricAttributeKey = "network.io.direction"
 	EbpftapConnectionIoMetricAttributeKeyNetworkProtocolName   EbpftapConnectionIoMetricAttributeKey = "network.protocol.name"
+	EbpftapConnectionIoMetricAttributeKeyTLSProtocolName       EbpftapConnectionIoMetricAttributeKey = "tls.protocol.name"
+	EbpftapConnectionIoMetricAttributeKeyTLSProtocolVersion    EbpftapConnectionIoMetricAttributeKey = "tls.protocol.version"
 )
 
 // EbpftapConnectionIoMetricConfig provides config for the ebpftap.connection.io metric.
@@ -201,9 +205,9 @@ func (ms *EbpftapConnectionIoMetricConfig) Unmarshal(parser *confmap.Conf) error
 func (ms *EbpftapConnectionIoMetricConfig) Validate() error {
 	for _, val := range ms.EnabledAttributes {
 		switch val {
-		case EbpftapConnectionIoMetricAttributeKeyEbpftapConnectionRole, EbpftapConnectionIoMetricAttributeKeyNetworkPeerAddress, EbpftapConnectionIoMetricAttributeKeyServerPort, EbpftapConnectionIoMetricAttributeKeyNetworkTransport, EbpftapConnectionIoMetricAttributeKeyNetworkType, EbpftapConnectionIoMetricAttributeKeyNetworkIoDirection, EbpftapConnectionIoMetricAttributeKeyNetworkProtocolName:
+		case EbpftapConnectionIoMetricAttributeKeyEbpftapConnectionRole, EbpftapConnectionIoMetricAttributeKeyNetworkPeerAddress, EbpftapConnectionIoMetricAttributeKeyServerPort, EbpftapConnectionIoMetricAttributeKeyNetworkTransport, EbpftapConnectionIoMetricAttributeKeyNetworkType, EbpftapConnectionIoMetricAttributeKeyNetworkIoDirection, EbpftapConnectionIoMetricAttributeKeyNetworkProtocolName, EbpftapConnectionIoMetricAttributeKeyTLSProtocolName, EbpftapConnectionIoMetricAttributeKeyTLSProtocolVersion:
 		default:
-			return fmt.Errorf("metric ebpftap.connection.io doesn't have an attribute %v, valid attributes: [ebpftap.connection.role, network.peer.address, server.port, network.transport, network.type, network.io.direction, network.protocol.name]", val)
+			return fmt.Errorf("metric ebpftap.connection.io doesn't have an attribute %v, valid attributes: [ebpftap.connection.role, network.peer.address, server.port, network.transport, network.type, network.io.direction, network.protocol.name, tls.protocol.name, tls.protocol.version]", val)
 		}
 	}
 
@@ -292,12 +296,12 @@ func DefaultMetricsConfig() MetricsConfig {
 		EbpftapConnectionClosed: EbpftapConnectionClosedMetricConfig{
 			Enabled:             true,
 			AggregationStrategy: AggregationStrategySum,
-			EnabledAttributes:   []EbpftapConnectionClosedMetricAttributeKey{EbpftapConnectionClosedMetricAttributeKeyEbpftapConnectionRole, EbpftapConnectionClosedMetricAttributeKeyNetworkPeerAddress, EbpftapConnectionClosedMetricAttributeKeyServerPort, EbpftapConnectionClosedMetricAttributeKeyNetworkTransport, EbpftapConnectionClosedMetricAttributeKeyNetworkType, EbpftapConnectionClosedMetricAttributeKeyNetworkProtocolName},
+			EnabledAttributes:   []EbpftapConnectionClosedMetricAttributeKey{EbpftapConnectionClosedMetricAttributeKeyEbpftapConnectionRole, EbpftapConnectionClosedMetricAttributeKeyNetworkPeerAddress, EbpftapConnectionClosedMetricAttributeKeyServerPort, EbpftapConnectionClosedMetricAttributeKeyNetworkTransport, EbpftapConnectionClosedMetricAttributeKeyNetworkType, EbpftapConnectionClosedMetricAttributeKeyNetworkProtocolName, EbpftapConnectionClosedMetricAttributeKeyTLSProtocolName, EbpftapConnectionClosedMetricAttributeKeyTLSProtocolVersion},
 		},
 		EbpftapConnectionIo: EbpftapConnectionIoMetricConfig{
 			Enabled:             true,
 			AggregationStrategy: AggregationStrategySum,
-			EnabledAttributes:   []EbpftapConnectionIoMetricAttributeKey{EbpftapConnectionIoMetricAttributeKeyEbpftapConnectionRole, EbpftapConnectionIoMetricAttributeKeyNetworkPeerAddress, EbpftapConnectionIoMetricAttributeKeyServerPort, EbpftapConnectionIoMetricAttributeKeyNetworkTransport, EbpftapConnectionIoMetricAttributeKeyNetworkType, EbpftapConnectionIoMetricAttributeKeyNetworkIoDirection, EbpftapConnectionIoMetricAttributeKeyNetworkProtocolName},
+			EnabledAttributes:   []EbpftapConnectionIoMetricAttributeKey{EbpftapConnectionIoMetricAttributeKeyEbpftapConnectionRole, EbpftapConnectionIoMetricAttributeKeyNetworkPeerAddress, EbpftapConnectionIoMetricAttributeKeyServerPort, EbpftapConnectionIoMetricAttributeKeyNetworkTransport, EbpftapConnectionIoMetricAttributeKeyNetworkType, EbpftapConnectionIoMetricAttributeKeyNetworkIoDirection, EbpftapConnectionIoMetricAttributeKeyNetworkProtocolName, EbpftapConnectionIoMetricAttributeKeyTLSProtocolName, EbpftapConnectionIoMetricAttributeKeyTLSProtocolVersion},
 		},
 		EbpftapConnectionOpened: EbpftapConnectionOpenedMetricConfig{
 			Enabled:             true,

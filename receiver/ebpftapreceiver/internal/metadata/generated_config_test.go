@@ -39,12 +39,12 @@ func TestMetricsBuilderConfig(t *testing.T) {
 					EbpftapConnectionClosed: EbpftapConnectionClosedMetricConfig{
 						Enabled:             true,
 						AggregationStrategy: AggregationStrategySum,
-						EnabledAttributes:   []EbpftapConnectionClosedMetricAttributeKey{EbpftapConnectionClosedMetricAttributeKeyEbpftapConnectionRole, EbpftapConnectionClosedMetricAttributeKeyNetworkPeerAddress, EbpftapConnectionClosedMetricAttributeKeyServerPort, EbpftapConnectionClosedMetricAttributeKeyNetworkTransport, EbpftapConnectionClosedMetricAttributeKeyNetworkType, EbpftapConnectionClosedMetricAttributeKeyNetworkProtocolName},
+						EnabledAttributes:   []EbpftapConnectionClosedMetricAttributeKey{EbpftapConnectionClosedMetricAttributeKeyEbpftapConnectionRole, EbpftapConnectionClosedMetricAttributeKeyNetworkPeerAddress, EbpftapConnectionClosedMetricAttributeKeyServerPort, EbpftapConnectionClosedMetricAttributeKeyNetworkTransport, EbpftapConnectionClosedMetricAttributeKeyNetworkType, EbpftapConnectionClosedMetricAttributeKeyNetworkProtocolName, EbpftapConnectionClosedMetricAttributeKeyTLSProtocolName, EbpftapConnectionClosedMetricAttributeKeyTLSProtocolVersion},
 					},
 					EbpftapConnectionIo: EbpftapConnectionIoMetricConfig{
 						Enabled:             true,
 						AggregationStrategy: AggregationStrategySum,
-						EnabledAttributes:   []EbpftapConnectionIoMetricAttributeKey{EbpftapConnectionIoMetricAttributeKeyEbpftapConnectionRole, EbpftapConnectionIoMetricAttributeKeyNetworkPeerAddress, EbpftapConnectionIoMetricAttributeKeyServerPort, EbpftapConnectionIoMetricAttributeKeyNetworkTransport, EbpftapConnectionIoMetricAttributeKeyNetworkType, EbpftapConnectionIoMetricAttributeKeyNetworkIoDirection, EbpftapConnectionIoMetricAttributeKeyNetworkProtocolName},
+						EnabledAttributes:   []EbpftapConnectionIoMetricAttributeKey{EbpftapConnectionIoMetricAttributeKeyEbpftapConnectionRole, EbpftapConnectionIoMetricAttributeKeyNetworkPeerAddress, EbpftapConnectionIoMetricAttributeKeyServerPort, EbpftapConnectionIoMetricAttributeKeyNetworkTransport, EbpftapConnectionIoMetricAttributeKeyNetworkType, EbpftapConnectionIoMetricAttributeKeyNetworkIoDirection, EbpftapConnectionIoMetricAttributeKeyNetworkProtocolName, EbpftapConnectionIoMetricAttributeKeyTLSProtocolName, EbpftapConnectionIoMetricAttributeKeyTLSProtocolVersion},
 					},
 					EbpftapConnectionOpened: EbpftapConnectionOpenedMetricConfig{
 						Enabled:             true,
@@ -83,12 +83,12 @@ func TestMetricsBuilderConfig(t *testing.T) {
 					EbpftapConnectionClosed: EbpftapConnectionClosedMetricConfig{
 						Enabled:             false,
 						AggregationStrategy: AggregationStrategySum,
-						EnabledAttributes:   []EbpftapConnectionClosedMetricAttributeKey{EbpftapConnectionClosedMetricAttributeKeyEbpftapConnectionRole, EbpftapConnectionClosedMetricAttributeKeyNetworkPeerAddress, EbpftapConnectionClosedMetricAttributeKeyServerPort, EbpftapConnectionClosedMetricAttributeKeyNetworkTransport, EbpftapConnectionClosedMetricAttributeKeyNetworkType, EbpftapConnectionClosedMetricAttributeKeyNetworkProtocolName},
+						EnabledAttributes:   []EbpftapConnectionClosedMetricAttributeKey{EbpftapConnectionClosedMetricAttributeKeyEbpftapConnectionRole, EbpftapConnectionClosedMetricAttributeKeyNetworkPeerAddress, EbpftapConnectionClosedMetricAttributeKeyServerPort, EbpftapConnectionClosedMetricAttributeKeyNetworkTransport, EbpftapConnectionClosedMetricAttributeKeyNetworkType, EbpftapConnectionClosedMetricAttributeKeyNetworkProtocolName, EbpftapConnectionClosedMetricAttributeKeyTLSProtocolName, EbpftapConnectionClosedMetricAttributeKeyTLSProtocolVersion},
 					},
 					EbpftapConnectionIo: EbpftapConnectionIoMetricConfig{
 						Enabled:             false,
 						AggregationStrategy: AggregationStrategySum,
-						EnabledAttributes:   []EbpftapConnectionIoMetricAttributeKey{EbpftapConnectionIoMetricAttributeKeyEbpftapConnectionRole, EbpftapConnectionIoMetricAttributeKeyNetworkPeerAddress, EbpftapConnectionIoMetricAttributeKeyServerPort, EbpftapConnectionIoMetricAttributeKeyNetworkTransport, EbpftapConnectionIoMetricAttributeKeyNetworkType, EbpftapConnectionIoMetricAttributeKeyNetworkIoDirection, EbpftapConnectionIoMetricAttributeKeyNetworkProtocolName},
+						EnabledAttributes:   []EbpftapConnectionIoMetricAttributeKey{EbpftapConnectionIoMetricAttributeKeyEbpftapConnectionRole, EbpftapConnectionIoMetricAttributeKeyNetworkPeerAddress, EbpftapConnectionIoMetricAttributeKeyServerPort, EbpftapConnectionIoMetricAttributeKeyNetworkTransport, EbpftapConnectionIoMetricAttributeKeyNetworkType, EbpftapConnectionIoMetricAttributeKeyNetworkIoDirection, EbpftapConnectionIoMetricAttributeKeyNetworkProtocolName, EbpftapConnectionIoMetricAttributeKeyTLSProtocolName, EbpftapConnectionIoMetricAttributeKeyTLSProtocolVersion},
 					},
 					EbpftapConnectionOpened: EbpftapConnectionOpenedMetricConfig{
 						Enabled:             false,
@@ -148,7 +148,7 @@ func TestEbpftapConnectionClosedMetricsConfig_Validate(t *testing.T) {
 	require.NoError(t, cfg.Validate())
 
 	cfg.EnabledAttributes = []EbpftapConnectionClosedMetricAttributeKey{"invalid"}
-	require.ErrorContains(t, cfg.Validate(), "metric ebpftap.connection.closed doesn't have an attribute invalid, valid attributes: [ebpftap.connection.role, network.peer.address, server.port, network.transport, network.type, network.protocol.name]")
+	require.ErrorContains(t, cfg.Validate(), "metric ebpftap.connection.closed doesn't have an attribute invalid, valid attributes: [ebpftap.connection.role, network.peer.address, server.port, network.transport, network.type, network.protocol.name, tls.protocol.name, tls.protocol.version]")
 
 	cfg = DefaultMetricsConfig().EbpftapConnectionClosed
 	cfg.AggregationStrategy = "invalid"
@@ -160,7 +160,7 @@ func TestEbpftapConnectionIoMetricsConfig_Validate(t *testing.T) {
 	require.NoError(t, cfg.Validate())
 
 	cfg.EnabledAttributes = []EbpftapConnectionIoMetricAttributeKey{"invalid"}
-	require.ErrorContains(t, cfg.Validate(), "metric ebpftap.connection.io doesn't have an attribute invalid, valid attributes: [ebpftap.connection.role, network.peer.address, server.port, network.transport, network.type, network.io.direction, network.protocol.name]")
+	require.ErrorContains(t, cfg.Validate(), "metric ebpftap.connection.io doesn't have an attribute invalid, valid attributes: [ebpftap.connection.role, network.peer.address, server.port, network.transport, network.type, network.io.direction, network.protocol.name, tls.protocol.name, tls.protocol.version]")
 
 	cfg = DefaultMetricsConfig().EbpftapConnectionIo
 	cfg.AggregationStrategy = "invalid"

@@ -265,11 +265,11 @@ var MetricsInfo = metricsInfo{
 	},
 	EbpftapConnectionClosed: metricInfo{
 		Name:       "ebpftap.connection.closed",
-		Attributes: []string{"ebpftap.connection.role", "network.peer.address", "server.port", "network.transport", "network.type", "network.protocol.name"},
+		Attributes: []string{"ebpftap.connection.role", "network.peer.address", "server.port", "network.transport", "network.type", "network.protocol.name", "tls.protocol.name", "tls.protocol.version"},
 	},
 	EbpftapConnectionIo: metricInfo{
 		Name:       "ebpftap.connection.io",
-		Attributes: []string{"ebpftap.connection.role", "network.peer.address", "server.port", "network.transport", "network.type", "network.io.direction", "network.protocol.name"},
+		Attributes: []string{"ebpftap.connection.role", "network.peer.address", "server.port", "network.transport", "network.type", "network.io.direction", "network.protocol.name", "tls.protocol.name", "tls.protocol.version"},
 	},
 	EbpftapConnectionOpened: metricInfo{
 		Name:       "ebpftap.connection.opened",
@@ -303,6 +303,18 @@ func (maof metricAttributeOptionFunc) apply(dp pmetric.NumberDataPoint) {
 func WithNetworkProtocolNameMetricAttribute(networkProtocolNameAttributeValue string) MetricAttributeOption {
 	return metricAttributeOptionFunc(func(dp pmetric.NumberDataPoint) {
 		dp.Attributes().PutStr("network.protocol.name", networkProtocolNameAttributeValue)
+	})
+}
+
+func WithTLSProtocolNameMetricAttribute(tlsProtocolNameAttributeValue string) MetricAttributeOption {
+	return metricAttributeOptionFunc(func(dp pmetric.NumberDataPoint) {
+		dp.Attributes().PutStr("tls.protocol.name", tlsProtocolNameAttributeValue)
+	})
+}
+
+func WithTLSProtocolVersionMetricAttribute(tlsProtocolVersionAttributeValue string) MetricAttributeOption {
+	return metricAttributeOptionFunc(func(dp pmetric.NumberDataPoint) {
+		dp.Attributes().PutStr("tls.protocol.version", tlsProtocolVersionAttributeValue)
 	})
 }
 

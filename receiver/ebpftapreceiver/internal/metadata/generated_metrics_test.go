@@ -94,15 +94,15 @@ func TestMetricsBuilder(t *testing.T) {
 			}
 			defaultMetricsCount++
 			allMetricsCount++
-			mb.RecordEbpftapConnectionClosedDataPoint(ts, 1, AttributeEbpftapConnectionRoleClient, "network.peer.address-val", 11, AttributeNetworkTransportTCP, AttributeNetworkTypeIpv4, WithNetworkProtocolNameMetricAttribute("network.protocol.name-val"))
+			mb.RecordEbpftapConnectionClosedDataPoint(ts, 1, AttributeEbpftapConnectionRoleClient, "network.peer.address-val", 11, AttributeNetworkTransportTCP, AttributeNetworkTypeIpv4, WithNetworkProtocolNameMetricAttribute("network.protocol.name-val"), WithTLSProtocolNameMetricAttribute("tls.protocol.name-val"), WithTLSProtocolVersionMetricAttribute("tls.protocol.version-val"))
 			if tt.name == "reaggregate_set" {
-				mb.RecordEbpftapConnectionClosedDataPoint(ts, 3, AttributeEbpftapConnectionRoleServer, "network.peer.address-val-2", 12, AttributeNetworkTransportTCP, AttributeNetworkTypeIpv6, WithNetworkProtocolNameMetricAttribute("network.protocol.name-val"))
+				mb.RecordEbpftapConnectionClosedDataPoint(ts, 3, AttributeEbpftapConnectionRoleServer, "network.peer.address-val-2", 12, AttributeNetworkTransportTCP, AttributeNetworkTypeIpv6, WithNetworkProtocolNameMetricAttribute("network.protocol.name-val"), WithTLSProtocolNameMetricAttribute("tls.protocol.name-val"), WithTLSProtocolVersionMetricAttribute("tls.protocol.version-val"))
 			}
 			defaultMetricsCount++
 			allMetricsCount++
-			mb.RecordEbpftapConnectionIoDataPoint(ts, 1, AttributeEbpftapConnectionRoleClient, "network.peer.address-val", 11, AttributeNetworkTransportTCP, AttributeNetworkTypeIpv4, AttributeNetworkIoDirectionReceive, WithNetworkProtocolNameMetricAttribute("network.protocol.name-val"))
+			mb.RecordEbpftapConnectionIoDataPoint(ts, 1, AttributeEbpftapConnectionRoleClient, "network.peer.address-val", 11, AttributeNetworkTransportTCP, AttributeNetworkTypeIpv4, AttributeNetworkIoDirectionReceive, WithNetworkProtocolNameMetricAttribute("network.protocol.name-val"), WithTLSProtocolNameMetricAttribute("tls.protocol.name-val"), WithTLSProtocolVersionMetricAttribute("tls.protocol.version-val"))
 			if tt.name == "reaggregate_set" {
-				mb.RecordEbpftapConnectionIoDataPoint(ts, 3, AttributeEbpftapConnectionRoleServer, "network.peer.address-val-2", 12, AttributeNetworkTransportTCP, AttributeNetworkTypeIpv6, AttributeNetworkIoDirectionTransmit, WithNetworkProtocolNameMetricAttribute("network.protocol.name-val"))
+				mb.RecordEbpftapConnectionIoDataPoint(ts, 3, AttributeEbpftapConnectionRoleServer, "network.peer.address-val-2", 12, AttributeNetworkTransportTCP, AttributeNetworkTypeIpv6, AttributeNetworkIoDirectionTransmit, WithNetworkProtocolNameMetricAttribute("network.protocol.name-val"), WithTLSProtocolNameMetricAttribute("tls.protocol.name-val"), WithTLSProtocolVersionMetricAttribute("tls.protocol.version-val"))
 			}
 			defaultMetricsCount++
 			allMetricsCount++
@@ -298,6 +298,12 @@ func TestMetricsBuilder(t *testing.T) {
 						networkProtocolNameAttrVal, ok := dp.Attributes().Get("network.protocol.name")
 						assert.True(t, ok)
 						assert.Equal(t, "network.protocol.name-val", networkProtocolNameAttrVal.Str())
+						tlsProtocolNameAttrVal, ok := dp.Attributes().Get("tls.protocol.name")
+						assert.True(t, ok)
+						assert.Equal(t, "tls.protocol.name-val", tlsProtocolNameAttrVal.Str())
+						tlsProtocolVersionAttrVal, ok := dp.Attributes().Get("tls.protocol.version")
+						assert.True(t, ok)
+						assert.Equal(t, "tls.protocol.version-val", tlsProtocolVersionAttrVal.Str())
 					} else {
 						assert.False(t, validatedMetrics["ebpftap.connection.closed"], "Found a duplicate in the metrics slice: ebpftap.connection.closed")
 						validatedMetrics["ebpftap.connection.closed"] = true
@@ -368,6 +374,12 @@ func TestMetricsBuilder(t *testing.T) {
 						networkProtocolNameAttrVal, ok := dp.Attributes().Get("network.protocol.name")
 						assert.True(t, ok)
 						assert.Equal(t, "network.protocol.name-val", networkProtocolNameAttrVal.Str())
+						tlsProtocolNameAttrVal, ok := dp.Attributes().Get("tls.protocol.name")
+						assert.True(t, ok)
+						assert.Equal(t, "tls.protocol.name-val", tlsProtocolNameAttrVal.Str())
+						tlsProtocolVersionAttrVal, ok := dp.Attributes().Get("tls.protocol.version")
+						assert.True(t, ok)
+						assert.Equal(t, "tls.protocol.version-val", tlsProtocolVersionAttrVal.Str())
 					} else {
 						assert.False(t, validatedMetrics["ebpftap.connection.io"], "Found a duplicate in the metrics slice: ebpftap.connection.io")
 						validatedMetrics["ebpftap.connection.io"] = true

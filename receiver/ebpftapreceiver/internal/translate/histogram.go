@@ -189,7 +189,7 @@ func compareDurationKeys(a, b durationKey) int {
 func appendLifetimes(ms pmetric.MetricSlice, lifetimes map[connKey]*histogram, start, ts pcommon.Timestamp) {
 	keys := slices.SortedFunc(maps.Keys(lifetimes), func(a, b connKey) int {
 		return cmp.Or(cmp.Compare(a.role, b.role), a.peer.Compare(b.peer),
-			cmp.Compare(a.serverPort, b.serverPort), cmp.Compare(a.protocol, b.protocol))
+			cmp.Compare(a.serverPort, b.serverPort), cmp.Compare(a.protocol, b.protocol), compareTLS(a.tls, b.tls))
 	})
 	dps := newDurationMetric(ms, metricConnectionDuration,
 		"How long the process's TCP connections were open, from connect or accept to close.", "s")
@@ -206,6 +206,12 @@ func appendLifetimes(ms pmetric.MetricSlice, lifetimes map[connKey]*histogram, s
 		attrs.PutStr(string(semconv.NetworkTypeKey), networkType(k.peer).String())
 		if k.protocol != wireproto.Unknown {
 			attrs.PutStr(string(semconv.NetworkProtocolNameKey), string(k.protocol))
+		}
+		if k.tls.used {
+			attrs.PutStr(string(semconv.TLSProtocolNameKey), "tls")
+			if k.tls.version != "" {
+				attrs.PutStr(string(semconv.TLSProtocolVersionKey), k.tls.version)
+			}
 		}
 	}
 }

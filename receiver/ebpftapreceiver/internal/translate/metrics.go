@@ -42,6 +42,32 @@ type sumKey struct {
 	serverPort uint16
 	transmit   bool               // sumIO only
 	protocol   wireproto.Protocol // sumClosed and sumIO; unknown at the open and while active
+	tls        connTLS            // sumClosed and sumIO, as protocol
+}
+
+// connTLS is what is known of a connection's TLS: whether it had any, and
+// the version chosen.
+type connTLS struct {
+	used    bool
+	version string // empty when unknown
+}
+
+func tlsOf(c *tap.Conn) connTLS { return connTLS{used: c.TLS, version: c.TLSVersion} }
+
+// options are the conditionally required attributes of a data point: the
+// protocol and TLS, where known.
+func (t connTLS) options(p wireproto.Protocol) []metadata.MetricAttributeOption {
+	var opts []metadata.MetricAttributeOption
+	if p != wireproto.Unknown {
+		opts = append(opts, metadata.WithNetworkProtocolNameMetricAttribute(string(p)))
+	}
+	if t.used {
+		opts = append(opts, metadata.WithTLSProtocolNameMetricAttribute("tls"))
+		if t.version != "" {
+			opts = append(opts, metadata.WithTLSProtocolVersionMetricAttribute(t.version))
+		}
+	}
+	return opts
 }
 
 // connKey names one series of ebpftap.connection.duration within a process.
@@ -50,6 +76,7 @@ type connKey struct {
 	peer       netip.Addr // unmapped
 	serverPort uint16
 	protocol   wireproto.Protocol
+	tls        connTLS
 }
 
 // processSeries holds the cumulative series of one process image.
@@ -162,7 +189,7 @@ func (m *Aggregator) addSum(c *tap.Conn, kind sumKind, transmit bool, n uint64) 
 	}
 	k := sumKey{kind: kind, role: c.Role, peer: c.Remote.Addr().Unmap(), serverPort: serverPort(c), transmit: transmit}
 	if kind == sumClosed || kind == sumIO {
-		k.protocol = c.Protocol
+		k.protocol, k.tls = c.Protocol, tlsOf(c)
 	}
 	if _, ok := ps.sums[k]; !ok && !m.admit() {
 		return
@@ -233,7 +260,7 @@ func (m *Aggregator) recordLifetime(c *tap.Conn) {
 	if ps.excluded {
 		return
 	}
-	k := connKey{role: c.Role, peer: c.Remote.Addr().Unmap(), serverPort: serverPort(c), protocol: c.Protocol}
+	k := connKey{role: c.Role, peer: c.Remote.Addr().Unmap(), serverPort: serverPort(c), protocol: c.Protocol, tls: tlsOf(c)}
 	h, ok := ps.lifetimes[k]
 	if !ok {
 		if !m.admit() {
@@ -361,7 +388,7 @@ func (m *Aggregator) emitProcess(out pmetric.Metrics, ps *processSeries, ts pcom
 		case sumOpened:
 			m.mb.RecordEbpftapConnectionOpenedDataPoint(ts, val, role, peer, port, tr, nt)
 		case sumClosed:
-			m.mb.RecordEbpftapConnectionClosedDataPoint(ts, val, role, peer, port, tr, nt, protocolAttr(k.protocol)...)
+			m.mb.RecordEbpftapConnectionClosedDataPoint(ts, val, role, peer, port, tr, nt, k.tls.options(k.protocol)...)
 		case sumActive:
 			m.mb.RecordEbpftapConnectionActiveDataPoint(ts, val, role, peer, port, tr, nt)
 		case sumIO:
@@ -369,7 +396,7 @@ func (m *Aggregator) emitProcess(out pmetric.Metrics, ps *processSeries, ts pcom
 			if k.transmit {
 				dir = metadata.AttributeNetworkIoDirectionTransmit
 			}
-			m.mb.RecordEbpftapConnectionIoDataPoint(ts, val, role, peer, port, tr, nt, dir, protocolAttr(k.protocol)...)
+			m.mb.RecordEbpftapConnectionIoDataPoint(ts, val, role, peer, port, tr, nt, dir, k.tls.options(k.protocol)...)
 		}
 	}
 	start := pcommon.NewTimestampFromTime(ps.start)
@@ -406,16 +433,12 @@ func compareSumKeys(a, b sumKey) int {
 		cmp.Compare(a.serverPort, b.serverPort),
 		compareBool(a.transmit, b.transmit),
 		cmp.Compare(a.protocol, b.protocol),
+		compareTLS(a.tls, b.tls),
 	)
 }
 
-// protocolAttr is the network.protocol.name option of a data point: none
-// while the protocol is unknown.
-func protocolAttr(p wireproto.Protocol) []metadata.MetricAttributeOption {
-	if p == wireproto.Unknown {
-		return nil
-	}
-	return []metadata.MetricAttributeOption{metadata.WithNetworkProtocolNameMetricAttribute(string(p))}
+func compareTLS(a, b connTLS) int {
+	return cmp.Or(compareBool(a.used, b.used), cmp.Compare(a.version, b.version))
 }
 
 func compareBool(a, b bool) int {

@@ -98,6 +98,9 @@ func TestMetricsGolden(t *testing.T) {
 		Local: connClient.Local, Remote: netip.MustParseAddrPort("10.0.0.7:6379")}
 	m.ConnOpened(redis)
 	m.ConnClosed(closedAt(redis, wireproto.Redis, 40*time.Millisecond))
+	// HTTPS: the protocol of its plaintext, and its TLS version.
+	m.ConnOpened(connTLSClient)
+	m.ConnClosed(closedAt(connTLSClient, wireproto.HTTP, 2*time.Second))
 	m.ConnOpened(connMapped)
 
 	m.ConnOpened(connIPv6)
