@@ -262,17 +262,7 @@ func (h *policyHandler) Data(c *Conn, s Segment) bool {
 // connection the handler counts only, and reports nothing of one it ignores.
 func TestE2EEnginePolicies(t *testing.T) {
 	e2e.RequireBPF(t)
-	var ports [2]uint16
-	for i := range ports {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "hello") })}
-		go srv.Serve(ln)
-		defer srv.Close()
-		ports[i] = uint16(ln.Addr().(*net.TCPAddr).Port)
-	}
+	ports := helloServers(t, 2)
 	h := &policyHandler{ignorePort: ports[0], countPort: ports[1]}
 	e, err := NewEngine(Options{}, h)
 	if err != nil {
@@ -501,17 +491,7 @@ s.close()`
 // the other port's do.
 func TestE2EEnginePortFilter(t *testing.T) {
 	e2e.RequireBPF(t)
-	var ports [2]uint16
-	for i := range ports {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "hello") })}
-		go srv.Serve(ln)
-		defer srv.Close()
-		ports[i] = uint16(ln.Addr().(*net.TCPAddr).Port)
-	}
+	ports := helloServers(t, 2)
 	filtered, kept := ports[0], ports[1]
 	for _, f := range []*PortFilter{
 		{Ports: []uint16{filtered}},
@@ -555,4 +535,22 @@ func serverPortOf(c *Conn) uint16 {
 		return c.Local.Port()
 	}
 	return c.Remote.Port()
+}
+
+// helloServers starts n HTTP servers on loopback ports, in this process,
+// that answer "hello", and returns their ports; they stop with t.
+func helloServers(t *testing.T, n int) []uint16 {
+	t.Helper()
+	ports := make([]uint16, n)
+	for i := range ports {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "hello") })}
+		go srv.Serve(ln)
+		t.Cleanup(func() { srv.Close() })
+		ports[i] = uint16(ln.Addr().(*net.TCPAddr).Port)
+	}
+	return ports
 }
