@@ -208,19 +208,36 @@ func (t *Tap) exchange(st *followed, tx *httpparse.Transaction) Exchange {
 	return x
 }
 
-// identify adds data, the start of a segment from the server when fromServer
-// is set, else from the client, to the first bytes seen of its direction,
-// and names the connection's protocol once they tell it.
+// identify names the connection's protocol from the first bytes seen of
+// each direction and data, the start of a segment from the server when
+// fromServer is set, else from the client. The bytes are kept only while
+// they cannot tell: most connections are named by their first segment,
+// with no copy.
 func (t *Tap) identify(c *capture.Conn, st *followed, fromServer bool, data []byte) {
-	keepFirst(&st.first, fromServer, data)
+	seen := st.first
+	i := 0
+	if fromServer {
+		i = 1
+	}
+	if len(seen[i]) == 0 {
+		seen[i] = data // Identify reads wireproto.Need bytes at most
+	} else {
+		keepFirst(&st.first, fromServer, data)
+		seen = st.first
+	}
 	port := c.Remote.Port()
 	if st.facts.Role == capture.RoleServer {
 		port = c.Local.Port()
 	}
-	if p := wireproto.Identify(st.first[0], st.first[1], port); p != wireproto.Unknown {
-		st.first = [2][]byte{}
-		t.setFacts(st, factsOf(c, st.facts.Role, st.tls, p))
+	p := wireproto.Identify(seen[0], seen[1], port)
+	if p == wireproto.Unknown {
+		if len(st.first[i]) == 0 {
+			keepFirst(&st.first, fromServer, data)
+		}
+		return
 	}
+	st.first = [2][]byte{}
+	t.setFacts(st, factsOf(c, st.facts.Role, st.tls, p))
 }
 
 // keepFirst adds the start of data to the first bytes of one direction: the

@@ -41,22 +41,26 @@ func (randomIDs) NewIDs() (pcommon.TraceID, pcommon.SpanID) {
 }
 
 func (r randomIDs) Derived(k stitchKey) (pcommon.TraceID, pcommon.SpanID) {
+	// The key is hashed once, and the three words of the ids are mixed out
+	// of that hash: hashing the key once for each word took three times as
+	// long, for ids no more distinct (two keys that share a hash collide in
+	// every word either way, one chance in 2^64).
+	h := k.hash(r.seed)
 	var tid pcommon.TraceID
 	var sid pcommon.SpanID
-	binary.LittleEndian.PutUint64(tid[:8], k.hash(r.seed, 't'))
-	binary.LittleEndian.PutUint64(tid[8:], k.hash(r.seed, 'T'))
-	binary.LittleEndian.PutUint64(sid[:], k.hash(r.seed, 's'))
+	binary.LittleEndian.PutUint64(tid[:8], mix64(h+1))
+	binary.LittleEndian.PutUint64(tid[8:], mix64(h+2))
+	binary.LittleEndian.PutUint64(sid[:], mix64(h+3))
 	// An all-zero id would be invalid: 2^-64 for each, but cheap to rule out.
 	tid[0] |= 1
 	sid[0] |= 1
 	return tid, sid
 }
 
-// hash is one 64-bit hash of k, told apart from k's other hashes by tag.
-func (k stitchKey) hash(seed maphash.Seed, tag byte) uint64 {
+// hash is the seeded 64-bit hash of k.
+func (k stitchKey) hash(seed maphash.Seed) uint64 {
 	var h maphash.Hash
 	h.SetSeed(seed)
-	h.WriteByte(tag)
 	var n [16]byte
 	binary.LittleEndian.PutUint64(n[:8], k.client)
 	binary.LittleEndian.PutUint64(n[8:], k.seq)
@@ -65,4 +69,12 @@ func (k stitchKey) hash(seed maphash.Seed, tag byte) uint64 {
 	h.WriteByte(0)
 	h.WriteString(k.target)
 	return h.Sum64()
+}
+
+// mix64 is SplitMix64's finalizer: a bijection that spreads every input bit
+// over the output, so that h+1, h+2 and h+3 give unrelated words.
+func mix64(z uint64) uint64 {
+	z = (z ^ z>>30) * 0xbf58476d1ce4e5b9
+	z = (z ^ z>>27) * 0x94d049bb133111eb
+	return z ^ z>>31
 }
