@@ -299,6 +299,13 @@ func (e *Engine) run() {
 				e.forgetConn(tr, now)
 			}
 			e.unbound.expire(now.Add(-unboundWait))
+			if e.filter != nil {
+				e.countersMu.Lock()
+				if e.finalCounters == nil { // not closing
+					e.filter.revalidate(e.readCounters().RingBufferFull)
+				}
+				e.countersMu.Unlock()
+			}
 			e.conns.forgetClosed(now.Add(-lateWindow))
 			e.publishStats()
 			nextSweep = now.Add(sweepInterval)

@@ -10,6 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cilium/ebpf"
+	"go.uber.org/zap"
+
 	"github.com/ebpftap/ebpftap/internal/e2e"
 )
 
@@ -113,4 +116,55 @@ func pythonExecutable(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return strings.TrimSpace(string(out))
+}
+
+// TestE2EProcessFilterRevalidates: once the ring buffer lost events, an exit
+// event among them, the filter drops the processes that are gone and keeps
+// those still excluded.
+func TestE2EProcessFilterRevalidates(t *testing.T) {
+	e2e.RequireBPF(t)
+	m, err := ebpf.NewMap(&ebpf.MapSpec{Type: ebpf.Hash, KeySize: 4, ValueSize: 1, MaxEntries: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	gone := exec.Command("true")
+	if err := gone.Run(); err != nil {
+		t.Fatal(err)
+	}
+	running := exec.Command("sleep", "30")
+	if err := running.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { running.Process.Kill(); running.Wait() })
+	f := &processFilter{exclude: func(string) bool { return true }, procRoot: "/proc", ignored: m, log: zap.NewNop()}
+	for _, pid := range []int{gone.Process.Pid, running.Process.Pid} {
+		if err := m.Put(uint32(pid), uint8(1)); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	f.revalidate(0) // nothing lost: nothing to do
+	if n := mapLen(t, m); n != 2 {
+		t.Fatalf("entries after a revalidate with nothing lost: %d, want 2", n)
+	}
+	f.revalidate(1)
+	var v uint8
+	if err := m.Lookup(uint32(gone.Process.Pid), &v); err == nil {
+		t.Error("a process that exited is still filtered")
+	}
+	if err := m.Lookup(uint32(running.Process.Pid), &v); err != nil {
+		t.Errorf("a running excluded process is no longer filtered: %v", err)
+	}
+}
+
+func mapLen(t *testing.T, m *ebpf.Map) int {
+	t.Helper()
+	var k uint32
+	var v uint8
+	n := 0
+	for it := m.Iterate(); it.Next(&k, &v); {
+		n++
+	}
+	return n
 }

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/cilium/ebpf"
 	"go.uber.org/zap"
 )
 
@@ -18,9 +19,10 @@ import (
 type processFilter struct {
 	exclude  func(string) bool
 	procRoot string
-	ignored  policyWriter // objs.IgnoredProcesses
+	ignored  *ebpf.Map // objs.IgnoredProcesses
 	log      *zap.Logger
-	full     bool // the map had no room once: warned
+	full     bool   // the map had no room once: warned
+	lost     uint64 // the ring buffer's lost events at the last revalidate
 }
 
 // scan judges every process running now, from /proc.
@@ -47,7 +49,8 @@ func (f *processFilter) judge(pid int, filename string) {
 	if err == nil {
 		exe = strings.TrimSuffix(exe, " (deleted)")
 	} else if exe = filename; exe == "" {
-		return // a kernel thread, or gone: nothing to connect
+		f.forget(pid) // gone, or a kernel thread: nothing to connect
+		return
 	}
 	key := uint32(pid)
 	if !f.exclude(exe) {
@@ -66,4 +69,24 @@ func (f *processFilter) judge(pid int, filename string) {
 // forget removes pid, which exited or now runs a program that is followed.
 func (f *processFilter) forget(pid int) {
 	_ = f.ignored.Delete(uint32(pid)) // most were never entered
+}
+
+// revalidate judges every process in the map again when the ring buffer
+// lost events since the last call, lost being their count: an exit event
+// may have been among them, and its pid, reused by a process that is
+// followed, must not stay ignored.
+func (f *processFilter) revalidate(lost uint64) {
+	if lost == f.lost {
+		return
+	}
+	f.lost = lost
+	var pids []uint32
+	var pid uint32
+	var v uint8
+	for it := f.ignored.Iterate(); it.Next(&pid, &v); {
+		pids = append(pids, pid)
+	}
+	for _, pid := range pids {
+		f.judge(int(pid), "")
+	}
 }
