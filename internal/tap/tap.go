@@ -1,6 +1,7 @@
 package tap
 
 import (
+	"cmp"
 	"sync"
 	"sync/atomic"
 
@@ -32,6 +33,11 @@ type Config struct {
 	// MaxBodyBytes is how much of each body the parsers keep; 0 keeps
 	// sizes only.
 	MaxBodyBytes int
+	// MaxBufferedBodyBytes bounds the body bytes all the parsers keep at
+	// once, for transactions not yet handed to the Sink; beyond it bodies
+	// are cut and marked (httpparse.BodyBudget). 0 means MaxBodyBytes, room
+	// for one body.
+	MaxBufferedBodyBytes int
 }
 
 // Tap is the engine's capture.Handler: see the package doc. Its Handler
@@ -42,6 +48,7 @@ type Tap struct {
 	maxBodyBytes int
 	sink         Sink
 	stats        httpparse.Stats
+	budget       *httpparse.BodyBudget // shared by the parsers of every connection
 
 	// conns, and the facts of each followed connection, are written only
 	// on the engine's goroutine, under mu, and read there without it; IO
@@ -80,6 +87,7 @@ func New(cfg Config, sink Sink) *Tap {
 		filter:       cfg.Filter,
 		maxBodyBytes: max(cfg.MaxBodyBytes, 0),
 		sink:         sink,
+		budget:       httpparse.NewBodyBudget(int64(cmp.Or(cfg.MaxBufferedBodyBytes, cfg.MaxBodyBytes))),
 		conns:        make(map[*capture.Conn]*followed),
 		byEnds:       make(map[endpoints]*followed),
 	}
@@ -87,6 +95,10 @@ func New(cfg Config, sink Sink) *Tap {
 
 // ParserStats returns the parsers' counters of what they gave up on.
 func (t *Tap) ParserStats() *httpparse.Stats { return &t.stats }
+
+// BufferedBodyBytes returns the body bytes the parsers hold for transactions
+// not yet handed to the Sink, as charged to Config.MaxBufferedBodyBytes.
+func (t *Tap) BufferedBodyBytes() int64 { return t.budget.Used() }
 
 // IO calls f with the wire bytes of each open connection since the last
 // call, for metrics of long-lived connections.
@@ -143,6 +155,9 @@ func (t *Tap) Data(c *capture.Conn, s capture.Segment) bool {
 		// The protocol is the plaintext's, named afresh.
 		st.tls, st.notHTTP, st.first = true, false, [2][]byte{}
 		t.setFacts(st, factsOf(c, st.facts.Role, true, wireproto.Unknown))
+		// What the old parser holds (HTTP before a STARTTLS-like switch)
+		// is passed on as it is, and its body bytes given back.
+		st.parser.Close(s.Time)
 		t.newParser(st)
 	case st.tls && !s.TLS:
 		return true
@@ -188,6 +203,7 @@ func (t *Tap) setFacts(st *followed, f *Conn) {
 func (t *Tap) newParser(st *followed) {
 	st.parser = httpparse.NewConn(httpparse.Config{
 		MaxBodyBytes: t.maxBodyBytes,
+		BodyBudget:   t.budget,
 		Stats:        &t.stats,
 	}, func(tx *httpparse.Transaction) { t.sink.Exchange(t.exchange(st, tx)) })
 }
