@@ -64,7 +64,10 @@ type Tap struct {
 
 // followed is what a Tap keeps per followed connection.
 type followed struct {
-	facts    *Conn // replaced, never modified, when a fact changes
+	facts *Conn // replaced, never modified, when a fact changes
+	// parser is made at the first bytes it is given, not at the open: a
+	// parser is about 500 bytes, and 10,000 idle connections followed at
+	// both ends held 10 MiB of them (heap profile, TestE2EMemory).
 	parser   *httpparse.Conn
 	requests capture.Direction // the direction requests travel in; 0 until known
 	notHTTP  bool              // the engine was asked to stop copying
@@ -125,7 +128,6 @@ func (t *Tap) ConnOpened(c *capture.Conn) bool {
 		st.numbered = false // transactions before the first one seen are unknown
 	}
 	t.byEnds[endpoints{c.Local, c.Remote}] = st
-	t.newParser(st)
 	t.mu.Lock()
 	t.conns[c] = st
 	t.mu.Unlock()
@@ -157,8 +159,10 @@ func (t *Tap) Data(c *capture.Conn, s capture.Segment) bool {
 		t.setFacts(st, factsOf(c, st.facts.Role, true, wireproto.Unknown))
 		// What the old parser holds (HTTP before a STARTTLS-like switch)
 		// is passed on as it is, and its body bytes given back.
-		st.parser.Close(s.Time)
-		t.newParser(st)
+		if st.parser != nil {
+			st.parser.Close(s.Time)
+			st.parser = nil
+		}
 	case st.tls && !s.TLS:
 		return true
 	case st.facts.stale(c):
@@ -180,6 +184,9 @@ func (t *Tap) Data(c *capture.Conn, s capture.Segment) bool {
 	}
 	if st.facts.Protocol == wireproto.Unknown {
 		t.identify(c, st, stream == httpparse.ToClient, s.Data)
+	}
+	if st.parser == nil {
+		t.newParser(st)
 	}
 	st.parser.Write(stream, s.Time, s.Data, s.Lost)
 	if st.parser.Protocol() == httpparse.ProtocolOther && !st.tls {
@@ -301,7 +308,9 @@ func (t *Tap) ConnClosed(c *capture.Conn) {
 	}
 	// The last copy: with the close's time, and the facts as they ended.
 	t.setFacts(st, factsOf(c, st.facts.Role, st.tls, protocol))
-	st.parser.Close(c.Closed)
+	if st.parser != nil {
+		st.parser.Close(c.Closed)
+	}
 	t.mu.Lock()
 	delete(t.conns, c)
 	t.mu.Unlock()
