@@ -167,6 +167,7 @@ service:
 			t.Errorf("connections dropped by engine.max_connections: %v", drops)
 		}
 		after := settle(t, pid, pprofPort, peak, base)
+		saveHeapProfile(t, pprofPort, "after-churn")
 		t.Logf("idle %d + churn %s at %d/s: peak RSS %s, after %s (baseline %s)", idleConns, churn, churnRate, mib(peak), mib(after), mib(base))
 		if peak-base > idleChurnGrowth {
 			t.Errorf("peak RSS %s, %s over the baseline %s: the bound is %s", mib(peak), mib(peak-base), mib(base), mib(idleChurnGrowth))
