@@ -89,36 +89,43 @@ func (c *Conn) readLength(r *reader, ts time.Time, p []byte) int {
 }
 
 // keep adds body bytes to the current message: all count towards BodySize,
-// the first MaxBodyBytes are kept.
+// the first MaxBodyBytes are kept, within the budget.
 func (c *Conn) keep(r *reader, b []byte) {
 	m := r.msg
 	m.BodySize += int64(len(b))
 	if r.lostBody || r.slot == nil {
 		return
 	}
-	room := c.cfg.MaxBodyBytes - len(m.Body)
-	if room <= 0 || len(b) == 0 {
-		return
-	}
-	if len(b) > room {
-		b = b[:room]
-	}
-	hint := int(min(r.sizeHint, int64(c.cfg.MaxBodyBytes)))
-	m.Body = append(growBounded(m.Body, len(b), hint, c.cfg.MaxBodyBytes), b...)
+	c.keepBody(m, b, int(min(r.sizeHint, int64(c.cfg.MaxBodyBytes))))
 }
 
 // growBounded returns b with room for n more bytes, reallocated if need be
 // to a capacity that never exceeds limit, which append's own growth would
 // not promise; len(b)+n must not exceed limit. Within limit the capacity
-// at least doubles, and starts at 512 bytes or at hint, the size b is
+// at least doubles, and starts at 512 bytes, or at hint, the size b is
 // expected to reach (0 if unknown), so that a buffer filled piece by piece
-// is not copied for every piece.
+// is not copied for every piece, nor larger than its content is known to
+// be.
 func growBounded(b []byte, n, hint, limit int) []byte {
 	need := len(b) + n
 	if need <= cap(b) {
 		return b
 	}
-	grown := make([]byte, len(b), min(max(need, 2*cap(b), 512, hint), limit))
+	return withCap(b, grownCap(cap(b), need, hint, limit))
+}
+
+// grownCap is the capacity growBounded gives a buffer of capacity have that
+// must hold need bytes.
+func grownCap(have, need, hint, limit int) int {
+	if hint >= need {
+		return min(hint, limit)
+	}
+	return min(max(need, 2*have, 512), limit)
+}
+
+// withCap returns a copy of b with capacity n, at least len(b).
+func withCap(b []byte, n int) []byte {
+	grown := make([]byte, len(b), n)
 	copy(grown, b)
 	return grown
 }

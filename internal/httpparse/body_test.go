@@ -15,6 +15,7 @@ func TestGrowBounded(t *testing.T) {
 		{name: "first piece within a small limit", b: nil, n: 10, limit: 100, wantCap: 100},
 		{name: "a piece larger than 512", b: nil, n: 700, limit: 4096, wantCap: 700},
 		{name: "hint sizes the buffer once", b: nil, n: 10, hint: 3000, limit: 4096, wantCap: 3000},
+		{name: "a small hint sizes the buffer exactly", b: nil, n: 3, hint: 3, limit: 4096, wantCap: 3},
 		{name: "hint beyond the limit", b: nil, n: 10, hint: 1 << 20, limit: 4096, wantCap: 4096},
 		{name: "full buffer doubles", b: full(512), n: 1, limit: 4096, wantCap: 1024},
 		{name: "doubling stops at the limit", b: full(3000), n: 1000, limit: 4096, wantCap: 4096},

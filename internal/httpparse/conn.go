@@ -28,6 +28,9 @@ type Config struct {
 	// followed, counted in Stats.H2TooManyStreams. Each keeps up to
 	// MaxBodyBytes per message.
 	MaxStreams int
+	// BodyBudget bounds the body bytes kept by all the Conns that share it,
+	// on top of MaxBodyBytes per message; nil bounds none.
+	BodyBudget *BodyBudget
 	// Stats receives the counters; it may be shared by many Conns, or be nil.
 	Stats *Stats
 }
@@ -95,9 +98,11 @@ type slot struct {
 // Conn parses the two byte streams of one connection. It is not safe for
 // concurrent use: its caller feeds each connection from one goroutine.
 type Conn struct {
-	cfg   Config
-	stats *Stats
-	emit  func(*Transaction)
+	cfg    Config
+	stats  *Stats
+	out    func(*Transaction)
+	budget *BodyBudget
+	held   int // bytes of the budget charged for bodies not yet emitted
 
 	proto Protocol
 	state connState
@@ -135,13 +140,24 @@ type Conn struct {
 func NewConn(cfg Config, emit func(*Transaction)) *Conn {
 	cfg = cfg.withDefaults()
 	return &Conn{
-		cfg:   cfg,
-		stats: cfg.Stats,
-		emit:  emit,
-		cli:   reader{stream: ToServer},
-		srv:   reader{stream: ToClient},
-		pre:   prefaceMatch{want: true},
+		cfg:    cfg,
+		stats:  cfg.Stats,
+		out:    emit,
+		budget: cfg.BodyBudget,
+		cli:    reader{stream: ToServer},
+		srv:    reader{stream: ToClient},
+		pre:    prefaceMatch{want: true},
 	}
+}
+
+// emit passes on a finished transaction: its bodies belong to the caller
+// from now on, so the budget they were charged to gets them back.
+func (c *Conn) emit(t *Transaction) {
+	c.unhold(&t.Request.Message)
+	if t.Response != nil {
+		c.unhold(&t.Response.Message)
+	}
+	c.out(t)
 }
 
 // Protocol reports what the parser decided so far.
@@ -268,6 +284,7 @@ func (c *Conn) Close(ts time.Time) {
 	if c.h2 != nil {
 		c.h2.close()
 	}
+	c.settle()
 }
 
 // feed parses p on stream r and returns how many bytes it used: all of
@@ -372,6 +389,7 @@ func (c *Conn) fail(s Stream, k Kind, err error) {
 	if c.h2 != nil {
 		c.h2.close()
 	}
+	c.settle()
 }
 
 // upgrade stops parsing after a 101 (Switching Protocols) or a successful
@@ -389,6 +407,7 @@ func (c *Conn) upgrade() {
 	if c.h2 != nil {
 		c.h2.close()
 	}
+	c.settle()
 }
 
 type drainMode uint8
@@ -460,6 +479,13 @@ func (c *Conn) push(s *slot) error {
 		copy(c.pending, c.pending[1:])
 		c.pending[len(c.pending)-1] = nil
 		c.pending = c.pending[:len(c.pending)-1]
+		// Its bodies go with it; a response still being read goes on
+		// unkept.
+		c.unhold(&old.req.Message)
+		c.unhold(&old.resp.Message)
+		if c.srv.slot == old {
+			c.srv.slot = nil
+		}
 		if c.answered > 0 {
 			c.answered--
 		} else {

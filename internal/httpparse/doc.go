@@ -28,7 +28,8 @@
 //
 // Memory per connection is bounded by Config: one header block per stream,
 // MaxBodyBytes per kept body, MaxPending requests awaiting responses, and
-// MaxEarlyResponseBytes of early response. The parser never panics on any
+// MaxEarlyResponseBytes of early response; a BodyBudget shared by many Conns
+// bounds the body bytes they keep together. The parser never panics on any
 // input. When the capture loses bytes that carried framing, it emits what it
 // has, marks unfinished messages Incomplete, and resynchronises both streams
 // at the next message starts, never pairing a response with a request it may

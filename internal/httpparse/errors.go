@@ -24,6 +24,7 @@ const (
 	KindH2HpackError
 	KindH2HeaderTooLarge
 	KindH2BadFrame
+	KindBodyOverBudget
 )
 
 func (k Kind) String() string {
@@ -56,6 +57,8 @@ func (k Kind) String() string {
 		return "HTTP/2 header block too large"
 	case KindH2BadFrame:
 		return "bad HTTP/2 frame"
+	case KindBodyOverBudget:
+		return "body over budget"
 	}
 	return fmt.Sprintf("Kind(%d)", uint8(k))
 }

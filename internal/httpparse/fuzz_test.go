@@ -74,6 +74,9 @@ func FuzzH2(f *testing.F) {
 func fuzzCheck(t *testing.T, toServer, toClient, plan []byte) {
 	pieces, lossy := planPieces(toServer, toClient, plan)
 	interleaved, interleavedClean := fuzzRun(t, pieces)
+	// A budget a little over one body's bound: bodies compete for it, and
+	// each must still be a prefix, marked when cut, and give its bytes back.
+	fuzzRunBudget(t, pieces, NewBodyBudget(int64(fuzzConfig.MaxBodyBytes)+8))
 	if lossy {
 		return
 	}
@@ -120,9 +123,20 @@ func fuzzCheck(t *testing.T, toServer, toClient, plan []byte) {
 // MaxPending (what is parsed before such a point depends on the order).
 func fuzzRun(t *testing.T, pieces []piece) (res result, clean bool) {
 	t.Helper()
+	// Room for every body: the budget is checked to balance, and to change
+	// no result.
+	return fuzzRunBudget(t, pieces, NewBodyBudget(1<<30))
+}
+
+// fuzzRunBudget is fuzzRun with a body budget, checked along the way to be
+// within its limit and to hold exactly what the Conn holds, and after
+// Close to hold nothing.
+func fuzzRunBudget(t *testing.T, pieces []piece, budget *BodyBudget) (res result, clean bool) {
+	t.Helper()
 	cfg := fuzzConfig
 	stats := &Stats{}
 	cfg.Stats = stats
+	cfg.BodyBudget = budget
 	var txns []*Transaction
 	c := NewConn(cfg, func(tx *Transaction) {
 		if tx == nil || tx.Request == nil {
@@ -133,17 +147,26 @@ func fuzzRun(t *testing.T, pieces []piece) (res result, clean bool) {
 	for i, p := range pieces {
 		c.Write(p.s, tsOf(i), []byte(p.data), p.lost)
 		checkBounded(t, c)
+		checkBudget(t, c, txns)
 	}
 	c.Close(tsOf(len(pieces)))
 	checkBounded(t, c)
+	if used := budget.Used(); used != 0 || c.held != 0 {
+		t.Fatalf("after Close the budget holds %d bytes, the Conn %d", used, c.held)
+	}
 	if len(c.pending) != 0 {
 		t.Fatalf("%d transactions left pending after Close", len(c.pending))
 	}
 	if p := c.Protocol(); p != ProtocolHTTP1 && p != ProtocolHTTP2 && len(txns) > 0 {
 		t.Fatalf("protocol %v but %d transactions", c.Protocol(), len(txns))
 	}
-	var noResp uint64
+	var noResp, overBudget uint64
 	for _, tx := range txns {
+		for _, m := range []*Message{&tx.Request.Message, responseMessage(tx)} {
+			if m != nil && m.BodyOverBudget {
+				overBudget++
+			}
+		}
 		checkMessage(t, &tx.Request.Message)
 		if tx.Response == nil {
 			noResp++
@@ -157,6 +180,11 @@ func fuzzRun(t *testing.T, pieces []piece) (res result, clean bool) {
 	}
 	if got := stats.NoResponse.Load(); got != noResp {
 		t.Fatalf("NoResponse = %d, but %d transactions lack a response", got, noResp)
+	}
+	if got := stats.BodyOverBudget.Load(); got < overBudget {
+		// More when a cut message was not emitted (a response no
+		// request was seen for).
+		t.Fatalf("BodyOverBudget = %d, but %d emitted messages are marked", got, overBudget)
 	}
 	res = result{Protocol: c.Protocol().String(), Stats: statsView(stats), Transactions: []txnView{}}
 	for _, tx := range txns {
@@ -223,8 +251,39 @@ func checkBounded(t *testing.T, c *Conn) {
 	}
 }
 
+// responseMessage is tx's response's Message, nil without a response.
+func responseMessage(tx *Transaction) *Message {
+	if tx.Response == nil {
+		return nil
+	}
+	return &tx.Response.Message
+}
+
+// checkBudget checks that c's budget is within its limit and that the Conn
+// accounts for all of it (c is the only Conn on it), with emitted
+// transactions' bodies given back.
+func checkBudget(t *testing.T, c *Conn, emitted []*Transaction) {
+	t.Helper()
+	used := c.budget.Used()
+	if used < 0 || used > c.budget.Limit() || int64(c.held) != used {
+		t.Fatalf("budget: %d used of %d, the Conn holds %d", used, c.budget.Limit(), c.held)
+	}
+	if c.budget.Limit() < 1<<30 {
+		return
+	}
+	// With room for every body, nothing may be cut.
+	for _, tx := range emitted {
+		if m := responseMessage(tx); tx.Request.BodyOverBudget || m != nil && m.BodyOverBudget {
+			t.Fatal("a body was cut by a budget with room to spare")
+		}
+	}
+}
+
 func checkMessage(t *testing.T, m *Message) {
 	t.Helper()
+	if m.BodyOverBudget && !m.BodyTruncated {
+		t.Fatalf("body over budget but not truncated: len %d size %d", len(m.Body), m.BodySize)
+	}
 	if cap(m.Body) > fuzzConfig.MaxBodyBytes || int64(len(m.Body)) > m.BodySize {
 		t.Fatalf("body: len %d cap %d size %d", len(m.Body), cap(m.Body), m.BodySize)
 	}

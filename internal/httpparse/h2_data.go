@@ -109,17 +109,15 @@ func (h *h2Conn) lostData(d *h2Dir, n int) {
 }
 
 // keep adds body bytes: all count towards BodySize, the first MaxBodyBytes
-// are kept, in a buffer that never grows beyond them.
+// are kept, within the budget, in a buffer that never grows beyond them.
 func (h *h2Conn) keep(st *h2Stream, i int, b []byte, ts time.Time) {
 	m := st.message(i)
 	m.BodySize += int64(len(b))
 	m.End = ts
-	room := h.c.cfg.MaxBodyBytes - len(m.Body)
-	if st.msgs[i].lostBody || room <= 0 {
+	if st.msgs[i].lostBody {
 		return
 	}
-	b = b[:min(len(b), room)]
-	m.Body = append(growBounded(m.Body, len(b), 0, h.c.cfg.MaxBodyBytes), b...)
+	h.c.keepBody(m, b, 0)
 }
 
 // endData completes a DATA frame.

@@ -227,6 +227,7 @@ func (h *h2Conn) emit(st *h2Stream) {
 			h.count(KindUnmatchedResponse)
 			h.orderDependent = true
 		}
+		h.c.unhold(&st.resp.Message)
 		return
 	}
 	for i := range st.msgs {

@@ -191,6 +191,9 @@ func (h *h2Conn) adopt(s *slot) {
 		h.upgradeSettings(v)
 	}
 	h.lastClient = max(h.lastClient, 1)
+	// The 101 ends here; its request goes on as stream 1's.
+	h.c.unhold(&s.resp.Message)
+	s.resp.Body = nil
 	st := h.streams[1]
 	if st == nil {
 		if st = h.newStream(1); st == nil {
@@ -200,6 +203,7 @@ func (h *h2Conn) adopt(s *slot) {
 			return
 		}
 	}
+	h.c.unhold(&st.req.Message)
 	st.req = s.req
 	st.msgs[0].state = msgEnded
 	if st.msgs[1].state == msgEnded {

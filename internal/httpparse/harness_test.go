@@ -113,6 +113,7 @@ func statsView(s *Stats) map[string]uint64 {
 		"h2_hpack_error":            s.H2HpackError.Load(),
 		"h2_header_too_large":       s.H2HeaderTooLarge.Load(),
 		"h2_bad_frame":              s.H2BadFrame.Load(),
+		"body_over_budget":          s.BodyOverBudget.Load(),
 	} {
 		if v != 0 {
 			m[name] = v

@@ -81,6 +81,11 @@ type Stats struct {
 	// payload, a stream id where none may be), skipped. One that cut a
 	// header block short leaves its message HeadersPartial.
 	H2BadFrame atomic.Uint64
+
+	// BodyOverBudget counts messages whose body stopped being kept because
+	// Config.BodyBudget was spent: the body keeps the prefix it had and is
+	// marked Message.BodyOverBudget. Its size is still counted.
+	BodyOverBudget atomic.Uint64
 }
 
 func (s *Stats) count(k Kind) {
@@ -116,6 +121,8 @@ func (s *Stats) count(k Kind) {
 		s.H2HeaderTooLarge.Add(1)
 	case KindH2BadFrame:
 		s.H2BadFrame.Add(1)
+	case KindBodyOverBudget:
+		s.BodyOverBudget.Add(1)
 	}
 }
 

@@ -41,6 +41,10 @@ type Message struct {
 	BodySize      int64
 	Body          []byte // the first Config.MaxBodyBytes of the body
 	BodyTruncated bool   // Body holds less than BodySize bytes
+	// BodyOverBudget: Body stopped growing because Config.BodyBudget, the
+	// bound on the body bytes all Conns keep at once, was spent; Body is
+	// the prefix kept until then and BodyTruncated is set.
+	BodyOverBudget bool
 	// Incomplete: the message was cut before its end, by the end of the
 	// connection, by a capture gap that broke its framing (HTTP/1.x: in its
 	// header block or a chunk-size line; HTTP/2: anywhere outside a DATA

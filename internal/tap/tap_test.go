@@ -304,3 +304,62 @@ func TestTapPeers(t *testing.T) {
 		t.Errorf("%d connections still indexed by their ends after two closed, want 1", len(tp.byEnds))
 	}
 }
+
+// TestTapBodyBudget: two uploads at once on a tap whose budget holds one
+// body. The second is cut and marked; the bytes come back as each exchange
+// is handed over, and when a TLS switch drops a parser in the middle of a
+// body.
+func TestTapBodyBudget(t *testing.T) {
+	sink := &recordingSink{}
+	tp := New(Config{Filter: Filter{Direction: All}, MaxBodyBytes: 100, MaxBufferedBodyBytes: 150}, sink)
+	head := "POST /up HTTP/1.1\r\nHost: example.test\r\nContent-Length: 100\r\n\r\n"
+	a, b := newConn(capture.RoleClient), newConn(capture.RoleClient)
+	b.ID, b.Local = 2, netip.MustParseAddrPort("10.0.0.5:51001")
+	for _, c := range []*capture.Conn{a, b} {
+		tp.ConnOpened(c)
+		tp.Data(c, seg(capture.Send, head+"0123456789", false))
+	}
+	if got := tp.BufferedBodyBytes(); got != 150 {
+		t.Fatalf("buffered %d body bytes, want the budget's 150", got)
+	}
+	for _, c := range []*capture.Conn{a, b} {
+		tp.Data(c, seg(capture.Send, string(make([]byte, 90)), false))
+	}
+	for _, c := range []*capture.Conn{a, b} {
+		// No body: a full budget would cut it too.
+		tp.Data(c, seg(capture.Recv, "HTTP/1.1 204 No Content\r\n\r\n", false))
+	}
+	if got := tp.BufferedBodyBytes(); got != 0 {
+		t.Fatalf("buffered %d body bytes after both exchanges were handed over", got)
+	}
+	if len(sink.exchanges) != 2 {
+		t.Fatalf("%d exchanges, want 2", len(sink.exchanges))
+	}
+	first, second := sink.exchanges[0].Tx.Request, sink.exchanges[1].Tx.Request
+	if len(first.Body) != 100 || first.BodyOverBudget || len(second.Body) != 50 || !second.BodyOverBudget || !second.BodyTruncated {
+		t.Fatalf("kept %d and %d bytes, over budget %v and %v; want 100, and 50 marked", len(first.Body), len(second.Body),
+			first.BodyOverBudget, second.BodyOverBudget)
+	}
+	if n := tp.ParserStats().BodyOverBudget.Load(); n != 1 {
+		t.Fatalf("BodyOverBudget = %d, want 1", n)
+	}
+
+	// A TLS library speaks in the middle of a plaintext body: the old
+	// parser's exchange is handed over, incomplete, with its bytes.
+	tp.Data(a, seg(capture.Send, head+"0123456789", false))
+	if tp.BufferedBodyBytes() == 0 {
+		t.Fatal("no body bytes buffered for a body in progress")
+	}
+	tp.Data(a, seg(capture.Send, request, true))
+	if got := tp.BufferedBodyBytes(); got != 0 {
+		t.Fatalf("buffered %d body bytes after the TLS switch", got)
+	}
+	if len(sink.exchanges) != 3 || !sink.exchanges[2].Tx.Request.Incomplete {
+		t.Fatalf("%d exchanges; want a third, incomplete", len(sink.exchanges))
+	}
+	tp.ConnClosed(a)
+	tp.ConnClosed(b)
+	if got := tp.BufferedBodyBytes(); got != 0 {
+		t.Fatalf("buffered %d body bytes after the connections closed", got)
+	}
+}

@@ -67,9 +67,14 @@ type CaptureConfig struct {
 	Level Level `mapstructure:"level"`
 	// Rules set the level of the transactions whose span matches; the first
 	// that matches decides, over endpoints and Level.
-	Rules         []RuleConfig `mapstructure:"rules"`
-	MaxBodyBytes  int          `mapstructure:"max_body_bytes"`
-	RedactHeaders []string     `mapstructure:"redact_headers"`
+	Rules        []RuleConfig `mapstructure:"rules"`
+	MaxBodyBytes int          `mapstructure:"max_body_bytes"`
+	// MaxBufferedBodyBytes bounds the body bytes held at once, across all
+	// connections, for transactions still in progress: beyond it bodies are
+	// cut, marked and counted (http_body_over_budget). MaxBodyBytes bounds
+	// only each message.
+	MaxBufferedBodyBytes int      `mapstructure:"max_buffered_body_bytes"`
+	RedactHeaders        []string `mapstructure:"redact_headers"`
 	// RedactQueryKeys are added to the query keys whose values are always
 	// redacted (redact.DefaultQueryKeys).
 	RedactQueryKeys []string `mapstructure:"redact_query_keys"`
@@ -157,9 +162,10 @@ var (
 // gigabytes across many connections; ring buffers are kernel memory that
 // stays locked for the collector's lifetime.
 const (
-	maxMaxBodyBytes   = 16 << 20
-	minRingBufferSize = 64 << 10
-	maxRingBufferSize = 1 << 30
+	maxMaxBodyBytes         = 16 << 20
+	maxMaxBufferedBodyBytes = 1 << 30
+	minRingBufferSize       = 64 << 10
+	maxRingBufferSize       = 1 << 30
 )
 
 // Validate reports every invalid value at once, each naming its field path
@@ -178,6 +184,12 @@ func (cfg *Config) Validate() error {
 	}
 	if cfg.Capture.MaxBodyBytes < 0 || cfg.Capture.MaxBodyBytes > maxMaxBodyBytes {
 		invalid("capture.max_body_bytes", "must be between 0 and %d; got %d", maxMaxBodyBytes, cfg.Capture.MaxBodyBytes)
+	}
+	if b := cfg.Capture.MaxBufferedBodyBytes; b < cfg.Capture.MaxBodyBytes || b > maxMaxBufferedBodyBytes {
+		// Less than one body would cut every body that reaches
+		// max_body_bytes even on an idle host.
+		invalid("capture.max_buffered_body_bytes", "must be between capture.max_body_bytes (%d) and %d; got %d",
+			cfg.Capture.MaxBodyBytes, maxMaxBufferedBodyBytes, b)
 	}
 	for i, name := range cfg.Capture.RedactHeaders {
 		if !httpparse.ValidFieldName(name) {

@@ -21,9 +21,10 @@ func TestCreateDefaultConfig(t *testing.T) {
 		Direction:      DirectionEgress,
 		IgnoreLoopback: true,
 		Capture: CaptureConfig{
-			Level:         LevelSummary,
-			MaxBodyBytes:  65536,
-			RedactHeaders: []string{"authorization", "cookie", "set-cookie", "proxy-authorization", "x-api-key"},
+			Level:                LevelSummary,
+			MaxBodyBytes:         65536,
+			MaxBufferedBodyBytes: 32 << 20,
+			RedactHeaders:        []string{"authorization", "cookie", "set-cookie", "proxy-authorization", "x-api-key"},
 		},
 		Engine: EngineConfig{
 			RingBufferSize: 16 * 1024 * 1024,
@@ -55,11 +56,12 @@ func TestLoadConfig(t *testing.T) {
 	full.Direction = DirectionEgressExternal
 	full.IgnoreLoopback = false
 	full.Capture = CaptureConfig{
-		Level:              LevelFull,
-		MaxBodyBytes:       0,
-		RedactHeaders:      []string{"authorization", "x-secret-token"},
-		RedactQueryKeys:    []string{"api_key", "X-Token"},
-		RedactBodyPatterns: []string{`"password":\s*"([^"]*)"`},
+		Level:                LevelFull,
+		MaxBodyBytes:         0,
+		MaxBufferedBodyBytes: 1 << 20,
+		RedactHeaders:        []string{"authorization", "x-secret-token"},
+		RedactQueryKeys:      []string{"api_key", "X-Token"},
+		RedactBodyPatterns:   []string{`"password":\s*"([^"]*)"`},
 	}
 	full.Capture.Rules = []RuleConfig{
 		{Condition: `attributes["http.response.status_code"] >= 500`, Level: LevelFull},
@@ -98,6 +100,14 @@ func TestLoadConfig(t *testing.T) {
 		{name: "level", wantErr: `capture.level: ` + levelMsg + `; got "everything"`},
 		{name: "body_negative", wantErr: "capture.max_body_bytes: must be between 0 and 16777216; got -1"},
 		{name: "body_huge", wantErr: "capture.max_body_bytes: must be between 0 and 16777216; got 16777217"},
+		{
+			name:    "buffered_below_body",
+			wantErr: "capture.max_buffered_body_bytes: must be between capture.max_body_bytes (65536) and 1073741824; got 65535",
+		},
+		{
+			name:    "buffered_huge",
+			wantErr: "capture.max_buffered_body_bytes: must be between capture.max_body_bytes (65536) and 1073741824; got 1073741825",
+		},
 		{name: "redact_empty", wantErr: "capture.redact_headers[1]: " + headerMsg + `; got ""`},
 		{name: "redact_space", wantErr: "capture.redact_headers[0]: " + headerMsg + `; got "x api key"`},
 		{name: "redact_query_key_empty", wantErr: "capture.redact_query_keys[1]: must not be empty"},

@@ -44,6 +44,7 @@ func dropTotals(e *capture.Stats, p *httpparse.Stats) []dropTotal {
 		{metadata.AttributeEbpftapDropReasonHTTP2HpackError, p.H2HpackError.Load()},
 		{metadata.AttributeEbpftapDropReasonHTTP2HeaderTooLarge, p.H2HeaderTooLarge.Load()},
 		{metadata.AttributeEbpftapDropReasonHTTP2BadFrame, p.H2BadFrame.Load()},
+		{metadata.AttributeEbpftapDropReasonHTTPBodyOverBudget, p.BodyOverBudget.Load()},
 	}
 }
 

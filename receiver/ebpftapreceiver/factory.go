@@ -32,9 +32,13 @@ func createDefaultConfig() component.Config {
 		Direction:      DirectionEgress,
 		IgnoreLoopback: true,
 		Capture: CaptureConfig{
-			Level:         LevelSummary,
-			MaxBodyBytes:  64 << 10,
-			RedactHeaders: []string{"authorization", "cookie", "set-cookie", "proxy-authorization", "x-api-key"},
+			Level:        LevelSummary,
+			MaxBodyBytes: 64 << 10,
+			// 512 bodies of the default size at once; with the 32 MiB of
+			// finished transactions that may wait for the pipeline
+			// (maxPendingBytes), bodies hold at most 64 MiB.
+			MaxBufferedBodyBytes: 32 << 20,
+			RedactHeaders:        []string{"authorization", "cookie", "set-cookie", "proxy-authorization", "x-api-key"},
 		},
 		Engine: EngineConfig{
 			RingBufferSize: capture.DefaultRingBufferSize,

@@ -45,7 +45,7 @@ func newTapConfig(cfg *Config) (tap.Config, error) {
 	if cfg.maxLevel() == LevelFull {
 		bodyBytes = cfg.Capture.MaxBodyBytes
 	}
-	return tap.Config{Filter: f, MaxBodyBytes: bodyBytes}, nil
+	return tap.Config{Filter: f, MaxBodyBytes: bodyBytes, MaxBufferedBodyBytes: cfg.Capture.MaxBufferedBodyBytes}, nil
 }
 
 // tapDirection maps a configured direction; Validate has rejected any other

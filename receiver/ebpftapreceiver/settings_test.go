@@ -48,13 +48,16 @@ func TestTapConfig(t *testing.T) {
 // level maps to its own translation level in order.
 func TestLevels(t *testing.T) {
 	for i, l := range validLevels {
-		cfg := Config{Capture: CaptureConfig{Level: l, MaxBodyBytes: 100}}
+		cfg := Config{Capture: CaptureConfig{Level: l, MaxBodyBytes: 100, MaxBufferedBodyBytes: 1000}}
 		c, err := newTapConfig(&cfg)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if want := map[bool]int{true: 100, false: 0}[l == LevelFull]; c.MaxBodyBytes != want {
 			t.Errorf("%s: parsers keep %d body bytes, want %d", l, c.MaxBodyBytes, want)
+		}
+		if c.MaxBufferedBodyBytes != 1000 {
+			t.Errorf("%s: parsers buffer %d body bytes in all, want max_buffered_body_bytes 1000", l, c.MaxBufferedBodyBytes)
 		}
 		s, err := cfg.translateSettings("h", component.TelemetrySettings{Logger: zap.NewNop()})
 		if err != nil {

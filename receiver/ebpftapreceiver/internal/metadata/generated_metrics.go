@@ -80,6 +80,7 @@ const (
 	AttributeEbpftapDropReasonHTTP2HpackError
 	AttributeEbpftapDropReasonHTTP2HeaderTooLarge
 	AttributeEbpftapDropReasonHTTP2BadFrame
+	AttributeEbpftapDropReasonHTTPBodyOverBudget
 	AttributeEbpftapDropReasonPipelineBusy
 	AttributeEbpftapDropReasonPipelineRefused
 	AttributeEbpftapDropReasonMetricSeriesLimit
@@ -138,6 +139,8 @@ func (av AttributeEbpftapDropReason) String() string {
 		return "http2_header_too_large"
 	case AttributeEbpftapDropReasonHTTP2BadFrame:
 		return "http2_bad_frame"
+	case AttributeEbpftapDropReasonHTTPBodyOverBudget:
+		return "http_body_over_budget"
 	case AttributeEbpftapDropReasonPipelineBusy:
 		return "pipeline_busy"
 	case AttributeEbpftapDropReasonPipelineRefused:
@@ -175,6 +178,7 @@ var MapAttributeEbpftapDropReason = map[string]AttributeEbpftapDropReason{
 	"http2_hpack_error":              AttributeEbpftapDropReasonHTTP2HpackError,
 	"http2_header_too_large":         AttributeEbpftapDropReasonHTTP2HeaderTooLarge,
 	"http2_bad_frame":                AttributeEbpftapDropReasonHTTP2BadFrame,
+	"http_body_over_budget":          AttributeEbpftapDropReasonHTTPBodyOverBudget,
 	"pipeline_busy":                  AttributeEbpftapDropReasonPipelineBusy,
 	"pipeline_refused":               AttributeEbpftapDropReasonPipelineRefused,
 	"metric_series_limit":            AttributeEbpftapDropReasonMetricSeriesLimit,

@@ -21,8 +21,11 @@ const (
 	attrTLSLibrary            = "ebpftap.tls.library"
 	attrRequestBodyTruncated  = "ebpftap.http.request.body.truncated"
 	attrResponseBodyTruncated = "ebpftap.http.response.body.truncated"
-	attrRequestIncomplete     = "ebpftap.http.request.incomplete"
-	attrResponseIncomplete    = "ebpftap.http.response.incomplete"
+	// The body was cut because capture.max_buffered_body_bytes was spent.
+	attrRequestBodyOverBudget  = "ebpftap.http.request.body.over_budget"
+	attrResponseBodyOverBudget = "ebpftap.http.response.body.over_budget"
+	attrRequestIncomplete      = "ebpftap.http.request.incomplete"
+	attrResponseIncomplete     = "ebpftap.http.response.incomplete"
 
 	// gRPC message counts and payload sizes, read from the length-prefixed
 	// framing of bodies captured whole; semantic conventions v1.40.0 dropped
@@ -316,9 +319,15 @@ func (t *Translator) transactionAttributes(attrs attributeList, c *tap.Conn, tx 
 		if _, truncated := t.bodyOf(&req.Message); truncated && req.BodySize > 0 {
 			attrs.flag(attrRequestBodyTruncated)
 		}
+		if req.BodyOverBudget {
+			attrs.flag(attrRequestBodyOverBudget)
+		}
 		if resp != nil {
 			if _, truncated := t.bodyOf(&resp.Message); truncated && resp.BodySize > 0 {
 				attrs.flag(attrResponseBodyTruncated)
+			}
+			if resp.BodyOverBudget {
+				attrs.flag(attrResponseBodyOverBudget)
 			}
 		}
 		if v.rpc != nil {

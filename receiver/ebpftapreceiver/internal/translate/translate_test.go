@@ -929,6 +929,34 @@ func TestTranslateBodyLimit(t *testing.T) {
 	assert.Empty(t, content.Str(), "max_body_bytes 0 exports no body content")
 }
 
+// TestTranslateBodyOverBudget checks a body the buffered-body budget cut is
+// marked on the span and the log record at level full, along with its
+// truncation, and is not mentioned below full, where no body is exported.
+func TestTranslateBodyOverBudget(t *testing.T) {
+	for _, level := range []Level{LevelHeaders, LevelFull} {
+		tr := mustTranslator(t, translateSettings(level), &seqIDs{})
+		b := NewBatch()
+		rq := withBody(reqMsg{txReq("POST", "/", 0, 1, nil)}, []byte("abcd"), 8, true).Request
+		rq.BodyOverBudget = true
+		rs := withBody(respMsg{txResp(200, 2, 3, nil, 0)}, []byte("ok"), 2, false).Response
+		appendTx(tr, b, connClient, &httpparse.Transaction{Request: rq, Response: rs})
+
+		span := b.traces.ResourceSpans().At(0).ScopeSpans().At(0).Spans().At(0)
+		record := b.logs.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0)
+		for _, attrs := range []pcommon.Map{span.Attributes(), record.Attributes()} {
+			v, ok := attrs.Get(attrRequestBodyOverBudget)
+			assert.Equal(t, level == LevelFull, ok, "request over_budget at level %s", level)
+			if ok {
+				assert.True(t, v.Bool())
+				_, truncated := attrs.Get(attrRequestBodyTruncated)
+				assert.True(t, truncated)
+			}
+			_, ok = attrs.Get(attrResponseBodyOverBudget)
+			assert.False(t, ok, "a whole response marked over budget")
+		}
+	}
+}
+
 func TestTranslateRandomIDs(t *testing.T) {
 	seen := map[pcommon.TraceID]bool{}
 	for range 100 {
