@@ -4,8 +4,11 @@ package capture
 
 import (
 	"encoding/binary"
+	"errors"
 	"testing"
 	"unsafe"
+
+	"golang.org/x/net/dns/dnsmessage"
 )
 
 // These tests drive the engine's event handling with records laid out as the
@@ -91,6 +94,58 @@ func bindRecord(sock, ssl uint64) []byte {
 	header(b, syscallsEventKindEVENT_TLS_BIND, 0, 0, sock)
 	binary.NativeEndian.PutUint64(b[headerSize:], ssl)
 	return b
+}
+
+// dnsRecord is an EVENT_DNS record of a response giving name the address
+// addr, encoded by golang.org/x/net's dnsmessage, and standing for cut
+// more bytes than it copied.
+func dnsRecord(t testing.TB, name string, addr [4]byte, ttl uint32, cut int) []byte {
+	t.Helper()
+	b := dnsmessage.NewBuilder(nil, dnsmessage.Header{Response: true})
+	b.EnableCompression()
+	q := dnsmessage.Question{Name: dnsmessage.MustNewName(name), Type: dnsmessage.TypeA, Class: dnsmessage.ClassINET}
+	err := errors.Join(b.StartQuestions(), b.Question(q), b.StartAnswers(),
+		b.AResource(dnsmessage.ResourceHeader{Name: q.Name, Class: dnsmessage.ClassINET, TTL: ttl}, dnsmessage.AResource{A: addr}))
+	msg, ferr := b.Finish()
+	if err = errors.Join(err, ferr); err != nil {
+		t.Fatal(err)
+	}
+	rec := make([]byte, dnsSize)
+	header(rec, syscallsEventKindEVENT_DNS, uint8(Recv), 0, 99)
+	e := (*syscallsDnsEvent)(unsafe.Pointer(&rec[0]))
+	e.Len, e.Copied = uint32(len(msg)+cut), uint32(copy(e.Data[:], msg))
+	return rec
+}
+
+// TestDispatchDNSNamesConnections: a client connection to an address a DNS
+// answer gave is named by it; the server end of a connection, whose peer
+// is a client, is not.
+func TestDispatchDNSNamesConnections(t *testing.T) {
+	rec := &recorder{}
+	e := newDispatchEngine(t, rec)
+	e.dispatch(dnsRecord(t, "Cache.Example.", [4]byte{127, 0, 0, 1}, 60, 0))
+	e.dispatch(dnsRecord(t, "other.example.", [4]byte{127, 0, 0, 2}, 60, 100))
+	e.dispatch(openRecord(1, RoleClient))
+	e.dispatch(openRecord(2, RoleServer))
+	if len(rec.opened) != 2 {
+		t.Fatalf("opened %d connections, want 2", len(rec.opened))
+	}
+	if got := rec.opened[0].ServerName; got != "cache.example" {
+		t.Errorf("the client connection's server name %q, want cache.example", got)
+	}
+	if got := rec.opened[1].ServerName; got != "" {
+		t.Errorf("the server connection's server name %q, want none", got)
+	}
+	if e.dnsCut != 1 || e.badEvents.Load() != 0 {
+		t.Errorf("%d answers cut, %d bad events; want 1 and 0", e.dnsCut, e.badEvents.Load())
+	}
+	short := dnsRecord(t, "x.example.", [4]byte{1, 2, 3, 4}, 1, 0)
+	(*syscallsDnsEvent)(unsafe.Pointer(&short[0])).Copied = 2000
+	e.dispatch(short)
+	e.dispatch(short[:dnsSize-1])
+	if n := e.badEvents.Load(); n != 2 {
+		t.Errorf("bad events %d, want 2", n)
+	}
 }
 
 func TestDispatchConnectionLifecycle(t *testing.T) {
@@ -266,6 +321,7 @@ func FuzzDispatch(f *testing.F) {
 		dataEventRecord(1, Send, 0, "GET / HTTP/1.1\r\n\r\n", 0),
 		dataEventRecord(1, Recv, 0, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", 3),
 		bindRecord(1, 0xdead),
+		dnsRecord(f, "db.example.", [4]byte{127, 0, 0, 1}, 30, 0),
 		countedCloseRecord(1, 10, 20),
 	} {
 		seed = binary.LittleEndian.AppendUint16(seed, uint16(len(r)))

@@ -14,6 +14,8 @@ import (
 	"github.com/cilium/ebpf/ringbuf"
 	"github.com/cilium/ebpf/rlimit"
 	"go.uber.org/zap"
+
+	"github.com/ebpftap/ebpftap/internal/dnscache"
 )
 
 // maxUnboundBytes bounds the TLS plaintext waiting to learn its socket;
@@ -36,6 +38,10 @@ const clockEvery = 64
 // lateWindow is how long after TCP closed a connection its in-flight reads
 // and writes may still report.
 const lateWindow = 2 * time.Second
+
+// dnsMinTTL is the least time a DNS answer names its addresses, whatever
+// its TTL: a client connects right after its answer, even one with TTL 0.
+const dnsMinTTL = 5 * time.Second
 
 // sweepInterval is how often the reader wakes, even without events, to close
 // idle connections.
@@ -61,6 +67,8 @@ type Engine struct {
 	procs   *processCache
 	conns   *connTable
 	unbound *unboundPlaintext
+	names   *dnscache.Cache // the names DNS answers gave addresses
+	dnsCut  uint64          // DNS responses the kernel cut
 
 	// Buffers of readCounted, the reader's.
 	countedKeys   []uint64
@@ -75,7 +83,7 @@ type Engine struct {
 // NewEngine checks the options; Start does the work.
 func NewEngine(opts Options, h Handler) (*Engine, error) {
 	opts = opts.withDefaults()
-	if opts.MaxConnections < 1 || opts.MaxProcesses < 1 || opts.IdleTimeout <= 0 {
+	if opts.MaxConnections < 1 || opts.MaxProcesses < 1 || opts.MaxDNSNames < 1 || opts.IdleTimeout <= 0 {
 		return nil, fmt.Errorf("capture: connection and process bounds and the idle timeout must be positive: %+v", opts)
 	}
 	page := os.Getpagesize()
@@ -89,6 +97,7 @@ func NewEngine(opts Options, h Handler) (*Engine, error) {
 		procs:   newProcessCache(opts.ProcRoot, opts.MaxProcesses),
 		conns:   newConnTable(opts.MaxConnections, opts.IdleTimeout),
 		unbound: newUnboundPlaintext(maxUnboundBytes),
+		names:   dnscache.New(opts.MaxDNSNames, dnsMinTTL),
 	}, nil
 }
 
@@ -291,6 +300,7 @@ func (e *Engine) run() {
 				e.forgetConn(tr, now)
 			}
 			e.unbound.expire(now.Add(-unboundWait))
+			e.names.Expire(now)
 			e.conns.forgetClosed(now.Add(-lateWindow))
 			e.publishStats()
 			nextSweep = now.Add(sweepInterval)
@@ -304,6 +314,8 @@ func (e *Engine) publishStats() {
 		LateEvents:        e.conns.late,
 		ProcessesEvicted:  e.procs.evicted,
 		TLSUnboundDropped: e.unbound.dropped,
+		DNSNamesEvicted:   e.names.Evicted(),
+		DNSAnswersCut:     e.dnsCut,
 	})
 }
 
@@ -362,6 +374,13 @@ func (e *Engine) dispatch(b []byte) {
 			return
 		}
 		e.bind(h, ssl, now)
+	case syscallsEventKindEVENT_DNS:
+		msg, cut, err := decodeDNS(b)
+		if err != nil {
+			e.badEvent(err)
+			return
+		}
+		e.dnsAnswer(msg, cut, now)
 	case syscallsEventKindEVENT_PROC_EXIT:
 		pid := int(h.Pid)
 		for _, tr := range e.conns.removePID(pid) {
@@ -374,6 +393,20 @@ func (e *Engine) dispatch(b []byte) {
 	}
 }
 
+// dnsAnswer keeps the names of a DNS response a process read. Anything else
+// read on a resolver's socket (a query, for a server that also resolves on
+// it; garbage) names nothing.
+func (e *Engine) dnsAnswer(msg []byte, cut int, now time.Time) {
+	if cut > 0 {
+		e.dnsCut++
+	}
+	a, err := dnscache.Parse(msg)
+	if err != nil {
+		return
+	}
+	e.names.Add(a, now)
+}
+
 func (e *Engine) badEvent(err error) {
 	if e.badEvents.Add(1) == 1 {
 		e.log.Warn("dropping a malformed event (reported once; see the bad events counter)", zap.Error(err))
@@ -383,6 +416,9 @@ func (e *Engine) badEvent(err error) {
 func (e *Engine) openConn(h *syscallsEventHeader, role Role, now time.Time) *tracked {
 	c := &Conn{ID: e.conns.newID(), Process: e.procs.get(int(h.Pid)), Role: role, Opened: now, sock: h.Sock}
 	c.Local, c.Remote = h.Tuple.addrs()
+	if role != RoleServer {
+		c.ServerName = e.names.Name(c.Remote.Addr(), now)
+	}
 	follow := e.handler.ConnOpened(c)
 	if !follow {
 		e.setPolicy(c, syscallsConnPolicyPOLICY_IGNORE)

@@ -1,0 +1,111 @@
+package e2e
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"strings"
+	"testing"
+
+	"golang.org/x/net/dns/dnsmessage"
+)
+
+// dnsServerAddrs are loopback addresses a test DNS server may take port 53
+// on: systemd-resolved holds 127.0.0.53 and 127.0.0.54, so the first of
+// these that is free is used.
+var dnsServerAddrs = []string{"127.0.0.153", "127.0.1.53", "127.0.2.53", "127.0.3.53"}
+
+// StartDNSServer answers DNS queries over UDP on port 53 of a loopback
+// address until t ends: an A record with TTL ttl for each name of names
+// (case-insensitive, without the final dot), NXDOMAIN for any other. It
+// returns the server's address. It runs in the test's process, which the
+// capture never sees: only the clients' reads are captured.
+func StartDNSServer(t testing.TB, names map[string]netip.Addr, ttl uint32) netip.Addr {
+	t.Helper()
+	var pc net.PacketConn
+	var errs []error
+	for _, a := range dnsServerAddrs {
+		c, err := net.ListenPacket("udp4", net.JoinHostPort(a, "53"))
+		if err == nil {
+			pc = c
+			break
+		}
+		errs = append(errs, err)
+	}
+	if pc == nil {
+		t.Fatalf("no loopback address has port 53 free for the test DNS server: %v", errors.Join(errs...))
+	}
+	t.Cleanup(func() { pc.Close() })
+	go func() {
+		buf := make([]byte, 512)
+		for {
+			n, from, err := pc.ReadFrom(buf)
+			if err != nil {
+				return // closed
+			}
+			if resp, err := dnsResponse(buf[:n], names, ttl); err == nil {
+				_, _ = pc.WriteTo(resp, from)
+			}
+		}
+	}()
+	return netip.MustParseAddr(pc.LocalAddr().(*net.UDPAddr).IP.String())
+}
+
+// dnsResponse answers the query q from names.
+func dnsResponse(q []byte, names map[string]netip.Addr, ttl uint32) ([]byte, error) {
+	var p dnsmessage.Parser
+	h, err := p.Start(q)
+	if err != nil {
+		return nil, fmt.Errorf("reading a DNS query: %w", err)
+	}
+	question, err := p.Question()
+	if err != nil {
+		return nil, fmt.Errorf("reading a DNS query's question: %w", err)
+	}
+	ip, found := names[strings.ToLower(strings.TrimSuffix(question.Name.String(), "."))]
+	rh := dnsmessage.Header{ID: h.ID, Response: true, Authoritative: true, RecursionDesired: h.RecursionDesired}
+	if !found {
+		rh.RCode = dnsmessage.RCodeNameError
+	}
+	b := dnsmessage.NewBuilder(nil, rh)
+	b.EnableCompression()
+	err = errors.Join(b.StartQuestions(), b.Question(question), b.StartAnswers())
+	if found && question.Type == dnsmessage.TypeA && ip.Is4() {
+		err = errors.Join(err, b.AResource(dnsmessage.ResourceHeader{Name: question.Name, Class: dnsmessage.ClassINET, TTL: ttl},
+			dnsmessage.AResource{A: ip.As4()}))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("building a DNS response: %w", err)
+	}
+	return b.Finish()
+}
+
+// PythonResolveAndSend is a python3 program that resolves argv[2] with an A
+// query to the DNS server at argv[1], port 53, over UDP: with connect, send
+// and recv (as glibc's and Go's resolvers do) when argv[3] is "connect",
+// else with sendto and recvfrom. Then it connects to the address answered,
+// port argv[4], sends the bytes hex-encoded in argv[5], shuts its sending
+// side and reads until the server closes.
+const PythonResolveAndSend = `import socket, struct, sys
+dns, name, mode, port, payload = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), bytes.fromhex(sys.argv[5])
+q = struct.pack(">HHHHHH", 0x4242, 0x0100, 1, 0, 0, 0)
+q += b"".join(bytes([len(l)]) + l.encode() for l in name.split(".")) + b"\0" + struct.pack(">HH", 1, 1)
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+u.settimeout(5)
+if mode == "connect":
+    u.connect((dns, 53))
+    u.send(q)
+    r = u.recv(2048)
+else:
+    u.sendto(q, (dns, 53))
+    r, _ = u.recvfrom(2048)
+u.close()
+assert struct.unpack(">H", r[6:8])[0] == 1, "no answer for " + name
+ip = socket.inet_ntoa(r[-4:])  # the one A record's address ends the message
+s = socket.create_connection((ip, port))
+s.sendall(payload)
+s.shutdown(socket.SHUT_WR)
+while s.recv(4096):
+    pass
+s.close()`
