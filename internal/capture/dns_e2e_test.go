@@ -5,7 +5,6 @@ package capture
 import (
 	"encoding/hex"
 	"fmt"
-	"net"
 	"net/netip"
 	"os/exec"
 	"strconv"
@@ -23,8 +22,8 @@ import (
 func TestE2EEngineDNSNames(t *testing.T) {
 	e2e.RequireBPF(t)
 	servers := map[string]netip.AddrPort{
-		"cache.ebpftap.test": pongServer(t, "127.0.0.9"),
-		"db.ebpftap.test":    pongServer(t, "127.0.0.10"),
+		"cache.ebpftap.test": e2e.PongServer(t, "127.0.0.9"),
+		"db.ebpftap.test":    e2e.PongServer(t, "127.0.0.10"),
 	}
 	names := map[string]netip.Addr{}
 	for name, ap := range servers {
@@ -61,32 +60,4 @@ func TestE2EEngineDNSNames(t *testing.T) {
 			}
 		})
 	}
-}
-
-// pongServer answers every connection to addr (a loopback address, port
-// chosen) with a Redis "+PONG" once the client's bytes arrived, then closes
-// it; it stops with t.
-func pongServer(t *testing.T, addr string) netip.AddrPort {
-	t.Helper()
-	ln, err := net.Listen("tcp4", net.JoinHostPort(addr, "0"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				buf := make([]byte, 512)
-				if _, err := c.Read(buf); err == nil {
-					_, _ = c.Write([]byte("+PONG\r\n"))
-				}
-			}()
-		}
-	}()
-	return netip.MustParseAddrPort(ln.Addr().String())
 }

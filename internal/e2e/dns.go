@@ -85,8 +85,10 @@ func dnsResponse(q []byte, names map[string]netip.Addr, ttl uint32) ([]byte, err
 // query to the DNS server at argv[1], port 53, over UDP: with connect, send
 // and recv (as glibc's and Go's resolvers do) when argv[3] is "connect",
 // else with sendto and recvfrom. Then it connects to the address answered,
-// port argv[4], sends the bytes hex-encoded in argv[5], shuts its sending
-// side and reads until the server closes.
+// port argv[4], sends the bytes hex-encoded in argv[5] and reads until the
+// server closes. (It does not shut its sending side first: a socket that did
+// is closed by TCP as soon as the server's FIN arrives, before the process
+// reads what came with it, and the engine drops those reads as late.)
 const PythonResolveAndSend = `import socket, struct, sys
 dns, name, mode, port, payload = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), bytes.fromhex(sys.argv[5])
 q = struct.pack(">HHHHHH", 0x4242, 0x0100, 1, 0, 0, 0)
@@ -105,7 +107,34 @@ assert struct.unpack(">H", r[6:8])[0] == 1, "no answer for " + name
 ip = socket.inet_ntoa(r[-4:])  # the one A record's address ends the message
 s = socket.create_connection((ip, port))
 s.sendall(payload)
-s.shutdown(socket.SHUT_WR)
 while s.recv(4096):
     pass
 s.close()`
+
+// PongServer answers every connection to addr (a loopback address, port
+// chosen) with a Redis "+PONG" once the client's first bytes arrived, then
+// closes it; it stops with t.
+func PongServer(t testing.TB, addr string) netip.AddrPort {
+	t.Helper()
+	ln, err := net.Listen("tcp4", net.JoinHostPort(addr, "0"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return // closed
+			}
+			go func() {
+				defer c.Close()
+				buf := make([]byte, 512)
+				if _, err := c.Read(buf); err == nil {
+					_, _ = c.Write([]byte("+PONG\r\n"))
+				}
+			}()
+		}
+	}()
+	return netip.MustParseAddrPort(ln.Addr().String())
+}
