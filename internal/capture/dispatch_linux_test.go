@@ -5,6 +5,7 @@ package capture
 import (
 	"encoding/binary"
 	"errors"
+	"net/netip"
 	"testing"
 	"unsafe"
 
@@ -145,6 +146,40 @@ func TestDispatchDNSNamesConnections(t *testing.T) {
 	e.dispatch(short[:dnsSize-1])
 	if n := e.badEvents.Load(); n != 2 {
 		t.Errorf("bad events %d, want 2", n)
+	}
+}
+
+// TestDispatchDNSOverTCP: the answers a DNS server sends over TCP, each
+// after its length, name their addresses; the kernel keeps copying the
+// connection, which the handler refused, until a loss ends the reading.
+func TestDispatchDNSOverTCP(t *testing.T) {
+	e := newDispatchEngine(t, &refuser{})
+	open := openRecord(1, RoleClient)
+	(*syscallsEventHeader)(unsafe.Pointer(&open[0])).Tuple.Dport = 53
+	e.dispatch(open)
+	answer := dnsRecord(t, "tcp.example.", [4]byte{192, 0, 2, 53}, 60, 0)
+	msg, _, err := decodeDNS(answer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	framed := string(binary.BigEndian.AppendUint16(nil, uint16(len(msg)))) + string(msg)
+	data := func(dir Direction, s string, lost uint32) []byte {
+		r := dataEventRecord(1, dir, 0, s, lost)
+		(*syscallsEventHeader)(unsafe.Pointer(&r[0])).Tuple.Dport = 53
+		return r
+	}
+	e.dispatch(data(Send, "\x00\x1cquery", 0))
+	e.dispatch(data(Recv, framed[:5], 0))
+	e.dispatch(data(Recv, framed[5:], 0))
+	if got := e.names.Name(netip.MustParseAddr("192.0.2.53"), e.clock.wall(1)); got != "tcp.example" {
+		t.Errorf("the name of the address answered over TCP: %q, want tcp.example", got)
+	}
+	if got := policiesSet(e); len(got) != 0 {
+		t.Errorf("policies %v while the answers were read; want none", got)
+	}
+	e.dispatch(data(Recv, "", 10))
+	if got := policiesSet(e); len(got) != 1 || got[0].policy != syscallsConnPolicyPOLICY_COUNT {
+		t.Errorf("policies %v after a loss; want count-only", got)
 	}
 }
 

@@ -43,6 +43,9 @@ const lateWindow = 2 * time.Second
 // its TTL: a client connects right after its answer, even one with TTL 0.
 const dnsMinTTL = 5 * time.Second
 
+// dnsPort is DNS's: a client connection to it is read for answers.
+const dnsPort = 53
+
 // sweepInterval is how often the reader wakes, even without events, to close
 // idle connections.
 const sweepInterval = time.Second
@@ -426,7 +429,11 @@ func (e *Engine) openConn(h *syscallsEventHeader, role Role, now time.Time) *tra
 	if dropped := e.conns.add(h.Sock, c, follow, now); dropped != nil {
 		e.forgetConn(dropped, now)
 	}
-	return e.conns.lookup(h.Sock, now)
+	tr := e.conns.lookup(h.Sock, now)
+	if follow && role == RoleClient && c.Remote.Port() == dnsPort {
+		tr.dns = &dnscache.Stream{}
+	}
+	return tr
 }
 
 // stopCopying has the kernel count tr's payload only, when the handler wants
@@ -437,7 +444,7 @@ func (e *Engine) stopCopying(tr *tracked) {
 		return // asked already
 	}
 	tr.countOnly = true
-	if !tr.scanningHello() {
+	if !tr.readingWire() {
 		e.setPolicy(tr.conn, syscallsConnPolicyPOLICY_COUNT)
 	}
 }
@@ -477,7 +484,18 @@ func (e *Engine) scanHello(tr *tracked, dir Direction, data []byte, lostBefore, 
 	}
 	if h.done {
 		h.buf = nil
-		if tr.countOnly && !tr.scanningHello() {
+		if tr.countOnly && !tr.readingWire() {
+			e.setPolicy(tr.conn, syscallsConnPolicyPOLICY_COUNT)
+		}
+	}
+}
+
+// readDNS reads the answers of a DNS server over TCP from what it sent;
+// lost bytes end the reading, as does the stream's bound.
+func (e *Engine) readDNS(tr *tracked, data []byte, lostBefore, lostAfter int, now time.Time) {
+	if lostBefore > 0 || !tr.dns.Write(data, lostAfter, func(msg []byte) { e.dnsAnswer(msg, 0, now) }) {
+		tr.dns = nil
+		if tr.countOnly && !tr.readingWire() {
 			e.setPolicy(tr.conn, syscallsConnPolicyPOLICY_COUNT)
 		}
 	}
@@ -572,6 +590,9 @@ func (e *Engine) data(h *syscallsEventHeader, d dataRecord, now time.Time) {
 	}
 	if !plaintext {
 		e.scanHello(tr, dir, d.data, int(d.lostBefore), int(d.len)-len(d.data))
+		if tr.dns != nil && dir == Recv {
+			e.readDNS(tr, d.data, int(d.lostBefore), int(d.len)-len(d.data), now)
+		}
 	}
 	want := true
 	if d.lostBefore > 0 {
