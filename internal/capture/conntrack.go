@@ -36,7 +36,7 @@ type tracked struct {
 	// The TLS hellos are looked for at the start of each direction's wire
 	// bytes (indexed by Direction). countOnly: the handler wants no more
 	// payload; the kernel is told once no hello may still be read.
-	hello     [3]helloScan
+	hello [3]helloScan
 	// dns reads the answers of a DNS server over TCP (port 53) while it
 	// wants bytes; nil otherwise. The kernel keeps copying meanwhile.
 	dns       *dnscache.Stream

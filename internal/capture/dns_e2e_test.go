@@ -14,9 +14,10 @@ import (
 	"github.com/ebpftap/ebpftap/internal/e2e"
 )
 
-// TestE2EEngineDNSNames resolves two made-up names through a DNS server on
+// TestE2EEngineDNSNames resolves three made-up names through a DNS server on
 // loopback, from a python3 client: one over a connected UDP socket (send and
-// recv, as glibc's and Go's resolvers do), one with sendto and recvfrom.
+// recv, as glibc's and Go's resolvers do), one with sendto and recvfrom, one
+// over TCP.
 // The client then opens a TCP connection to each address answered: each is
 // named by its name. Both ways of reading the kernel's structures are run.
 func TestE2EEngineDNSNames(t *testing.T) {
@@ -24,6 +25,7 @@ func TestE2EEngineDNSNames(t *testing.T) {
 	servers := map[string]netip.AddrPort{
 		"cache.ebpftap.test": e2e.PongServer(t, "127.0.0.9"),
 		"db.ebpftap.test":    e2e.PongServer(t, "127.0.0.10"),
+		"tcp.ebpftap.test":   e2e.PongServer(t, "127.0.0.12"),
 	}
 	names := map[string]netip.Addr{}
 	for name, ap := range servers {
@@ -34,7 +36,7 @@ func TestE2EEngineDNSNames(t *testing.T) {
 		t.Run(fmt.Sprintf("probe_reads=%v", probeReads), func(t *testing.T) {
 			rec := &recorder{}
 			e := startEngineWith(t, Options{ProbeReads: probeReads}, rec)
-			modes := map[string]string{"cache.ebpftap.test": "connect", "db.ebpftap.test": "sendto"}
+			modes := map[string]string{"cache.ebpftap.test": "connect", "db.ebpftap.test": "sendto", "tcp.ebpftap.test": "tcp"}
 			for name, mode := range modes {
 				port := strconv.Itoa(int(servers[name].Port()))
 				ping := hex.EncodeToString([]byte("*1\r\n$4\r\nPING\r\n"))

@@ -1,8 +1,10 @@
 package e2e
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/netip"
 	"strings"
@@ -16,27 +18,36 @@ import (
 // these that is free is used.
 var dnsServerAddrs = []string{"127.0.0.153", "127.0.1.53", "127.0.2.53", "127.0.3.53"}
 
-// StartDNSServer answers DNS queries over UDP on port 53 of a loopback
-// address until t ends: an A record with TTL ttl for each name of names
+// StartDNSServer answers DNS queries over UDP and TCP on port 53 of a
+// loopback address until t ends: an A record with TTL ttl for each name of names
 // (case-insensitive, without the final dot), NXDOMAIN for any other. It
 // returns the server's address. It runs in the test's process, which the
 // capture never sees: only the clients' reads are captured.
 func StartDNSServer(t testing.TB, names map[string]netip.Addr, ttl uint32) netip.Addr {
 	t.Helper()
 	var pc net.PacketConn
+	var ln net.Listener
 	var errs []error
 	for _, a := range dnsServerAddrs {
 		c, err := net.ListenPacket("udp4", net.JoinHostPort(a, "53"))
-		if err == nil {
-			pc = c
-			break
+		if err != nil {
+			errs = append(errs, err)
+			continue
 		}
-		errs = append(errs, err)
+		l, err := net.Listen("tcp4", net.JoinHostPort(a, "53"))
+		if err != nil {
+			c.Close()
+			errs = append(errs, err)
+			continue
+		}
+		pc, ln = c, l
+		break
 	}
 	if pc == nil {
 		t.Fatalf("no loopback address has port 53 free for the test DNS server: %v", errors.Join(errs...))
 	}
-	t.Cleanup(func() { pc.Close() })
+	t.Cleanup(func() { pc.Close(); ln.Close() })
+	go serveDNSOverTCP(ln, names, ttl)
 	go func() {
 		buf := make([]byte, 512)
 		for {
@@ -50,6 +61,31 @@ func StartDNSServer(t testing.TB, names map[string]netip.Addr, ttl uint32) netip
 		}
 	}()
 	return netip.MustParseAddr(pc.LocalAddr().(*net.UDPAddr).IP.String())
+}
+
+// serveDNSOverTCP answers one query per connection, each message after its
+// two-byte length (RFC 1035 section 4.2.2).
+func serveDNSOverTCP(ln net.Listener, names map[string]netip.Addr, ttl uint32) {
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			return // closed
+		}
+		go func() {
+			defer c.Close()
+			var n [2]byte
+			if _, err := io.ReadFull(c, n[:]); err != nil {
+				return
+			}
+			q := make([]byte, binary.BigEndian.Uint16(n[:]))
+			if _, err := io.ReadFull(c, q); err != nil {
+				return
+			}
+			if resp, err := dnsResponse(q, names, ttl); err == nil {
+				_, _ = c.Write(append(binary.BigEndian.AppendUint16(nil, uint16(len(resp))), resp...))
+			}
+		}()
+	}
 }
 
 // dnsResponse answers the query q from names.
@@ -84,7 +120,7 @@ func dnsResponse(q []byte, names map[string]netip.Addr, ttl uint32) ([]byte, err
 // PythonResolveAndSend is a python3 program that resolves argv[2] with an A
 // query to the DNS server at argv[1], port 53, over UDP: with connect, send
 // and recv (as glibc's and Go's resolvers do) when argv[3] is "connect",
-// else with sendto and recvfrom. Then it connects to the address answered,
+// over TCP when it is "tcp", else with sendto and recvfrom. Then it connects to the address answered,
 // port argv[4], sends the bytes hex-encoded in argv[5] and reads until the
 // server closes. (It does not shut its sending side first: a socket that did
 // is closed by TCP as soon as the server's FIN arrives, before the process
@@ -95,7 +131,17 @@ q = struct.pack(">HHHHHH", 0x4242, 0x0100, 1, 0, 0, 0)
 q += b"".join(bytes([len(l)]) + l.encode() for l in name.split(".")) + b"\0" + struct.pack(">HH", 1, 1)
 u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 u.settimeout(5)
-if mode == "connect":
+if mode == "tcp":
+    t = socket.create_connection((dns, 53))
+    t.sendall(struct.pack(">H", len(q)) + q)
+    r = b""
+    while len(r) < 2 or len(r) < 2 + struct.unpack(">H", r[:2])[0]:
+        d = t.recv(2048)
+        assert d, "the DNS server closed early"
+        r += d
+    r = r[2:]
+    t.close()
+elif mode == "connect":
     u.connect((dns, 53))
     u.send(q)
     r = u.recv(2048)
