@@ -47,7 +47,7 @@ func StartDNSServer(t testing.TB, names map[string]netip.Addr, ttl uint32) netip
 		t.Fatalf("no loopback address has port 53 free for the test DNS server: %v", errors.Join(errs...))
 	}
 	t.Cleanup(func() { pc.Close(); ln.Close() })
-	go serveDNSOverTCP(ln, names, ttl)
+	go serveEach(ln, func(c net.Conn) { answerOverTCP(c, names, ttl) })
 	go func() {
 		buf := make([]byte, 512)
 		for {
@@ -63,9 +63,9 @@ func StartDNSServer(t testing.TB, names map[string]netip.Addr, ttl uint32) netip
 	return netip.MustParseAddr(pc.LocalAddr().(*net.UDPAddr).IP.String())
 }
 
-// serveDNSOverTCP answers one query per connection, each message after its
-// two-byte length (RFC 1035 section 4.2.2).
-func serveDNSOverTCP(ln net.Listener, names map[string]netip.Addr, ttl uint32) {
+// serveEach calls serve on a goroutine of its own for each connection ln
+// accepts, and closes the connection after, until ln is closed.
+func serveEach(ln net.Listener, serve func(net.Conn)) {
 	for {
 		c, err := ln.Accept()
 		if err != nil {
@@ -73,18 +73,24 @@ func serveDNSOverTCP(ln net.Listener, names map[string]netip.Addr, ttl uint32) {
 		}
 		go func() {
 			defer c.Close()
-			var n [2]byte
-			if _, err := io.ReadFull(c, n[:]); err != nil {
-				return
-			}
-			q := make([]byte, binary.BigEndian.Uint16(n[:]))
-			if _, err := io.ReadFull(c, q); err != nil {
-				return
-			}
-			if resp, err := dnsResponse(q, names, ttl); err == nil {
-				_, _ = c.Write(append(binary.BigEndian.AppendUint16(nil, uint16(len(resp))), resp...))
-			}
+			serve(c)
 		}()
+	}
+}
+
+// answerOverTCP answers one query on c, each message after its two-byte
+// length (RFC 1035 section 4.2.2).
+func answerOverTCP(c net.Conn, names map[string]netip.Addr, ttl uint32) {
+	var n [2]byte
+	if _, err := io.ReadFull(c, n[:]); err != nil {
+		return
+	}
+	q := make([]byte, binary.BigEndian.Uint16(n[:]))
+	if _, err := io.ReadFull(c, q); err != nil {
+		return
+	}
+	if resp, err := dnsResponse(q, names, ttl); err == nil {
+		_, _ = c.Write(append(binary.BigEndian.AppendUint16(nil, uint16(len(resp))), resp...))
 	}
 }
 
@@ -167,20 +173,11 @@ func PongServer(t testing.TB, addr string) netip.AddrPort {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return // closed
-			}
-			go func() {
-				defer c.Close()
-				buf := make([]byte, 512)
-				if _, err := c.Read(buf); err == nil {
-					_, _ = c.Write([]byte("+PONG\r\n"))
-				}
-			}()
+	go serveEach(ln, func(c net.Conn) {
+		buf := make([]byte, 512)
+		if _, err := c.Read(buf); err == nil {
+			_, _ = c.Write([]byte("+PONG\r\n"))
 		}
-	}()
+	})
 	return netip.MustParseAddrPort(ln.Addr().String())
 }
