@@ -181,23 +181,54 @@ struct {
 	__type(value, __u8);
 } filter_ports SEC(".maps");
 
-/* ignored_by_port sets IGNORE for sk's connection and reports true when its
- * server port (the remote one for a client, the local one for a server) is
- * filtered out. */
+/* ignore_conn sets IGNORE for sk's connection from its open. The entry
+ * names the ports, which tell a later connection on a reused struct sock. */
+static __always_inline void ignore_conn(struct sock *sk)
+{
+	struct policy_entry p = {.policy = POLICY_IGNORE};
+	p.sport = BPF_CORE_READ(sk, __sk_common.skc_num);
+	p.dport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	__u64 key = (__u64)sk;
+	bpf_map_update_elem(&policies, &key, &p, BPF_ANY);
+}
+
+/* ignored_by_port reports whether sk's server port (the remote one for a
+ * client, the local one for a server) is filtered out. */
 static __always_inline int ignored_by_port(struct sock *sk, int server)
 {
 	if (port_filter == PORT_FILTER_NONE)
 		return 0;
-	struct policy_entry p = {.policy = POLICY_IGNORE};
-	p.sport = BPF_CORE_READ(sk, __sk_common.skc_num);
-	p.dport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
-	__u16 port = server ? p.sport : p.dport;
+	__u16 port = server ? BPF_CORE_READ(sk, __sk_common.skc_num)
+			    : bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
 	int listed = bpf_map_lookup_elem(&filter_ports, &port) != NULL;
-	if (port_filter == PORT_FILTER_INCLUDE ? listed : !listed)
-		return 0;
-	__u64 key = (__u64)sk;
-	bpf_map_update_elem(&policies, &key, &p, BPF_ANY);
-	return 1;
+	return port_filter == PORT_FILTER_INCLUDE ? !listed : listed;
+}
+
+/* Processes filtered out (capture.Options.ExcludeExecutable), by tgid, are
+ * ignored from their connections' open as filtered ports are. User space
+ * enters a process when it learns of it (its exec, or /proc at start) and
+ * removes it at exit; a process not judged yet (its exec event still in the
+ * ring buffer) is judged by user space at its first connection, as without
+ * this map. No lookup when no filter is set (process_filter is rodata). */
+volatile const __u8 process_filter = 0;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 32768); /* capture.Options.MaxProcesses, set at load */
+	__type(key, __u32);         /* tgid */
+	__type(value, __u8);
+} ignored_processes SEC(".maps");
+
+/* ignored sets IGNORE for sk's connection and reports true when its process
+ * or its server port is filtered out. */
+static __always_inline int ignored(struct sock *sk, int server)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	if ((process_filter && bpf_map_lookup_elem(&ignored_processes, &tgid)) || ignored_by_port(sk, server)) {
+		ignore_conn(sk);
+		return 1;
+	}
+	return 0;
 }
 
 /* forget_conn drops what was kept of an earlier connection that had the
@@ -445,7 +476,7 @@ int exit_connect(struct syscall_exit_ctx *ctx)
 	/* A non-blocking connect returns EINPROGRESS with the addresses set. */
 	if (ctx->ret == 0 || ctx->ret == -EINPROGRESS) {
 		forget_conn((struct sock *)a.sock);
-		if (!ignored_by_port((struct sock *)a.sock, 0))
+		if (!ignored((struct sock *)a.sock, 0))
 			emit_header(EVENT_CONN_OPEN, ROLE_CLIENT, a.fd, (struct sock *)a.sock);
 	}
 	return 0;
@@ -460,7 +491,7 @@ static __always_inline int accepted(struct syscall_exit_ctx *ctx)
 	struct sock *sk = sock_from_fd(ctx->ret);
 	if (sk) {
 		forget_conn(sk);
-		if (!ignored_by_port(sk, 1))
+		if (!ignored(sk, 1))
 			emit_header(EVENT_CONN_OPEN, ROLE_SERVER, ctx->ret, sk);
 	}
 	return 0;

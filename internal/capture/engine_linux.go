@@ -59,6 +59,8 @@ type Engine struct {
 
 	objs     syscallObjects
 	policies policyWriter // objs.Policies once loaded
+	procs    *processCache
+	filter   *processFilter // nil without Options.ExcludeExecutable
 	tls      *tlsProbes
 	links    []link.Link // of the tracepoints
 	reader   *ringbuf.Reader
@@ -67,7 +69,6 @@ type Engine struct {
 	unloaded bool
 
 	clock   clock
-	procs   *processCache
 	conns   *connTable
 	unbound *unboundPlaintext
 	names   *dnscache.Cache // the names DNS answers gave addresses
@@ -134,6 +135,13 @@ func (e *Engine) Start() (err error) {
 			return withPrivilegeHint(fmt.Sprintf("attaching %v to tracepoint %s:%s", tp.prog, tp.group, tp.event), err)
 		}
 		e.links = append(e.links, l)
+	}
+	if e.opts.ExcludeExecutable != nil {
+		// After the tracepoints: a process started since has its exec
+		// event on the way.
+		e.filter = &processFilter{exclude: e.opts.ExcludeExecutable, procRoot: e.opts.ProcRoot,
+			ignored: e.objs.IgnoredProcesses, log: e.log}
+		e.filter.scan()
 	}
 
 	e.tls = e.loadTLS()
@@ -304,6 +312,13 @@ func (e *Engine) run() {
 			}
 			e.unbound.expire(now.Add(-unboundWait))
 			e.names.Expire(now)
+			if e.filter != nil {
+				e.countersMu.Lock()
+				if e.finalCounters == nil { // not closing
+					e.filter.revalidate(e.readCounters().RingBufferFull)
+				}
+				e.countersMu.Unlock()
+			}
 			e.conns.forgetClosed(now.Add(-lateWindow))
 			e.publishStats()
 			nextSweep = now.Add(sweepInterval)
@@ -363,6 +378,9 @@ func (e *Engine) dispatch(b []byte) {
 		}
 		e.procs.exec(x)
 		e.tls.execed(x.pid)
+		if e.filter != nil {
+			e.filter.judge(x.pid, x.filename)
+		}
 	case syscallsEventKindEVENT_LIB_OPEN:
 		path, err := decodeLibOpen(b)
 		if err != nil {
@@ -391,6 +409,9 @@ func (e *Engine) dispatch(b []byte) {
 		}
 		e.procs.exit(pid)
 		e.unbound.forget(pid)
+		if e.filter != nil {
+			e.filter.forget(pid)
+		}
 	default:
 		e.badEvent(fmt.Errorf("capture: unknown event kind %d", h.Kind))
 	}

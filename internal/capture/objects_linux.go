@@ -98,6 +98,12 @@ func (e *Engine) loadSyscallObjects() error {
 			ports.Contents = append(ports.Contents, ebpf.MapKV{Key: p, Value: uint8(1)})
 		}
 	}
+	if e.opts.ExcludeExecutable != nil {
+		if err := s.ProcessFilter.Set(uint8(1)); err != nil {
+			return fmt.Errorf("capture: setting process_filter: %w", err)
+		}
+		spec.Maps["ignored_processes"].MaxEntries = uint32(e.opts.MaxProcesses)
+	}
 	if err := spec.LoadAndAssign(&e.objs, nil); err != nil {
 		if e.logVerifier(err) {
 			if !e.opts.ProbeReads {

@@ -36,6 +36,15 @@ type Options struct {
 	// copied. Nil filters none.
 	Ports *PortFilter
 
+	// ExcludeExecutable filters processes by their executable's path in
+	// the kernel as Ports filters connections: the connections of a
+	// process it rejects are not reported and none of their bytes is
+	// copied. The engine judges each process at its exec and, for those
+	// running at Start, from /proc; a process it has not judged yet (its
+	// exec event still on its way) is left to the handler's ConnOpened,
+	// which must apply the same filter. Nil filters none.
+	ExcludeExecutable func(path string) bool
+
 	// ProbeReads reads kernel structures with a bpf_probe_read_kernel call
 	// per field even where the kernel can cast pointers to their BTF types
 	// (the bpf_rdonly_cast kfunc, Linux 6.2+) and read fields directly: the

@@ -241,6 +241,7 @@ const (
 	syscallsMapDnsSocks             = "dns_socks"
 	syscallsMapEvents               = "events"
 	syscallsMapFilterPorts          = "filter_ports"
+	syscallsMapIgnoredProcesses     = "ignored_processes"
 	syscallsMapLastRead             = "last_read"
 	syscallsMapLibScratch           = "lib_scratch"
 	syscallsMapLost                 = "lost"
@@ -276,6 +277,7 @@ const (
 	syscallsVarLostEntries          = "lost_entries"
 	syscallsVarPortFilter           = "port_filter"
 	syscallsVarProbeReadsOnly       = "probe_reads_only"
+	syscallsVarProcessFilter        = "process_filter"
 	syscallsVarSelfTgid             = "self_tgid"
 	syscallsVarTlsLibFiles          = "tls_lib_files"
 	syscallsVarUnusedCloseEvent     = "unused_close_event"
@@ -368,19 +370,20 @@ type syscallsProgramSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type syscallsMapSpecs struct {
-	Calls       *ebpf.MapSpec `ebpf:"calls"`
-	Counters    *ebpf.MapSpec `ebpf:"counters"`
-	DnsSocks    *ebpf.MapSpec `ebpf:"dns_socks"`
-	Events      *ebpf.MapSpec `ebpf:"events"`
-	FilterPorts *ebpf.MapSpec `ebpf:"filter_ports"`
-	LastRead    *ebpf.MapSpec `ebpf:"last_read"`
-	LibScratch  *ebpf.MapSpec `ebpf:"lib_scratch"`
-	Lost        *ebpf.MapSpec `ebpf:"lost"`
-	PendingBind *ebpf.MapSpec `ebpf:"pending_bind"`
-	Policies    *ebpf.MapSpec `ebpf:"policies"`
-	SslSocks    *ebpf.MapSpec `ebpf:"ssl_socks"`
-	TlsCalls    *ebpf.MapSpec `ebpf:"tls_calls"`
-	WireBytes   *ebpf.MapSpec `ebpf:"wire_bytes"`
+	Calls            *ebpf.MapSpec `ebpf:"calls"`
+	Counters         *ebpf.MapSpec `ebpf:"counters"`
+	DnsSocks         *ebpf.MapSpec `ebpf:"dns_socks"`
+	Events           *ebpf.MapSpec `ebpf:"events"`
+	FilterPorts      *ebpf.MapSpec `ebpf:"filter_ports"`
+	IgnoredProcesses *ebpf.MapSpec `ebpf:"ignored_processes"`
+	LastRead         *ebpf.MapSpec `ebpf:"last_read"`
+	LibScratch       *ebpf.MapSpec `ebpf:"lib_scratch"`
+	Lost             *ebpf.MapSpec `ebpf:"lost"`
+	PendingBind      *ebpf.MapSpec `ebpf:"pending_bind"`
+	Policies         *ebpf.MapSpec `ebpf:"policies"`
+	SslSocks         *ebpf.MapSpec `ebpf:"ssl_socks"`
+	TlsCalls         *ebpf.MapSpec `ebpf:"tls_calls"`
+	WireBytes        *ebpf.MapSpec `ebpf:"wire_bytes"`
 }
 
 // syscallsVariableSpecs contains global variables before they are loaded into the kernel.
@@ -390,6 +393,7 @@ type syscallsVariableSpecs struct {
 	LostEntries          *ebpf.VariableSpec `ebpf:"lost_entries"`
 	PortFilter           *ebpf.VariableSpec `ebpf:"port_filter"`
 	ProbeReadsOnly       *ebpf.VariableSpec `ebpf:"probe_reads_only"`
+	ProcessFilter        *ebpf.VariableSpec `ebpf:"process_filter"`
 	SelfTgid             *ebpf.VariableSpec `ebpf:"self_tgid"`
 	TlsLibFiles          *ebpf.VariableSpec `ebpf:"tls_lib_files"`
 	UnusedCloseEvent     *ebpf.VariableSpec `ebpf:"unused_close_event"`
@@ -430,19 +434,20 @@ func (o *syscallsObjects) Close() error {
 //
 // It can be passed to loadSyscallsObjects or ebpf.CollectionSpec.LoadAndAssign.
 type syscallsMaps struct {
-	Calls       *ebpf.Map `ebpf:"calls"`
-	Counters    *ebpf.Map `ebpf:"counters"`
-	DnsSocks    *ebpf.Map `ebpf:"dns_socks"`
-	Events      *ebpf.Map `ebpf:"events"`
-	FilterPorts *ebpf.Map `ebpf:"filter_ports"`
-	LastRead    *ebpf.Map `ebpf:"last_read"`
-	LibScratch  *ebpf.Map `ebpf:"lib_scratch"`
-	Lost        *ebpf.Map `ebpf:"lost"`
-	PendingBind *ebpf.Map `ebpf:"pending_bind"`
-	Policies    *ebpf.Map `ebpf:"policies"`
-	SslSocks    *ebpf.Map `ebpf:"ssl_socks"`
-	TlsCalls    *ebpf.Map `ebpf:"tls_calls"`
-	WireBytes   *ebpf.Map `ebpf:"wire_bytes"`
+	Calls            *ebpf.Map `ebpf:"calls"`
+	Counters         *ebpf.Map `ebpf:"counters"`
+	DnsSocks         *ebpf.Map `ebpf:"dns_socks"`
+	Events           *ebpf.Map `ebpf:"events"`
+	FilterPorts      *ebpf.Map `ebpf:"filter_ports"`
+	IgnoredProcesses *ebpf.Map `ebpf:"ignored_processes"`
+	LastRead         *ebpf.Map `ebpf:"last_read"`
+	LibScratch       *ebpf.Map `ebpf:"lib_scratch"`
+	Lost             *ebpf.Map `ebpf:"lost"`
+	PendingBind      *ebpf.Map `ebpf:"pending_bind"`
+	Policies         *ebpf.Map `ebpf:"policies"`
+	SslSocks         *ebpf.Map `ebpf:"ssl_socks"`
+	TlsCalls         *ebpf.Map `ebpf:"tls_calls"`
+	WireBytes        *ebpf.Map `ebpf:"wire_bytes"`
 }
 
 func (m *syscallsMaps) Close() error {
@@ -452,6 +457,7 @@ func (m *syscallsMaps) Close() error {
 		m.DnsSocks,
 		m.Events,
 		m.FilterPorts,
+		m.IgnoredProcesses,
 		m.LastRead,
 		m.LibScratch,
 		m.Lost,
@@ -470,6 +476,7 @@ type syscallsVariables struct {
 	LostEntries          *ebpf.Variable `ebpf:"lost_entries"`
 	PortFilter           *ebpf.Variable `ebpf:"port_filter"`
 	ProbeReadsOnly       *ebpf.Variable `ebpf:"probe_reads_only"`
+	ProcessFilter        *ebpf.Variable `ebpf:"process_filter"`
 	SelfTgid             *ebpf.Variable `ebpf:"self_tgid"`
 	TlsLibFiles          *ebpf.Variable `ebpf:"tls_lib_files"`
 	UnusedCloseEvent     *ebpf.Variable `ebpf:"unused_close_event"`

@@ -18,9 +18,12 @@ const (
 type Filter struct {
 	Direction      Direction
 	IgnoreLoopback bool
-	// ExcludeProcess reports whether a process's connections are left
-	// alone; nil excludes none.
-	ExcludeProcess func(*capture.Process) bool
+	// ExcludeExecutable reports whether the connections of processes
+	// running this executable (its path) are left alone; nil excludes none.
+	// The engine applies the same filter in the kernel
+	// (capture.Options.ExcludeExecutable); this one decides the processes
+	// the kernel had not judged yet.
+	ExcludeExecutable func(path string) bool
 	// FollowPort reports whether connections with this server port (the
 	// peer's for a client, the local one for a server) are followed; nil
 	// follows every port. The engine applies the same filter in the kernel
@@ -35,7 +38,7 @@ func (f *Filter) follow(c *capture.Conn) bool {
 	if f.IgnoreLoopback && c.Remote.Addr().IsLoopback() {
 		return false
 	}
-	if f.ExcludeProcess != nil && f.ExcludeProcess(c.Process) {
+	if f.ExcludeExecutable != nil && f.ExcludeExecutable(c.Process.ExePath) {
 		return false
 	}
 	return c.Role == capture.RoleUnknown || f.followRole(c.Role, c)

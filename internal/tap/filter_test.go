@@ -18,7 +18,7 @@ func TestFilter(t *testing.T) {
 		fromPeer   = conn(capture.RoleServer, "192.168.1.9:50000", "/usr/sbin/nginx")
 		unknown    = conn(capture.RoleUnknown, "93.184.216.34:443", "/usr/bin/curl")
 	)
-	isNginx := func(p *capture.Process) bool { return p.ExePath == "/usr/sbin/nginx" }
+	isNginx := func(path string) bool { return path == "/usr/sbin/nginx" }
 	for _, tc := range []struct {
 		name    string
 		filter  Filter
@@ -29,7 +29,7 @@ func TestFilter(t *testing.T) {
 		{"egress-internal", Filter{Direction: EgressInternal}, map[*capture.Conn]bool{toPublic: false, toPrivate: true, toLoopback: true, fromPeer: false}},
 		{"ingress", Filter{Direction: Ingress}, map[*capture.Conn]bool{toPublic: false, fromPeer: true}},
 		{"all, loopback ignored", Filter{Direction: All, IgnoreLoopback: true}, map[*capture.Conn]bool{toPublic: true, toLoopback: false, fromPeer: true}},
-		{"excluded process", Filter{Direction: All, ExcludeProcess: isNginx}, map[*capture.Conn]bool{toPublic: true, fromPeer: false}},
+		{"excluded process", Filter{Direction: All, ExcludeExecutable: isNginx}, map[*capture.Conn]bool{toPublic: true, fromPeer: false}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			for c, want := range tc.follows {

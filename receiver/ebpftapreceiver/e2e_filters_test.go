@@ -13,8 +13,8 @@ import (
 // TestE2EFilters runs curl against two local servers with one server port
 // excluded and only curl included: the excluded port's connections are not
 // reported at all, and the servers' own ends are left out. That the kernel
-// itself ignores a filtered port, copying nothing, is capture's
-// TestE2EEnginePortFilter.
+// itself ignores a filtered port or process, copying nothing, is capture's
+// TestE2EEnginePortFilter and TestE2EEngineProcessFilter.
 func TestE2EFilters(t *testing.T) {
 	excluded := startServer(t, e2eProgram(t, "goserver"))
 	kept := startServer(t, e2eProgram(t, "goserver"))

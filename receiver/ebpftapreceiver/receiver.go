@@ -60,12 +60,13 @@ type ebpftapReceiver struct {
 	logs    consumer.Logs
 	metrics consumer.Metrics
 
-	engine  *capture.Engine
-	tap     *tap.Tap
-	obsrecv *receiverhelper.ObsReport
-	stop    chan struct{}
-	flushed sync.WaitGroup
-	kick    chan struct{} // a batch reached flushSize
+	engineOpts capture.Options // from prepare
+	engine     *capture.Engine
+	tap        *tap.Tap
+	obsrecv    *receiverhelper.ObsReport
+	stop       chan struct{}
+	flushed    sync.WaitGroup
+	kick       chan struct{} // a batch reached flushSize
 
 	translator *translate.Translator // Append: the flusher only; Describe: any goroutine
 	// spare is the flusher's: the pending slice it translated last, emptied,
@@ -147,13 +148,7 @@ func (r *ebpftapReceiver) Start(_ context.Context, _ component.Host) error {
 		return err
 	}
 	var err error
-	r.engine, err = capture.NewEngine(capture.Options{
-		RingBufferSize: r.cfg.Engine.RingBufferSize,
-		MaxConnections: r.cfg.Engine.MaxConnections,
-		IdleTimeout:    r.cfg.Engine.IdleTimeout,
-		Ports:          enginePorts(r.cfg.Filters.Ports),
-		Logger:         r.log,
-	}, r.tap)
+	r.engine, err = capture.NewEngine(r.engineOpts, r.tap)
 	if err == nil {
 		err = r.engine.Start()
 	}
@@ -196,6 +191,16 @@ func (r *ebpftapReceiver) prepare() error {
 	r.stop = make(chan struct{})
 	r.kick = make(chan struct{}, 1)
 	r.tap = tap.New(tapCfg, r)
+	r.engineOpts = capture.Options{
+		RingBufferSize: r.cfg.Engine.RingBufferSize,
+		MaxConnections: r.cfg.Engine.MaxConnections,
+		IdleTimeout:    r.cfg.Engine.IdleTimeout,
+		// The kernel filters as the tap does, from the open; the tap
+		// decides what the kernel could not.
+		Ports:             enginePorts(r.cfg.Filters.Ports),
+		ExcludeExecutable: tapCfg.Filter.ExcludeExecutable,
+		Logger:            r.log,
+	}
 	return nil
 }
 

@@ -27,8 +27,8 @@ func newTapConfig(cfg *Config) (tap.Config, error) {
 		return tap.Config{}, err
 	}
 	if include != nil || exclude != nil {
-		f.ExcludeProcess = func(p *capture.Process) bool {
-			return (include != nil && !include(p.ExePath)) || (exclude != nil && exclude(p.ExePath))
+		f.ExcludeExecutable = func(path string) bool {
+			return (include != nil && !include(path)) || (exclude != nil && exclude(path))
 		}
 	}
 	if ports := enginePorts(cfg.Filters.Ports); ports != nil {

@@ -30,7 +30,7 @@ func TestTapConfig(t *testing.T) {
 				t.Fatal(err)
 			}
 			for p, want := range tc.excluded {
-				if got := tc2.Filter.ExcludeProcess(p); got != want {
+				if got := tc2.Filter.ExcludeExecutable(p.ExePath); got != want {
 					t.Errorf("%s: excluded = %v, want %v", p.ExePath, got, want)
 				}
 			}
@@ -39,7 +39,7 @@ func TestTapConfig(t *testing.T) {
 	if _, err := newTapConfig(&Config{Filters: FiltersConfig{ExcludeProcesses: []ProcessMatch{{Exe: "(", Match: MatchRegex}}}}); err == nil {
 		t.Error("an invalid regular expression was accepted")
 	}
-	if c, _ := newTapConfig(&Config{}); c.Filter.ExcludeProcess != nil {
+	if c, _ := newTapConfig(&Config{}); c.Filter.ExcludeExecutable != nil {
 		t.Error("no exclusion configured, yet a process predicate")
 	}
 }
@@ -109,7 +109,7 @@ func TestTapConfigIncludeAndPorts(t *testing.T) {
 		t.Fatal(err)
 	}
 	for p, want := range map[*capture.Process]bool{curl: false, wget: true, nginx: true} {
-		if got := c.Filter.ExcludeProcess(p); got != want {
+		if got := c.Filter.ExcludeExecutable(p.ExePath); got != want {
 			t.Errorf("%s: excluded = %v, want %v", p.ExePath, got, want)
 		}
 	}
