@@ -25,7 +25,7 @@ FUZZTIME     ?= 50000x
 # The fuzz targets `make test` runs briefly, each for $(FUZZTIME), as package:target.
 FUZZ_TARGETS ?= ./internal/httpparse:FuzzConn ./internal/httpparse:FuzzH2 ./internal/httpparse:FuzzDecodeContent \
                 ./internal/capture:FuzzParseHello ./internal/binsym:FuzzELF ./internal/binsym:FuzzGopclntab \
-                ./internal/capture:FuzzDispatch ./internal/wireproto:FuzzIdentify
+                ./internal/capture:FuzzDispatch ./internal/wireproto:FuzzIdentify ./internal/dnscache:FuzzParse
 
 .PHONY: all generate build run test fuzz bench microbench lint
 

@@ -12,6 +12,7 @@ const struct exec_event *unused_exec_event __attribute__((unused));
 const struct close_event *unused_close_event __attribute__((unused));
 const struct tls_bind_event *unused_tls_bind_event __attribute__((unused));
 const struct lib_open_event *unused_lib_open_event __attribute__((unused));
+const struct dns_event *unused_dns_event __attribute__((unused));
 const enum event_kind *unused_event_kind __attribute__((unused));
 const enum conn_role *unused_conn_role __attribute__((unused));
 const enum data_dir *unused_data_dir __attribute__((unused));
@@ -38,7 +39,15 @@ struct call_args {
 	 * nested task storage use refused it, leaves its call's arguments; the
 	 * exits are attached before the enters, so attaching leaves none.) */
 	__s32 nr;
-	__u32 _pad;
+	__u16 udp; /* enum udp_call: what exit does for a UDP socket */
+	__u16 _pad;
+};
+
+/* What the exit of a call on a UDP socket does. */
+enum udp_call {
+	UDP_NONE = 0,   /* a TCP socket */
+	UDP_LEARN = 1,  /* a query went to port 53: note the socket in dns_socks */
+	UDP_ANSWER = 2, /* a read on a socket of dns_socks: copy it as EVENT_DNS */
 };
 
 /* Task storage: a thread's slot lives in its task_struct and goes with it,
@@ -54,7 +63,7 @@ struct {
 
 /* remember_call keeps a syscall's arguments for its exit. */
 static __always_inline int remember_call(__s32 nr, struct sock *sk, __s32 fd, __u64 buf, __u64 iovcnt,
-					 __u16 is_iov, __u16 counted)
+					 __u16 is_iov, __u16 counted, __u16 udp)
 {
 	struct call_args *a = thread_slot(&calls, 1);
 	if (!a) {
@@ -69,6 +78,7 @@ static __always_inline int remember_call(__s32 nr, struct sock *sk, __s32 fd, __
 	a->is_iov = is_iov;
 	a->counted = counted;
 	a->nr = nr;
+	a->udp = udp;
 	return 0;
 }
 
@@ -230,13 +240,115 @@ static __always_inline void forget_conn(struct sock *sk)
 	bpf_map_delete_elem(&wire_bytes, &key);
 }
 
-static __always_inline int enter_data(__s32 nr, __s32 fd, __u64 buf, __u64 iovcnt, __u32 is_iov, __u8 dir)
+/* DNS. Connections are named by the answers their process read before it
+ * opened them: a resolver sends its query on a UDP socket to port 53, either
+ * connected there first (glibc, Go and musl do, then send and read) or with
+ * the address in sendto or sendmsg. Such a socket is noted in dns_socks, and
+ * what is read on it comes out as EVENT_DNS. Any other UDP socket costs its
+ * reads and writes one lookup here, and a sendto or sendmsg with an address
+ * a 4-byte read of the port. DNS over TCP is a TCP connection like any
+ * other: user space reads it. */
+#define DNS_PORT 53
+
+/* The UDP sockets a DNS query was sent on, keyed by struct sock address,
+ * with the local port they had then: an entry left by a socket whose memory
+ * a new one reuses names another port, and is not the new one's. An LRU: a
+ * lost entry loses that socket's next answers, nothing else. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u64);
+	__type(value, __u32);
+} dns_socks SEC(".maps");
+
+static __always_inline __u16 local_port(struct sock *sk)
+{
+	if (kernel_casts())
+		return kernel_cast(sk, struct sock_common)->skc_num;
+	return BPF_CORE_READ(sk, __sk_common.skc_num);
+}
+
+static __always_inline int is_dns_sock(struct sock *sk)
+{
+	__u64 key = (__u64)sk;
+	__u32 *port = bpf_map_lookup_elem(&dns_socks, &key);
+	return port && *port == local_port(sk);
+}
+
+/* dest_port is the port of the socket address at addr (user memory), or 0. */
+static __always_inline __u16 dest_port(__u64 addr)
+{
+	struct sockaddr_port_user a = {};
+	if (!addr || bpf_probe_read_user(&a, sizeof(a), (void *)addr))
+		return 0;
+	if (a.family != AF_INET && a.family != AF_INET6)
+		return 0;
+	return bpf_ntohs(a.port);
+}
+
+/* enter_udp remembers a call on a UDP socket when its exit has something to
+ * do: a read on a DNS socket, or a query sent to port 53 (dest: the address
+ * of a sendto or sendmsg, else 0). */
+static __always_inline int enter_udp(__s32 nr, struct sock *sk, __s32 fd, __u64 buf, __u64 iovcnt,
+				     __u32 is_iov, __u8 dir, __u64 dest)
+{
+	if (is_dns_sock(sk))
+		return dir == DIR_RECV ? remember_call(nr, sk, fd, buf, iovcnt, is_iov, 0, UDP_ANSWER) : 0;
+	if (dir == DIR_SEND && dest_port(dest) == DNS_PORT)
+		return remember_call(nr, sk, fd, 0, 0, 0, 0, UDP_LEARN);
+	return 0;
+}
+
+/* learn_dns_sock notes sk as a socket DNS queries go out on. At the exit of
+ * the call: an unbound socket gets its local port in it. */
+static __always_inline void learn_dns_sock(struct sock *sk)
+{
+	__u64 key = (__u64)sk;
+	__u32 port = local_port(sk);
+	bpf_map_update_elem(&dns_socks, &key, &port, BPF_ANY);
+}
+
+/* emit_dns sends what a read on a DNS socket returned: n bytes in the
+ * buffer, or in the first of the iovecs, a->buf. */
+static __always_inline void emit_dns(struct call_args *a, __u64 n)
+{
+	__u64 buf = a->buf;
+	__u64 room = n;
+	if (a->is_iov) {
+		struct iovec_user iov = {};
+		if (a->iovcnt == 0 || bpf_probe_read_user(&iov, sizeof(iov), (void *)buf))
+			return;
+		buf = (__u64)iov.iov_base;
+		room = iov.iov_len < n ? iov.iov_len : n;
+	}
+	struct dns_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		count(COUNTER_RINGBUF_FULL, 1);
+		return;
+	}
+	fill_header(&e->hdr, EVENT_DNS, DIR_RECV, a->fd, (struct sock *)a->sock, bpf_ktime_get_ns());
+	__u64 copy = room;
+	asm volatile("" : "+r"(copy)); /* keep the clamp next to the read: see emit_sized */
+	if (copy > MAX_DNS)
+		copy = MAX_DNS;
+	if (bpf_probe_read_user(e->data, copy, (void *)buf))
+		copy = 0;
+	e->len = n > 0xffffffff ? 0xffffffff : n;
+	e->copied = copy;
+	bpf_ringbuf_submit(e, wakeup(sizeof(*e)));
+}
+
+static __always_inline int enter_data(__s32 nr, __s32 fd, __u64 buf, __u64 iovcnt, __u32 is_iov, __u8 dir,
+				      __u64 dest)
 {
 	if (is_self())
 		return 0;
-	struct sock *sk = sock_from_fd(fd);
+	int udp = 0;
+	struct sock *sk = inet_sock_from_fd(fd, &udp);
 	if (!sk)
 		return 0;
+	if (udp)
+		return enter_udp(nr, sk, fd, buf, iovcnt, is_iov, dir, dest);
 	int tls = in_tls_call(fd, sk); /* first: the library's call needs the socket even if ignored */
 	__u32 policy = policy_of(sk);
 	if (policy == POLICY_IGNORE)
@@ -246,8 +358,8 @@ static __always_inline int enter_data(__s32 nr, __s32 fd, __u64 buf, __u64 iovcn
 	/* No buffer: exit reports the length only. Inside a TLS call these are
 	 * ciphertext, the plaintext comes from the library. */
 	if (tls || policy == POLICY_COUNT)
-		return remember_call(nr, sk, fd, 0, 0, 0, policy == POLICY_COUNT);
-	return remember_call(nr, sk, fd, buf, iovcnt, is_iov, 0);
+		return remember_call(nr, sk, fd, 0, 0, 0, policy == POLICY_COUNT, UDP_NONE);
+	return remember_call(nr, sk, fd, buf, iovcnt, is_iov, 0, UDP_NONE);
 }
 
 static __always_inline int enter_msg(__s32 nr, __s32 fd, __u64 msg, __u8 dir)
@@ -255,7 +367,7 @@ static __always_inline int enter_msg(__s32 nr, __s32 fd, __u64 msg, __u8 dir)
 	struct msghdr_user m = {};
 	if (bpf_probe_read_user(&m, sizeof(m), (void *)msg))
 		return 0;
-	return enter_data(nr, fd, (__u64)m.msg_iov, m.msg_iovlen, 1, dir);
+	return enter_data(nr, fd, (__u64)m.msg_iov, m.msg_iovlen, 1, dir, (__u64)m.msg_name);
 }
 
 /* take_call moves the thread's remembered arguments of syscall nr into a. */
@@ -276,6 +388,14 @@ static __always_inline int exit_data(struct syscall_exit_ctx *ctx, __u8 dir)
 		return 0;
 	if (ctx->ret <= 0)
 		return 0;
+	if (a.udp == UDP_LEARN) {
+		learn_dns_sock((struct sock *)a.sock);
+		return 0;
+	}
+	if (a.udp == UDP_ANSWER) {
+		emit_dns(&a, ctx->ret);
+		return 0;
+	}
 	if (dir == DIR_RECV) {
 		struct sock_binding *b = thread_slot(&last_read, 1);
 		if (b) {
@@ -327,8 +447,19 @@ int enter_connect(struct syscall_enter_ctx *ctx)
 {
 	if (is_self())
 		return 0;
-	struct sock *sk = sock_from_fd(ctx->args[0]);
-	return sk ? remember_call(ctx->nr, sk, ctx->args[0], 0, 0, 0, 0) : 0;
+	int udp = 0;
+	struct sock *sk = inet_sock_from_fd(ctx->args[0], &udp);
+	if (!sk)
+		return 0;
+	if (!udp)
+		return remember_call(ctx->nr, sk, ctx->args[0], 0, 0, 0, 0, UDP_NONE);
+	/* A UDP socket connected to port 53 is a resolver's; connected
+	 * elsewhere (or disconnected, AF_UNSPEC) it is no longer. */
+	if (dest_port(ctx->args[1]) == DNS_PORT)
+		return remember_call(ctx->nr, sk, ctx->args[0], 0, 0, 0, 0, UDP_LEARN);
+	__u64 key = (__u64)sk;
+	bpf_map_delete_elem(&dns_socks, &key);
+	return 0;
 }
 
 SEC("tracepoint/syscalls/sys_exit_connect")
@@ -337,6 +468,11 @@ int exit_connect(struct syscall_exit_ctx *ctx)
 	struct call_args a;
 	if (!take_call(ctx->nr, &a))
 		return 0;
+	if (a.udp == UDP_LEARN) {
+		if (ctx->ret == 0)
+			learn_dns_sock((struct sock *)a.sock);
+		return 0;
+	}
 	/* A non-blocking connect returns EINPROGRESS with the addresses set. */
 	if (ctx->ret == 0 || ctx->ret == -EINPROGRESS) {
 		forget_conn((struct sock *)a.sock);
@@ -397,17 +533,17 @@ int sock_state(struct inet_sock_set_state_ctx *ctx)
 /* Data. Enter remembers the buffer; exit reports what moved. */
 
 SEC("tracepoint/syscalls/sys_enter_write")
-int enter_write(struct syscall_enter_ctx *ctx) { return enter_data(ctx->nr, ctx->args[0], ctx->args[1], 0, 0, DIR_SEND); }
+int enter_write(struct syscall_enter_ctx *ctx) { return enter_data(ctx->nr, ctx->args[0], ctx->args[1], 0, 0, DIR_SEND, 0); }
 SEC("tracepoint/syscalls/sys_exit_write")
 int exit_write(struct syscall_exit_ctx *ctx) { return exit_data(ctx, DIR_SEND); }
 
 SEC("tracepoint/syscalls/sys_enter_sendto")
-int enter_sendto(struct syscall_enter_ctx *ctx) { return enter_data(ctx->nr, ctx->args[0], ctx->args[1], 0, 0, DIR_SEND); }
+int enter_sendto(struct syscall_enter_ctx *ctx) { return enter_data(ctx->nr, ctx->args[0], ctx->args[1], 0, 0, DIR_SEND, ctx->args[4]); }
 SEC("tracepoint/syscalls/sys_exit_sendto")
 int exit_sendto(struct syscall_exit_ctx *ctx) { return exit_data(ctx, DIR_SEND); }
 
 SEC("tracepoint/syscalls/sys_enter_writev")
-int enter_writev(struct syscall_enter_ctx *ctx) { return enter_data(ctx->nr, ctx->args[0], ctx->args[1], ctx->args[2], 1, DIR_SEND); }
+int enter_writev(struct syscall_enter_ctx *ctx) { return enter_data(ctx->nr, ctx->args[0], ctx->args[1], ctx->args[2], 1, DIR_SEND, 0); }
 SEC("tracepoint/syscalls/sys_exit_writev")
 int exit_writev(struct syscall_exit_ctx *ctx) { return exit_data(ctx, DIR_SEND); }
 
@@ -417,17 +553,17 @@ SEC("tracepoint/syscalls/sys_exit_sendmsg")
 int exit_sendmsg(struct syscall_exit_ctx *ctx) { return exit_data(ctx, DIR_SEND); }
 
 SEC("tracepoint/syscalls/sys_enter_read")
-int enter_read(struct syscall_enter_ctx *ctx) { return enter_data(ctx->nr, ctx->args[0], ctx->args[1], 0, 0, DIR_RECV); }
+int enter_read(struct syscall_enter_ctx *ctx) { return enter_data(ctx->nr, ctx->args[0], ctx->args[1], 0, 0, DIR_RECV, 0); }
 SEC("tracepoint/syscalls/sys_exit_read")
 int exit_read(struct syscall_exit_ctx *ctx) { return exit_data(ctx, DIR_RECV); }
 
 SEC("tracepoint/syscalls/sys_enter_recvfrom")
-int enter_recvfrom(struct syscall_enter_ctx *ctx) { return enter_data(ctx->nr, ctx->args[0], ctx->args[1], 0, 0, DIR_RECV); }
+int enter_recvfrom(struct syscall_enter_ctx *ctx) { return enter_data(ctx->nr, ctx->args[0], ctx->args[1], 0, 0, DIR_RECV, 0); }
 SEC("tracepoint/syscalls/sys_exit_recvfrom")
 int exit_recvfrom(struct syscall_exit_ctx *ctx) { return exit_data(ctx, DIR_RECV); }
 
 SEC("tracepoint/syscalls/sys_enter_readv")
-int enter_readv(struct syscall_enter_ctx *ctx) { return enter_data(ctx->nr, ctx->args[0], ctx->args[1], ctx->args[2], 1, DIR_RECV); }
+int enter_readv(struct syscall_enter_ctx *ctx) { return enter_data(ctx->nr, ctx->args[0], ctx->args[1], ctx->args[2], 1, DIR_RECV, 0); }
 SEC("tracepoint/syscalls/sys_exit_readv")
 int exit_readv(struct syscall_exit_ctx *ctx) { return exit_data(ctx, DIR_RECV); }
 

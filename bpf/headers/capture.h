@@ -139,10 +139,25 @@ static __always_inline void forget_policy(struct sock *sk)
 	bpf_map_delete_elem(&policies, &key);
 }
 
-/* sock_from_fd_cast is sock_from_fd with kernel casts. Only the fd table's
- * slot is read with a helper: its type, a pointer to pointers, is not a
- * struct the verifier can follow. */
-static __always_inline struct sock *sock_from_fd_cast(__s32 fd)
+/* inet_kind returns sk when it is a TCP stream socket (*udp = 0) or a UDP
+ * datagram socket (*udp = 1), else NULL. */
+static __always_inline struct sock *inet_kind(struct sock *sk, __u16 protocol, __u16 type, int *udp)
+{
+	if (protocol == IPPROTO_TCP && type == SOCK_STREAM) {
+		*udp = 0;
+		return sk;
+	}
+	if (protocol == IPPROTO_UDP && type == SOCK_DGRAM) {
+		*udp = 1;
+		return sk;
+	}
+	return NULL;
+}
+
+/* inet_sock_from_fd_cast is inet_sock_from_fd with kernel casts. Only the fd
+ * table's slot is read with a helper: its type, a pointer to pointers, is
+ * not a struct the verifier can follow. */
+static __always_inline struct sock *inet_sock_from_fd_cast(__s32 fd, int *udp)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
 	struct fdtable *fdt = task->files->fdt;
@@ -162,17 +177,16 @@ static __always_inline struct sock *sock_from_fd_cast(__s32 fd)
 	__u16 family = sk->__sk_common.skc_family;
 	if (family != AF_INET && family != AF_INET6)
 		return NULL;
-	if (sk->sk_protocol != IPPROTO_TCP || sk->sk_type != SOCK_STREAM)
-		return NULL;
-	return sk;
+	return inet_kind(sk, sk->sk_protocol, sk->sk_type, udp);
 }
 
-/* sock_from_fd follows task->files->fdt->fd[fd] to the struct sock behind a
- * TCP socket, or returns NULL for any other kind of fd. */
-static __always_inline struct sock *sock_from_fd(__s32 fd)
+/* inet_sock_from_fd follows task->files->fdt->fd[fd] to the struct sock
+ * behind a TCP or a UDP socket (*udp says which), or returns NULL for any
+ * other kind of fd. */
+static __always_inline struct sock *inet_sock_from_fd(__s32 fd, int *udp)
 {
 	if (kernel_casts())
-		return sock_from_fd_cast(fd);
+		return inet_sock_from_fd_cast(fd, udp);
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
 	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
 	if (!fdt || fd < 0 || (unsigned int)fd >= BPF_CORE_READ(fdt, max_fds))
@@ -191,9 +205,16 @@ static __always_inline struct sock *sock_from_fd(__s32 fd)
 	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
 	if (family != AF_INET && family != AF_INET6)
 		return NULL;
-	if (BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP || BPF_CORE_READ(sk, sk_type) != SOCK_STREAM)
-		return NULL;
-	return sk;
+	return inet_kind(sk, BPF_CORE_READ(sk, sk_protocol), BPF_CORE_READ(sk, sk_type), udp);
+}
+
+/* sock_from_fd is the struct sock behind a TCP socket, or NULL for any other
+ * kind of fd. */
+static __always_inline struct sock *sock_from_fd(__s32 fd)
+{
+	int udp = 0;
+	struct sock *sk = inet_sock_from_fd(fd, &udp);
+	return udp ? NULL : sk;
 }
 
 static __always_inline void fill_header(struct event_header *h, __u8 kind, __u8 detail, __s32 fd,

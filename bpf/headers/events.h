@@ -11,6 +11,11 @@
 #define MAX_CHUNKS 4
 #define MAX_IOV 8
 
+/* MAX_DNS bounds the copy of one DNS message (EVENT_DNS): 1232 bytes is the
+ * EDNS buffer size resolvers ask for since DNS Flag Day 2020, so most answers
+ * fit; a longer one is cut, and its first records still name the address. */
+#define MAX_DNS 1232
+
 enum event_kind {
 	EVENT_CONN_OPEN = 1,
 	EVENT_DATA = 2,
@@ -19,6 +24,7 @@ enum event_kind {
 	EVENT_PROC_EXIT = 5,
 	EVENT_TLS_BIND = 6,
 	EVENT_LIB_OPEN = 7,
+	EVENT_DNS = 8,
 };
 
 /* Which end of the connection the process is (EVENT_CONN_OPEN). */
@@ -173,4 +179,15 @@ struct data_event {
 	__u32 lost_before;
 	__u32 _pad;
 	__u8 data[MAX_CHUNK];
+};
+
+/* EVENT_DNS: a datagram a process read from a UDP socket it had sent a DNS
+ * query on (to port 53): a DNS response, most likely. It stands for len
+ * bytes, the first copied of them in data (len > copied: cut at MAX_DNS, or
+ * by a vectored read's first buffer). */
+struct dns_event {
+	struct event_header hdr;
+	__u32 len;
+	__u32 copied;
+	__u8 data[MAX_DNS];
 };

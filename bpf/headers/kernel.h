@@ -133,6 +133,12 @@ struct iovec_user {
 	__u64 iov_len;
 };
 
+/* The start of struct sockaddr_in and sockaddr_in6: the same two fields. */
+struct sockaddr_port_user {
+	__u16 family;
+	__be16 port;
+};
+
 struct msghdr_user {
 	void *msg_name;
 	int msg_namelen;
@@ -183,5 +189,7 @@ struct inet_sock_set_state_ctx {
 #define AF_INET 2
 #define AF_INET6 10
 #define IPPROTO_TCP 6
+#define IPPROTO_UDP 17
 #define SOCK_STREAM 1
+#define SOCK_DGRAM 2
 #define EINPROGRESS 115

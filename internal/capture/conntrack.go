@@ -3,6 +3,8 @@ package capture
 import (
 	"container/list"
 	"time"
+
+	"github.com/ebpftap/ebpftap/internal/dnscache"
 )
 
 // connTable tracks the connections the kernel reported, keyed by the
@@ -34,7 +36,10 @@ type tracked struct {
 	// The TLS hellos are looked for at the start of each direction's wire
 	// bytes (indexed by Direction). countOnly: the handler wants no more
 	// payload; the kernel is told once no hello may still be read.
-	hello     [3]helloScan
+	hello [3]helloScan
+	// dns reads the answers of a DNS server over TCP (port 53) while it
+	// wants bytes; nil otherwise. The kernel keeps copying meanwhile.
+	dns       *dnscache.Stream
 	countOnly bool
 	// counted is how much of the kernel's count of the wire bytes (once
 	// count-only) the handler was given.
@@ -51,6 +56,10 @@ type helloScan struct {
 
 // scanningHello reports whether a hello may still be read from the wire.
 func (t *tracked) scanningHello() bool { return !t.hello[Send].done || !t.hello[Recv].done }
+
+// readingWire reports whether the engine itself still reads the wire bytes:
+// a TLS hello, or DNS answers.
+func (t *tracked) readingWire() bool { return t.scanningHello() || t.dns != nil }
 
 func newConnTable(maxConns int, idle time.Duration) *connTable {
 	return &connTable{

@@ -4,8 +4,12 @@ package capture
 
 import (
 	"encoding/binary"
+	"errors"
+	"net/netip"
 	"testing"
 	"unsafe"
+
+	"golang.org/x/net/dns/dnsmessage"
 )
 
 // These tests drive the engine's event handling with records laid out as the
@@ -91,6 +95,92 @@ func bindRecord(sock, ssl uint64) []byte {
 	header(b, syscallsEventKindEVENT_TLS_BIND, 0, 0, sock)
 	binary.NativeEndian.PutUint64(b[headerSize:], ssl)
 	return b
+}
+
+// dnsRecord is an EVENT_DNS record of a response giving name the address
+// addr, encoded by golang.org/x/net's dnsmessage, and standing for cut
+// more bytes than it copied.
+func dnsRecord(t testing.TB, name string, addr [4]byte, ttl uint32, cut int) []byte {
+	t.Helper()
+	b := dnsmessage.NewBuilder(nil, dnsmessage.Header{Response: true})
+	b.EnableCompression()
+	q := dnsmessage.Question{Name: dnsmessage.MustNewName(name), Type: dnsmessage.TypeA, Class: dnsmessage.ClassINET}
+	err := errors.Join(b.StartQuestions(), b.Question(q), b.StartAnswers(),
+		b.AResource(dnsmessage.ResourceHeader{Name: q.Name, Class: dnsmessage.ClassINET, TTL: ttl}, dnsmessage.AResource{A: addr}))
+	msg, ferr := b.Finish()
+	if err = errors.Join(err, ferr); err != nil {
+		t.Fatal(err)
+	}
+	rec := make([]byte, dnsSize)
+	header(rec, syscallsEventKindEVENT_DNS, uint8(Recv), 0, 99)
+	e := (*syscallsDnsEvent)(unsafe.Pointer(&rec[0]))
+	e.Len, e.Copied = uint32(len(msg)+cut), uint32(copy(e.Data[:], msg))
+	return rec
+}
+
+// TestDispatchDNSNamesConnections: a client connection to an address a DNS
+// answer gave is named by it; the server end of a connection, whose peer
+// is a client, is not.
+func TestDispatchDNSNamesConnections(t *testing.T) {
+	rec := &recorder{}
+	e := newDispatchEngine(t, rec)
+	e.dispatch(dnsRecord(t, "Cache.Example.", [4]byte{127, 0, 0, 1}, 60, 0))
+	e.dispatch(dnsRecord(t, "other.example.", [4]byte{127, 0, 0, 2}, 60, 100))
+	e.dispatch(openRecord(1, RoleClient))
+	e.dispatch(openRecord(2, RoleServer))
+	if len(rec.opened) != 2 {
+		t.Fatalf("opened %d connections, want 2", len(rec.opened))
+	}
+	if got := rec.opened[0].ServerName; got != "cache.example" {
+		t.Errorf("the client connection's server name %q, want cache.example", got)
+	}
+	if got := rec.opened[1].ServerName; got != "" {
+		t.Errorf("the server connection's server name %q, want none", got)
+	}
+	if e.dnsCut != 1 || e.badEvents.Load() != 0 {
+		t.Errorf("%d answers cut, %d bad events; want 1 and 0", e.dnsCut, e.badEvents.Load())
+	}
+	short := dnsRecord(t, "x.example.", [4]byte{1, 2, 3, 4}, 1, 0)
+	(*syscallsDnsEvent)(unsafe.Pointer(&short[0])).Copied = 2000
+	e.dispatch(short)
+	e.dispatch(short[:dnsSize-1])
+	if n := e.badEvents.Load(); n != 2 {
+		t.Errorf("bad events %d, want 2", n)
+	}
+}
+
+// TestDispatchDNSOverTCP: the answers a DNS server sends over TCP, each
+// after its length, name their addresses; the kernel keeps copying the
+// connection, which the handler refused, until a loss ends the reading.
+func TestDispatchDNSOverTCP(t *testing.T) {
+	e := newDispatchEngine(t, &refuser{})
+	open := openRecord(1, RoleClient)
+	(*syscallsEventHeader)(unsafe.Pointer(&open[0])).Tuple.Dport = 53
+	e.dispatch(open)
+	answer := dnsRecord(t, "tcp.example.", [4]byte{192, 0, 2, 53}, 60, 0)
+	msg, _, err := decodeDNS(answer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	framed := string(binary.BigEndian.AppendUint16(nil, uint16(len(msg)))) + string(msg)
+	data := func(dir Direction, s string, lost uint32) []byte {
+		r := dataEventRecord(1, dir, 0, s, lost)
+		(*syscallsEventHeader)(unsafe.Pointer(&r[0])).Tuple.Dport = 53
+		return r
+	}
+	e.dispatch(data(Send, "\x00\x1cquery", 0))
+	e.dispatch(data(Recv, framed[:5], 0))
+	e.dispatch(data(Recv, framed[5:], 0))
+	if got := e.names.Name(netip.MustParseAddr("192.0.2.53"), e.clock.wall(1)); got != "tcp.example" {
+		t.Errorf("the name of the address answered over TCP: %q, want tcp.example", got)
+	}
+	if got := policiesSet(e); len(got) != 0 {
+		t.Errorf("policies %v while the answers were read; want none", got)
+	}
+	e.dispatch(data(Recv, "", 10))
+	if got := policiesSet(e); len(got) != 1 || got[0].policy != syscallsConnPolicyPOLICY_COUNT {
+		t.Errorf("policies %v after a loss; want count-only", got)
+	}
 }
 
 func TestDispatchConnectionLifecycle(t *testing.T) {
@@ -266,6 +356,7 @@ func FuzzDispatch(f *testing.F) {
 		dataEventRecord(1, Send, 0, "GET / HTTP/1.1\r\n\r\n", 0),
 		dataEventRecord(1, Recv, 0, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", 3),
 		bindRecord(1, 0xdead),
+		dnsRecord(f, "db.example.", [4]byte{127, 0, 0, 1}, 30, 0),
 		countedCloseRecord(1, 10, 20),
 	} {
 		seed = binary.LittleEndian.AppendUint16(seed, uint16(len(r)))

@@ -14,6 +14,8 @@ import (
 	"github.com/cilium/ebpf/ringbuf"
 	"github.com/cilium/ebpf/rlimit"
 	"go.uber.org/zap"
+
+	"github.com/ebpftap/ebpftap/internal/dnscache"
 )
 
 // maxUnboundBytes bounds the TLS plaintext waiting to learn its socket;
@@ -36,6 +38,13 @@ const clockEvery = 64
 // lateWindow is how long after TCP closed a connection its in-flight reads
 // and writes may still report.
 const lateWindow = 2 * time.Second
+
+// dnsMinTTL is the least time a DNS answer names its addresses, whatever
+// its TTL: a client connects right after its answer, even one with TTL 0.
+const dnsMinTTL = 5 * time.Second
+
+// dnsPort is DNS's: a client connection to it is read for answers.
+const dnsPort = 53
 
 // sweepInterval is how often the reader wakes, even without events, to close
 // idle connections.
@@ -62,6 +71,8 @@ type Engine struct {
 	clock   clock
 	conns   *connTable
 	unbound *unboundPlaintext
+	names   *dnscache.Cache // the names DNS answers gave addresses
+	dnsCut  uint64          // DNS responses the kernel cut
 
 	// Buffers of readCounted, the reader's.
 	countedKeys   []uint64
@@ -76,7 +87,7 @@ type Engine struct {
 // NewEngine checks the options; Start does the work.
 func NewEngine(opts Options, h Handler) (*Engine, error) {
 	opts = opts.withDefaults()
-	if opts.MaxConnections < 1 || opts.MaxProcesses < 1 || opts.IdleTimeout <= 0 {
+	if opts.MaxConnections < 1 || opts.MaxProcesses < 1 || opts.MaxDNSNames < 1 || opts.IdleTimeout <= 0 {
 		return nil, fmt.Errorf("capture: connection and process bounds and the idle timeout must be positive: %+v", opts)
 	}
 	page := os.Getpagesize()
@@ -90,6 +101,7 @@ func NewEngine(opts Options, h Handler) (*Engine, error) {
 		procs:   newProcessCache(opts.ProcRoot, opts.MaxProcesses),
 		conns:   newConnTable(opts.MaxConnections, opts.IdleTimeout),
 		unbound: newUnboundPlaintext(maxUnboundBytes),
+		names:   dnscache.New(opts.MaxDNSNames, dnsMinTTL),
 	}, nil
 }
 
@@ -299,6 +311,7 @@ func (e *Engine) run() {
 				e.forgetConn(tr, now)
 			}
 			e.unbound.expire(now.Add(-unboundWait))
+			e.names.Expire(now)
 			if e.filter != nil {
 				e.countersMu.Lock()
 				if e.finalCounters == nil { // not closing
@@ -319,6 +332,8 @@ func (e *Engine) publishStats() {
 		LateEvents:        e.conns.late,
 		ProcessesEvicted:  e.procs.evicted,
 		TLSUnboundDropped: e.unbound.dropped,
+		DNSNamesEvicted:   e.names.Evicted(),
+		DNSAnswersCut:     e.dnsCut,
 	})
 }
 
@@ -380,6 +395,13 @@ func (e *Engine) dispatch(b []byte) {
 			return
 		}
 		e.bind(h, ssl, now)
+	case syscallsEventKindEVENT_DNS:
+		msg, cut, err := decodeDNS(b)
+		if err != nil {
+			e.badEvent(err)
+			return
+		}
+		e.dnsAnswer(msg, cut, now)
 	case syscallsEventKindEVENT_PROC_EXIT:
 		pid := int(h.Pid)
 		for _, tr := range e.conns.removePID(pid) {
@@ -395,6 +417,20 @@ func (e *Engine) dispatch(b []byte) {
 	}
 }
 
+// dnsAnswer keeps the names of a DNS response a process read. Anything else
+// read on a resolver's socket (a query, for a server that also resolves on
+// it; garbage) names nothing.
+func (e *Engine) dnsAnswer(msg []byte, cut int, now time.Time) {
+	if cut > 0 {
+		e.dnsCut++
+	}
+	a, err := dnscache.Parse(msg)
+	if err != nil {
+		return
+	}
+	e.names.Add(a, now)
+}
+
 func (e *Engine) badEvent(err error) {
 	if e.badEvents.Add(1) == 1 {
 		e.log.Warn("dropping a malformed event (reported once; see the bad events counter)", zap.Error(err))
@@ -404,6 +440,9 @@ func (e *Engine) badEvent(err error) {
 func (e *Engine) openConn(h *syscallsEventHeader, role Role, now time.Time) *tracked {
 	c := &Conn{ID: e.conns.newID(), Process: e.procs.get(int(h.Pid)), Role: role, Opened: now, sock: h.Sock}
 	c.Local, c.Remote = h.Tuple.addrs()
+	if role != RoleServer {
+		c.ServerName = e.names.Name(c.Remote.Addr(), now)
+	}
 	follow := e.handler.ConnOpened(c)
 	if !follow {
 		e.setPolicy(c, syscallsConnPolicyPOLICY_IGNORE)
@@ -411,7 +450,11 @@ func (e *Engine) openConn(h *syscallsEventHeader, role Role, now time.Time) *tra
 	if dropped := e.conns.add(h.Sock, c, follow, now); dropped != nil {
 		e.forgetConn(dropped, now)
 	}
-	return e.conns.lookup(h.Sock, now)
+	tr := e.conns.lookup(h.Sock, now)
+	if follow && role == RoleClient && c.Remote.Port() == dnsPort {
+		tr.dns = &dnscache.Stream{}
+	}
+	return tr
 }
 
 // stopCopying has the kernel count tr's payload only, when the handler wants
@@ -422,7 +465,7 @@ func (e *Engine) stopCopying(tr *tracked) {
 		return // asked already
 	}
 	tr.countOnly = true
-	if !tr.scanningHello() {
+	if !tr.readingWire() {
 		e.setPolicy(tr.conn, syscallsConnPolicyPOLICY_COUNT)
 	}
 }
@@ -462,7 +505,18 @@ func (e *Engine) scanHello(tr *tracked, dir Direction, data []byte, lostBefore, 
 	}
 	if h.done {
 		h.buf = nil
-		if tr.countOnly && !tr.scanningHello() {
+		if tr.countOnly && !tr.readingWire() {
+			e.setPolicy(tr.conn, syscallsConnPolicyPOLICY_COUNT)
+		}
+	}
+}
+
+// readDNS reads the answers of a DNS server over TCP from what it sent;
+// lost bytes end the reading, as does the stream's bound.
+func (e *Engine) readDNS(tr *tracked, data []byte, lostBefore, lostAfter int, now time.Time) {
+	if lostBefore > 0 || !tr.dns.Write(data, lostAfter, func(msg []byte) { e.dnsAnswer(msg, 0, now) }) {
+		tr.dns = nil
+		if tr.countOnly && !tr.readingWire() {
 			e.setPolicy(tr.conn, syscallsConnPolicyPOLICY_COUNT)
 		}
 	}
@@ -557,6 +611,9 @@ func (e *Engine) data(h *syscallsEventHeader, d dataRecord, now time.Time) {
 	}
 	if !plaintext {
 		e.scanHello(tr, dir, d.data, int(d.lostBefore), int(d.len)-len(d.data))
+		if tr.dns != nil && dir == Recv {
+			e.readDNS(tr, d.data, int(d.lostBefore), int(d.len)-len(d.data), now)
+		}
 	}
 	want := true
 	if d.lostBefore > 0 {

@@ -19,6 +19,7 @@ const (
 	bindSize       = int(unsafe.Sizeof(syscallsTlsBindEvent{}))
 	libOpenSize    = int(unsafe.Sizeof(syscallsLibOpenEvent{}))
 	closeSize      = int(unsafe.Sizeof(syscallsCloseEvent{}))
+	dnsSize        = int(unsafe.Sizeof(syscallsDnsEvent{}))
 
 	offLen        = unsafe.Offsetof(syscallsDataEvent{}.Len)
 	offCopied     = unsafe.Offsetof(syscallsDataEvent{}.Copied)
@@ -69,6 +70,19 @@ func decodeClose(b []byte) (wireCount, error) {
 	}
 	e := (*syscallsCloseEvent)(unsafe.Pointer(&b[0]))
 	return wireCount{sent: e.CountedSent, recv: e.CountedRecv}, nil
+}
+
+// decodeDNS returns the DNS message an EVENT_DNS record carries, aliasing
+// the record, and how many bytes of it were not copied.
+func decodeDNS(b []byte) (msg []byte, cut int, err error) {
+	if len(b) < dnsSize {
+		return nil, 0, fmt.Errorf("%w: %d bytes, DNS event needs %d", errShortRecord, len(b), dnsSize)
+	}
+	e := (*syscallsDnsEvent)(unsafe.Pointer(&b[0]))
+	if e.Copied > e.Len || int(e.Copied) > len(e.Data) {
+		return nil, 0, fmt.Errorf("capture: DNS event claims %d copied bytes of %d", e.Copied, e.Len)
+	}
+	return e.Data[:e.Copied], int(e.Len - e.Copied), nil
 }
 
 func decodeBind(b []byte) (ssl uint64, err error) {

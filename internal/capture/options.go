@@ -11,6 +11,7 @@ type Options struct {
 	RingBufferSize int           // bytes; a power of two and a multiple of the page size
 	MaxConnections int           // tracked at once; beyond it the least recently seen is dropped
 	MaxProcesses   int           // described at once
+	MaxDNSNames    int           // addresses the DNS name cache holds; beyond it the oldest answer goes
 	IdleTimeout    time.Duration // a connection silent this long is closed
 	ProcRoot       string        // where procfs is mounted
 	Logger         *zap.Logger   // the BPF verifier's full log, when it refuses a program, is logged at debug level
@@ -66,6 +67,7 @@ const (
 	DefaultRingBufferSize = 16 << 20
 	DefaultMaxConnections = 65536
 	DefaultMaxProcesses   = 32768
+	DefaultMaxDNSNames    = 16384
 	DefaultIdleTimeout    = 5 * time.Minute
 	DefaultTLSProbeGrace  = 5 * time.Minute
 )
@@ -79,6 +81,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.MaxProcesses == 0 {
 		o.MaxProcesses = DefaultMaxProcesses
+	}
+	if o.MaxDNSNames == 0 {
+		o.MaxDNSNames = DefaultMaxDNSNames
 	}
 	if o.IdleTimeout == 0 {
 		o.IdleTimeout = DefaultIdleTimeout
@@ -109,6 +114,8 @@ type Stats struct {
 	TLSFilesFailed    uint64 // files that export a TLS API but could not be probed: their HTTPS is seen encrypted only
 	TLSExecsSkipped   uint64 // new processes or opened libraries not inspected for TLS: queue full
 	TLSUnboundDropped uint64 // TLS plaintext segments dropped, or cut to a hole, while waiting to learn their socket
+	DNSNamesEvicted   uint64 // DNS answers dropped from the full name cache while their TTL still ran
+	DNSAnswersCut     uint64 // DNS responses longer than the kernel copies: records past the cut are not read
 
 	// TLSProcessesDenied counts the processes whose executable or libraries
 	// the collector was not permitted to open (docs/privileges.md): not

@@ -23,7 +23,8 @@ type syscallsCallArgs struct {
 	IsIov   uint16
 	Counted uint16
 	Nr      int32
-	Pad     uint32
+	Udp     uint16
+	Pad     uint16
 }
 
 type syscallsCloseEvent struct {
@@ -88,6 +89,14 @@ type syscallsDataEvent struct {
 	Data       [16384]uint8
 }
 
+type syscallsDnsEvent struct {
+	_      structs.HostLayout
+	Hdr    syscallsEventHeader
+	Len    uint32
+	Copied uint32
+	Data   [1232]uint8
+}
+
 type syscallsEventFlag uint32
 
 const (
@@ -119,6 +128,7 @@ const (
 	syscallsEventKindEVENT_PROC_EXIT  syscallsEventKind = 5
 	syscallsEventKindEVENT_TLS_BIND   syscallsEventKind = 6
 	syscallsEventKindEVENT_LIB_OPEN   syscallsEventKind = 7
+	syscallsEventKindEVENT_DNS        syscallsEventKind = 8
 )
 
 type syscallsExecEvent struct {
@@ -228,6 +238,7 @@ type syscallsWireCount struct {
 const (
 	syscallsMapCalls                = "calls"
 	syscallsMapCounters             = "counters"
+	syscallsMapDnsSocks             = "dns_socks"
 	syscallsMapEvents               = "events"
 	syscallsMapFilterPorts          = "filter_ports"
 	syscallsMapIgnoredProcesses     = "ignored_processes"
@@ -275,6 +286,7 @@ const (
 	syscallsVarUnusedCounter        = "unused_counter"
 	syscallsVarUnusedDataDir        = "unused_data_dir"
 	syscallsVarUnusedDataEvent      = "unused_data_event"
+	syscallsVarUnusedDnsEvent       = "unused_dns_event"
 	syscallsVarUnusedEventFlag      = "unused_event_flag"
 	syscallsVarUnusedEventKind      = "unused_event_kind"
 	syscallsVarUnusedExecEvent      = "unused_exec_event"
@@ -360,6 +372,7 @@ type syscallsProgramSpecs struct {
 type syscallsMapSpecs struct {
 	Calls            *ebpf.MapSpec `ebpf:"calls"`
 	Counters         *ebpf.MapSpec `ebpf:"counters"`
+	DnsSocks         *ebpf.MapSpec `ebpf:"dns_socks"`
 	Events           *ebpf.MapSpec `ebpf:"events"`
 	FilterPorts      *ebpf.MapSpec `ebpf:"filter_ports"`
 	IgnoredProcesses *ebpf.MapSpec `ebpf:"ignored_processes"`
@@ -389,6 +402,7 @@ type syscallsVariableSpecs struct {
 	UnusedCounter        *ebpf.VariableSpec `ebpf:"unused_counter"`
 	UnusedDataDir        *ebpf.VariableSpec `ebpf:"unused_data_dir"`
 	UnusedDataEvent      *ebpf.VariableSpec `ebpf:"unused_data_event"`
+	UnusedDnsEvent       *ebpf.VariableSpec `ebpf:"unused_dns_event"`
 	UnusedEventFlag      *ebpf.VariableSpec `ebpf:"unused_event_flag"`
 	UnusedEventKind      *ebpf.VariableSpec `ebpf:"unused_event_kind"`
 	UnusedExecEvent      *ebpf.VariableSpec `ebpf:"unused_exec_event"`
@@ -422,6 +436,7 @@ func (o *syscallsObjects) Close() error {
 type syscallsMaps struct {
 	Calls            *ebpf.Map `ebpf:"calls"`
 	Counters         *ebpf.Map `ebpf:"counters"`
+	DnsSocks         *ebpf.Map `ebpf:"dns_socks"`
 	Events           *ebpf.Map `ebpf:"events"`
 	FilterPorts      *ebpf.Map `ebpf:"filter_ports"`
 	IgnoredProcesses *ebpf.Map `ebpf:"ignored_processes"`
@@ -439,6 +454,7 @@ func (m *syscallsMaps) Close() error {
 	return _SyscallsClose(
 		m.Calls,
 		m.Counters,
+		m.DnsSocks,
 		m.Events,
 		m.FilterPorts,
 		m.IgnoredProcesses,
@@ -469,6 +485,7 @@ type syscallsVariables struct {
 	UnusedCounter        *ebpf.Variable `ebpf:"unused_counter"`
 	UnusedDataDir        *ebpf.Variable `ebpf:"unused_data_dir"`
 	UnusedDataEvent      *ebpf.Variable `ebpf:"unused_data_event"`
+	UnusedDnsEvent       *ebpf.Variable `ebpf:"unused_dns_event"`
 	UnusedEventFlag      *ebpf.Variable `ebpf:"unused_event_flag"`
 	UnusedEventKind      *ebpf.Variable `ebpf:"unused_event_kind"`
 	UnusedExecEvent      *ebpf.Variable `ebpf:"unused_exec_event"`

@@ -74,6 +74,12 @@ type Conn struct {
 	TLSVersion    string // chosen by the ServerHello: "1.2", "1.3"
 	TLSLibrary    string // the library whose plaintext was captured: "openssl"
 
+	// ServerName is the name whose DNS answer, read by a process of this
+	// host before the connection opened, gave the server's address; empty
+	// when none is known. Set at the open of a connection whose server is
+	// the peer (not for RoleServer), and never changed.
+	ServerName string
+
 	sock uint64 // the kernel's struct sock address: the key of the kernel's maps
 }
 

@@ -30,6 +30,11 @@ type Conn struct {
 	TLSServerName string // SNI of the ClientHello
 	TLSVersion    string // chosen by the ServerHello: "1.2", "1.3"
 	TLSLibrary    string // the library whose plaintext was captured: "openssl", "gnutls", "go"
+
+	// ServerName is the name a DNS answer gave the server's address before
+	// the connection opened (capture.Conn.ServerName); empty when none is
+	// known, and when the process is the server.
+	ServerName string
 }
 
 // Exchange is one finished HTTP transaction and the connection it travelled
@@ -55,6 +60,10 @@ type endpoints struct {
 
 // factsOf copies the engine's facts of c, with the role and protocol given.
 func factsOf(c *capture.Conn, role capture.Role, tls bool, protocol wireproto.Protocol) *Conn {
+	serverName := c.ServerName
+	if role == capture.RoleServer {
+		serverName = "" // looked up for the peer, taken for the server: it is not
+	}
 	return &Conn{
 		ID:            c.ID,
 		Process:       c.Process,
@@ -68,6 +77,7 @@ func factsOf(c *capture.Conn, role capture.Role, tls bool, protocol wireproto.Pr
 		TLSServerName: c.TLSServerName,
 		TLSVersion:    c.TLSVersion,
 		TLSLibrary:    c.TLSLibrary,
+		ServerName:    serverName,
 	}
 }
 

@@ -363,3 +363,42 @@ func TestTapBodyBudget(t *testing.T) {
 		t.Fatalf("buffered %d body bytes after the connections closed", got)
 	}
 }
+
+// TestTapServerName: the name DNS gave the peer's address is every copy's
+// while the process is the client, and no copy's once the traffic shows the
+// process is the server (the engine looked the peer up for a connection of
+// unknown role).
+func TestTapServerName(t *testing.T) {
+	for _, tc := range []struct {
+		role  capture.Role
+		first capture.Direction
+		want  string
+	}{
+		{capture.RoleClient, capture.Send, "api.example.test"},
+		{capture.RoleUnknown, capture.Send, "api.example.test"},
+		{capture.RoleUnknown, capture.Recv, ""},
+	} {
+		sink := &recordingSink{}
+		tp := New(Config{Filter: Filter{Direction: All}}, sink)
+		c := newConn(tc.role)
+		c.ServerName = "api.example.test"
+		tp.ConnOpened(c)
+		tp.Data(c, seg(tc.first, request, false))
+		other := capture.Recv
+		if tc.first == capture.Recv {
+			other = capture.Send
+		}
+		tp.Data(c, seg(other, response, false))
+		c.Closed = t0
+		tp.ConnClosed(c)
+		if len(sink.exchanges) != 1 || len(sink.closed) != 1 {
+			t.Fatalf("role %s, request %s: %d exchanges, %d closed; want 1 each", tc.role, tc.first, len(sink.exchanges), len(sink.closed))
+		}
+		if got := sink.exchanges[0].Conn.ServerName; got != tc.want {
+			t.Errorf("role %s, request %s: the exchange's server name %q, want %q", tc.role, tc.first, got, tc.want)
+		}
+		if got := sink.closed[0].ServerName; got != tc.want {
+			t.Errorf("role %s, request %s: the closed connection's server name %q, want %q", tc.role, tc.first, got, tc.want)
+		}
+	}
+}

@@ -32,6 +32,8 @@ func dropTotals(e *capture.Stats, p *httpparse.Stats) []dropTotal {
 		{metadata.AttributeEbpftapDropReasonTLSExecQueueFull, e.TLSExecsSkipped},
 		{metadata.AttributeEbpftapDropReasonTLSFileNotProbed, e.TLSFilesFailed},
 		{metadata.AttributeEbpftapDropReasonTLSProcessNotInspected, e.TLSProcessesDenied},
+		{metadata.AttributeEbpftapDropReasonDNSCacheFull, e.DNSNamesEvicted},
+		{metadata.AttributeEbpftapDropReasonDNSAnswerCut, e.DNSAnswersCut},
 		{metadata.AttributeEbpftapDropReasonHTTPHeaderTooLarge, p.HeaderTooLarge.Load()},
 		{metadata.AttributeEbpftapDropReasonHTTPMalformed, p.Malformed.Load()},
 		{metadata.AttributeEbpftapDropReasonHTTPCaptureGap, p.CaptureGap.Load()},

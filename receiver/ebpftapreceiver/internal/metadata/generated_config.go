@@ -66,6 +66,7 @@ const (
 	EbpftapConnectionActiveMetricAttributeKeyServerPort            EbpftapConnectionActiveMetricAttributeKey = "server.port"
 	EbpftapConnectionActiveMetricAttributeKeyNetworkTransport      EbpftapConnectionActiveMetricAttributeKey = "network.transport"
 	EbpftapConnectionActiveMetricAttributeKeyNetworkType           EbpftapConnectionActiveMetricAttributeKey = "network.type"
+	EbpftapConnectionActiveMetricAttributeKeyServerAddress         EbpftapConnectionActiveMetricAttributeKey = "server.address"
 )
 
 // EbpftapConnectionActiveMetricConfig provides config for the ebpftap.connection.active metric.
@@ -94,9 +95,9 @@ func (ms *EbpftapConnectionActiveMetricConfig) Unmarshal(parser *confmap.Conf) e
 func (ms *EbpftapConnectionActiveMetricConfig) Validate() error {
 	for _, val := range ms.EnabledAttributes {
 		switch val {
-		case EbpftapConnectionActiveMetricAttributeKeyEbpftapConnectionRole, EbpftapConnectionActiveMetricAttributeKeyNetworkPeerAddress, EbpftapConnectionActiveMetricAttributeKeyServerPort, EbpftapConnectionActiveMetricAttributeKeyNetworkTransport, EbpftapConnectionActiveMetricAttributeKeyNetworkType:
+		case EbpftapConnectionActiveMetricAttributeKeyEbpftapConnectionRole, EbpftapConnectionActiveMetricAttributeKeyNetworkPeerAddress, EbpftapConnectionActiveMetricAttributeKeyServerPort, EbpftapConnectionActiveMetricAttributeKeyNetworkTransport, EbpftapConnectionActiveMetricAttributeKeyNetworkType, EbpftapConnectionActiveMetricAttributeKeyServerAddress:
 		default:
-			return fmt.Errorf("metric ebpftap.connection.active doesn't have an attribute %v, valid attributes: [ebpftap.connection.role, network.peer.address, server.port, network.transport, network.type]", val)
+			return fmt.Errorf("metric ebpftap.connection.active doesn't have an attribute %v, valid attributes: [ebpftap.connection.role, network.peer.address, server.port, network.transport, network.type, server.address]", val)
 		}
 	}
 
@@ -118,6 +119,7 @@ const (
 	EbpftapConnectionClosedMetricAttributeKeyServerPort            EbpftapConnectionClosedMetricAttributeKey = "server.port"
 	EbpftapConnectionClosedMetricAttributeKeyNetworkTransport      EbpftapConnectionClosedMetricAttributeKey = "network.transport"
 	EbpftapConnectionClosedMetricAttributeKeyNetworkType           EbpftapConnectionClosedMetricAttributeKey = "network.type"
+	EbpftapConnectionClosedMetricAttributeKeyServerAddress         EbpftapConnectionClosedMetricAttributeKey = "server.address"
 	EbpftapConnectionClosedMetricAttributeKeyNetworkProtocolName   EbpftapConnectionClosedMetricAttributeKey = "network.protocol.name"
 	EbpftapConnectionClosedMetricAttributeKeyTLSProtocolName       EbpftapConnectionClosedMetricAttributeKey = "tls.protocol.name"
 	EbpftapConnectionClosedMetricAttributeKeyTLSProtocolVersion    EbpftapConnectionClosedMetricAttributeKey = "tls.protocol.version"
@@ -149,9 +151,9 @@ func (ms *EbpftapConnectionClosedMetricConfig) Unmarshal(parser *confmap.Conf) e
 func (ms *EbpftapConnectionClosedMetricConfig) Validate() error {
 	for _, val := range ms.EnabledAttributes {
 		switch val {
-		case EbpftapConnectionClosedMetricAttributeKeyEbpftapConnectionRole, EbpftapConnectionClosedMetricAttributeKeyNetworkPeerAddress, EbpftapConnectionClosedMetricAttributeKeyServerPort, EbpftapConnectionClosedMetricAttributeKeyNetworkTransport, EbpftapConnectionClosedMetricAttributeKeyNetworkType, EbpftapConnectionClosedMetricAttributeKeyNetworkProtocolName, EbpftapConnectionClosedMetricAttributeKeyTLSProtocolName, EbpftapConnectionClosedMetricAttributeKeyTLSProtocolVersion:
+		case EbpftapConnectionClosedMetricAttributeKeyEbpftapConnectionRole, EbpftapConnectionClosedMetricAttributeKeyNetworkPeerAddress, EbpftapConnectionClosedMetricAttributeKeyServerPort, EbpftapConnectionClosedMetricAttributeKeyNetworkTransport, EbpftapConnectionClosedMetricAttributeKeyNetworkType, EbpftapConnectionClosedMetricAttributeKeyServerAddress, EbpftapConnectionClosedMetricAttributeKeyNetworkProtocolName, EbpftapConnectionClosedMetricAttributeKeyTLSProtocolName, EbpftapConnectionClosedMetricAttributeKeyTLSProtocolVersion:
 		default:
-			return fmt.Errorf("metric ebpftap.connection.closed doesn't have an attribute %v, valid attributes: [ebpftap.connection.role, network.peer.address, server.port, network.transport, network.type, network.protocol.name, tls.protocol.name, tls.protocol.version]", val)
+			return fmt.Errorf("metric ebpftap.connection.closed doesn't have an attribute %v, valid attributes: [ebpftap.connection.role, network.peer.address, server.port, network.transport, network.type, server.address, network.protocol.name, tls.protocol.name, tls.protocol.version]", val)
 		}
 	}
 
@@ -174,6 +176,7 @@ const (
 	EbpftapConnectionIoMetricAttributeKeyNetworkTransport      EbpftapConnectionIoMetricAttributeKey = "network.transport"
 	EbpftapConnectionIoMetricAttributeKeyNetworkType           EbpftapConnectionIoMetricAttributeKey = "network.type"
 	EbpftapConnectionIoMetricAttributeKeyNetworkIoDirection    EbpftapConnectionIoMetricAttributeKey = "network.io.direction"
+	EbpftapConnectionIoMetricAttributeKeyServerAddress         EbpftapConnectionIoMetricAttributeKey = "server.address"
 	EbpftapConnectionIoMetricAttributeKeyNetworkProtocolName   EbpftapConnectionIoMetricAttributeKey = "network.protocol.name"
 	EbpftapConnectionIoMetricAttributeKeyTLSProtocolName       EbpftapConnectionIoMetricAttributeKey = "tls.protocol.name"
 	EbpftapConnectionIoMetricAttributeKeyTLSProtocolVersion    EbpftapConnectionIoMetricAttributeKey = "tls.protocol.version"
@@ -205,9 +208,9 @@ func (ms *EbpftapConnectionIoMetricConfig) Unmarshal(parser *confmap.Conf) error
 func (ms *EbpftapConnectionIoMetricConfig) Validate() error {
 	for _, val := range ms.EnabledAttributes {
 		switch val {
-		case EbpftapConnectionIoMetricAttributeKeyEbpftapConnectionRole, EbpftapConnectionIoMetricAttributeKeyNetworkPeerAddress, EbpftapConnectionIoMetricAttributeKeyServerPort, EbpftapConnectionIoMetricAttributeKeyNetworkTransport, EbpftapConnectionIoMetricAttributeKeyNetworkType, EbpftapConnectionIoMetricAttributeKeyNetworkIoDirection, EbpftapConnectionIoMetricAttributeKeyNetworkProtocolName, EbpftapConnectionIoMetricAttributeKeyTLSProtocolName, EbpftapConnectionIoMetricAttributeKeyTLSProtocolVersion:
+		case EbpftapConnectionIoMetricAttributeKeyEbpftapConnectionRole, EbpftapConnectionIoMetricAttributeKeyNetworkPeerAddress, EbpftapConnectionIoMetricAttributeKeyServerPort, EbpftapConnectionIoMetricAttributeKeyNetworkTransport, EbpftapConnectionIoMetricAttributeKeyNetworkType, EbpftapConnectionIoMetricAttributeKeyNetworkIoDirection, EbpftapConnectionIoMetricAttributeKeyServerAddress, EbpftapConnectionIoMetricAttributeKeyNetworkProtocolName, EbpftapConnectionIoMetricAttributeKeyTLSProtocolName, EbpftapConnectionIoMetricAttributeKeyTLSProtocolVersion:
 		default:
-			return fmt.Errorf("metric ebpftap.connection.io doesn't have an attribute %v, valid attributes: [ebpftap.connection.role, network.peer.address, server.port, network.transport, network.type, network.io.direction, network.protocol.name, tls.protocol.name, tls.protocol.version]", val)
+			return fmt.Errorf("metric ebpftap.connection.io doesn't have an attribute %v, valid attributes: [ebpftap.connection.role, network.peer.address, server.port, network.transport, network.type, network.io.direction, server.address, network.protocol.name, tls.protocol.name, tls.protocol.version]", val)
 		}
 	}
 
@@ -229,6 +232,7 @@ const (
 	EbpftapConnectionOpenedMetricAttributeKeyServerPort            EbpftapConnectionOpenedMetricAttributeKey = "server.port"
 	EbpftapConnectionOpenedMetricAttributeKeyNetworkTransport      EbpftapConnectionOpenedMetricAttributeKey = "network.transport"
 	EbpftapConnectionOpenedMetricAttributeKeyNetworkType           EbpftapConnectionOpenedMetricAttributeKey = "network.type"
+	EbpftapConnectionOpenedMetricAttributeKeyServerAddress         EbpftapConnectionOpenedMetricAttributeKey = "server.address"
 )
 
 // EbpftapConnectionOpenedMetricConfig provides config for the ebpftap.connection.opened metric.
@@ -257,9 +261,9 @@ func (ms *EbpftapConnectionOpenedMetricConfig) Unmarshal(parser *confmap.Conf) e
 func (ms *EbpftapConnectionOpenedMetricConfig) Validate() error {
 	for _, val := range ms.EnabledAttributes {
 		switch val {
-		case EbpftapConnectionOpenedMetricAttributeKeyEbpftapConnectionRole, EbpftapConnectionOpenedMetricAttributeKeyNetworkPeerAddress, EbpftapConnectionOpenedMetricAttributeKeyServerPort, EbpftapConnectionOpenedMetricAttributeKeyNetworkTransport, EbpftapConnectionOpenedMetricAttributeKeyNetworkType:
+		case EbpftapConnectionOpenedMetricAttributeKeyEbpftapConnectionRole, EbpftapConnectionOpenedMetricAttributeKeyNetworkPeerAddress, EbpftapConnectionOpenedMetricAttributeKeyServerPort, EbpftapConnectionOpenedMetricAttributeKeyNetworkTransport, EbpftapConnectionOpenedMetricAttributeKeyNetworkType, EbpftapConnectionOpenedMetricAttributeKeyServerAddress:
 		default:
-			return fmt.Errorf("metric ebpftap.connection.opened doesn't have an attribute %v, valid attributes: [ebpftap.connection.role, network.peer.address, server.port, network.transport, network.type]", val)
+			return fmt.Errorf("metric ebpftap.connection.opened doesn't have an attribute %v, valid attributes: [ebpftap.connection.role, network.peer.address, server.port, network.transport, network.type, server.address]", val)
 		}
 	}
 
@@ -291,22 +295,22 @@ func DefaultMetricsConfig() MetricsConfig {
 		EbpftapConnectionActive: EbpftapConnectionActiveMetricConfig{
 			Enabled:             true,
 			AggregationStrategy: AggregationStrategySum,
-			EnabledAttributes:   []EbpftapConnectionActiveMetricAttributeKey{EbpftapConnectionActiveMetricAttributeKeyEbpftapConnectionRole, EbpftapConnectionActiveMetricAttributeKeyNetworkPeerAddress, EbpftapConnectionActiveMetricAttributeKeyServerPort, EbpftapConnectionActiveMetricAttributeKeyNetworkTransport, EbpftapConnectionActiveMetricAttributeKeyNetworkType},
+			EnabledAttributes:   []EbpftapConnectionActiveMetricAttributeKey{EbpftapConnectionActiveMetricAttributeKeyEbpftapConnectionRole, EbpftapConnectionActiveMetricAttributeKeyNetworkPeerAddress, EbpftapConnectionActiveMetricAttributeKeyServerPort, EbpftapConnectionActiveMetricAttributeKeyNetworkTransport, EbpftapConnectionActiveMetricAttributeKeyNetworkType, EbpftapConnectionActiveMetricAttributeKeyServerAddress},
 		},
 		EbpftapConnectionClosed: EbpftapConnectionClosedMetricConfig{
 			Enabled:             true,
 			AggregationStrategy: AggregationStrategySum,
-			EnabledAttributes:   []EbpftapConnectionClosedMetricAttributeKey{EbpftapConnectionClosedMetricAttributeKeyEbpftapConnectionRole, EbpftapConnectionClosedMetricAttributeKeyNetworkPeerAddress, EbpftapConnectionClosedMetricAttributeKeyServerPort, EbpftapConnectionClosedMetricAttributeKeyNetworkTransport, EbpftapConnectionClosedMetricAttributeKeyNetworkType, EbpftapConnectionClosedMetricAttributeKeyNetworkProtocolName, EbpftapConnectionClosedMetricAttributeKeyTLSProtocolName, EbpftapConnectionClosedMetricAttributeKeyTLSProtocolVersion},
+			EnabledAttributes:   []EbpftapConnectionClosedMetricAttributeKey{EbpftapConnectionClosedMetricAttributeKeyEbpftapConnectionRole, EbpftapConnectionClosedMetricAttributeKeyNetworkPeerAddress, EbpftapConnectionClosedMetricAttributeKeyServerPort, EbpftapConnectionClosedMetricAttributeKeyNetworkTransport, EbpftapConnectionClosedMetricAttributeKeyNetworkType, EbpftapConnectionClosedMetricAttributeKeyServerAddress, EbpftapConnectionClosedMetricAttributeKeyNetworkProtocolName, EbpftapConnectionClosedMetricAttributeKeyTLSProtocolName, EbpftapConnectionClosedMetricAttributeKeyTLSProtocolVersion},
 		},
 		EbpftapConnectionIo: EbpftapConnectionIoMetricConfig{
 			Enabled:             true,
 			AggregationStrategy: AggregationStrategySum,
-			EnabledAttributes:   []EbpftapConnectionIoMetricAttributeKey{EbpftapConnectionIoMetricAttributeKeyEbpftapConnectionRole, EbpftapConnectionIoMetricAttributeKeyNetworkPeerAddress, EbpftapConnectionIoMetricAttributeKeyServerPort, EbpftapConnectionIoMetricAttributeKeyNetworkTransport, EbpftapConnectionIoMetricAttributeKeyNetworkType, EbpftapConnectionIoMetricAttributeKeyNetworkIoDirection, EbpftapConnectionIoMetricAttributeKeyNetworkProtocolName, EbpftapConnectionIoMetricAttributeKeyTLSProtocolName, EbpftapConnectionIoMetricAttributeKeyTLSProtocolVersion},
+			EnabledAttributes:   []EbpftapConnectionIoMetricAttributeKey{EbpftapConnectionIoMetricAttributeKeyEbpftapConnectionRole, EbpftapConnectionIoMetricAttributeKeyNetworkPeerAddress, EbpftapConnectionIoMetricAttributeKeyServerPort, EbpftapConnectionIoMetricAttributeKeyNetworkTransport, EbpftapConnectionIoMetricAttributeKeyNetworkType, EbpftapConnectionIoMetricAttributeKeyNetworkIoDirection, EbpftapConnectionIoMetricAttributeKeyServerAddress, EbpftapConnectionIoMetricAttributeKeyNetworkProtocolName, EbpftapConnectionIoMetricAttributeKeyTLSProtocolName, EbpftapConnectionIoMetricAttributeKeyTLSProtocolVersion},
 		},
 		EbpftapConnectionOpened: EbpftapConnectionOpenedMetricConfig{
 			Enabled:             true,
 			AggregationStrategy: AggregationStrategySum,
-			EnabledAttributes:   []EbpftapConnectionOpenedMetricAttributeKey{EbpftapConnectionOpenedMetricAttributeKeyEbpftapConnectionRole, EbpftapConnectionOpenedMetricAttributeKeyNetworkPeerAddress, EbpftapConnectionOpenedMetricAttributeKeyServerPort, EbpftapConnectionOpenedMetricAttributeKeyNetworkTransport, EbpftapConnectionOpenedMetricAttributeKeyNetworkType},
+			EnabledAttributes:   []EbpftapConnectionOpenedMetricAttributeKey{EbpftapConnectionOpenedMetricAttributeKeyEbpftapConnectionRole, EbpftapConnectionOpenedMetricAttributeKeyNetworkPeerAddress, EbpftapConnectionOpenedMetricAttributeKeyServerPort, EbpftapConnectionOpenedMetricAttributeKeyNetworkTransport, EbpftapConnectionOpenedMetricAttributeKeyNetworkType, EbpftapConnectionOpenedMetricAttributeKeyServerAddress},
 		},
 	}
 }

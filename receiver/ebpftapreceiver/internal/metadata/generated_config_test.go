@@ -34,22 +34,22 @@ func TestMetricsBuilderConfig(t *testing.T) {
 					EbpftapConnectionActive: EbpftapConnectionActiveMetricConfig{
 						Enabled:             true,
 						AggregationStrategy: AggregationStrategySum,
-						EnabledAttributes:   []EbpftapConnectionActiveMetricAttributeKey{EbpftapConnectionActiveMetricAttributeKeyEbpftapConnectionRole, EbpftapConnectionActiveMetricAttributeKeyNetworkPeerAddress, EbpftapConnectionActiveMetricAttributeKeyServerPort, EbpftapConnectionActiveMetricAttributeKeyNetworkTransport, EbpftapConnectionActiveMetricAttributeKeyNetworkType},
+						EnabledAttributes:   []EbpftapConnectionActiveMetricAttributeKey{EbpftapConnectionActiveMetricAttributeKeyEbpftapConnectionRole, EbpftapConnectionActiveMetricAttributeKeyNetworkPeerAddress, EbpftapConnectionActiveMetricAttributeKeyServerPort, EbpftapConnectionActiveMetricAttributeKeyNetworkTransport, EbpftapConnectionActiveMetricAttributeKeyNetworkType, EbpftapConnectionActiveMetricAttributeKeyServerAddress},
 					},
 					EbpftapConnectionClosed: EbpftapConnectionClosedMetricConfig{
 						Enabled:             true,
 						AggregationStrategy: AggregationStrategySum,
-						EnabledAttributes:   []EbpftapConnectionClosedMetricAttributeKey{EbpftapConnectionClosedMetricAttributeKeyEbpftapConnectionRole, EbpftapConnectionClosedMetricAttributeKeyNetworkPeerAddress, EbpftapConnectionClosedMetricAttributeKeyServerPort, EbpftapConnectionClosedMetricAttributeKeyNetworkTransport, EbpftapConnectionClosedMetricAttributeKeyNetworkType, EbpftapConnectionClosedMetricAttributeKeyNetworkProtocolName, EbpftapConnectionClosedMetricAttributeKeyTLSProtocolName, EbpftapConnectionClosedMetricAttributeKeyTLSProtocolVersion},
+						EnabledAttributes:   []EbpftapConnectionClosedMetricAttributeKey{EbpftapConnectionClosedMetricAttributeKeyEbpftapConnectionRole, EbpftapConnectionClosedMetricAttributeKeyNetworkPeerAddress, EbpftapConnectionClosedMetricAttributeKeyServerPort, EbpftapConnectionClosedMetricAttributeKeyNetworkTransport, EbpftapConnectionClosedMetricAttributeKeyNetworkType, EbpftapConnectionClosedMetricAttributeKeyServerAddress, EbpftapConnectionClosedMetricAttributeKeyNetworkProtocolName, EbpftapConnectionClosedMetricAttributeKeyTLSProtocolName, EbpftapConnectionClosedMetricAttributeKeyTLSProtocolVersion},
 					},
 					EbpftapConnectionIo: EbpftapConnectionIoMetricConfig{
 						Enabled:             true,
 						AggregationStrategy: AggregationStrategySum,
-						EnabledAttributes:   []EbpftapConnectionIoMetricAttributeKey{EbpftapConnectionIoMetricAttributeKeyEbpftapConnectionRole, EbpftapConnectionIoMetricAttributeKeyNetworkPeerAddress, EbpftapConnectionIoMetricAttributeKeyServerPort, EbpftapConnectionIoMetricAttributeKeyNetworkTransport, EbpftapConnectionIoMetricAttributeKeyNetworkType, EbpftapConnectionIoMetricAttributeKeyNetworkIoDirection, EbpftapConnectionIoMetricAttributeKeyNetworkProtocolName, EbpftapConnectionIoMetricAttributeKeyTLSProtocolName, EbpftapConnectionIoMetricAttributeKeyTLSProtocolVersion},
+						EnabledAttributes:   []EbpftapConnectionIoMetricAttributeKey{EbpftapConnectionIoMetricAttributeKeyEbpftapConnectionRole, EbpftapConnectionIoMetricAttributeKeyNetworkPeerAddress, EbpftapConnectionIoMetricAttributeKeyServerPort, EbpftapConnectionIoMetricAttributeKeyNetworkTransport, EbpftapConnectionIoMetricAttributeKeyNetworkType, EbpftapConnectionIoMetricAttributeKeyNetworkIoDirection, EbpftapConnectionIoMetricAttributeKeyServerAddress, EbpftapConnectionIoMetricAttributeKeyNetworkProtocolName, EbpftapConnectionIoMetricAttributeKeyTLSProtocolName, EbpftapConnectionIoMetricAttributeKeyTLSProtocolVersion},
 					},
 					EbpftapConnectionOpened: EbpftapConnectionOpenedMetricConfig{
 						Enabled:             true,
 						AggregationStrategy: AggregationStrategySum,
-						EnabledAttributes:   []EbpftapConnectionOpenedMetricAttributeKey{EbpftapConnectionOpenedMetricAttributeKeyEbpftapConnectionRole, EbpftapConnectionOpenedMetricAttributeKeyNetworkPeerAddress, EbpftapConnectionOpenedMetricAttributeKeyServerPort, EbpftapConnectionOpenedMetricAttributeKeyNetworkTransport, EbpftapConnectionOpenedMetricAttributeKeyNetworkType},
+						EnabledAttributes:   []EbpftapConnectionOpenedMetricAttributeKey{EbpftapConnectionOpenedMetricAttributeKeyEbpftapConnectionRole, EbpftapConnectionOpenedMetricAttributeKeyNetworkPeerAddress, EbpftapConnectionOpenedMetricAttributeKeyServerPort, EbpftapConnectionOpenedMetricAttributeKeyNetworkTransport, EbpftapConnectionOpenedMetricAttributeKeyNetworkType, EbpftapConnectionOpenedMetricAttributeKeyServerAddress},
 					},
 				},
 				ResourceAttributes: ResourceAttributesConfig{
@@ -78,22 +78,22 @@ func TestMetricsBuilderConfig(t *testing.T) {
 					EbpftapConnectionActive: EbpftapConnectionActiveMetricConfig{
 						Enabled:             false,
 						AggregationStrategy: AggregationStrategySum,
-						EnabledAttributes:   []EbpftapConnectionActiveMetricAttributeKey{EbpftapConnectionActiveMetricAttributeKeyEbpftapConnectionRole, EbpftapConnectionActiveMetricAttributeKeyNetworkPeerAddress, EbpftapConnectionActiveMetricAttributeKeyServerPort, EbpftapConnectionActiveMetricAttributeKeyNetworkTransport, EbpftapConnectionActiveMetricAttributeKeyNetworkType},
+						EnabledAttributes:   []EbpftapConnectionActiveMetricAttributeKey{EbpftapConnectionActiveMetricAttributeKeyEbpftapConnectionRole, EbpftapConnectionActiveMetricAttributeKeyNetworkPeerAddress, EbpftapConnectionActiveMetricAttributeKeyServerPort, EbpftapConnectionActiveMetricAttributeKeyNetworkTransport, EbpftapConnectionActiveMetricAttributeKeyNetworkType, EbpftapConnectionActiveMetricAttributeKeyServerAddress},
 					},
 					EbpftapConnectionClosed: EbpftapConnectionClosedMetricConfig{
 						Enabled:             false,
 						AggregationStrategy: AggregationStrategySum,
-						EnabledAttributes:   []EbpftapConnectionClosedMetricAttributeKey{EbpftapConnectionClosedMetricAttributeKeyEbpftapConnectionRole, EbpftapConnectionClosedMetricAttributeKeyNetworkPeerAddress, EbpftapConnectionClosedMetricAttributeKeyServerPort, EbpftapConnectionClosedMetricAttributeKeyNetworkTransport, EbpftapConnectionClosedMetricAttributeKeyNetworkType, EbpftapConnectionClosedMetricAttributeKeyNetworkProtocolName, EbpftapConnectionClosedMetricAttributeKeyTLSProtocolName, EbpftapConnectionClosedMetricAttributeKeyTLSProtocolVersion},
+						EnabledAttributes:   []EbpftapConnectionClosedMetricAttributeKey{EbpftapConnectionClosedMetricAttributeKeyEbpftapConnectionRole, EbpftapConnectionClosedMetricAttributeKeyNetworkPeerAddress, EbpftapConnectionClosedMetricAttributeKeyServerPort, EbpftapConnectionClosedMetricAttributeKeyNetworkTransport, EbpftapConnectionClosedMetricAttributeKeyNetworkType, EbpftapConnectionClosedMetricAttributeKeyServerAddress, EbpftapConnectionClosedMetricAttributeKeyNetworkProtocolName, EbpftapConnectionClosedMetricAttributeKeyTLSProtocolName, EbpftapConnectionClosedMetricAttributeKeyTLSProtocolVersion},
 					},
 					EbpftapConnectionIo: EbpftapConnectionIoMetricConfig{
 						Enabled:             false,
 						AggregationStrategy: AggregationStrategySum,
-						EnabledAttributes:   []EbpftapConnectionIoMetricAttributeKey{EbpftapConnectionIoMetricAttributeKeyEbpftapConnectionRole, EbpftapConnectionIoMetricAttributeKeyNetworkPeerAddress, EbpftapConnectionIoMetricAttributeKeyServerPort, EbpftapConnectionIoMetricAttributeKeyNetworkTransport, EbpftapConnectionIoMetricAttributeKeyNetworkType, EbpftapConnectionIoMetricAttributeKeyNetworkIoDirection, EbpftapConnectionIoMetricAttributeKeyNetworkProtocolName, EbpftapConnectionIoMetricAttributeKeyTLSProtocolName, EbpftapConnectionIoMetricAttributeKeyTLSProtocolVersion},
+						EnabledAttributes:   []EbpftapConnectionIoMetricAttributeKey{EbpftapConnectionIoMetricAttributeKeyEbpftapConnectionRole, EbpftapConnectionIoMetricAttributeKeyNetworkPeerAddress, EbpftapConnectionIoMetricAttributeKeyServerPort, EbpftapConnectionIoMetricAttributeKeyNetworkTransport, EbpftapConnectionIoMetricAttributeKeyNetworkType, EbpftapConnectionIoMetricAttributeKeyNetworkIoDirection, EbpftapConnectionIoMetricAttributeKeyServerAddress, EbpftapConnectionIoMetricAttributeKeyNetworkProtocolName, EbpftapConnectionIoMetricAttributeKeyTLSProtocolName, EbpftapConnectionIoMetricAttributeKeyTLSProtocolVersion},
 					},
 					EbpftapConnectionOpened: EbpftapConnectionOpenedMetricConfig{
 						Enabled:             false,
 						AggregationStrategy: AggregationStrategySum,
-						EnabledAttributes:   []EbpftapConnectionOpenedMetricAttributeKey{EbpftapConnectionOpenedMetricAttributeKeyEbpftapConnectionRole, EbpftapConnectionOpenedMetricAttributeKeyNetworkPeerAddress, EbpftapConnectionOpenedMetricAttributeKeyServerPort, EbpftapConnectionOpenedMetricAttributeKeyNetworkTransport, EbpftapConnectionOpenedMetricAttributeKeyNetworkType},
+						EnabledAttributes:   []EbpftapConnectionOpenedMetricAttributeKey{EbpftapConnectionOpenedMetricAttributeKeyEbpftapConnectionRole, EbpftapConnectionOpenedMetricAttributeKeyNetworkPeerAddress, EbpftapConnectionOpenedMetricAttributeKeyServerPort, EbpftapConnectionOpenedMetricAttributeKeyNetworkTransport, EbpftapConnectionOpenedMetricAttributeKeyNetworkType, EbpftapConnectionOpenedMetricAttributeKeyServerAddress},
 					},
 				},
 				ResourceAttributes: ResourceAttributesConfig{
@@ -136,7 +136,7 @@ func TestEbpftapConnectionActiveMetricsConfig_Validate(t *testing.T) {
 	require.NoError(t, cfg.Validate())
 
 	cfg.EnabledAttributes = []EbpftapConnectionActiveMetricAttributeKey{"invalid"}
-	require.ErrorContains(t, cfg.Validate(), "metric ebpftap.connection.active doesn't have an attribute invalid, valid attributes: [ebpftap.connection.role, network.peer.address, server.port, network.transport, network.type]")
+	require.ErrorContains(t, cfg.Validate(), "metric ebpftap.connection.active doesn't have an attribute invalid, valid attributes: [ebpftap.connection.role, network.peer.address, server.port, network.transport, network.type, server.address]")
 
 	cfg = DefaultMetricsConfig().EbpftapConnectionActive
 	cfg.AggregationStrategy = "invalid"
@@ -148,7 +148,7 @@ func TestEbpftapConnectionClosedMetricsConfig_Validate(t *testing.T) {
 	require.NoError(t, cfg.Validate())
 
 	cfg.EnabledAttributes = []EbpftapConnectionClosedMetricAttributeKey{"invalid"}
-	require.ErrorContains(t, cfg.Validate(), "metric ebpftap.connection.closed doesn't have an attribute invalid, valid attributes: [ebpftap.connection.role, network.peer.address, server.port, network.transport, network.type, network.protocol.name, tls.protocol.name, tls.protocol.version]")
+	require.ErrorContains(t, cfg.Validate(), "metric ebpftap.connection.closed doesn't have an attribute invalid, valid attributes: [ebpftap.connection.role, network.peer.address, server.port, network.transport, network.type, server.address, network.protocol.name, tls.protocol.name, tls.protocol.version]")
 
 	cfg = DefaultMetricsConfig().EbpftapConnectionClosed
 	cfg.AggregationStrategy = "invalid"
@@ -160,7 +160,7 @@ func TestEbpftapConnectionIoMetricsConfig_Validate(t *testing.T) {
 	require.NoError(t, cfg.Validate())
 
 	cfg.EnabledAttributes = []EbpftapConnectionIoMetricAttributeKey{"invalid"}
-	require.ErrorContains(t, cfg.Validate(), "metric ebpftap.connection.io doesn't have an attribute invalid, valid attributes: [ebpftap.connection.role, network.peer.address, server.port, network.transport, network.type, network.io.direction, network.protocol.name, tls.protocol.name, tls.protocol.version]")
+	require.ErrorContains(t, cfg.Validate(), "metric ebpftap.connection.io doesn't have an attribute invalid, valid attributes: [ebpftap.connection.role, network.peer.address, server.port, network.transport, network.type, network.io.direction, server.address, network.protocol.name, tls.protocol.name, tls.protocol.version]")
 
 	cfg = DefaultMetricsConfig().EbpftapConnectionIo
 	cfg.AggregationStrategy = "invalid"
@@ -172,7 +172,7 @@ func TestEbpftapConnectionOpenedMetricsConfig_Validate(t *testing.T) {
 	require.NoError(t, cfg.Validate())
 
 	cfg.EnabledAttributes = []EbpftapConnectionOpenedMetricAttributeKey{"invalid"}
-	require.ErrorContains(t, cfg.Validate(), "metric ebpftap.connection.opened doesn't have an attribute invalid, valid attributes: [ebpftap.connection.role, network.peer.address, server.port, network.transport, network.type]")
+	require.ErrorContains(t, cfg.Validate(), "metric ebpftap.connection.opened doesn't have an attribute invalid, valid attributes: [ebpftap.connection.role, network.peer.address, server.port, network.transport, network.type, server.address]")
 
 	cfg = DefaultMetricsConfig().EbpftapConnectionOpened
 	cfg.AggregationStrategy = "invalid"

@@ -84,6 +84,8 @@ const (
 	AttributeEbpftapDropReasonPipelineBusy
 	AttributeEbpftapDropReasonPipelineRefused
 	AttributeEbpftapDropReasonMetricSeriesLimit
+	AttributeEbpftapDropReasonDNSCacheFull
+	AttributeEbpftapDropReasonDNSAnswerCut
 )
 
 // String returns the string representation of the AttributeEbpftapDropReason.
@@ -147,6 +149,10 @@ func (av AttributeEbpftapDropReason) String() string {
 		return "pipeline_refused"
 	case AttributeEbpftapDropReasonMetricSeriesLimit:
 		return "metric_series_limit"
+	case AttributeEbpftapDropReasonDNSCacheFull:
+		return "dns_cache_full"
+	case AttributeEbpftapDropReasonDNSAnswerCut:
+		return "dns_answer_cut"
 	}
 	return ""
 }
@@ -182,6 +188,8 @@ var MapAttributeEbpftapDropReason = map[string]AttributeEbpftapDropReason{
 	"pipeline_busy":                  AttributeEbpftapDropReasonPipelineBusy,
 	"pipeline_refused":               AttributeEbpftapDropReasonPipelineRefused,
 	"metric_series_limit":            AttributeEbpftapDropReasonMetricSeriesLimit,
+	"dns_cache_full":                 AttributeEbpftapDropReasonDNSCacheFull,
+	"dns_answer_cut":                 AttributeEbpftapDropReasonDNSAnswerCut,
 }
 
 // AttributeNetworkIoDirection specifies the value network.io.direction attribute.
@@ -265,19 +273,19 @@ var MetricsInfo = metricsInfo{
 	},
 	EbpftapConnectionActive: metricInfo{
 		Name:       "ebpftap.connection.active",
-		Attributes: []string{"ebpftap.connection.role", "network.peer.address", "server.port", "network.transport", "network.type"},
+		Attributes: []string{"ebpftap.connection.role", "network.peer.address", "server.port", "network.transport", "network.type", "server.address"},
 	},
 	EbpftapConnectionClosed: metricInfo{
 		Name:       "ebpftap.connection.closed",
-		Attributes: []string{"ebpftap.connection.role", "network.peer.address", "server.port", "network.transport", "network.type", "network.protocol.name", "tls.protocol.name", "tls.protocol.version"},
+		Attributes: []string{"ebpftap.connection.role", "network.peer.address", "server.port", "network.transport", "network.type", "server.address", "network.protocol.name", "tls.protocol.name", "tls.protocol.version"},
 	},
 	EbpftapConnectionIo: metricInfo{
 		Name:       "ebpftap.connection.io",
-		Attributes: []string{"ebpftap.connection.role", "network.peer.address", "server.port", "network.transport", "network.type", "network.io.direction", "network.protocol.name", "tls.protocol.name", "tls.protocol.version"},
+		Attributes: []string{"ebpftap.connection.role", "network.peer.address", "server.port", "network.transport", "network.type", "network.io.direction", "server.address", "network.protocol.name", "tls.protocol.name", "tls.protocol.version"},
 	},
 	EbpftapConnectionOpened: metricInfo{
 		Name:       "ebpftap.connection.opened",
-		Attributes: []string{"ebpftap.connection.role", "network.peer.address", "server.port", "network.transport", "network.type"},
+		Attributes: []string{"ebpftap.connection.role", "network.peer.address", "server.port", "network.transport", "network.type", "server.address"},
 	},
 }
 
@@ -307,6 +315,12 @@ func (maof metricAttributeOptionFunc) apply(dp pmetric.NumberDataPoint) {
 func WithNetworkProtocolNameMetricAttribute(networkProtocolNameAttributeValue string) MetricAttributeOption {
 	return metricAttributeOptionFunc(func(dp pmetric.NumberDataPoint) {
 		dp.Attributes().PutStr("network.protocol.name", networkProtocolNameAttributeValue)
+	})
+}
+
+func WithServerAddressMetricAttribute(serverAddressAttributeValue string) MetricAttributeOption {
+	return metricAttributeOptionFunc(func(dp pmetric.NumberDataPoint) {
+		dp.Attributes().PutStr("server.address", serverAddressAttributeValue)
 	})
 }
 
@@ -432,7 +446,7 @@ func (m *metricEbpftapConnectionActive) init() {
 	m.aggDataPoints = m.aggDataPoints[:0]
 }
 
-func (m *metricEbpftapConnectionActive) recordDataPoint(start pcommon.Timestamp, ts pcommon.Timestamp, val int64, ebpftapConnectionRoleAttributeValue string, networkPeerAddressAttributeValue string, serverPortAttributeValue int64, networkTransportAttributeValue string, networkTypeAttributeValue string) {
+func (m *metricEbpftapConnectionActive) recordDataPoint(start pcommon.Timestamp, ts pcommon.Timestamp, val int64, ebpftapConnectionRoleAttributeValue string, networkPeerAddressAttributeValue string, serverPortAttributeValue int64, networkTransportAttributeValue string, networkTypeAttributeValue string, options ...MetricAttributeOption) {
 	if !m.config.Enabled {
 		return
 	}
@@ -454,6 +468,9 @@ func (m *metricEbpftapConnectionActive) recordDataPoint(start pcommon.Timestamp,
 	}
 	if slices.Contains(m.config.EnabledAttributes, EbpftapConnectionActiveMetricAttributeKeyNetworkType) {
 		dp.Attributes().PutStr("network.type", networkTypeAttributeValue)
+	}
+	for _, op := range options {
+		op.apply(dp)
 	}
 
 	var s string
@@ -750,7 +767,7 @@ func (m *metricEbpftapConnectionOpened) init() {
 	m.aggDataPoints = m.aggDataPoints[:0]
 }
 
-func (m *metricEbpftapConnectionOpened) recordDataPoint(start pcommon.Timestamp, ts pcommon.Timestamp, val int64, ebpftapConnectionRoleAttributeValue string, networkPeerAddressAttributeValue string, serverPortAttributeValue int64, networkTransportAttributeValue string, networkTypeAttributeValue string) {
+func (m *metricEbpftapConnectionOpened) recordDataPoint(start pcommon.Timestamp, ts pcommon.Timestamp, val int64, ebpftapConnectionRoleAttributeValue string, networkPeerAddressAttributeValue string, serverPortAttributeValue int64, networkTransportAttributeValue string, networkTypeAttributeValue string, options ...MetricAttributeOption) {
 	if !m.config.Enabled {
 		return
 	}
@@ -772,6 +789,9 @@ func (m *metricEbpftapConnectionOpened) recordDataPoint(start pcommon.Timestamp,
 	}
 	if slices.Contains(m.config.EnabledAttributes, EbpftapConnectionOpenedMetricAttributeKeyNetworkType) {
 		dp.Attributes().PutStr("network.type", networkTypeAttributeValue)
+	}
+	for _, op := range options {
+		op.apply(dp)
 	}
 
 	var s string
@@ -1054,8 +1074,8 @@ func (mb *MetricsBuilder) RecordEbpftapCaptureDroppedDataPoint(ts pcommon.Timest
 }
 
 // RecordEbpftapConnectionActiveDataPoint adds a data point to ebpftap.connection.active metric.
-func (mb *MetricsBuilder) RecordEbpftapConnectionActiveDataPoint(ts pcommon.Timestamp, val int64, ebpftapConnectionRoleAttributeValue AttributeEbpftapConnectionRole, networkPeerAddressAttributeValue string, serverPortAttributeValue int64, networkTransportAttributeValue AttributeNetworkTransport, networkTypeAttributeValue AttributeNetworkType) {
-	mb.metricEbpftapConnectionActive.recordDataPoint(mb.startTime, ts, val, ebpftapConnectionRoleAttributeValue.String(), networkPeerAddressAttributeValue, serverPortAttributeValue, networkTransportAttributeValue.String(), networkTypeAttributeValue.String())
+func (mb *MetricsBuilder) RecordEbpftapConnectionActiveDataPoint(ts pcommon.Timestamp, val int64, ebpftapConnectionRoleAttributeValue AttributeEbpftapConnectionRole, networkPeerAddressAttributeValue string, serverPortAttributeValue int64, networkTransportAttributeValue AttributeNetworkTransport, networkTypeAttributeValue AttributeNetworkType, options ...MetricAttributeOption) {
+	mb.metricEbpftapConnectionActive.recordDataPoint(mb.startTime, ts, val, ebpftapConnectionRoleAttributeValue.String(), networkPeerAddressAttributeValue, serverPortAttributeValue, networkTransportAttributeValue.String(), networkTypeAttributeValue.String(), options...)
 }
 
 // RecordEbpftapConnectionClosedDataPoint adds a data point to ebpftap.connection.closed metric.
@@ -1069,8 +1089,8 @@ func (mb *MetricsBuilder) RecordEbpftapConnectionIoDataPoint(ts pcommon.Timestam
 }
 
 // RecordEbpftapConnectionOpenedDataPoint adds a data point to ebpftap.connection.opened metric.
-func (mb *MetricsBuilder) RecordEbpftapConnectionOpenedDataPoint(ts pcommon.Timestamp, val int64, ebpftapConnectionRoleAttributeValue AttributeEbpftapConnectionRole, networkPeerAddressAttributeValue string, serverPortAttributeValue int64, networkTransportAttributeValue AttributeNetworkTransport, networkTypeAttributeValue AttributeNetworkType) {
-	mb.metricEbpftapConnectionOpened.recordDataPoint(mb.startTime, ts, val, ebpftapConnectionRoleAttributeValue.String(), networkPeerAddressAttributeValue, serverPortAttributeValue, networkTransportAttributeValue.String(), networkTypeAttributeValue.String())
+func (mb *MetricsBuilder) RecordEbpftapConnectionOpenedDataPoint(ts pcommon.Timestamp, val int64, ebpftapConnectionRoleAttributeValue AttributeEbpftapConnectionRole, networkPeerAddressAttributeValue string, serverPortAttributeValue int64, networkTransportAttributeValue AttributeNetworkTransport, networkTypeAttributeValue AttributeNetworkType, options ...MetricAttributeOption) {
+	mb.metricEbpftapConnectionOpened.recordDataPoint(mb.startTime, ts, val, ebpftapConnectionRoleAttributeValue.String(), networkPeerAddressAttributeValue, serverPortAttributeValue, networkTransportAttributeValue.String(), networkTypeAttributeValue.String(), options...)
 }
 
 // Reset resets metrics builder to its initial state. It should be used when external metrics source is restarted,

@@ -88,27 +88,27 @@ func TestMetricsBuilder(t *testing.T) {
 			}
 			defaultMetricsCount++
 			allMetricsCount++
-			mb.RecordEbpftapConnectionActiveDataPoint(ts, 1, AttributeEbpftapConnectionRoleClient, "network.peer.address-val", 11, AttributeNetworkTransportTCP, AttributeNetworkTypeIpv4)
+			mb.RecordEbpftapConnectionActiveDataPoint(ts, 1, AttributeEbpftapConnectionRoleClient, "network.peer.address-val", 11, AttributeNetworkTransportTCP, AttributeNetworkTypeIpv4, WithServerAddressMetricAttribute("server.address-val"))
 			if tt.name == "reaggregate_set" {
-				mb.RecordEbpftapConnectionActiveDataPoint(ts, 3, AttributeEbpftapConnectionRoleServer, "network.peer.address-val-2", 12, AttributeNetworkTransportTCP, AttributeNetworkTypeIpv6)
+				mb.RecordEbpftapConnectionActiveDataPoint(ts, 3, AttributeEbpftapConnectionRoleServer, "network.peer.address-val-2", 12, AttributeNetworkTransportTCP, AttributeNetworkTypeIpv6, WithServerAddressMetricAttribute("server.address-val"))
 			}
 			defaultMetricsCount++
 			allMetricsCount++
-			mb.RecordEbpftapConnectionClosedDataPoint(ts, 1, AttributeEbpftapConnectionRoleClient, "network.peer.address-val", 11, AttributeNetworkTransportTCP, AttributeNetworkTypeIpv4, WithNetworkProtocolNameMetricAttribute("network.protocol.name-val"), WithTLSProtocolNameMetricAttribute("tls.protocol.name-val"), WithTLSProtocolVersionMetricAttribute("tls.protocol.version-val"))
+			mb.RecordEbpftapConnectionClosedDataPoint(ts, 1, AttributeEbpftapConnectionRoleClient, "network.peer.address-val", 11, AttributeNetworkTransportTCP, AttributeNetworkTypeIpv4, WithServerAddressMetricAttribute("server.address-val"), WithNetworkProtocolNameMetricAttribute("network.protocol.name-val"), WithTLSProtocolNameMetricAttribute("tls.protocol.name-val"), WithTLSProtocolVersionMetricAttribute("tls.protocol.version-val"))
 			if tt.name == "reaggregate_set" {
-				mb.RecordEbpftapConnectionClosedDataPoint(ts, 3, AttributeEbpftapConnectionRoleServer, "network.peer.address-val-2", 12, AttributeNetworkTransportTCP, AttributeNetworkTypeIpv6, WithNetworkProtocolNameMetricAttribute("network.protocol.name-val"), WithTLSProtocolNameMetricAttribute("tls.protocol.name-val"), WithTLSProtocolVersionMetricAttribute("tls.protocol.version-val"))
+				mb.RecordEbpftapConnectionClosedDataPoint(ts, 3, AttributeEbpftapConnectionRoleServer, "network.peer.address-val-2", 12, AttributeNetworkTransportTCP, AttributeNetworkTypeIpv6, WithServerAddressMetricAttribute("server.address-val"), WithNetworkProtocolNameMetricAttribute("network.protocol.name-val"), WithTLSProtocolNameMetricAttribute("tls.protocol.name-val"), WithTLSProtocolVersionMetricAttribute("tls.protocol.version-val"))
 			}
 			defaultMetricsCount++
 			allMetricsCount++
-			mb.RecordEbpftapConnectionIoDataPoint(ts, 1, AttributeEbpftapConnectionRoleClient, "network.peer.address-val", 11, AttributeNetworkTransportTCP, AttributeNetworkTypeIpv4, AttributeNetworkIoDirectionReceive, WithNetworkProtocolNameMetricAttribute("network.protocol.name-val"), WithTLSProtocolNameMetricAttribute("tls.protocol.name-val"), WithTLSProtocolVersionMetricAttribute("tls.protocol.version-val"))
+			mb.RecordEbpftapConnectionIoDataPoint(ts, 1, AttributeEbpftapConnectionRoleClient, "network.peer.address-val", 11, AttributeNetworkTransportTCP, AttributeNetworkTypeIpv4, AttributeNetworkIoDirectionReceive, WithServerAddressMetricAttribute("server.address-val"), WithNetworkProtocolNameMetricAttribute("network.protocol.name-val"), WithTLSProtocolNameMetricAttribute("tls.protocol.name-val"), WithTLSProtocolVersionMetricAttribute("tls.protocol.version-val"))
 			if tt.name == "reaggregate_set" {
-				mb.RecordEbpftapConnectionIoDataPoint(ts, 3, AttributeEbpftapConnectionRoleServer, "network.peer.address-val-2", 12, AttributeNetworkTransportTCP, AttributeNetworkTypeIpv6, AttributeNetworkIoDirectionTransmit, WithNetworkProtocolNameMetricAttribute("network.protocol.name-val"), WithTLSProtocolNameMetricAttribute("tls.protocol.name-val"), WithTLSProtocolVersionMetricAttribute("tls.protocol.version-val"))
+				mb.RecordEbpftapConnectionIoDataPoint(ts, 3, AttributeEbpftapConnectionRoleServer, "network.peer.address-val-2", 12, AttributeNetworkTransportTCP, AttributeNetworkTypeIpv6, AttributeNetworkIoDirectionTransmit, WithServerAddressMetricAttribute("server.address-val"), WithNetworkProtocolNameMetricAttribute("network.protocol.name-val"), WithTLSProtocolNameMetricAttribute("tls.protocol.name-val"), WithTLSProtocolVersionMetricAttribute("tls.protocol.version-val"))
 			}
 			defaultMetricsCount++
 			allMetricsCount++
-			mb.RecordEbpftapConnectionOpenedDataPoint(ts, 1, AttributeEbpftapConnectionRoleClient, "network.peer.address-val", 11, AttributeNetworkTransportTCP, AttributeNetworkTypeIpv4)
+			mb.RecordEbpftapConnectionOpenedDataPoint(ts, 1, AttributeEbpftapConnectionRoleClient, "network.peer.address-val", 11, AttributeNetworkTransportTCP, AttributeNetworkTypeIpv4, WithServerAddressMetricAttribute("server.address-val"))
 			if tt.name == "reaggregate_set" {
-				mb.RecordEbpftapConnectionOpenedDataPoint(ts, 3, AttributeEbpftapConnectionRoleServer, "network.peer.address-val-2", 12, AttributeNetworkTransportTCP, AttributeNetworkTypeIpv6)
+				mb.RecordEbpftapConnectionOpenedDataPoint(ts, 3, AttributeEbpftapConnectionRoleServer, "network.peer.address-val-2", 12, AttributeNetworkTransportTCP, AttributeNetworkTypeIpv6, WithServerAddressMetricAttribute("server.address-val"))
 			}
 
 			rb := mb.NewResourceBuilder()
@@ -231,6 +231,9 @@ func TestMetricsBuilder(t *testing.T) {
 						networkTypeAttrVal, ok := dp.Attributes().Get("network.type")
 						assert.True(t, ok)
 						assert.Equal(t, "ipv4", networkTypeAttrVal.Str())
+						serverAddressAttrVal, ok := dp.Attributes().Get("server.address")
+						assert.True(t, ok)
+						assert.Equal(t, "server.address-val", serverAddressAttrVal.Str())
 					} else {
 						assert.False(t, validatedMetrics["ebpftap.connection.active"], "Found a duplicate in the metrics slice: ebpftap.connection.active")
 						validatedMetrics["ebpftap.connection.active"] = true
@@ -295,6 +298,9 @@ func TestMetricsBuilder(t *testing.T) {
 						networkTypeAttrVal, ok := dp.Attributes().Get("network.type")
 						assert.True(t, ok)
 						assert.Equal(t, "ipv4", networkTypeAttrVal.Str())
+						serverAddressAttrVal, ok := dp.Attributes().Get("server.address")
+						assert.True(t, ok)
+						assert.Equal(t, "server.address-val", serverAddressAttrVal.Str())
 						networkProtocolNameAttrVal, ok := dp.Attributes().Get("network.protocol.name")
 						assert.True(t, ok)
 						assert.Equal(t, "network.protocol.name-val", networkProtocolNameAttrVal.Str())
@@ -371,6 +377,9 @@ func TestMetricsBuilder(t *testing.T) {
 						networkIoDirectionAttrVal, ok := dp.Attributes().Get("network.io.direction")
 						assert.True(t, ok)
 						assert.Equal(t, "receive", networkIoDirectionAttrVal.Str())
+						serverAddressAttrVal, ok := dp.Attributes().Get("server.address")
+						assert.True(t, ok)
+						assert.Equal(t, "server.address-val", serverAddressAttrVal.Str())
 						networkProtocolNameAttrVal, ok := dp.Attributes().Get("network.protocol.name")
 						assert.True(t, ok)
 						assert.Equal(t, "network.protocol.name-val", networkProtocolNameAttrVal.Str())
@@ -446,6 +455,9 @@ func TestMetricsBuilder(t *testing.T) {
 						networkTypeAttrVal, ok := dp.Attributes().Get("network.type")
 						assert.True(t, ok)
 						assert.Equal(t, "ipv4", networkTypeAttrVal.Str())
+						serverAddressAttrVal, ok := dp.Attributes().Get("server.address")
+						assert.True(t, ok)
+						assert.Equal(t, "server.address-val", serverAddressAttrVal.Str())
 					} else {
 						assert.False(t, validatedMetrics["ebpftap.connection.opened"], "Found a duplicate in the metrics slice: ebpftap.connection.opened")
 						validatedMetrics["ebpftap.connection.opened"] = true

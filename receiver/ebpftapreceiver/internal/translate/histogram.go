@@ -189,7 +189,8 @@ func compareDurationKeys(a, b durationKey) int {
 func appendLifetimes(ms pmetric.MetricSlice, lifetimes map[connKey]*histogram, start, ts pcommon.Timestamp) {
 	keys := slices.SortedFunc(maps.Keys(lifetimes), func(a, b connKey) int {
 		return cmp.Or(cmp.Compare(a.role, b.role), a.peer.Compare(b.peer),
-			cmp.Compare(a.serverPort, b.serverPort), cmp.Compare(a.protocol, b.protocol), compareTLS(a.tls, b.tls))
+			cmp.Compare(a.serverPort, b.serverPort), cmp.Compare(a.serverName, b.serverName),
+			cmp.Compare(a.protocol, b.protocol), compareTLS(a.tls, b.tls))
 	})
 	dps := newDurationMetric(ms, metricConnectionDuration,
 		"How long the process's TCP connections were open, from connect or accept to close.", "s")
@@ -204,6 +205,9 @@ func appendLifetimes(ms pmetric.MetricSlice, lifetimes map[connKey]*histogram, s
 		attrs.PutInt(string(semconv.ServerPortKey), int64(k.serverPort))
 		attrs.PutStr(string(semconv.NetworkTransportKey), "tcp")
 		attrs.PutStr(string(semconv.NetworkTypeKey), networkType(k.peer).String())
+		if k.serverName != "" {
+			attrs.PutStr(string(semconv.ServerAddressKey), k.serverName)
+		}
 		if k.protocol != wireproto.Unknown {
 			attrs.PutStr(string(semconv.NetworkProtocolNameKey), string(k.protocol))
 		}

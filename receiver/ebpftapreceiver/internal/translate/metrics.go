@@ -40,6 +40,7 @@ type sumKey struct {
 	role       capture.Role
 	peer       netip.Addr // unmapped
 	serverPort uint16
+	serverName string             // tap.Conn.ServerName: fixed at the open, so in every kind
 	transmit   bool               // sumIO only
 	protocol   wireproto.Protocol // sumClosed and sumIO; unknown at the open and while active
 	tls        connTLS            // sumClosed and sumIO, as protocol
@@ -53,6 +54,15 @@ type connTLS struct {
 }
 
 func tlsOf(c *tap.Conn) connTLS { return connTLS{used: c.TLS, version: c.TLSVersion} }
+
+// nameOption is the conditionally required server.address of a connection
+// metric's data point: the name DNS gave the server, where known.
+func nameOption(opts []metadata.MetricAttributeOption, serverName string) []metadata.MetricAttributeOption {
+	if serverName != "" {
+		opts = append(opts, metadata.WithServerAddressMetricAttribute(serverName))
+	}
+	return opts
+}
 
 // options are the conditionally required attributes of a data point: the
 // protocol and TLS, where known.
@@ -75,6 +85,7 @@ type connKey struct {
 	role       capture.Role
 	peer       netip.Addr // unmapped
 	serverPort uint16
+	serverName string
 	protocol   wireproto.Protocol
 	tls        connTLS
 }
@@ -187,7 +198,7 @@ func (m *Aggregator) addSum(c *tap.Conn, kind sumKind, transmit bool, n uint64) 
 	if ps.excluded {
 		return
 	}
-	k := sumKey{kind: kind, role: c.Role, peer: c.Remote.Addr().Unmap(), serverPort: serverPort(c), transmit: transmit}
+	k := sumKey{kind: kind, role: c.Role, peer: c.Remote.Addr().Unmap(), serverPort: serverPort(c), serverName: c.ServerName, transmit: transmit}
 	if kind == sumClosed || kind == sumIO {
 		k.protocol, k.tls = c.Protocol, tlsOf(c)
 	}
@@ -243,7 +254,7 @@ func (m *Aggregator) ConnClosed(c *tap.Conn) {
 // engine saw open before capture started was never in it.
 func (m *Aggregator) endActive(c *tap.Conn) {
 	ps := m.process(c.Process, true)
-	k := sumKey{kind: sumActive, role: c.Role, peer: c.Remote.Addr().Unmap(), serverPort: serverPort(c)}
+	k := sumKey{kind: sumActive, role: c.Role, peer: c.Remote.Addr().Unmap(), serverPort: serverPort(c), serverName: c.ServerName}
 	if ps.sums[k] > 0 {
 		ps.sums[k]--
 	}
@@ -260,7 +271,7 @@ func (m *Aggregator) recordLifetime(c *tap.Conn) {
 	if ps.excluded {
 		return
 	}
-	k := connKey{role: c.Role, peer: c.Remote.Addr().Unmap(), serverPort: serverPort(c), protocol: c.Protocol, tls: tlsOf(c)}
+	k := connKey{role: c.Role, peer: c.Remote.Addr().Unmap(), serverPort: serverPort(c), serverName: c.ServerName, protocol: c.Protocol, tls: tlsOf(c)}
 	h, ok := ps.lifetimes[k]
 	if !ok {
 		if !m.admit() {
@@ -386,17 +397,17 @@ func (m *Aggregator) emitProcess(out pmetric.Metrics, ps *processSeries, ts pcom
 		tr, nt := metadata.AttributeNetworkTransportTCP, networkType(k.peer)
 		switch k.kind {
 		case sumOpened:
-			m.mb.RecordEbpftapConnectionOpenedDataPoint(ts, val, role, peer, port, tr, nt)
+			m.mb.RecordEbpftapConnectionOpenedDataPoint(ts, val, role, peer, port, tr, nt, nameOption(nil, k.serverName)...)
 		case sumClosed:
-			m.mb.RecordEbpftapConnectionClosedDataPoint(ts, val, role, peer, port, tr, nt, k.tls.options(k.protocol)...)
+			m.mb.RecordEbpftapConnectionClosedDataPoint(ts, val, role, peer, port, tr, nt, nameOption(k.tls.options(k.protocol), k.serverName)...)
 		case sumActive:
-			m.mb.RecordEbpftapConnectionActiveDataPoint(ts, val, role, peer, port, tr, nt)
+			m.mb.RecordEbpftapConnectionActiveDataPoint(ts, val, role, peer, port, tr, nt, nameOption(nil, k.serverName)...)
 		case sumIO:
 			dir := metadata.AttributeNetworkIoDirectionReceive
 			if k.transmit {
 				dir = metadata.AttributeNetworkIoDirectionTransmit
 			}
-			m.mb.RecordEbpftapConnectionIoDataPoint(ts, val, role, peer, port, tr, nt, dir, k.tls.options(k.protocol)...)
+			m.mb.RecordEbpftapConnectionIoDataPoint(ts, val, role, peer, port, tr, nt, dir, nameOption(k.tls.options(k.protocol), k.serverName)...)
 		}
 	}
 	start := pcommon.NewTimestampFromTime(ps.start)
@@ -431,6 +442,7 @@ func compareSumKeys(a, b sumKey) int {
 		cmp.Compare(a.role, b.role),
 		a.peer.Compare(b.peer),
 		cmp.Compare(a.serverPort, b.serverPort),
+		cmp.Compare(a.serverName, b.serverName),
 		compareBool(a.transmit, b.transmit),
 		cmp.Compare(a.protocol, b.protocol),
 		compareTLS(a.tls, b.tls),

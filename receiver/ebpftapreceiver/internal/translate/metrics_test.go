@@ -93,9 +93,10 @@ func TestMetricsGolden(t *testing.T) {
 	})
 	m.AddIO(connServer, tap.IO{Sent: 300, Recv: 100})
 	m.ConnClosed(closedAt(connServer, wireproto.HTTP, 1500*time.Millisecond))
-	// A Redis connection: named by the tap, counted by protocol, no request.
+	// A Redis connection: named by the tap, counted by protocol, no request;
+	// its server named by DNS.
 	redis := &tap.Conn{ID: 10, Process: procCurl, Role: capture.RoleClient,
-		Local: connClient.Local, Remote: netip.MustParseAddrPort("10.0.0.7:6379")}
+		Local: connClient.Local, Remote: netip.MustParseAddrPort("10.0.0.7:6379"), ServerName: "cache.internal.example"}
 	m.ConnOpened(redis)
 	m.ConnClosed(closedAt(redis, wireproto.Redis, 40*time.Millisecond))
 	// HTTPS: the protocol of its plaintext, and its TLS version.

@@ -122,6 +122,13 @@ var (
 		Remote: netip.MustParseAddrPort("10.0.0.9:40313"),
 		TLS:    true, TLSServerName: "frontend.example.com", TLSVersion: "1.2", TLSLibrary: "openssl",
 	}
+	// A client connection to an address a DNS answer named.
+	connDNSClient = &tap.Conn{
+		ID: 11, Process: procCurl, Role: capture.RoleClient,
+		Local:      netip.MustParseAddrPort("10.0.0.5:51011"),
+		Remote:     netip.MustParseAddrPort("10.0.0.20:8080"),
+		ServerName: "orders.internal.example",
+	}
 	connIPv6 = &tap.Conn{
 		ID: 3, Process: procCurl, Role: capture.RoleClient,
 		Local:  netip.MustParseAddrPort("[2001:db8::5]:51001"),
@@ -444,6 +451,14 @@ func translateCases() []struct {
 			},
 		},
 		{
+			// HTTP/1.0 with no Host: the name DNS gave the peer's address
+			// is server.address, and url.full's host.
+			name: "client_dns_name", level: LevelSummary,
+			txs: []connTx{txOn(connDNSClient,
+				txReq("GET", "/orders/7", 0, 1, txHeaders("User-Agent", ua)),
+				txResp(200, 2, 3, nil, 0))},
+		},
+		{
 			name: "level_none", level: LevelNone,
 			txs: []connTx{txOn(connClient, txReq("GET", "/", 0, 1, txHeaders("Host", "api.example.com")), txResp(200, 2, 3, nil, 0))},
 		},
@@ -760,6 +775,14 @@ func TestTranslateURLs(t *testing.T) {
 		{name: "sensitive query", conn: connClient, method: "GET", target: "/?AWSAccessKeyId=a&sig=b&X-Goog-Signature=c&Sig=d&sig",
 			headers: txHeaders("Host", "s3"), wantURL: "http://s3/?AWSAccessKeyId=REDACTED&sig=REDACTED&X-Goog-Signature=REDACTED&Sig=d&sig",
 			wantAddr: "s3", wantPort: 80},
+		{name: "no host, DNS name", conn: connDNSClient, method: "GET", target: "/x",
+			wantURL: "http://orders.internal.example:8080/x", wantAddr: "orders.internal.example", wantPort: 8080},
+		{name: "host wins over DNS", conn: connDNSClient, method: "GET", target: "/x", headers: txHeaders("Host", "a.example"),
+			wantURL: "http://a.example/x", wantAddr: "a.example", wantPort: 80},
+		{name: "SNI wins over DNS", conn: func() *tap.Conn { c := *connTLSClient; c.ServerName = "dns.example"; return &c }(),
+			method: "GET", target: "/x", wantURL: "https://secure.example.com/x", wantAddr: "secure.example.com", wantPort: 443},
+		{name: "DNS with the default port", conn: func() *tap.Conn { c := *connClient; c.ServerName = "api.example"; return &c }(),
+			method: "GET", target: "/x", wantURL: "http://api.example/x", wantAddr: "api.example", wantPort: 80},
 		{name: "connect", conn: connClient, method: "CONNECT", target: "b.example:443",
 			wantURL: "http://b.example:443", wantAddr: "b.example", wantPort: 443},
 		{name: "server local fallback", conn: connServer, method: "GET", target: "/p?sig=1",

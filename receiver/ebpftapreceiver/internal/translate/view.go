@@ -143,7 +143,10 @@ func describe(c *tap.Conn, tx *httpparse.Transaction, policy *redact.Policy, lev
 	v.scheme = firstNonEmpty(tgt.scheme, requestScheme(req), connScheme(c))
 	authority := firstNonEmpty(tgt.authority, host(req))
 	if authority == "" {
-		authority = sniAuthority(c, v.scheme)
+		// The connection's names, when the request has none: the one its
+		// TLS client asked for, else the one DNS answered its address for
+		// (a client's only: see tap.Conn.ServerName).
+		authority = nameAuthority(c, firstNonEmpty(c.TLSServerName, c.ServerName), v.scheme)
 	}
 	if v.server {
 		// Semantic conventions prefer what a reverse proxy says the client
@@ -204,11 +207,11 @@ func connScheme(c *tap.Conn) string {
 	return "http"
 }
 
-// sniAuthority is the server name the TLS client sent, with the server's
-// port unless it is the scheme's default: the name of last resort when the
-// request names no host.
-func sniAuthority(c *tap.Conn, scheme string) string {
-	if c.TLSServerName == "" {
+// nameAuthority is name, a name of the connection's server, with the
+// server's port unless it is the scheme's default: a name of last resort
+// when the request names no host.
+func nameAuthority(c *tap.Conn, name, scheme string) string {
+	if name == "" {
 		return ""
 	}
 	port := int(c.Remote.Port())
@@ -216,9 +219,9 @@ func sniAuthority(c *tap.Conn, scheme string) string {
 		port = int(c.Local.Port())
 	}
 	if port == defaultPort(scheme) {
-		return c.TLSServerName
+		return name
 	}
-	return net.JoinHostPort(c.TLSServerName, strconv.Itoa(port))
+	return net.JoinHostPort(name, strconv.Itoa(port))
 }
 
 func defaultPort(scheme string) int {
