@@ -190,13 +190,25 @@ static __always_inline int ignored_by_port(struct sock *sk, int server)
 	return 1;
 }
 
+/* take_wire_lost returns, and forgets, the wire bytes of sk's direction dir
+ * lost at the end of the stream so far. */
+static __always_inline __u32 take_wire_lost(struct sock *sk, __u32 dir)
+{
+	struct lost_key k = {.sock = (__u64)sk, .dir = dir};
+	return take_lost(&k);
+}
+
 /* forget_conn drops what was kept of an earlier connection that had the
- * same struct sock: a new connection starts copied, and uncounted. */
+ * same struct sock: a new connection starts copied, uncounted, and with no
+ * bytes lost (those of the earlier one, whose close event was dropped, would
+ * be reported as a hole at its start). */
 static __always_inline void forget_conn(struct sock *sk)
 {
 	__u64 key = (__u64)sk;
 	forget_policy(sk);
 	bpf_map_delete_elem(&wire_bytes, &key);
+	take_wire_lost(sk, DIR_SEND);
+	take_wire_lost(sk, DIR_RECV);
 }
 
 static __always_inline int enter_data(__s32 nr, __s32 fd, __u64 buf, __u64 iovcnt, __u32 is_iov, __u8 dir)
@@ -358,6 +370,10 @@ int sock_state(struct inet_sock_set_state_ctx *ctx)
 	struct wire_count *w = bpf_map_lookup_elem(&wire_bytes, &key);
 	e->counted_sent = w ? w->sent : 0;
 	e->counted_recv = w ? w->recv : 0;
+	/* Taken once the event is sure to go: a dropped close leaves them
+	 * for user space, which looks them up when it forgets the connection. */
+	e->lost_sent = take_wire_lost(sk, DIR_SEND);
+	e->lost_recv = take_wire_lost(sk, DIR_RECV);
 	bpf_ringbuf_submit(e, wakeup(sizeof(*e)));
 	forget_conn(sk);
 	return 0;

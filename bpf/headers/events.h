@@ -155,11 +155,15 @@ struct tls_bind_event {
 
 /* EVENT_CONN_CLOSE: the header, and the wire bytes counted in the kernel
  * while the connection's policy was POLICY_COUNT (wire_bytes in
- * syscalls.c), in all. */
+ * syscalls.c), in all; and the wire bytes of each direction lost at the end
+ * of the stream, whose dropped events no later event could report as
+ * lost_before. */
 struct close_event {
 	struct event_header hdr;
 	__u64 counted_sent;
 	__u64 counted_recv;
+	__u32 lost_sent;
+	__u32 lost_recv;
 };
 
 /* EVENT_DATA: one piece of a read or a write. The piece stands for len bytes

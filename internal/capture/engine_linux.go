@@ -182,6 +182,7 @@ func (e *Engine) Close() error {
 			e.readCounted(now)
 		}
 		for _, tr := range e.conns.all() {
+			e.deliverLost(tr, e.takeLost(tr.sock), now)
 			e.closeConn(tr, now)
 		}
 		e.unload()
@@ -331,13 +332,14 @@ func (e *Engine) dispatch(b []byte) {
 		}
 		e.data(h, d, now)
 	case syscallsEventKindEVENT_CONN_CLOSE:
-		counted, err := decodeClose(b)
+		counted, lost, err := decodeClose(b)
 		if err != nil {
 			e.badEvent(err)
 			return
 		}
-		if tr := e.conns.closed(h.Sock, now); tr != nil {
+		if tr := e.conns.closed(h.Sock, h.Tuple.Sport, h.Tuple.Dport, now); tr != nil {
 			e.deliverCounted(tr, counted, now)
+			e.deliverLost(tr, lost, now)
 			e.closeConn(tr, now)
 		}
 	case syscallsEventKindEVENT_PROC_EXEC:
@@ -485,7 +487,7 @@ func (e *Engine) connOf(h *syscallsEventHeader, now time.Time) *tracked {
 	if tr := e.conns.lookup(h.Sock, now); tr != nil {
 		return tr
 	}
-	if e.conns.isLate(h.Sock) {
+	if e.conns.isLate(h.Sock, h.Tuple.Sport, h.Tuple.Dport) {
 		return nil
 	}
 	return e.openConn(h, RoleUnknown, now)

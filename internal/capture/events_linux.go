@@ -62,13 +62,14 @@ func decodeData(b []byte) (dataRecord, error) {
 }
 
 // decodeClose returns the wire bytes the kernel counted for a closed
-// connection (POLICY_COUNT), in all.
-func decodeClose(b []byte) (wireCount, error) {
+// connection (POLICY_COUNT), in all, and those each way lost at the end of
+// its streams.
+func decodeClose(b []byte) (counted, lost wireCount, err error) {
 	if len(b) < closeSize {
-		return wireCount{}, fmt.Errorf("%w: %d bytes, close event needs %d", errShortRecord, len(b), closeSize)
+		return wireCount{}, wireCount{}, fmt.Errorf("%w: %d bytes, close event needs %d", errShortRecord, len(b), closeSize)
 	}
 	e := (*syscallsCloseEvent)(unsafe.Pointer(&b[0]))
-	return wireCount{sent: e.CountedSent, recv: e.CountedRecv}, nil
+	return wireCount{sent: e.CountedSent, recv: e.CountedRecv}, wireCount{sent: uint64(e.LostSent), recv: uint64(e.LostRecv)}, nil
 }
 
 func decodeBind(b []byte) (ssl uint64, err error) {

@@ -24,6 +24,7 @@ func TestEventLayouts(t *testing.T) {
 		{"exec_event", unsafe.Sizeof(syscallsExecEvent{}), 72 + 24 + 256 + 1024},
 		{"tls_bind_event", unsafe.Sizeof(syscallsTlsBindEvent{}), 72 + 8},
 		{"lib_open_event", unsafe.Sizeof(syscallsLibOpenEvent{}), 72 + 8 + 256},
+		{"close_event", unsafe.Sizeof(syscallsCloseEvent{}), 72 + 16 + 8},
 		// decodeData reads these by offset.
 		{"data_event.len", offLen, 72},
 		{"data_event.copied", offCopied, 76},

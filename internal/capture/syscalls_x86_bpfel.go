@@ -31,6 +31,8 @@ type syscallsCloseEvent struct {
 	Hdr         syscallsEventHeader
 	CountedSent uint64
 	CountedRecv uint64
+	LostSent    uint32
+	LostRecv    uint32
 }
 
 type syscallsConnPolicy uint32
