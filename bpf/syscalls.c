@@ -274,7 +274,8 @@ static __always_inline int exit_data(struct syscall_exit_ctx *ctx, __u8 dir)
 	fill_header(&h, EVENT_DATA, dir, a.fd, (struct sock *)a.sock, ts);
 
 	struct lost_key k = {.sock = a.sock, .dir = dir};
-	struct pending_lost s = {.lost = take_lost(&k)};
+	struct lost_key peer = {.sock = a.sock, .dir = dir == DIR_SEND ? DIR_RECV : DIR_SEND};
+	struct pending_lost s = {.lost = take_lost(&k), .peer = take_lost(&peer)};
 
 	__u64 left = ctx->ret;
 	if (!a.buf) {
@@ -298,6 +299,7 @@ static __always_inline int exit_data(struct syscall_exit_ctx *ctx, __u8 dir)
 	}
 
 	keep_lost(&k, &s);
+	put_lost(&peer, s.peer); /* no event went: still to report */
 	return 0;
 }
 

@@ -4,6 +4,8 @@ package capture
 
 import (
 	"encoding/binary"
+	"fmt"
+	"strings"
 	"testing"
 	"unsafe"
 )
@@ -325,4 +327,34 @@ func TestDispatchReusedSockAfterLostOpen(t *testing.T) {
 	if n := rec.wire(rec.opened[1]); n.recv != 17 {
 		t.Errorf("new connection received %d bytes; want 17", n.recv)
 	}
+}
+
+// TestDispatchLostPeer checks that the other direction's lost bytes an
+// event carries reach the handler before the event's own.
+func TestDispatchLostPeer(t *testing.T) {
+	var order []string
+	rec := &orderRecorder{order: &order}
+	e := newDispatchEngine(t, rec)
+	e.dispatch(openRecord(1, RoleClient))
+	b := dataEventRecord(1, Recv, 0, "HTTP/1.1 200 OK\r\n", 0)
+	binary.NativeEndian.PutUint32(b[offLostPeer:], 500)
+	e.dispatch(b)
+	if want := "send lost 500,recv 17"; strings.Join(order, ",") != want {
+		t.Errorf("segments %q; want %q", strings.Join(order, ","), want)
+	}
+}
+
+// orderRecorder notes the segments it is given, in order.
+type orderRecorder struct {
+	recorder
+	order *[]string
+}
+
+func (r *orderRecorder) Data(c *Conn, s Segment) bool {
+	if len(s.Data) > 0 {
+		*r.order = append(*r.order, fmt.Sprintf("%v %d", s.Dir, len(s.Data)))
+	} else {
+		*r.order = append(*r.order, fmt.Sprintf("%v lost %d", s.Dir, s.Lost))
+	}
+	return r.recorder.Data(c, s)
 }

@@ -540,8 +540,16 @@ func (e *Engine) data(h *syscallsEventHeader, d dataRecord, now time.Time) {
 		e.scanHello(tr, dir, d.data, int(d.lostBefore), int(d.len)-len(d.data))
 	}
 	want := true
+	if d.lostPeer > 0 && !plaintext {
+		// First: those bytes of the other direction went before these.
+		other := Send
+		if dir == Send {
+			other = Recv
+		}
+		want = e.handler.Data(c, Segment{Dir: other, Time: now, Lost: int(d.lostPeer)})
+	}
 	if d.lostBefore > 0 {
-		want = e.handler.Data(c, Segment{Dir: dir, Time: now, Lost: int(d.lostBefore), TLS: plaintext})
+		want = e.handler.Data(c, Segment{Dir: dir, Time: now, Lost: int(d.lostBefore), TLS: plaintext}) && want
 	}
 	if !e.handler.Data(c, Segment{Dir: dir, Time: now, Data: d.data, Lost: int(d.len) - len(d.data), TLS: plaintext}) || !want {
 		e.stopCopying(tr)

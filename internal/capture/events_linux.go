@@ -23,6 +23,7 @@ const (
 	offLen        = unsafe.Offsetof(syscallsDataEvent{}.Len)
 	offCopied     = unsafe.Offsetof(syscallsDataEvent{}.Copied)
 	offLostBefore = unsafe.Offsetof(syscallsDataEvent{}.LostBefore)
+	offLostPeer   = unsafe.Offsetof(syscallsDataEvent{}.LostPeer)
 )
 
 var errShortRecord = errors.New("capture: ring buffer record too short")
@@ -39,6 +40,7 @@ func decodeHeader(b []byte) (*syscallsEventHeader, error) {
 type dataRecord struct {
 	len        uint32 // stream bytes the event stands for
 	lostBefore uint32 // stream bytes lost before this event
+	lostPeer   uint32 // bytes of the other direction's stream lost before this event
 	data       []byte // the copied prefix, aliasing the record
 }
 
@@ -52,6 +54,7 @@ func decodeData(b []byte) (dataRecord, error) {
 	r := dataRecord{
 		len:        binary.NativeEndian.Uint32(b[offLen:]),
 		lostBefore: binary.NativeEndian.Uint32(b[offLostBefore:]),
+		lostPeer:   binary.NativeEndian.Uint32(b[offLostPeer:]),
 	}
 	copied := int(binary.NativeEndian.Uint32(b[offCopied:]))
 	if copied > len(b)-dataHeaderSize || uint32(copied) > r.len {

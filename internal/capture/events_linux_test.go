@@ -29,6 +29,7 @@ func TestEventLayouts(t *testing.T) {
 		{"data_event.len", offLen, 72},
 		{"data_event.copied", offCopied, 76},
 		{"data_event.lost_before", offLostBefore, 80},
+		{"data_event.lost_peer", offLostPeer, 84},
 	} {
 		if tc.got != tc.want {
 			t.Errorf("sizeof(%s) = %d, want %d", tc.name, tc.got, tc.want)

@@ -86,7 +86,7 @@ type syscallsDataEvent struct {
 	Len        uint32
 	Copied     uint32
 	LostBefore uint32
-	Pad        uint32
+	LostPeer   uint32
 	Data       [16384]uint8
 }
 
