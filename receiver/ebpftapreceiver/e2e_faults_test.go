@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -225,8 +226,10 @@ func TestE2EFaultServerResets(t *testing.T) {
 }
 
 // exitsWithConnections opens three connections, finishes an exchange on
-// each, and exits without closing them.
-const exitsWithConnections = `import os, socket, sys
+// each, forks a child that keeps them (and prints its pid), and exits
+// without closing them: the child's descriptors keep the connections open
+// in TCP. (Without it, the exit's close would end them in TCP at once.)
+const exitsWithConnections = `import os, socket, sys, time
 conns = []
 for i in range(3):
     s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
@@ -235,18 +238,29 @@ for i in range(3):
     while not got.endswith(b"hello"):
         got += s.recv(4096)
     conns.append(s)
+child = os.fork()
+if child == 0:
+    null = os.open(os.devnull, os.O_RDWR)
+    os.dup2(null, 1)  # lets the test's read of the output end
+    os.dup2(null, 2)
+    time.sleep(60)
+    os._exit(0)
+print(child, flush=True)
 os._exit(0)`
 
 // TestE2EFaultProcessExitsWithConnectionsOpen: a process exits with three
-// keep-alive connections open (the server keeps its ends, so TCP does not
-// close them): its exit closes them in the engine's table.
+// keep-alive connections open, which a child it forked keeps open in TCP:
+// the process's exit closes them in the engine's table, and counts them.
 func TestE2EFaultProcessExitsWithConnectionsOpen(t *testing.T) {
 	_, sinks := startE2EReceiver(t, nil)
 	port := faultServer(t)
 	cmd := exec.Command("python3", "-c", exitsWithConnections, strconv.Itoa(port))
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("client: %v\n%s", err, out)
+	out, err := cmd.Output()
+	child, perr := strconv.Atoi(strings.TrimSpace(string(out)))
+	if err != nil || perr != nil {
+		t.Fatalf("client: %v %q", err, out)
 	}
+	t.Cleanup(func() { _ = syscall.Kill(child, syscall.SIGKILL) })
 	for i := range 3 {
 		s := waitSpans(t, sinks.traces, 1, pathIs(ptrace.SpanKindClient, port, "/open/"+strconv.Itoa(i)))[0]
 		if s.int("http.response.status_code") != 200 {
