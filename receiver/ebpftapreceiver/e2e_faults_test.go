@@ -5,7 +5,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -37,24 +36,10 @@ func faultServer(t *testing.T) int {
 	return ln.Addr().(*net.TCPAddr).Port
 }
 
-// startPython runs a python3 program with args and returns it with its
-// stdout, read line by line; it is killed when the test ends.
+// startPython runs a python3 program with args (see startProcess).
 func startPython(t *testing.T, program string, args ...string) (*exec.Cmd, *bufio.Reader) {
 	t.Helper()
-	cmd := exec.Command("python3", append([]string{"-u", "-c", program}, args...)...)
-	cmd.Stderr = os.Stderr
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-	})
-	return cmd, bufio.NewReader(out)
+	return startProcess(t, "python3", append([]string{"-u", "-c", program}, args...)...)
 }
 
 // waitLine waits for the program to print want.

@@ -134,6 +134,22 @@ func (e *buildError) Error() string { return "building test programs: " + e.err.
 // and stops it when the test ends.
 func startServer(t testing.TB, name string, args ...string) int {
 	t.Helper()
+	_, out := startProcess(t, name, args...)
+	line, err := out.ReadString('\n')
+	if err != nil {
+		t.Fatalf("%s did not print its port: %v", name, err)
+	}
+	port, err := strconv.Atoi(strings.TrimSpace(line))
+	if err != nil {
+		t.Fatalf("%s printed %q, not a port", name, line)
+	}
+	return port
+}
+
+// startProcess runs a process and returns it with its stdout, read line by
+// line; it is killed when the test ends.
+func startProcess(t testing.TB, name string, args ...string) (*exec.Cmd, *bufio.Reader) {
+	t.Helper()
 	cmd := exec.Command(name, args...)
 	cmd.Stderr = os.Stderr
 	out, err := cmd.StdoutPipe()
@@ -147,15 +163,7 @@ func startServer(t testing.TB, name string, args ...string) int {
 		_ = cmd.Process.Kill()
 		_ = cmd.Wait()
 	})
-	line, err := bufio.NewReader(out).ReadString('\n')
-	if err != nil {
-		t.Fatalf("%s did not print its port: %v", name, err)
-	}
-	port, err := strconv.Atoi(strings.TrimSpace(line))
-	if err != nil {
-		t.Fatalf("%s printed %q, not a port", name, line)
-	}
-	return port
+	return cmd, bufio.NewReader(out)
 }
 
 // run runs a client to completion and fails the test if it fails.
