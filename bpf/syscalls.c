@@ -231,13 +231,25 @@ static __always_inline int ignored(struct sock *sk, int server)
 	return 0;
 }
 
+/* take_wire_lost returns, and forgets, the wire bytes of sk's direction dir
+ * lost at the end of the stream so far. */
+static __always_inline __u32 take_wire_lost(struct sock *sk, __u32 dir)
+{
+	struct lost_key k = {.sock = (__u64)sk, .dir = dir};
+	return take_lost(&k);
+}
+
 /* forget_conn drops what was kept of an earlier connection that had the
- * same struct sock: a new connection starts copied, and uncounted. */
+ * same struct sock: a new connection starts copied, uncounted, and with no
+ * bytes lost (those of the earlier one, whose close event was dropped, would
+ * be reported as a hole at its start). */
 static __always_inline void forget_conn(struct sock *sk)
 {
 	__u64 key = (__u64)sk;
 	forget_policy(sk);
 	bpf_map_delete_elem(&wire_bytes, &key);
+	take_wire_lost(sk, DIR_SEND);
+	take_wire_lost(sk, DIR_RECV);
 }
 
 /* DNS. Connections are named by the answers their process read before it
@@ -413,7 +425,8 @@ static __always_inline int exit_data(struct syscall_exit_ctx *ctx, __u8 dir)
 	fill_header(&h, EVENT_DATA, dir, a.fd, (struct sock *)a.sock, ts);
 
 	struct lost_key k = {.sock = a.sock, .dir = dir};
-	struct pending_lost s = {.lost = take_lost(&k)};
+	struct lost_key peer = {.sock = a.sock, .dir = dir == DIR_SEND ? DIR_RECV : DIR_SEND};
+	struct pending_lost s = {.lost = take_lost(&k), .peer = take_lost(&peer)};
 
 	__u64 left = ctx->ret;
 	if (!a.buf) {
@@ -437,6 +450,7 @@ static __always_inline int exit_data(struct syscall_exit_ctx *ctx, __u8 dir)
 	}
 
 	keep_lost(&k, &s);
+	put_lost(&peer, s.peer); /* no event went: still to report */
 	return 0;
 }
 
@@ -525,6 +539,10 @@ int sock_state(struct inet_sock_set_state_ctx *ctx)
 	struct wire_count *w = bpf_map_lookup_elem(&wire_bytes, &key);
 	e->counted_sent = w ? w->sent : 0;
 	e->counted_recv = w ? w->recv : 0;
+	/* Taken once the event is sure to go: a dropped close leaves them
+	 * for user space, which looks them up when it forgets the connection. */
+	e->lost_sent = take_wire_lost(sk, DIR_SEND);
+	e->lost_recv = take_wire_lost(sk, DIR_RECV);
 	bpf_ringbuf_submit(e, wakeup(sizeof(*e)));
 	forget_conn(sk);
 	return 0;

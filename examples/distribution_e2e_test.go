@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -13,8 +12,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -194,7 +191,7 @@ service:
 	collector := e2e.StartCollector(t, bin, filepath.Join(dir, "collector.log"), filepath.Join(e2e.RepoRoot(t), "config.yaml"), override)
 	held := map[string][]uint32{}
 	for _, kind := range []string{"prog", "map", "link"} {
-		held[kind] = heldBy(t, kind, collector.PID())
+		held[kind] = e2e.HeldBPF(t, kind, collector.PID())
 	}
 	require.NotEmpty(t, held["prog"], "the running collector holds no BPF program; log:\n%s", collector.Log())
 	require.NotEmpty(t, held["map"], "the running collector holds no BPF map")
@@ -208,7 +205,7 @@ service:
 	remaining := func() map[string]int {
 		left := map[string]int{}
 		for kind, ids := range held {
-			if n := listedIDs(t, kind, ids); n > 0 {
+			if n := e2e.ListedBPF(t, kind, ids); n > 0 {
 				left[kind] = n
 			}
 		}
@@ -221,52 +218,6 @@ service:
 	}
 	require.Empty(t, left, "after SIGKILL the kernel still lists these of the collector's objects, by kind")
 	require.Equal(t, probesBefore, tracefsProbes(t), "tracefs probes before the collector ran and after it was killed")
-}
-
-// heldBy returns the ids of the BPF objects of a kind ("prog", "map",
-// "link") that process pid holds open, from the fdinfo of its descriptors
-// (the kernel writes prog_id, map_id or link_id there).
-func heldBy(t *testing.T, kind string, pid int) []uint32 {
-	t.Helper()
-	dir := fmt.Sprintf("/proc/%d/fdinfo", pid)
-	entries, err := os.ReadDir(dir)
-	require.NoError(t, err)
-	var ids []uint32
-	for _, e := range entries {
-		b, err := os.ReadFile(filepath.Join(dir, e.Name()))
-		if err != nil {
-			continue // closed since the listing
-		}
-		for line := range strings.SplitSeq(string(b), "\n") {
-			if v, ok := strings.CutPrefix(line, kind+"_id:"); ok {
-				id, err := strconv.ParseUint(strings.TrimSpace(v), 10, 32)
-				require.NoError(t, err, "%s in %s", line, dir)
-				if !slices.Contains(ids, uint32(id)) {
-					ids = append(ids, uint32(id))
-				}
-			}
-		}
-	}
-	return ids
-}
-
-// listedIDs counts how many of ids bpftool lists among the kernel's objects
-// of a kind.
-func listedIDs(t *testing.T, kind string, ids []uint32) int {
-	t.Helper()
-	out, err := exec.Command("bpftool", "--json", kind, "show").Output()
-	require.NoError(t, err, "bpftool %s show", kind)
-	var objs []struct {
-		ID uint32 `json:"id"`
-	}
-	require.NoError(t, json.Unmarshal(out, &objs), "parsing bpftool's %s listing", kind)
-	n := 0
-	for _, o := range objs {
-		if slices.Contains(ids, o.ID) {
-			n++
-		}
-	}
-	return n
 }
 
 // tracefsProbes returns the uprobe and kprobe events defined in tracefs; a

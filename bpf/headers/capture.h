@@ -276,7 +276,7 @@ static __always_inline void emit_header(__u8 kind, __u8 detail, __s32 fd, struct
 /* emit_sized sends one data event in a record with room for size bytes; the
  * clamp keeps the copy inside the record for the verifier. */
 static __always_inline int emit_sized(struct event_header *h, __u64 buf, __u32 len, __u64 copy,
-				      __u32 lost_before, const __u32 size)
+				      __u32 lost_before, __u32 lost_peer, const __u32 size)
 {
 	struct data_event *e = bpf_ringbuf_reserve(&events, DATA_HEADER_SIZE + size, 0);
 	if (!e) {
@@ -287,7 +287,7 @@ static __always_inline int emit_sized(struct event_header *h, __u64 buf, __u32 l
 	__builtin_memcpy(&e->hdr, h, sizeof(*h));
 	e->len = len;
 	e->lost_before = lost_before;
-	e->_pad = 0;
+	e->lost_peer = lost_peer;
 	/* The barrier keeps clang from dropping the clamp as redundant with the
 	 * caller's branch: the verifier needs to see it next to the read. */
 	asm volatile("" : "+r"(copy));
@@ -305,21 +305,23 @@ static __always_inline int emit_sized(struct event_header *h, __u64 buf, __u32 l
  * constant sizes, so small pieces go into one of two smaller record sizes
  * instead of wasting MAX_CHUNK of ring each. Returns 0 when sent. */
 static __always_inline int emit_chunk(struct event_header *h, __u64 buf, __u32 len, __u64 copy,
-				      __u32 lost_before)
+				      __u32 lost_before, __u32 lost_peer)
 {
 	if (copy == 0)
-		return emit_sized(h, buf, len, copy, lost_before, 0);
+		return emit_sized(h, buf, len, copy, lost_before, lost_peer, 0);
 	if (copy <= 256)
-		return emit_sized(h, buf, len, copy, lost_before, 256);
+		return emit_sized(h, buf, len, copy, lost_before, lost_peer, 256);
 	if (copy <= 2048)
-		return emit_sized(h, buf, len, copy, lost_before, 2048);
-	return emit_sized(h, buf, len, copy, lost_before, MAX_CHUNK);
+		return emit_sized(h, buf, len, copy, lost_before, lost_peer, 2048);
+	return emit_sized(h, buf, len, copy, lost_before, lost_peer, MAX_CHUNK);
 }
 
 /* pending_lost carries, across the events of one call, the bytes whose
- * events could not be sent, to report them on the next event that is. */
+ * events could not be sent, to report them on the next event that is; and
+ * the other direction's, reported on the first event sent. */
 struct pending_lost {
 	__u32 lost;
+	__u32 peer;
 };
 
 /* emit_buffer sends buf[0:len) as up to MAX_CHUNKS events; the last one
@@ -331,8 +333,8 @@ static __always_inline void emit_buffer(struct event_header *h, __u64 buf, __u64
 		__u64 stands = i == MAX_CHUNKS - 1 ? len : copy;
 		if (stands > 0xffffffff)
 			stands = 0xffffffff;
-		if (emit_chunk(h, buf, stands, copy, s->lost) == 0)
-			s->lost = 0;
+		if (emit_chunk(h, buf, stands, copy, s->lost, s->peer) == 0)
+			s->lost = s->peer = 0;
 		else
 			s->lost += stands;
 		buf += copy;
@@ -345,8 +347,8 @@ static __always_inline void emit_buffer(struct event_header *h, __u64 buf, __u64
 static __always_inline void emit_length(struct event_header *h, __u64 len, struct pending_lost *s)
 {
 	__u32 n = len > 0xffffffff ? 0xffffffff : len;
-	if (emit_chunk(h, 0, n, 0, s->lost) == 0)
-		s->lost = 0;
+	if (emit_chunk(h, 0, n, 0, s->lost, s->peer) == 0)
+		s->lost = s->peer = 0;
 	else
 		s->lost += n;
 }
@@ -371,19 +373,29 @@ static __always_inline __u32 take_lost(struct lost_key *k)
 	if (!before)
 		return 0;
 	__u32 n = *before;
-	if (bpf_map_delete_elem(&lost, k) == 0)
-		__sync_fetch_and_sub(&lost_entries, 1);
+	/* Only the caller whose delete removed the entry reports it: the other
+	 * direction's events, on another thread, may take it at once. */
+	if (bpf_map_delete_elem(&lost, k))
+		return 0;
+	__sync_fetch_and_sub(&lost_entries, 1);
 	return n;
+}
+
+/* put_lost remembers n bytes of k's stream that could not be reported, for
+ * the next event. */
+static __always_inline void put_lost(struct lost_key *k, __u32 n)
+{
+	if (n) {
+		__u64 v = n;
+		__sync_fetch_and_add(&lost_entries, 1); /* before the entry: never 0 while it exists */
+		bpf_map_update_elem(&lost, k, &v, BPF_ANY);
+	}
 }
 
 /* keep_lost remembers bytes that could not be reported, for the next event. */
 static __always_inline void keep_lost(struct lost_key *k, struct pending_lost *s)
 {
-	if (s->lost) {
-		__u64 v = s->lost;
-		__sync_fetch_and_add(&lost_entries, 1); /* before the entry: never 0 while it exists */
-		bpf_map_update_elem(&lost, k, &v, BPF_ANY);
-	}
+	put_lost(k, s->lost);
 }
 
 /* emit_stream sends buf[0:n) as the next bytes of h's stream, with the

@@ -161,23 +161,30 @@ struct tls_bind_event {
 
 /* EVENT_CONN_CLOSE: the header, and the wire bytes counted in the kernel
  * while the connection's policy was POLICY_COUNT (wire_bytes in
- * syscalls.c), in all. */
+ * syscalls.c), in all; and the wire bytes of each direction lost at the end
+ * of the stream, whose dropped events no later event could report as
+ * lost_before. */
 struct close_event {
 	struct event_header hdr;
 	__u64 counted_sent;
 	__u64 counted_recv;
+	__u32 lost_sent;
+	__u32 lost_recv;
 };
 
 /* EVENT_DATA: one piece of a read or a write. The piece stands for len bytes
  * of the stream; the first copied of them are in data, the rest were not
  * copied. lost_before counts bytes of this direction lost in earlier, dropped
- * events. */
+ * events; lost_peer those of the other direction (wire bytes only), so that
+ * a hole in one direction is known before anything later in the other: a
+ * response must not be paired with a request when the requests between them
+ * went in a hole not reported yet. */
 struct data_event {
 	struct event_header hdr;
 	__u32 len;
 	__u32 copied;
 	__u32 lost_before;
-	__u32 _pad;
+	__u32 lost_peer;
 	__u8 data[MAX_CHUNK];
 };
 

@@ -21,7 +21,7 @@ type connTable struct {
 	// recentlyClosed holds socks whose connection TCP closed a moment ago:
 	// a read or write that was in flight then still reports afterwards, and
 	// must not open a phantom connection. Pruned on every sweep.
-	recentlyClosed map[uint64]time.Time
+	recentlyClosed map[uint64]closedSock
 	late           uint64 // events that arrived after their connection closed
 
 	overflowed uint64 // connections closed because the table was full
@@ -46,6 +46,16 @@ type tracked struct {
 	counted wireCount
 }
 
+// closedSock is when a sock's connection closed, and its ports: an event on
+// the sock with other ports is of a new connection, whose open event the full
+// ring buffer dropped, not a late one (a 64 KiB ring buffer under load
+// reused a sock so for one of four connections, and dropped all its bytes as
+// late).
+type closedSock struct {
+	at            time.Time
+	local, remote uint16
+}
+
 // wireCount is the kernel's count of a connection's wire bytes, each way.
 type wireCount struct{ sent, recv uint64 }
 
@@ -67,7 +77,7 @@ func newConnTable(maxConns int, idle time.Duration) *connTable {
 		idle:           idle,
 		bySock:         make(map[uint64]*list.Element),
 		perPID:         make(map[int]int),
-		recentlyClosed: make(map[uint64]time.Time),
+		recentlyClosed: make(map[uint64]closedSock),
 	}
 }
 
@@ -122,29 +132,35 @@ func (t *connTable) remove(sock uint64) *tracked {
 	return t.removeElement(el)
 }
 
-// closed removes the connection TCP closed on sock, and remembers the sock
-// for a moment (see recentlyClosed).
-func (t *connTable) closed(sock uint64, now time.Time) *tracked {
+// closed removes the connection TCP closed on sock, between the local and
+// remote ports, and remembers the sock for a moment (see recentlyClosed).
+func (t *connTable) closed(sock uint64, local, remote uint16, now time.Time) *tracked {
 	if len(t.recentlyClosed) < t.max {
-		t.recentlyClosed[sock] = now
+		t.recentlyClosed[sock] = closedSock{at: now, local: local, remote: remote}
 	}
 	return t.remove(sock)
 }
 
-// isLate reports whether an event for an untracked sock belongs to a
-// connection that just closed; a new connection on the sock clears it.
-func (t *connTable) isLate(sock uint64) bool {
-	_, ok := t.recentlyClosed[sock]
-	if ok {
-		t.late++
+// isLate reports whether an event for an untracked sock, between the local
+// and remote ports, belongs to a connection that just closed; a new
+// connection on the sock clears it.
+func (t *connTable) isLate(sock uint64, local, remote uint16) bool {
+	c, ok := t.recentlyClosed[sock]
+	if !ok {
+		return false
 	}
-	return ok
+	if c.local != local || c.remote != remote {
+		delete(t.recentlyClosed, sock) // another connection now
+		return false
+	}
+	t.late++
+	return true
 }
 
 // forgetClosed prunes recentlyClosed of socks closed before cutoff.
 func (t *connTable) forgetClosed(cutoff time.Time) {
-	for sock, at := range t.recentlyClosed {
-		if at.Before(cutoff) {
+	for sock, c := range t.recentlyClosed {
+		if c.at.Before(cutoff) {
 			delete(t.recentlyClosed, sock)
 		}
 	}

@@ -91,7 +91,52 @@ func (e *Engine) forgetConn(tr *tracked, now time.Time) {
 		}
 		e.forgetInKernel(tr.sock)
 	}
+	e.deliverLost(tr, e.takeLost(tr.sock), now)
 	e.closeConn(tr, now)
+}
+
+// deliverLost hands tr's handler the wire bytes lost at the end of its
+// streams: events the full ring buffer dropped after the last one that got
+// through, so that no later event reported them as lost_before.
+func (e *Engine) deliverLost(tr *tracked, lost wireCount, now time.Time) {
+	if !tr.follow {
+		return
+	}
+	if lost.sent > 0 {
+		e.handler.Data(tr.conn, Segment{Dir: Send, Time: now, Lost: int(lost.sent)})
+	}
+	if lost.recv > 0 {
+		e.handler.Data(tr.conn, Segment{Dir: Recv, Time: now, Lost: int(lost.recv)})
+	}
+}
+
+// takeLost reads and deletes the kernel's record of the wire bytes lost at
+// the end of sock's streams, for a connection that ends without a close
+// event (which carries them): idle, its process's exit, the table's bound,
+// the engine's close, or a close event the full ring buffer dropped. The
+// kernel's tally of lost entries (lost_entries) stays higher than the map
+// holds, which costs its events a lookup and is otherwise harmless.
+func (e *Engine) takeLost(sock uint64) wireCount {
+	var lost wireCount
+	if e.objs.Lost == nil {
+		return lost
+	}
+	for _, dir := range []Direction{Send, Recv} {
+		k := syscallsLostKey{Sock: sock, Dir: uint32(dir)}
+		var n uint64
+		// Lookup and Delete, not LookupAndDelete: hash maps have the
+		// latter from Linux 5.14 only.
+		if err := e.objs.Lost.Lookup(&k, &n); err != nil {
+			continue // none lost, or the map is closed
+		}
+		_ = e.objs.Lost.Delete(&k)
+		if dir == Send {
+			lost.sent = n
+		} else {
+			lost.recv = n
+		}
+	}
+	return lost
 }
 
 // forgetInKernel deletes sock's policy and count.

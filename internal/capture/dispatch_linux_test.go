@@ -5,7 +5,9 @@ package capture
 import (
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"net/netip"
+	"strings"
 	"testing"
 	"unsafe"
 
@@ -378,4 +380,72 @@ func FuzzDispatch(f *testing.F) {
 			t.Errorf("%d bad events counted for %d records", bad, records)
 		}
 	})
+}
+
+// TestDispatchLostAtTheEnd checks that the bytes a close event says were
+// lost at the end of each stream reach the handler before the close.
+func TestDispatchLostAtTheEnd(t *testing.T) {
+	rec := &recorder{}
+	e := newDispatchEngine(t, rec)
+	e.dispatch(openRecord(1, RoleClient))
+	e.dispatch(dataEventRecord(1, Send, 0, "GET / HTTP/1.1\r\n\r\n", 0))
+	b := closeRecord(1)
+	ce := (*syscallsCloseEvent)(unsafe.Pointer(&b[0]))
+	ce.LostSent, ce.LostRecv = 30, 4000
+	e.dispatch(b)
+	if len(rec.closed) != 1 {
+		t.Fatalf("closed %d; want 1", len(rec.closed))
+	}
+	if n := rec.wire(rec.opened[0]); n != (byteCount{sent: 48, recv: 4000, lost: 4030}) {
+		t.Errorf("counted %+v; want 48 sent, 4000 received, 4030 lost", n)
+	}
+}
+
+// TestDispatchReusedSockAfterLostOpen checks that an event on a sock closed a
+// moment ago is taken for a new connection, not a late one, when its ports
+// differ: the new connection's open event was dropped.
+func TestDispatchReusedSockAfterLostOpen(t *testing.T) {
+	rec := &recorder{}
+	e := newDispatchEngine(t, rec)
+	e.dispatch(openRecord(1, RoleClient))
+	e.dispatch(closeRecord(1))
+	b := dataEventRecord(1, Recv, 0, "HTTP/1.1 200 OK\r\n", 0)
+	(*syscallsEventHeader)(unsafe.Pointer(&b[0])).Tuple.Sport = 40001 // another connection
+	e.dispatch(b)
+	if len(rec.opened) != 2 || rec.opened[1].Local.Port() != 40001 || rec.opened[1].Role != RoleUnknown {
+		t.Fatalf("opened %d connections; want the closed one and a new one from port 40001", len(rec.opened))
+	}
+	if n := rec.wire(rec.opened[1]); n.recv != 17 {
+		t.Errorf("new connection received %d bytes; want 17", n.recv)
+	}
+}
+
+// TestDispatchLostPeer checks that the other direction's lost bytes an
+// event carries reach the handler before the event's own.
+func TestDispatchLostPeer(t *testing.T) {
+	var order []string
+	rec := &orderRecorder{order: &order}
+	e := newDispatchEngine(t, rec)
+	e.dispatch(openRecord(1, RoleClient))
+	b := dataEventRecord(1, Recv, 0, "HTTP/1.1 200 OK\r\n", 0)
+	binary.NativeEndian.PutUint32(b[offLostPeer:], 500)
+	e.dispatch(b)
+	if want := "send lost 500,recv 17"; strings.Join(order, ",") != want {
+		t.Errorf("segments %q; want %q", strings.Join(order, ","), want)
+	}
+}
+
+// orderRecorder notes the segments it is given, in order.
+type orderRecorder struct {
+	recorder
+	order *[]string
+}
+
+func (r *orderRecorder) Data(c *Conn, s Segment) bool {
+	if len(s.Data) > 0 {
+		*r.order = append(*r.order, fmt.Sprintf("%v %d", s.Dir, len(s.Data)))
+	} else {
+		*r.order = append(*r.order, fmt.Sprintf("%v lost %d", s.Dir, s.Lost))
+	}
+	return r.recorder.Data(c, s)
 }

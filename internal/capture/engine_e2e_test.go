@@ -4,14 +4,12 @@ package capture
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
-	"slices"
 	"strconv"
 	"sync"
 	"testing"
@@ -207,36 +205,13 @@ func TestE2EEngineDetaches(t *testing.T) {
 	if len(progs) == 0 || len(links) != len(progs) {
 		t.Fatalf("engine has %d programs and %d links, want every program attached", len(progs), len(links))
 	}
-	if n := listed(t, "prog", progs) + listed(t, "link", links); n != 2*len(progs) {
+	if n := e2e.ListedBPF(t, "prog", progs) + e2e.ListedBPF(t, "link", links); n != 2*len(progs) {
 		t.Fatalf("the kernel lists %d of the engine's %d programs and links while it runs", n, 2*len(progs))
 	}
 	e.Close()
-	if n := listed(t, "prog", progs) + listed(t, "link", links); n != 0 {
+	if n := e2e.ListedBPF(t, "prog", progs) + e2e.ListedBPF(t, "link", links); n != 0 {
 		t.Errorf("after Close the kernel still lists %d of the engine's programs and links", n)
 	}
-}
-
-// listed counts how many of ids bpftool lists among the kernel's objects of a
-// kind ("prog", "link").
-func listed(t *testing.T, kind string, ids []uint32) int {
-	t.Helper()
-	out, err := exec.Command("bpftool", "--json", kind, "show").Output()
-	if err != nil {
-		t.Fatalf("bpftool %s show: %v", kind, err)
-	}
-	var objs []struct {
-		ID uint32 `json:"id"`
-	}
-	if err := json.Unmarshal(out, &objs); err != nil {
-		t.Fatalf("parsing bpftool's %s listing: %v", kind, err)
-	}
-	n := 0
-	for _, o := range objs {
-		if slices.Contains(ids, o.ID) {
-			n++
-		}
-	}
-	return n
 }
 
 // policyHandler ignores connections to one port and, on another, wants no

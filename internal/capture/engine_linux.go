@@ -202,6 +202,7 @@ func (e *Engine) Close() error {
 			e.readCounted(now)
 		}
 		for _, tr := range e.conns.all() {
+			e.deliverLost(tr, e.takeLost(tr.sock), now)
 			e.closeConn(tr, now)
 		}
 		e.unload()
@@ -361,13 +362,14 @@ func (e *Engine) dispatch(b []byte) {
 		}
 		e.data(h, d, now)
 	case syscallsEventKindEVENT_CONN_CLOSE:
-		counted, err := decodeClose(b)
+		counted, lost, err := decodeClose(b)
 		if err != nil {
 			e.badEvent(err)
 			return
 		}
-		if tr := e.conns.closed(h.Sock, now); tr != nil {
+		if tr := e.conns.closed(h.Sock, h.Tuple.Sport, h.Tuple.Dport, now); tr != nil {
 			e.deliverCounted(tr, counted, now)
+			e.deliverLost(tr, lost, now)
 			e.closeConn(tr, now)
 		}
 	case syscallsEventKindEVENT_PROC_EXEC:
@@ -560,7 +562,7 @@ func (e *Engine) connOf(h *syscallsEventHeader, now time.Time) *tracked {
 	if tr := e.conns.lookup(h.Sock, now); tr != nil {
 		return tr
 	}
-	if e.conns.isLate(h.Sock) {
+	if e.conns.isLate(h.Sock, h.Tuple.Sport, h.Tuple.Dport) {
 		return nil
 	}
 	return e.openConn(h, RoleUnknown, now)
@@ -616,8 +618,16 @@ func (e *Engine) data(h *syscallsEventHeader, d dataRecord, now time.Time) {
 		}
 	}
 	want := true
+	if d.lostPeer > 0 && !plaintext {
+		// First: those bytes of the other direction went before these.
+		other := Send
+		if dir == Send {
+			other = Recv
+		}
+		want = e.handler.Data(c, Segment{Dir: other, Time: now, Lost: int(d.lostPeer)})
+	}
 	if d.lostBefore > 0 {
-		want = e.handler.Data(c, Segment{Dir: dir, Time: now, Lost: int(d.lostBefore), TLS: plaintext})
+		want = e.handler.Data(c, Segment{Dir: dir, Time: now, Lost: int(d.lostBefore), TLS: plaintext}) && want
 	}
 	if !e.handler.Data(c, Segment{Dir: dir, Time: now, Data: d.data, Lost: int(d.len) - len(d.data), TLS: plaintext}) || !want {
 		e.stopCopying(tr)

@@ -24,6 +24,7 @@ const (
 	offLen        = unsafe.Offsetof(syscallsDataEvent{}.Len)
 	offCopied     = unsafe.Offsetof(syscallsDataEvent{}.Copied)
 	offLostBefore = unsafe.Offsetof(syscallsDataEvent{}.LostBefore)
+	offLostPeer   = unsafe.Offsetof(syscallsDataEvent{}.LostPeer)
 )
 
 var errShortRecord = errors.New("capture: ring buffer record too short")
@@ -40,6 +41,7 @@ func decodeHeader(b []byte) (*syscallsEventHeader, error) {
 type dataRecord struct {
 	len        uint32 // stream bytes the event stands for
 	lostBefore uint32 // stream bytes lost before this event
+	lostPeer   uint32 // bytes of the other direction's stream lost before this event
 	data       []byte // the copied prefix, aliasing the record
 }
 
@@ -53,6 +55,7 @@ func decodeData(b []byte) (dataRecord, error) {
 	r := dataRecord{
 		len:        binary.NativeEndian.Uint32(b[offLen:]),
 		lostBefore: binary.NativeEndian.Uint32(b[offLostBefore:]),
+		lostPeer:   binary.NativeEndian.Uint32(b[offLostPeer:]),
 	}
 	copied := int(binary.NativeEndian.Uint32(b[offCopied:]))
 	if copied > len(b)-dataHeaderSize || uint32(copied) > r.len {
@@ -63,13 +66,14 @@ func decodeData(b []byte) (dataRecord, error) {
 }
 
 // decodeClose returns the wire bytes the kernel counted for a closed
-// connection (POLICY_COUNT), in all.
-func decodeClose(b []byte) (wireCount, error) {
+// connection (POLICY_COUNT), in all, and those each way lost at the end of
+// its streams.
+func decodeClose(b []byte) (counted, lost wireCount, err error) {
 	if len(b) < closeSize {
-		return wireCount{}, fmt.Errorf("%w: %d bytes, close event needs %d", errShortRecord, len(b), closeSize)
+		return wireCount{}, wireCount{}, fmt.Errorf("%w: %d bytes, close event needs %d", errShortRecord, len(b), closeSize)
 	}
 	e := (*syscallsCloseEvent)(unsafe.Pointer(&b[0]))
-	return wireCount{sent: e.CountedSent, recv: e.CountedRecv}, nil
+	return wireCount{sent: e.CountedSent, recv: e.CountedRecv}, wireCount{sent: uint64(e.LostSent), recv: uint64(e.LostRecv)}, nil
 }
 
 // decodeDNS returns the DNS message an EVENT_DNS record carries, aliasing

@@ -25,10 +25,12 @@ func TestEventLayouts(t *testing.T) {
 		{"tls_bind_event", unsafe.Sizeof(syscallsTlsBindEvent{}), 72 + 8},
 		{"lib_open_event", unsafe.Sizeof(syscallsLibOpenEvent{}), 72 + 8 + 256},
 		{"dns_event", unsafe.Sizeof(syscallsDnsEvent{}), 72 + 8 + 1232},
+		{"close_event", unsafe.Sizeof(syscallsCloseEvent{}), 72 + 16 + 8},
 		// decodeData reads these by offset.
 		{"data_event.len", offLen, 72},
 		{"data_event.copied", offCopied, 76},
 		{"data_event.lost_before", offLostBefore, 80},
+		{"data_event.lost_peer", offLostPeer, 84},
 	} {
 		if tc.got != tc.want {
 			t.Errorf("sizeof(%s) = %d, want %d", tc.name, tc.got, tc.want)

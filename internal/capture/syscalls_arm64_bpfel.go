@@ -32,6 +32,8 @@ type syscallsCloseEvent struct {
 	Hdr         syscallsEventHeader
 	CountedSent uint64
 	CountedRecv uint64
+	LostSent    uint32
+	LostRecv    uint32
 }
 
 type syscallsConnPolicy uint32
@@ -85,7 +87,7 @@ type syscallsDataEvent struct {
 	Len        uint32
 	Copied     uint32
 	LostBefore uint32
-	Pad        uint32
+	LostPeer   uint32
 	Data       [16384]uint8
 }
 

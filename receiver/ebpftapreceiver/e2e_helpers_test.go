@@ -19,6 +19,7 @@ import (
 	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
+	"go.opentelemetry.io/collector/receiver"
 	"go.opentelemetry.io/collector/receiver/receivertest"
 
 	"github.com/ebpftap/ebpftap/internal/e2e"
@@ -43,6 +44,13 @@ func startE2EReceiver(t testing.TB, edit func(*Config)) (*ebpftapReceiver, e2eSi
 // startReceiverWith starts the receiver feeding the given consumers.
 func startReceiverWith(t testing.TB, edit func(*Config), traces consumer.Traces, logs consumer.Logs, metrics consumer.Metrics) *ebpftapReceiver {
 	t.Helper()
+	return startReceiverSet(t, receivertest.NewNopSettings(metadata.Type), edit, traces, logs, metrics)
+}
+
+// startReceiverSet starts the receiver with the given settings (its own
+// telemetry's among them) feeding the given consumers.
+func startReceiverSet(t testing.TB, set receiver.Settings, edit func(*Config), traces consumer.Traces, logs consumer.Logs, metrics consumer.Metrics) *ebpftapReceiver {
+	t.Helper()
 	e2e.RequireBPF(t)
 	f := NewFactory()
 	cfg := f.CreateDefaultConfig().(*Config)
@@ -52,7 +60,6 @@ func startReceiverWith(t testing.TB, edit func(*Config), traces consumer.Traces,
 	if edit != nil {
 		edit(cfg)
 	}
-	set := receivertest.NewNopSettings(metadata.Type)
 	ctx := context.Background()
 	tr, err := f.CreateTraces(ctx, set, cfg, traces)
 	if err != nil {
@@ -127,6 +134,22 @@ func (e *buildError) Error() string { return "building test programs: " + e.err.
 // and stops it when the test ends.
 func startServer(t testing.TB, name string, args ...string) int {
 	t.Helper()
+	_, out := startProcess(t, name, args...)
+	line, err := out.ReadString('\n')
+	if err != nil {
+		t.Fatalf("%s did not print its port: %v", name, err)
+	}
+	port, err := strconv.Atoi(strings.TrimSpace(line))
+	if err != nil {
+		t.Fatalf("%s printed %q, not a port", name, line)
+	}
+	return port
+}
+
+// startProcess runs a process and returns it with its stdout, read line by
+// line; it is killed when the test ends.
+func startProcess(t testing.TB, name string, args ...string) (*exec.Cmd, *bufio.Reader) {
+	t.Helper()
 	cmd := exec.Command(name, args...)
 	cmd.Stderr = os.Stderr
 	out, err := cmd.StdoutPipe()
@@ -140,15 +163,7 @@ func startServer(t testing.TB, name string, args ...string) int {
 		_ = cmd.Process.Kill()
 		_ = cmd.Wait()
 	})
-	line, err := bufio.NewReader(out).ReadString('\n')
-	if err != nil {
-		t.Fatalf("%s did not print its port: %v", name, err)
-	}
-	port, err := strconv.Atoi(strings.TrimSpace(line))
-	if err != nil {
-		t.Fatalf("%s printed %q, not a port", name, line)
-	}
-	return port
+	return cmd, bufio.NewReader(out)
 }
 
 // run runs a client to completion and fails the test if it fails.

@@ -12,6 +12,7 @@ import (
 	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/pmetric"
+	"go.opentelemetry.io/collector/receiver"
 	"go.opentelemetry.io/collector/receiver/receivertest"
 
 	"github.com/ebpftap/ebpftap/internal/capture"
@@ -69,11 +70,17 @@ func droppedFor(all []pmetric.Metrics, reason string) int64 {
 // to be fed by its tap (no engine), and a client connection opened on it.
 func preparedReceiver(t *testing.T, level Level, traces consumer.Traces, logs consumer.Logs, metrics consumer.Metrics) (*ebpftapReceiver, *capture.Conn) {
 	t.Helper()
+	return preparedReceiverSet(t, receivertest.NewNopSettings(metadata.Type), level, traces, logs, metrics)
+}
+
+// preparedReceiverSet is preparedReceiver with the given settings.
+func preparedReceiverSet(t *testing.T, set receiver.Settings, level Level, traces consumer.Traces, logs consumer.Logs, metrics consumer.Metrics) (*ebpftapReceiver, *capture.Conn) {
+	t.Helper()
 	cfg := createDefaultConfig().(*Config)
 	cfg.Direction = DirectionAll
 	cfg.Capture.Level = level
 	cfg.Capture.MaxBodyBytes = 1 << 20
-	r := newReceiver(cfg, receivertest.NewNopSettings(metadata.Type))
+	r := newReceiver(cfg, set)
 	r.traces, r.logs, r.metrics = traces, logs, metrics
 	if err := r.prepare(); err != nil {
 		t.Fatal(err)
