@@ -133,6 +133,7 @@ func withCap(b []byte, n int) []byte {
 // skip accounts for body bytes the capture lost.
 func (c *Conn) skip(r *reader, n int64) {
 	r.msg.BodySize += n
+	r.msg.BodyLost += n
 	r.lostBody = true
 }
 

@@ -24,6 +24,9 @@ func (m msgView) body(size int64, body string) msgView {
 
 func (m msgView) incomplete() msgView { m.Incomplete = true; return m }
 
+// lost notes n body bytes a capture gap took.
+func (m msgView) lost(n int64) msgView { m.BodyLost = n; return m }
+
 func (m msgView) proto(p string) msgView { m.Proto = p; return m }
 
 func tx(request msgView, response ...msgView) txnView {
@@ -287,7 +290,7 @@ func TestConn(t *testing.T) {
 				resp("HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nb"),
 			},
 			want: result{Protocol: "http1", Transactions: []txnView{
-				tx(rq("GET", "/a"), rs(200, "OK", "Content-Length: 30").body(30, "0123456789")),
+				tx(rq("GET", "/a"), rs(200, "OK", "Content-Length: 30").body(30, "0123456789").lost(10)),
 				tx(rq("GET", "/b"), rs(200, "OK", "Content-Length: 1").body(1, "b")),
 			}},
 		},
@@ -299,7 +302,7 @@ func TestConn(t *testing.T) {
 				resp("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"),
 			},
 			want: result{Protocol: "http1", Transactions: []txnView{
-				tx(rq("POST", "/a", "Content-Length: 1000").body(1000, ""), rs(200, "OK", "Content-Length: 0")),
+				tx(rq("POST", "/a", "Content-Length: 1000").body(1000, "").lost(1000), rs(200, "OK", "Content-Length: 0")),
 			}},
 		},
 		{
@@ -311,7 +314,7 @@ func TestConn(t *testing.T) {
 				resp("abcde\r\n3\r\nxyz\r\n0\r\n\r\n"),
 			},
 			want: result{Protocol: "http1", Transactions: []txnView{
-				tx(rq("GET", "/"), rs(200, "OK", "Transfer-Encoding: chunked").body(23, "01234")),
+				tx(rq("GET", "/"), rs(200, "OK", "Transfer-Encoding: chunked").body(23, "01234").lost(10)),
 			}},
 		},
 		{
@@ -323,7 +326,7 @@ func TestConn(t *testing.T) {
 				resp("def"),
 			},
 			want: result{Protocol: "http1", Transactions: []txnView{
-				tx(rq("GET", "/").proto("1.0"), rs(200, "OK").proto("1.0").body(106, "abc")),
+				tx(rq("GET", "/").proto("1.0"), rs(200, "OK").proto("1.0").body(106, "abc").lost(100)),
 			}},
 		},
 		{
@@ -338,7 +341,7 @@ func TestConn(t *testing.T) {
 			// it is discarded, and /b is emitted without one.
 			want: result{Protocol: "http1", Stats: map[string]uint64{"capture_gap": 1, "no_response": 1,
 				"resync_discarded_response": 1, "resync_skipped_bytes": 38}, Transactions: []txnView{
-				tx(rq("GET", "/a"), rs(200, "OK", "Content-Length: 10").body(10, "01234")),
+				tx(rq("GET", "/a"), rs(200, "OK", "Content-Length: 10").body(10, "01234").lost(5)),
 				tx(rq("GET", "/b")),
 			}},
 		},

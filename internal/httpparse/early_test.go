@@ -110,7 +110,7 @@ func TestEarlyResponse(t *testing.T) {
 				req("GET /a HTTP/1.1\r\n\r\n"),
 			},
 			want: result{Protocol: "http1", Transactions: []txnView{
-				tx(rq("GET", "/a"), rs(200, "OK", "Content-Length: 10").body(10, "01")),
+				tx(rq("GET", "/a"), rs(200, "OK", "Content-Length: 10").body(10, "01").lost(5)),
 			}},
 		},
 		{

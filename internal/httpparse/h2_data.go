@@ -103,7 +103,9 @@ func (h *h2Conn) lostData(d *h2Dir, n int) {
 	content := min(n, max(d.remain-d.pad, 0))
 	d.remain -= n
 	if st != nil {
-		st.message(d.index()).BodySize += int64(content)
+		m := st.message(d.index())
+		m.BodySize += int64(content)
+		m.BodyLost += int64(content)
 		st.msgs[d.index()].lostBody = true
 	}
 }

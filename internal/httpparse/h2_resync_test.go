@@ -16,7 +16,7 @@ func TestH2Gaps(t *testing.T) {
 				return []piece{toServer(cli), {s: ToClient, data: s[:len(s)-6], lost: 6}, toClient(srv)}
 			},
 			want: result{Transactions: []txnView{
-				h2tx(1, h2Req("GET", "/"), h2Resp(200).body(12, "0123")),
+				h2tx(1, h2Req("GET", "/"), h2Resp(200).body(12, "0123").lost(6)),
 			}},
 		},
 		{
@@ -92,7 +92,7 @@ func TestH2GapsBounded(t *testing.T) {
 				srv.data(1, true, "z")
 				return []piece{toServer(cli), {s: ToClient, data: s[:cut], lost: 3}, resp(s[cut+3:]), toClient(srv)}
 			},
-			want: result{Transactions: []txnView{h2tx(1, h2Req("GET", "/"), h2Resp(200).body(11, "").incomplete())}},
+			want: result{Transactions: []txnView{h2tx(1, h2Req("GET", "/"), h2Resp(200).body(11, "").lost(2).incomplete())}},
 		},
 		{
 			name: "streams a gap may have cut make room when streams run out",

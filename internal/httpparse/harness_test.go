@@ -32,6 +32,7 @@ type msgView struct {
 	BodySize      int64    `json:"body_size"`
 	Body          string   `json:"body,omitempty"`
 	BodyTruncated bool     `json:"body_truncated,omitempty"`
+	BodyLost      int64    `json:"body_lost,omitempty"`
 	Incomplete    bool     `json:"incomplete,omitempty"`
 	// HTTP/2
 	Authority      string   `json:"authority,omitempty"`
@@ -70,6 +71,7 @@ func viewMessage(m *Message) msgView {
 		BodySize:       m.BodySize,
 		Body:           string(m.Body),
 		BodyTruncated:  m.BodyTruncated,
+		BodyLost:       m.BodyLost,
 		Incomplete:     m.Incomplete,
 		HeadersPartial: m.HeadersPartial,
 	}

@@ -37,7 +37,7 @@ func TestResync(t *testing.T) {
 				resp(ok0),
 			},
 			want: result{Protocol: "http1", Stats: map[string]uint64{"capture_gap": 1, "resynced": 2}, Transactions: []txnView{
-				tx(rq("GET", "/a"), rs(200, "OK", "Content-Length: 10").body(10, "01234")),
+				tx(rq("GET", "/a"), rs(200, "OK", "Content-Length: 10").body(10, "01234").lost(5)),
 				tx(rq("GET", "/b"), rs(200, "OK", "Content-Length: 0")),
 			}},
 		},
@@ -202,7 +202,7 @@ func TestResync(t *testing.T) {
 				resp(ok0),
 			},
 			want: result{Protocol: "http1", Transactions: []txnView{
-				tx(rq("GET", "/a"), rs(200, "OK", "Transfer-Encoding: chunked").body(6, "ab")),
+				tx(rq("GET", "/a"), rs(200, "OK", "Transfer-Encoding: chunked").body(6, "ab").lost(4)),
 				tx(rq("GET", "/b"), rs(200, "OK", "Content-Length: 0")),
 			}},
 		},

@@ -45,6 +45,10 @@ type Message struct {
 	// bound on the body bytes all Conns keep at once, was spent; Body is
 	// the prefix kept until then and BodyTruncated is set.
 	BodyOverBudget bool
+	// BodyLost counts the body bytes a capture gap took, within BodySize,
+	// where the framing survived (see Incomplete): the message is whole
+	// but its content was not all seen.
+	BodyLost int64
 	// Incomplete: the message was cut before its end, by the end of the
 	// connection, by a capture gap that broke its framing (HTTP/1.x: in its
 	// header block or a chunk-size line; HTTP/2: anywhere outside a DATA

@@ -26,6 +26,8 @@ const (
 	attrResponseBodyOverBudget = "ebpftap.http.response.body.over_budget"
 	attrRequestIncomplete      = "ebpftap.http.request.incomplete"
 	attrResponseIncomplete     = "ebpftap.http.response.incomplete"
+	attrRequestBodyLost        = "ebpftap.http.request.body.lost"
+	attrResponseBodyLost       = "ebpftap.http.response.body.lost"
 
 	// gRPC message counts and payload sizes, read from the length-prefixed
 	// framing of bodies captured whole; semantic conventions v1.40.0 dropped
@@ -313,6 +315,13 @@ func (t *Translator) transactionAttributes(attrs attributeList, c *tap.Conn, tx 
 	}
 	if resp != nil && resp.Incomplete {
 		attrs.flag(attrResponseIncomplete)
+	}
+	// At every level: the sizes are right, but not every byte was seen.
+	if req.BodyLost > 0 {
+		attrs.int(attrRequestBodyLost, req.BodyLost)
+	}
+	if resp != nil && resp.BodyLost > 0 {
+		attrs.int(attrResponseBodyLost, resp.BodyLost)
 	}
 	if level >= LevelFull {
 		// Only bodies that are exported can be exported truncated.

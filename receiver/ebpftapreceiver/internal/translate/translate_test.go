@@ -265,6 +265,16 @@ func translateCases() []struct {
 			}()},
 		},
 		{
+			// A capture gap inside the response body: the framing held,
+			// the size is right, the lost bytes are said.
+			name: "body_lost", level: LevelSummary,
+			txs: []connTx{func() connTx {
+				rp := txResp(200, 4, 5, nil, 4096)
+				rp.BodyLost = 1500
+				return txOn(connServer, txReq("GET", "/report", 0, 1, txHeaders("Host", "frontend.example.com")), rp)
+			}()},
+		},
+		{
 			name: "traceparent", level: LevelSummary,
 			txs: []connTx{txOn(connServer,
 				txReq("GET", "/checkout", 0, 1, txHeaders(
