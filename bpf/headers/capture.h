@@ -48,13 +48,14 @@ struct {
 /* wakeup says whether submitting a record of size bytes wakes the reader.
  * A wakeup costs the traced process an interrupt: the kernel signals itself
  * with an IPI, an APIC write that traps in a VM guest. So the reader is woken
- * when the waiting bytes cross a multiple of WAKEUP_BYTES, not for every
- * record, and polls every few milliseconds for fewer (capture.pollInterval).
- * Waking on every record while more than WAKEUP_BYTES waited, as this did
- * before, spent 11% of the host's CPU in that APIC write under wrk (perf,
- * 2026-11-29). Two records submitted at once on two CPUs may both miss a
- * crossing: the poll catches that. */
-#define WAKEUP_BYTES (64 << 10)
+ * when the waiting bytes cross a multiple of 1 << wakeup_shift (64 KiB, or a
+ * quarter of a smaller ring buffer, which would otherwise never fill that
+ * far: user space sets it), not for every record, and polls every few
+ * milliseconds for fewer (capture.pollInterval). Waking on every record
+ * while more than 64 KiB waited, as this did before, spent 11% of the host's
+ * CPU in that APIC write under wrk (perf, 2026-11-29). Two records submitted
+ * at once on two CPUs may both miss a crossing: the poll catches that. */
+volatile const __u32 wakeup_shift = 16;
 
 static __always_inline __u64 wakeup(__u64 size)
 {
@@ -64,7 +65,7 @@ static __always_inline __u64 wakeup(__u64 size)
 	__u64 avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
 	if (avail < size)
 		return BPF_RB_NO_WAKEUP;
-	return avail / WAKEUP_BYTES != (avail - size) / WAKEUP_BYTES ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+	return avail >> wakeup_shift != (avail - size) >> wakeup_shift ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
 }
 
 static __always_inline void count(__u32 counter, __u64 n)

@@ -57,6 +57,7 @@ const (
 	gotlsVarLostEntries    = "lost_entries"
 	gotlsVarProbeReadsOnly = "probe_reads_only"
 	gotlsVarSelfTgid       = "self_tgid"
+	gotlsVarWakeupShift    = "wakeup_shift"
 )
 
 // loadGotls returns the embedded CollectionSpec for gotls.
@@ -123,6 +124,7 @@ type gotlsVariableSpecs struct {
 	LostEntries    *ebpf.VariableSpec `ebpf:"lost_entries"`
 	ProbeReadsOnly *ebpf.VariableSpec `ebpf:"probe_reads_only"`
 	SelfTgid       *ebpf.VariableSpec `ebpf:"self_tgid"`
+	WakeupShift    *ebpf.VariableSpec `ebpf:"wakeup_shift"`
 }
 
 // gotlsObjects contains all objects after they have been loaded into the kernel.
@@ -169,6 +171,7 @@ type gotlsVariables struct {
 	LostEntries    *ebpf.Variable `ebpf:"lost_entries"`
 	ProbeReadsOnly *ebpf.Variable `ebpf:"probe_reads_only"`
 	SelfTgid       *ebpf.Variable `ebpf:"self_tgid"`
+	WakeupShift    *ebpf.Variable `ebpf:"wakeup_shift"`
 }
 
 // gotlsPrograms contains all programs after they have been loaded into the kernel.

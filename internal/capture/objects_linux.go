@@ -5,6 +5,7 @@ package capture
 import (
 	"errors"
 	"fmt"
+	"math/bits"
 	"os"
 	"unsafe"
 
@@ -126,17 +127,22 @@ type commonSpecs struct {
 	Events         *ebpf.MapSpec      `ebpf:"events"`
 	SelfTgid       *ebpf.VariableSpec `ebpf:"self_tgid"`
 	ProbeReadsOnly *ebpf.VariableSpec `ebpf:"probe_reads_only"`
+	WakeupShift    *ebpf.VariableSpec `ebpf:"wakeup_shift"`
 }
 
 // configure sets what every object is loaded with: the ring buffer's size
-// (a replacement map must match its spec), the process never to capture,
-// this one, and how kernel structures are read (Options.ProbeReads).
+// (a replacement map must match its spec) and how much of it fills before
+// the reader is woken, the process never to capture, this one, and how
+// kernel structures are read (Options.ProbeReads).
 func (e *Engine) configure(spec *ebpf.CollectionSpec) error {
 	var s commonSpecs
 	if err := spec.Assign(&s); err != nil {
 		return fmt.Errorf("reading the embedded BPF object: %w", err)
 	}
 	s.Events.MaxEntries = uint32(e.opts.RingBufferSize)
+	if err := s.WakeupShift.Set(uint32(wakeupShift(e.opts.RingBufferSize))); err != nil {
+		return fmt.Errorf("setting wakeup_shift: %w", err)
+	}
 	if err := s.SelfTgid.Set(uint32(os.Getpid())); err != nil {
 		return fmt.Errorf("setting self_tgid: %w", err)
 	}
@@ -146,6 +152,13 @@ func (e *Engine) configure(spec *ebpf.CollectionSpec) error {
 		}
 	}
 	return nil
+}
+
+// wakeupShift is the log2 of how many bytes wait in a ring buffer of size
+// bytes (a power of two) before the reader is woken: 64 KiB, or a quarter of
+// a smaller ring buffer.
+func wakeupShift(size int) int {
+	return min(16, bits.Len(uint(size))-1-2)
 }
 
 // setLibraryFiles fills bpf/syscalls.c's tls_lib_files with the file names

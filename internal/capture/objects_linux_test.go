@@ -256,3 +256,11 @@ func TestE2EKernelReads(t *testing.T) {
 		t.Errorf("enter_read makes %d helper calls with casts, %d with ProbeReads; want at least 8 fewer with casts", calls[0], calls[1])
 	}
 }
+
+func TestWakeupShift(t *testing.T) {
+	for size, want := range map[int]int{16 << 20: 16, 256 << 10: 16, 128 << 10: 15, 64 << 10: 14, 4096: 10} {
+		if got := wakeupShift(size); got != want {
+			t.Errorf("wakeupShift(%d) = %d, want %d", size, got, want)
+		}
+	}
+}

@@ -298,6 +298,7 @@ const (
 	syscallsVarUnusedTlsBindEvent   = "unused_tls_bind_event"
 	syscallsVarUnusedTlsCookie      = "unused_tls_cookie"
 	syscallsVarUnusedTlsLibrary     = "unused_tls_library"
+	syscallsVarWakeupShift          = "wakeup_shift"
 )
 
 // loadSyscalls returns the embedded CollectionSpec for syscalls.
@@ -414,6 +415,7 @@ type syscallsVariableSpecs struct {
 	UnusedTlsBindEvent   *ebpf.VariableSpec `ebpf:"unused_tls_bind_event"`
 	UnusedTlsCookie      *ebpf.VariableSpec `ebpf:"unused_tls_cookie"`
 	UnusedTlsLibrary     *ebpf.VariableSpec `ebpf:"unused_tls_library"`
+	WakeupShift          *ebpf.VariableSpec `ebpf:"wakeup_shift"`
 }
 
 // syscallsObjects contains all objects after they have been loaded into the kernel.
@@ -497,6 +499,7 @@ type syscallsVariables struct {
 	UnusedTlsBindEvent   *ebpf.Variable `ebpf:"unused_tls_bind_event"`
 	UnusedTlsCookie      *ebpf.Variable `ebpf:"unused_tls_cookie"`
 	UnusedTlsLibrary     *ebpf.Variable `ebpf:"unused_tls_library"`
+	WakeupShift          *ebpf.Variable `ebpf:"wakeup_shift"`
 }
 
 // syscallsPrograms contains all programs after they have been loaded into the kernel.

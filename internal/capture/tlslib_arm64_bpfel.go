@@ -68,6 +68,7 @@ const (
 	tlslibVarLostEntries    = "lost_entries"
 	tlslibVarProbeReadsOnly = "probe_reads_only"
 	tlslibVarSelfTgid       = "self_tgid"
+	tlslibVarWakeupShift    = "wakeup_shift"
 )
 
 // loadTlslib returns the embedded CollectionSpec for tlslib.
@@ -137,6 +138,7 @@ type tlslibVariableSpecs struct {
 	LostEntries    *ebpf.VariableSpec `ebpf:"lost_entries"`
 	ProbeReadsOnly *ebpf.VariableSpec `ebpf:"probe_reads_only"`
 	SelfTgid       *ebpf.VariableSpec `ebpf:"self_tgid"`
+	WakeupShift    *ebpf.VariableSpec `ebpf:"wakeup_shift"`
 }
 
 // tlslibObjects contains all objects after they have been loaded into the kernel.
@@ -189,6 +191,7 @@ type tlslibVariables struct {
 	LostEntries    *ebpf.Variable `ebpf:"lost_entries"`
 	ProbeReadsOnly *ebpf.Variable `ebpf:"probe_reads_only"`
 	SelfTgid       *ebpf.Variable `ebpf:"self_tgid"`
+	WakeupShift    *ebpf.Variable `ebpf:"wakeup_shift"`
 }
 
 // tlslibPrograms contains all programs after they have been loaded into the kernel.
