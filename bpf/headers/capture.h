@@ -358,7 +358,9 @@ static __always_inline void emit_length(struct event_header *h, __u64 len, struc
  * and has not taken back (evictions and rewrites leave it higher, which is
  * safe): while it is 0, which it is until the ring buffer overflows, no event
  * pays for a lookup in lost. After an overflow whose stream never sent again
- * it stays above 0, and every event pays the lookup, as all did before. A stream's lost bytes are put and
+ * (user space takes those entries without counting down) it stays above 0,
+ * and every data event pays the lookups, its own stream's and the other
+ * direction's, as all did before. A stream's lost bytes are put and
  * taken by one object (syscalls for the wire, tlslib or gotls for the
  * plaintext), so a global of each object is enough. Without it every data
  * event paid a hash lookup that found nothing. */
@@ -382,15 +384,27 @@ static __always_inline __u32 take_lost(struct lost_key *k)
 	return n;
 }
 
-/* put_lost remembers n bytes of k's stream that could not be reported, for
- * the next event. */
+/* put_lost adds n bytes of k's stream that could not be reported, for the
+ * next event. Added, not written: since a data event carries the other
+ * direction's losses, a reader's thread puts back the writer's while the
+ * writer keeps its own, both when the ring buffer is full. */
 static __always_inline void put_lost(struct lost_key *k, __u32 n)
 {
-	if (n) {
-		__u64 v = n;
-		__sync_fetch_and_add(&lost_entries, 1); /* before the entry: never 0 while it exists */
-		bpf_map_update_elem(&lost, k, &v, BPF_ANY);
+	if (!n)
+		return;
+	__u64 *v = bpf_map_lookup_elem(&lost, k);
+	if (v) {
+		__sync_fetch_and_add(v, n);
+		return;
 	}
+	__u64 first = n;
+	__sync_fetch_and_add(&lost_entries, 1); /* before the entry: never 0 while it exists */
+	if (bpf_map_update_elem(&lost, k, &first, BPF_NOEXIST) == 0)
+		return;
+	/* Another CPU put the entry in between: add to it. */
+	__sync_fetch_and_sub(&lost_entries, 1);
+	if ((v = bpf_map_lookup_elem(&lost, k)))
+		__sync_fetch_and_add(v, n);
 }
 
 /* keep_lost remembers bytes that could not be reported, for the next event. */

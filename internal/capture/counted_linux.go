@@ -129,7 +129,9 @@ func (e *Engine) takeLost(sock uint64) wireCount {
 		if err := e.objs.Lost.Lookup(&k, &n); err != nil {
 			continue // none lost, or the map is closed
 		}
-		_ = e.objs.Lost.Delete(&k)
+		if e.objs.Lost.Delete(&k) != nil {
+			continue // a kernel program took it in between, and reported it
+		}
 		if dir == Send {
 			lost.sent = n
 		} else {

@@ -315,10 +315,9 @@ func (e *Engine) run() {
 			e.names.Expire(now)
 			if e.filter != nil {
 				e.countersMu.Lock()
-				if e.finalCounters == nil { // not closing
-					e.filter.revalidate(e.readCounters().RingBufferFull)
-				}
+				lost := e.readCounters().RingBufferFull
 				e.countersMu.Unlock()
+				e.filter.revalidate(lost)
 			}
 			e.conns.forgetClosed(now.Add(-lateWindow))
 			e.publishStats()
@@ -467,7 +466,14 @@ func (e *Engine) stopCopying(tr *tracked) {
 		return // asked already
 	}
 	tr.countOnly = true
-	if !tr.readingWire() {
+	e.countIfDone(tr)
+}
+
+// countIfDone has the kernel count tr's payload only once nobody wants it:
+// the handler refused it (countOnly) and the engine reads nothing more of
+// its wire bytes (a hello, DNS answers).
+func (e *Engine) countIfDone(tr *tracked) {
+	if tr.countOnly && !tr.readingWire() {
 		e.setPolicy(tr.conn, syscallsConnPolicyPOLICY_COUNT)
 	}
 }
@@ -507,9 +513,7 @@ func (e *Engine) scanHello(tr *tracked, dir Direction, data []byte, lostBefore, 
 	}
 	if h.done {
 		h.buf = nil
-		if tr.countOnly && !tr.readingWire() {
-			e.setPolicy(tr.conn, syscallsConnPolicyPOLICY_COUNT)
-		}
+		e.countIfDone(tr)
 	}
 }
 
@@ -518,9 +522,7 @@ func (e *Engine) scanHello(tr *tracked, dir Direction, data []byte, lostBefore, 
 func (e *Engine) readDNS(tr *tracked, data []byte, lostBefore, lostAfter int, now time.Time) {
 	if lostBefore > 0 || !tr.dns.Write(data, lostAfter, func(msg []byte) { e.dnsAnswer(msg, 0, now) }) {
 		tr.dns = nil
-		if tr.countOnly && !tr.readingWire() {
-			e.setPolicy(tr.conn, syscallsConnPolicyPOLICY_COUNT)
-		}
+		e.countIfDone(tr)
 	}
 }
 
@@ -611,19 +613,28 @@ func (e *Engine) data(h *syscallsEventHeader, d dataRecord, now time.Time) {
 	if !tr.follow {
 		return
 	}
+	other := Send
+	if dir == Send {
+		other = Recv
+	}
 	if !plaintext {
+		if d.lostPeer > 0 {
+			// The other direction's wire bytes went in a hole: its
+			// hello, or its DNS answers, cannot be read on across it.
+			e.scanHello(tr, other, nil, int(d.lostPeer), 0)
+			if tr.dns != nil && other == Recv {
+				e.readDNS(tr, nil, int(d.lostPeer), 0, now)
+			}
+		}
 		e.scanHello(tr, dir, d.data, int(d.lostBefore), int(d.len)-len(d.data))
 		if tr.dns != nil && dir == Recv {
 			e.readDNS(tr, d.data, int(d.lostBefore), int(d.len)-len(d.data), now)
 		}
 	}
 	want := true
-	if d.lostPeer > 0 && !plaintext {
+	if d.lostPeer > 0 {
 		// First: those bytes of the other direction went before these.
-		other := Send
-		if dir == Send {
-			other = Recv
-		}
+		// (Only wire events carry them: TLS plaintext has no peer loss.)
 		want = e.handler.Data(c, Segment{Dir: other, Time: now, Lost: int(d.lostPeer)})
 	}
 	if d.lostBefore > 0 {

@@ -28,15 +28,7 @@ func TestE2EEngineProcessFilter(t *testing.T) {
 	python := pythonExecutable(t)
 
 	// It connects when told to on stdin, to have connected after Start.
-	early := exec.Command("python3", "-c", filteredClient, port, "stdin")
-	stdin, err := early.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := early.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { early.Process.Kill(); early.Wait() })
+	early, goEarly := startFilteredClient(t, "python3", "-c", filteredClient, port)
 
 	r := &recorder{}
 	e, err := NewEngine(Options{ExcludeExecutable: func(path string) bool { return path == python }}, r)
@@ -48,19 +40,35 @@ func TestE2EEngineProcessFilter(t *testing.T) {
 	}
 	defer e.Close()
 
-	fmt.Fprintln(stdin, "go")
-	// sh becomes python3 at its exec: the same pid, judged then.
-	late := exec.Command("sh", "-c", `exec python3 -c "$0" "$1" sleep`, filteredClient, port)
-	if out, err := late.CombinedOutput(); err != nil {
-		t.Fatalf("python3 after Start: %v %s", err, out)
-	}
-	if err := early.Wait(); err != nil {
-		t.Fatalf("python3 before Start: %v", err)
+	goEarly()
+	// sh becomes python3 at its exec: the same pid, judged then. It is
+	// told to connect once the kernel's map has it: a connection before
+	// that is the handler's to filter (Options.ExcludeExecutable).
+	late, goLate := startFilteredClient(t, "sh", "-c", `exec python3 -c "$0" "$1"`, filteredClient, port)
+	waitFor(t, "python3 started after Start in the kernel's process filter", func() bool {
+		var v uint8
+		return e.objs.IgnoredProcesses.Lookup(uint32(late.Process.Pid), &v) == nil
+	})
+	goLate()
+	for _, p := range []*exec.Cmd{early, late} {
+		if err := p.Wait(); err != nil {
+			t.Fatalf("python3 %v: %v", p.Args, err)
+		}
 	}
 	if out, err := exec.Command("curl", "-sf", "http://127.0.0.1:"+port+"/").CombinedOutput(); err != nil {
 		t.Fatalf("curl: %v %s", err, out)
 	}
-	time.Sleep(300 * time.Millisecond)
+	// Everything before curl's close was read by then.
+	waitFor(t, "curl's connection closed", func() bool {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		for _, c := range r.closed {
+			if c.Process.ExeName == "curl" && serverPortOf(c) == server {
+				return true
+			}
+		}
+		return false
+	})
 
 	filtered := map[int]string{early.Process.Pid: "before Start", late.Process.Pid: "after Start"}
 	r.mu.Lock()
@@ -95,13 +103,36 @@ func TestE2EEngineProcessFilter(t *testing.T) {
 	}
 }
 
-// filteredClient connects to the port in argv[1] once told to (on stdin, or
-// after a pause), sends a request and reads the answer.
-const filteredClient = `import socket, sys, time
-if sys.argv[2] == "stdin":
-    sys.stdin.readline()
-else:
-    time.sleep(0.3)
+// startFilteredClient starts a filteredClient and returns it, with the
+// function that tells it to connect.
+func startFilteredClient(t *testing.T, name string, args ...string) (*exec.Cmd, func()) {
+	t.Helper()
+	cmd := exec.Command(name, args...)
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	return cmd, func() { fmt.Fprintln(stdin, "go") }
+}
+
+// waitFor polls cond for up to 10 s.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+	}
+}
+
+// filteredClient connects to the port in argv[1] once told to on stdin,
+// sends a request and reads the answer.
+const filteredClient = `import socket, sys
+sys.stdin.readline()
 s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
 s.sendall(b"GET / HTTP/1.0\r\n\r\n")
 assert s.recv(100)

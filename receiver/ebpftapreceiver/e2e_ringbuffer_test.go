@@ -129,8 +129,10 @@ func TestE2ERingBufferOverloadMarksHoles(t *testing.T) {
 	spans := spansWhere(sinks.traces, ours)
 	var marked, exact, noResponse int
 	for _, s := range spans {
-		reqMarked := s.flag("ebpftap.http.request.incomplete") || s.flag("ebpftap.http.request.body.truncated")
-		respMarked := s.flag("ebpftap.http.response.incomplete") || s.flag("ebpftap.http.response.body.truncated")
+		reqMarked := s.flag("ebpftap.http.request.incomplete") || s.flag("ebpftap.http.request.body.truncated") ||
+			s.int("ebpftap.http.request.body.lost") > 0
+		respMarked := s.flag("ebpftap.http.response.incomplete") || s.flag("ebpftap.http.response.body.truncated") ||
+			s.int("ebpftap.http.response.body.lost") > 0
 		if reqMarked || respMarked {
 			marked++
 		} else if s.int("http.response.status_code") != -1 {
