@@ -543,6 +543,9 @@ int sock_state(struct inet_sock_set_state_ctx *ctx)
 	 * for user space, which looks them up when it forgets the connection. */
 	e->lost_sent = take_wire_lost(sk, DIR_SEND);
 	e->lost_recv = take_wire_lost(sk, DIR_RECV);
+	struct tcp_sock *tp = (struct tcp_sock *)sk;
+	e->unread = BPF_CORE_READ(tp, rcv_nxt) - BPF_CORE_READ(tp, copied_seq);
+	e->_pad = 0;
 	bpf_ringbuf_submit(e, wakeup(sizeof(*e)));
 	forget_conn(sk);
 	return 0;

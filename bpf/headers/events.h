@@ -170,6 +170,11 @@ struct close_event {
 	__u64 counted_recv;
 	__u32 lost_sent;
 	__u32 lost_recv;
+	/* Bytes received that the process had not read when TCP closed: the
+	 * side that closed first reaches TCP_CLOSE at the peer's FIN, before it
+	 * reads what came with it (a client that half-closed, say). */
+	__u32 unread;
+	__u32 _pad;
 };
 
 /* EVENT_DATA: one piece of a read or a write. The piece stands for len bytes

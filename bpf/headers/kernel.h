@@ -82,6 +82,13 @@ struct socket {
 	struct sock *sk;
 };
 
+/* The sequence numbers of a TCP socket's receive side: rcv_nxt - copied_seq
+ * bytes arrived that the process has not read. */
+struct tcp_sock {
+	__u32 rcv_nxt;
+	__u32 copied_seq;
+};
+
 /* Registers at a uprobe, as the kernel saves them (arch/x86/include/asm/ptrace.h,
  * arch/arm64/include/asm/ptrace.h). PARM and RC follow the C calling
  * convention; GO_PARM, GO_RC and GO_G Go's register ABI (Go >= 1.17 on

@@ -44,6 +44,20 @@ type tracked struct {
 	// counted is how much of the kernel's count of the wire bytes (once
 	// count-only) the handler was given.
 	counted wireCount
+	// closing: TCP closed the connection while the process had bytes to
+	// read; nil otherwise.
+	closing *closing
+}
+
+// closing is a connection TCP closed before the process read all it
+// received: the side that closes first reaches TCP_CLOSE at the peer's FIN,
+// before reading what came with it (a client that half-closed its sending
+// side and then reads the answer). Its reads still come, for the same sock
+// and ports.
+type closing struct {
+	at            time.Time // when TCP closed
+	unread        int64     // bytes left to read
+	local, remote uint16
 }
 
 // closedSock is when a sock's connection closed, and its ports: an event on

@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"strings"
 	"testing"
+	"time"
 	"unsafe"
 
 	"golang.org/x/net/dns/dnsmessage"
@@ -207,6 +208,47 @@ func TestDispatchConnectionLifecycle(t *testing.T) {
 	}
 	if rec.opened[1].Role != RoleUnknown || e.conns.late != 1 {
 		t.Errorf("second connection role %s, late events %d; want unknown and 1", rec.opened[1].Role, e.conns.late)
+	}
+}
+
+// TestDispatchCloseWithUnreadBytes: TCP closed while the process had bytes
+// to read (it half-closed, and the answer came with the peer's FIN). Its
+// reads still belong to the connection, which ends once they are read, at
+// the time TCP closed it; one that never reads them all ends after
+// lateWindow.
+func TestDispatchCloseWithUnreadBytes(t *testing.T) {
+	rec := &recorder{}
+	e := newDispatchEngine(t, rec)
+	e.dispatch(openRecord(1, RoleClient))
+	e.dispatch(dataEventRecord(1, Send, 0, "GET / HTTP/1.0\r\n\r\n", 0))
+	b := closeRecord(1)
+	(*syscallsCloseEvent)(unsafe.Pointer(&b[0])).Unread = 23
+	e.dispatch(b)
+	if len(rec.closed) != 0 || e.closing[1] == nil {
+		t.Fatal("closed while 23 bytes were still to read")
+	}
+	closedAt := e.closing[1].closing.at
+	e.dispatch(dataEventRecord(1, Recv, 0, "HTTP/1.0 200 OK\r\n", 0))
+	if len(rec.closed) != 0 {
+		t.Fatal("closed with 6 bytes still to read")
+	}
+	e.dispatch(dataEventRecord(1, Recv, 0, "\r\nabcd", 0))
+	if len(rec.closed) != 1 || !rec.closed[0].Closed.Equal(closedAt) {
+		t.Fatalf("closed %d connections; want 1, at the TCP close", len(rec.closed))
+	}
+	if n := rec.wire(rec.opened[0]); n.recv != 23 || e.conns.late != 0 {
+		t.Errorf("received %d bytes, %d late; want 23 and none", n.recv, e.conns.late)
+	}
+
+	e.dispatch(openRecord(2, RoleClient))
+	b = closeRecord(2)
+	(*syscallsCloseEvent)(unsafe.Pointer(&b[0])).Unread = 10
+	e.dispatch(b)
+	for _, tr := range e.closing { // as the sweep does after lateWindow
+		e.endClosing(tr, time.Now())
+	}
+	if len(rec.closed) != 2 || len(e.closing) != 0 {
+		t.Errorf("closed %d, closing %d; want the unread connection ended", len(rec.closed), len(e.closing))
 	}
 }
 

@@ -70,6 +70,7 @@ type Engine struct {
 
 	clock   clock
 	conns   *connTable
+	closing map[uint64]*tracked // by sock: connections with tracked.closing set
 	unbound *unboundPlaintext
 	names   *dnscache.Cache // the names DNS answers gave addresses
 	dnsCut  uint64          // DNS responses the kernel cut
@@ -100,6 +101,7 @@ func NewEngine(opts Options, h Handler) (*Engine, error) {
 		log:     opts.Logger,
 		procs:   newProcessCache(opts.ProcRoot, opts.MaxProcesses),
 		conns:   newConnTable(opts.MaxConnections, opts.IdleTimeout),
+		closing: make(map[uint64]*tracked),
 		unbound: newUnboundPlaintext(maxUnboundBytes),
 		names:   dnscache.New(opts.MaxDNSNames, dnsMinTTL),
 	}, nil
@@ -311,6 +313,11 @@ func (e *Engine) run() {
 			for _, tr := range e.conns.expire(now) {
 				e.forgetConn(tr, now)
 			}
+			for _, tr := range e.closing {
+				if now.Sub(tr.closing.at) > lateWindow {
+					e.endClosing(tr, now) // the process never read it all
+				}
+			}
 			e.unbound.expire(now.Add(-unboundWait))
 			e.names.Expire(now)
 			if e.filter != nil {
@@ -361,14 +368,23 @@ func (e *Engine) dispatch(b []byte) {
 		}
 		e.data(h, d, now)
 	case syscallsEventKindEVENT_CONN_CLOSE:
-		counted, lost, err := decodeClose(b)
+		cl, err := decodeClose(b)
 		if err != nil {
 			e.badEvent(err)
 			return
 		}
+		if tr := e.conns.lookup(h.Sock, now); tr != nil && tr.follow && cl.unread > 0 && tr.closing == nil {
+			// The process has yet to read what came before the FIN:
+			// the connection ends once it has, or after lateWindow.
+			e.deliverCounted(tr, cl.counted, now)
+			e.deliverLost(tr, cl.lost, now)
+			tr.closing = &closing{at: now, unread: int64(cl.unread), local: h.Tuple.Sport, remote: h.Tuple.Dport}
+			e.closing[h.Sock] = tr
+			return
+		}
 		if tr := e.conns.closed(h.Sock, h.Tuple.Sport, h.Tuple.Dport, now); tr != nil {
-			e.deliverCounted(tr, counted, now)
-			e.deliverLost(tr, lost, now)
+			e.deliverCounted(tr, cl.counted, now)
+			e.deliverLost(tr, cl.lost, now)
 			e.closeConn(tr, now)
 		}
 	case syscallsEventKindEVENT_PROC_EXEC:
@@ -550,6 +566,10 @@ func (e *Engine) setPolicy(c *Conn, p syscallsConnPolicy) {
 }
 
 func (e *Engine) closeConn(tr *tracked, now time.Time) {
+	if c := tr.closing; c != nil {
+		now = c.at // when TCP closed
+		delete(e.closing, tr.sock)
+	}
 	tr.conn.Closed = now
 	if tr.follow {
 		e.handler.ConnClosed(tr.conn)
@@ -642,5 +662,18 @@ func (e *Engine) data(h *syscallsEventHeader, d dataRecord, now time.Time) {
 	}
 	if !e.handler.Data(c, Segment{Dir: dir, Time: now, Data: d.data, Lost: int(d.len) - len(d.data), TLS: plaintext}) || !want {
 		e.stopCopying(tr)
+	}
+	if cl := tr.closing; cl != nil && dir == Recv && !plaintext {
+		if cl.unread -= int64(d.len) + int64(d.lostBefore); cl.unread <= 0 {
+			e.endClosing(tr, now)
+		}
+	}
+}
+
+// endClosing ends a connection TCP closed while the process still had bytes
+// to read (tracked.closing).
+func (e *Engine) endClosing(tr *tracked, now time.Time) {
+	if e.conns.closed(tr.sock, tr.closing.local, tr.closing.remote, now) == tr {
+		e.closeConn(tr, now)
 	}
 }

@@ -65,15 +65,23 @@ func decodeData(b []byte) (dataRecord, error) {
 	return r, nil
 }
 
-// decodeClose returns the wire bytes the kernel counted for a closed
-// connection (POLICY_COUNT), in all, and those each way lost at the end of
-// its streams.
-func decodeClose(b []byte) (counted, lost wireCount, err error) {
+// closeInfo is what a close event says beyond its header.
+type closeInfo struct {
+	counted wireCount // the wire bytes the kernel counted (POLICY_COUNT), in all
+	lost    wireCount // bytes each way lost at the end of the streams
+	unread  uint32    // bytes received that the process had not read yet
+}
+
+func decodeClose(b []byte) (closeInfo, error) {
 	if len(b) < closeSize {
-		return wireCount{}, wireCount{}, fmt.Errorf("%w: %d bytes, close event needs %d", errShortRecord, len(b), closeSize)
+		return closeInfo{}, fmt.Errorf("%w: %d bytes, close event needs %d", errShortRecord, len(b), closeSize)
 	}
 	e := (*syscallsCloseEvent)(unsafe.Pointer(&b[0]))
-	return wireCount{sent: e.CountedSent, recv: e.CountedRecv}, wireCount{sent: uint64(e.LostSent), recv: uint64(e.LostRecv)}, nil
+	return closeInfo{
+		counted: wireCount{sent: e.CountedSent, recv: e.CountedRecv},
+		lost:    wireCount{sent: uint64(e.LostSent), recv: uint64(e.LostRecv)},
+		unread:  e.Unread,
+	}, nil
 }
 
 // decodeDNS returns the DNS message an EVENT_DNS record carries, aliasing

@@ -25,7 +25,7 @@ func TestEventLayouts(t *testing.T) {
 		{"tls_bind_event", unsafe.Sizeof(syscallsTlsBindEvent{}), 72 + 8},
 		{"lib_open_event", unsafe.Sizeof(syscallsLibOpenEvent{}), 72 + 8 + 256},
 		{"dns_event", unsafe.Sizeof(syscallsDnsEvent{}), 72 + 8 + 1232},
-		{"close_event", unsafe.Sizeof(syscallsCloseEvent{}), 72 + 16 + 8},
+		{"close_event", unsafe.Sizeof(syscallsCloseEvent{}), 72 + 16 + 16},
 		// decodeData reads these by offset.
 		{"data_event.len", offLen, 72},
 		{"data_event.copied", offCopied, 76},

@@ -34,6 +34,8 @@ type syscallsCloseEvent struct {
 	CountedRecv uint64
 	LostSent    uint32
 	LostRecv    uint32
+	Unread      uint32
+	Pad         uint32
 }
 
 type syscallsConnPolicy uint32

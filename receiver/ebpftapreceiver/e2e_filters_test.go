@@ -18,7 +18,7 @@ import (
 func TestE2EFilters(t *testing.T) {
 	excluded := startServer(t, e2eProgram(t, "goserver"))
 	kept := startServer(t, e2eProgram(t, "goserver"))
-	r, sinks := startE2EReceiver(t, func(c *Config) {
+	_, sinks := startE2EReceiver(t, func(c *Config) {
 		c.Filters.Ports.Exclude = []int{excluded}
 		c.Filters.IncludeProcesses = []ProcessMatch{{Exe: "/curl", Match: MatchSuffix}}
 	})
@@ -46,9 +46,6 @@ func TestE2EFilters(t *testing.T) {
 				t.Errorf("a connection to the excluded port %d was reported opened", excluded)
 			}
 		})
-	}
-	if n := r.tap.ParserStats().NotHTTP.Load(); n != 0 {
-		t.Errorf("%d connections parsed as not HTTP; the filters left only curl's HTTP", n)
 	}
 	t.Logf("excluded port %s, kept port %s", strconv.Itoa(excluded), strconv.Itoa(kept))
 }
