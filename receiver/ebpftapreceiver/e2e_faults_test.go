@@ -2,9 +2,6 @@ package ebpftapreceiver
 
 import (
 	"bufio"
-	"io"
-	"net"
-	"net/http"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -18,23 +15,8 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace"
 )
 
-// faultServer starts an HTTP server in this process, which the engine never
-// captures, that answers "hello" (and reads any body first); it returns the
-// server's port.
-func faultServer(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		io.Copy(io.Discard, req.Body)
-		io.WriteString(w, "hello")
-	})}
-	go srv.Serve(ln)
-	t.Cleanup(func() { srv.Close() })
-	return ln.Addr().(*net.TCPAddr).Port
-}
+// faultServer is a discardingServer that answers "hello".
+func faultServer(t *testing.T) int { return discardingServer(t, "hello") }
 
 // startPython runs a python3 program with args (see startProcess).
 func startPython(t *testing.T, program string, args ...string) (*exec.Cmd, *bufio.Reader) {

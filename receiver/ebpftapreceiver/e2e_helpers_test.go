@@ -3,7 +3,9 @@ package ebpftapreceiver
 import (
 	"bufio"
 	"context"
+	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -280,4 +282,29 @@ func waitListening(t testing.TB, port int) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// discardingServer starts an HTTP server in this process, which the engine
+// never captures, that reads any request body and answers reply; it returns
+// the server's port and stops with t.
+func discardingServer(t *testing.T, reply string) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		_, _ = io.WriteString(w, reply)
+	})}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = srv.Serve(ln)
+	}()
+	t.Cleanup(func() {
+		_ = srv.Close()
+		<-done
+	})
+	return ln.Addr().(*net.TCPAddr).Port
 }

@@ -325,25 +325,7 @@ type memoryServer struct {
 func (s memoryServer) addr() string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(s.port)) }
 
 func startMemoryServer(t *testing.T) memoryServer {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_, _ = io.Copy(io.Discard, r.Body)
-		_, _ = io.WriteString(w, "ok\n")
-	})}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		_ = srv.Serve(ln)
-	}()
-	t.Cleanup(func() {
-		_ = srv.Close()
-		<-done
-	})
-	return memoryServer{port: ln.Addr().(*net.TCPAddr).Port}
+	return memoryServer{port: discardingServer(t, "ok\n")}
 }
 
 // raiseFileLimit raises the test process's RLIMIT_NOFILE to its hard limit:
