@@ -1,18 +1,14 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"net"
 	"os"
 	"sync"
 	"time"
 
-	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
 	"go.opentelemetry.io/collector/pdata/pmetric"
-	"go.opentelemetry.io/collector/pdata/pmetric/pmetricotlp"
 	"go.opentelemetry.io/collector/pdata/ptrace"
-	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
 	"google.golang.org/grpc"
 	// The collector's OTLP exporter compresses with gzip by default.
 	_ "google.golang.org/grpc/encoding/gzip"
@@ -58,10 +54,13 @@ func startSink(socket string) (*sink, error) {
 	}
 	// The full level's batches pass gRPC's default 4 MiB limit once
 	// decompressed; a sink that refused them would show as lost spans.
-	s := &sink{server: grpc.NewServer(grpc.MaxRecvMsgSize(1 << 30)), spans: map[spanKey]int64{}, drops: map[dropKey]int64{}}
-	ptraceotlp.RegisterGRPCServer(s.server, &traceSink{s: s})
-	plogotlp.RegisterGRPCServer(s.server, &logSink{s: s})
-	pmetricotlp.RegisterGRPCServer(s.server, &metricSink{s: s})
+	s := &sink{
+		server: grpc.NewServer(grpc.MaxRecvMsgSize(1<<30), grpc.ForceServerCodecV2(rawCodec{})),
+		spans:  map[spanKey]int64{}, drops: map[dropKey]int64{},
+	}
+	s.server.RegisterService(exportService("opentelemetry.proto.collector.trace.v1.TraceService", s.addTraces), nil)
+	s.server.RegisterService(exportService("opentelemetry.proto.collector.logs.v1.LogsService", s.addLogs), nil)
+	s.server.RegisterService(exportService("opentelemetry.proto.collector.metrics.v1.MetricsService", s.addMetrics), nil)
 	go func() { _ = s.server.Serve(ln) }()
 	return s, nil
 }
@@ -115,32 +114,28 @@ func (s *sink) quietFor(d time.Duration) bool {
 	return time.Since(s.last) >= d
 }
 
-func (s *sink) addTraces(td ptrace.Traces) {
+// addTraces counts the spans of an ExportTraceServiceRequest by process
+// and kind.
+func (s *sink) addTraces(req []byte) error {
 	counts := map[spanKey]int64{}
-	for _, rs := range td.ResourceSpans().All() {
-		var pid int64
-		if v, ok := rs.Resource().Attributes().Get("process.pid"); ok {
-			pid = v.Int()
-		}
-		for _, ss := range rs.ScopeSpans().All() {
-			for _, sp := range ss.Spans().All() {
-				counts[spanKey{pid, sp.Kind()}]++
-			}
-		}
-	}
+	err := countSpans(req, func(k spanKey) { counts[k]++ })
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for k, n := range counts {
 		s.spans[k] += n
 	}
 	s.last = time.Now()
+	return err
 }
 
-func (s *sink) addLogs(n int) {
+// addLogs counts the log records of an ExportLogsServiceRequest.
+func (s *sink) addLogs(req []byte) error {
+	n, err := countLogRecords(req)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.logs += int64(n)
+	s.logs += n
 	s.last = time.Now()
+	return err
 }
 
 // addMetrics keeps the drop counters. They are cumulative sums, one data
@@ -148,7 +143,12 @@ func (s *sink) addLogs(n int) {
 // total is the sum over resources of each one's latest, and the latest is
 // the largest. One export may hold several emissions of the same counter
 // (the batch processor merges them): summing those would count twice.
-func (s *sink) addMetrics(md pmetric.Metrics) {
+// Metrics come once a second: they are decoded whole.
+func (s *sink) addMetrics(req []byte) error {
+	md, err := (&pmetric.ProtoUnmarshaler{}).UnmarshalMetrics(req)
+	if err != nil {
+		return err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, rm := range md.ResourceMetrics().All() {
@@ -167,6 +167,7 @@ func (s *sink) addMetrics(md pmetric.Metrics) {
 		}
 	}
 	s.metricsAt = time.Now()
+	return nil
 }
 
 // metricsSince reports whether metrics arrived after t.
@@ -174,34 +175,4 @@ func (s *sink) metricsSince(t time.Time) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.metricsAt.After(t)
-}
-
-type traceSink struct {
-	ptraceotlp.UnimplementedGRPCServer
-	s *sink
-}
-
-func (t *traceSink) Export(_ context.Context, req ptraceotlp.ExportRequest) (ptraceotlp.ExportResponse, error) {
-	t.s.addTraces(req.Traces())
-	return ptraceotlp.NewExportResponse(), nil
-}
-
-type logSink struct {
-	plogotlp.UnimplementedGRPCServer
-	s *sink
-}
-
-func (l *logSink) Export(_ context.Context, req plogotlp.ExportRequest) (plogotlp.ExportResponse, error) {
-	l.s.addLogs(req.Logs().LogRecordCount())
-	return plogotlp.NewExportResponse(), nil
-}
-
-type metricSink struct {
-	pmetricotlp.UnimplementedGRPCServer
-	s *sink
-}
-
-func (m *metricSink) Export(_ context.Context, req pmetricotlp.ExportRequest) (pmetricotlp.ExportResponse, error) {
-	m.s.addMetrics(req.Metrics())
-	return pmetricotlp.NewExportResponse(), nil
 }
