@@ -26,14 +26,21 @@ struct go_key {
 struct go_call {
 	__u64 buf;
 	__u64 len;
-	__u64 sock;
+	__u64 sock; /* 0: a call on a connection not followed */
 	__s32 fd;
-	__u32 dir; /* enum data_dir */
+	__u16 dir;  /* enum data_dir */
+	__u16 live; /* 1 from a Read's entry to its return */
 };
 
 /* Every goroutine waiting in Read holds an entry, so an idle keep-alive
  * connection of any Go program does: room for many (an LRU map is
- * allocated whole, some 100 bytes an entry). */
+ * allocated whole, some 100 bytes an entry). A goroutine keeps its entry
+ * from one Read to the next, written in place and marked done at the
+ * return: an LRU map's update takes a new element and frees the old one,
+ * and a delete frees it again, which cost about 170 ns at a Read's entry
+ * and as much at its return (make bench, go-https, 2026-11-30). An element
+ * is taken for another goroutine only when the map runs out of room; the
+ * call it held is then lost, and counted at its return. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 65536);
@@ -49,7 +56,7 @@ struct {
 #define GO_IFACE_DATA 8
 #define GO_NETFD_SYSFD 16
 
-static __always_inline struct sock *go_conn_sock(__u64 conn, __s32 *fd)
+static __always_inline struct sock *go_conn_sock_read(__u64 conn, __s32 *fd)
 {
 	__u64 tcp = 0, netfd = 0;
 	__s64 sysfd = -1;
@@ -63,6 +70,62 @@ static __always_inline struct sock *go_conn_sock(__u64 conn, __s32 *fd)
 		return NULL;
 	*fd = sysfd;
 	return sock_from_fd(sysfd);
+}
+
+/* The socket each tls.Conn was last found to use, so that a call does not
+ * read the three words of user memory that lead to its fd: those reads took
+ * 430 of go_tls_enter's 1,050 ns a run, the lookup here and the fd's check
+ * about 180 (make bench, go-https, 2026-11-30). An entry holds while the fd
+ * still names the sock in this process and the sock's ports are the
+ * connection's: a closed connection's fd and sock, reused by another
+ * connection, fail the check (its ports differ), and the words are read
+ * again. */
+struct go_conn_key {
+	__u64 conn; /* the *tls.Conn */
+	__u32 tgid;
+	__u32 _pad;
+};
+
+struct go_conn_sock {
+	__u64 sock;
+	__s32 fd;
+	__u16 sport;
+	__u16 dport;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct go_conn_key);
+	__type(value, struct go_conn_sock);
+} go_socks SEC(".maps");
+
+/* go_conn_sock is the socket under the tls.Conn at conn, or NULL. */
+static __always_inline struct sock *go_conn_sock(__u64 conn, __s32 *fd)
+{
+	struct go_conn_key k = {.conn = conn, .tgid = bpf_get_current_pid_tgid() >> 32};
+	struct go_conn_sock *known = bpf_map_lookup_elem(&go_socks, &k);
+	struct go_conn_sock found = {};
+	if (known) {
+		found = *known;
+		struct sock *sk = sock_from_fd(found.fd);
+		if ((__u64)sk == found.sock) {
+			__u16 sport, dport;
+			sock_ports(sk, &sport, &dport);
+			if (sport == found.sport && dport == found.dport) {
+				*fd = found.fd;
+				return sk;
+			}
+		}
+	}
+	struct sock *sk = go_conn_sock_read(conn, fd);
+	if (!sk)
+		return NULL;
+	found.sock = (__u64)sk;
+	found.fd = *fd;
+	sock_ports(sk, &found.sport, &found.dport);
+	bpf_map_update_elem(&go_socks, &k, &found, BPF_ANY); /* an LRU map: never full */
+	return sk;
 }
 
 /* go_emit sends n bytes of the call's buffer, now, as plaintext of its socket. */
@@ -90,40 +153,45 @@ int go_tls_enter(struct pt_regs *ctx)
 	if (is_self())
 		return 0;
 	__u8 dir = bpf_get_attach_cookie(ctx) & TLS_COOKIE_RECV ? DIR_RECV : DIR_SEND;
-	struct go_call c = {.buf = GO_PARM2(ctx), .len = GO_PARM3(ctx), .dir = dir};
+	struct go_call c = {.buf = GO_PARM2(ctx), .len = GO_PARM3(ctx), .dir = dir, .live = 1};
 	struct sock *sk = go_conn_sock(GO_PARM1(ctx), &c.fd);
-	if (!sk) {
+	if (!sk)
 		count(COUNTER_TLS_NO_SOCKET, 1);
-		return 0;
-	}
-	if (policy_of(sk) == POLICY_IGNORE)
-		return 0;
-	c.sock = (__u64)sk;
+	else if (policy_of(sk) != POLICY_IGNORE)
+		c.sock = (__u64)sk;
 	if (dir == DIR_SEND) {
-		if (c.len > 0)
+		if (c.sock && c.len > 0)
 			go_emit(&c, c.len);
 		return 0;
 	}
+	/* A Read not followed is noted too, so that its return is not counted
+	 * as a call whose entry was lost. */
 	struct go_key k = go_key_of(ctx);
-	bpf_map_update_elem(&go_calls, &k, &c, BPF_ANY); /* an LRU map: never full */
+	struct go_call *p = bpf_map_lookup_elem(&go_calls, &k);
+	if (p)
+		*p = c;
+	else
+		bpf_map_update_elem(&go_calls, &k, &c, BPF_ANY); /* an LRU map: never full */
 	return 0;
 }
 
 SEC("uprobe")
 int go_tls_return(struct pt_regs *ctx)
 {
+	if (is_self())
+		return 0;
 	struct go_key k = go_key_of(ctx);
 	__s64 n = GO_RC(ctx); /* n int; the error is in the next registers */
 	struct go_call *p = bpf_map_lookup_elem(&go_calls, &k);
-	if (!p) {
+	if (!p || !p->live) {
 		/* Its entry was evicted (or the probes came mid-call). */
 		if (n > 0)
 			count(COUNTER_TLS_CALLS_FULL, 1);
 		return 0;
 	}
 	struct go_call c = *p;
-	bpf_map_delete_elem(&go_calls, &k);
-	if (n > 0 && (__u64)n <= c.len)
+	p->live = 0;
+	if (c.sock && n > 0 && (__u64)n <= c.len)
 		go_emit(&c, n);
 	return 0;
 }

@@ -108,6 +108,20 @@ struct {
 	__type(value, struct policy_entry);
 } policies SEC(".maps");
 
+/* sock_ports reads sk's local and remote ports, in host order. A struct sock
+ * is reused for later connections: its ports tell them apart. */
+static __always_inline void sock_ports(struct sock *sk, __u16 *sport, __u16 *dport)
+{
+	if (kernel_casts()) {
+		struct sock_common *c = kernel_cast(sk, struct sock_common);
+		*sport = c->skc_num;
+		*dport = bpf_ntohs(c->skc_dport);
+	} else {
+		*sport = BPF_CORE_READ(sk, __sk_common.skc_num);
+		*dport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	}
+}
+
 /* policy_of is the policy user space set for sk's connection: an entry
  * written for an earlier connection of the same sock (its ports differ) is
  * not this one's, which is copied. The ports are read only when an entry
@@ -119,14 +133,7 @@ static __always_inline __u32 policy_of(struct sock *sk)
 	if (!p)
 		return POLICY_COPY;
 	__u16 sport, dport;
-	if (kernel_casts()) {
-		struct sock_common *c = kernel_cast(sk, struct sock_common);
-		sport = c->skc_num;
-		dport = bpf_ntohs(c->skc_dport);
-	} else {
-		sport = BPF_CORE_READ(sk, __sk_common.skc_num);
-		dport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
-	}
+	sock_ports(sk, &sport, &dport);
 	if (p->sport != sport || p->dport != dport)
 		return POLICY_COPY;
 	return p->policy;

@@ -19,7 +19,23 @@ type gotlsGoCall struct {
 	Len  uint64
 	Sock uint64
 	Fd   int32
-	Dir  uint32
+	Dir  uint16
+	Live uint16
+}
+
+type gotlsGoConnKey struct {
+	_    structs.HostLayout
+	Conn uint64
+	Tgid uint32
+	Pad  uint32
+}
+
+type gotlsGoConnSock struct {
+	_     structs.HostLayout
+	Sock  uint64
+	Fd    int32
+	Sport uint16
+	Dport uint16
 }
 
 type gotlsGoKey struct {
@@ -50,6 +66,7 @@ const (
 	gotlsMapCounters       = "counters"
 	gotlsMapEvents         = "events"
 	gotlsMapGoCalls        = "go_calls"
+	gotlsMapGoSocks        = "go_socks"
 	gotlsMapLost           = "lost"
 	gotlsMapPolicies       = "policies"
 	gotlsProgGoTlsEnter    = "go_tls_enter"
@@ -113,6 +130,7 @@ type gotlsMapSpecs struct {
 	Counters *ebpf.MapSpec `ebpf:"counters"`
 	Events   *ebpf.MapSpec `ebpf:"events"`
 	GoCalls  *ebpf.MapSpec `ebpf:"go_calls"`
+	GoSocks  *ebpf.MapSpec `ebpf:"go_socks"`
 	Lost     *ebpf.MapSpec `ebpf:"lost"`
 	Policies *ebpf.MapSpec `ebpf:"policies"`
 }
@@ -150,6 +168,7 @@ type gotlsMaps struct {
 	Counters *ebpf.Map `ebpf:"counters"`
 	Events   *ebpf.Map `ebpf:"events"`
 	GoCalls  *ebpf.Map `ebpf:"go_calls"`
+	GoSocks  *ebpf.Map `ebpf:"go_socks"`
 	Lost     *ebpf.Map `ebpf:"lost"`
 	Policies *ebpf.Map `ebpf:"policies"`
 }
@@ -159,6 +178,7 @@ func (m *gotlsMaps) Close() error {
 		m.Counters,
 		m.Events,
 		m.GoCalls,
+		m.GoSocks,
 		m.Lost,
 		m.Policies,
 	)

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -237,4 +238,102 @@ sys.stdout.write(urllib.request.urlopen(sys.argv[1], context=ssl._create_unverif
 		}
 	}
 	t.Error("the client's connection was not seen")
+}
+
+// TestE2EEngineGoTLSNotFollowed runs Go's crypto/tls client on a connection
+// the port filter ignores: none of its plaintext may be copied, and its
+// Reads, which the probes still see, must not be counted as calls whose
+// entry was lost (they all were, as tls_calls_in_flight drops, before a
+// Read not followed was noted at its entry).
+func TestE2EEngineGoTLSNotFollowed(t *testing.T) {
+	e2e.RequireBPF(t)
+	cert, key := e2e.SelfSignedCert(t)
+	srv := exec.Command("python3", "-c", e2e.PythonTLSServer, cert, key)
+	out, err := srv.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { srv.Process.Kill(); srv.Wait() }()
+	var port int
+	if _, err := fmt.Fscan(out, &port); err != nil {
+		t.Fatal(err)
+	}
+	client := goClient(t)
+
+	rec := &recorder{}
+	e := startEngineWith(t, Options{Ports: &PortFilter{Ports: []uint16{uint16(port)}}}, rec)
+	url := fmt.Sprintf("https://localhost:%d/secret?q=1", port)
+	if b, err := exec.Command(client, "-print", "-delay=200ms", url).CombinedOutput(); err != nil || string(b) != "hello" {
+		t.Fatalf("goclient: %q %v", b, err)
+	}
+	time.Sleep(300 * time.Millisecond)
+	stats := e.Stats()
+	e.Close()
+
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	for c, byDir := range rec.tls {
+		if serverPortOf(c) == uint16(port) && len(byDir[Send])+len(byDir[Recv]) > 0 {
+			t.Errorf("plaintext of the ignored connection was copied: %q", byDir[Recv])
+		}
+	}
+	if stats.TLSCallsFull != 0 || stats.TLSNoSocket != 0 {
+		t.Errorf("%d TLS calls counted as lost, %d without a socket; want none", stats.TLSCallsFull, stats.TLSNoSocket)
+	}
+}
+
+// TestE2EEngineGoTLSReconnect makes sequential requests from Go's
+// crypto/tls, each on a new connection opened after the last one was closed
+// and garbage collected: the new tls.Conn, its fd and its socket may each take
+// the old one's place, and the probes, which remember the socket of each
+// tls.Conn, must still give every connection its own request and response.
+func TestE2EEngineGoTLSReconnect(t *testing.T) {
+	const requests = 20
+	e2e.RequireBPF(t)
+	cert, key := e2e.SelfSignedCert(t)
+	srv := exec.Command("python3", "-c", e2e.PythonTLSServer, cert, key)
+	out, err := srv.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { srv.Process.Kill(); srv.Wait() }()
+	var port int
+	if _, err := fmt.Fscan(out, &port); err != nil {
+		t.Fatal(err)
+	}
+	client := goClient(t)
+
+	rec := &recorder{}
+	e := startEngineWith(t, Options{}, rec)
+	url := fmt.Sprintf("https://localhost:%d/secret?q=1", port)
+	if b, err := exec.Command(client, "-delay=200ms", "-reconnect", "-n", strconv.Itoa(requests), url).CombinedOutput(); err != nil {
+		t.Fatalf("goclient: %q %v", b, err)
+	}
+	time.Sleep(300 * time.Millisecond)
+	e.Close()
+
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	conns := 0
+	for c, byDir := range rec.tls {
+		if c.Role != RoleClient || c.Remote.Port() != uint16(port) {
+			continue
+		}
+		conns++
+		if n := bytes.Count(byDir[Send], []byte("GET /secret?q=1 ")); n != 1 {
+			t.Errorf("connection %d (local port %d): %d requests in its plaintext, want 1", c.ID, c.Local.Port(), n)
+		}
+		if n := bytes.Count(byDir[Recv], []byte("HTTP/1.0 200")) + bytes.Count(byDir[Recv], []byte("HTTP/1.1 200")); n != 1 {
+			t.Errorf("connection %d (local port %d): %d responses in its plaintext, want 1", c.ID, c.Local.Port(), n)
+		}
+	}
+	if conns != requests {
+		t.Errorf("plaintext on %d of goclient's connections, want %d", conns, requests)
+	}
 }

@@ -6,6 +6,10 @@
 //	goclient -h2c ...            any of the above over HTTP/2 with prior knowledge (h2c)
 //	goclient -h2 https://...     any of the above over HTTP/2 chosen by ALPN; https URLs
 //	                             are HTTP/1.1 without it. Certificates are not checked.
+//	goclient -n 10 -reconnect URL
+//	                             10 sequential GETs, each on a new connection: the last one
+//	                             is closed and garbage collected first, so that the new
+//	                             one's tls.Conn, fd and socket may take the old one's places
 //	goclient -delay 200ms ...    start the requests that long after starting, as a
 //	                             program with more to do at start would
 //	goclient -print ...          write the response bodies to standard output
@@ -25,6 +29,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"runtime"
 	"sync"
 	"time"
 )
@@ -38,6 +43,7 @@ func main() {
 	streams := flag.Int("streams", 0, "with -h2c or -h2: after a warm-up request, this many concurrent requests on its connection")
 	delay := flag.Duration("delay", 0, "wait this long before the first request")
 	print := flag.Bool("print", false, "write the response bodies to standard output")
+	reconnect := flag.Bool("reconnect", false, "each sequential request on a new connection, the last one closed and collected first")
 	flag.Parse()
 	if *print {
 		bodies = os.Stdout
@@ -75,6 +81,10 @@ func main() {
 			client := newClient()
 			defer client.CloseIdleConnections()
 			for range *n {
+				if *reconnect {
+					client.CloseIdleConnections()
+					runtime.GC()
+				}
 				errs <- request(client, url, *post)
 			}
 		}()
