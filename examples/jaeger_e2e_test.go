@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -150,9 +151,10 @@ service:
 			client.span.TraceID(), client.span.SpanID(), logs, jaegerLogTimeout)
 	}
 	assert.Equal(t, "ebpftap.http.transaction", record.EventName())
-	body := record.Body().Map().AsRaw()
-	assert.Equal(t, url, body["url"], "the log record's url")
-	assert.EqualValues(t, 200, body["status"], "the log record's status")
+	// "GET URL 200 DURATION"
+	line := strings.Fields(record.Body().AsString())
+	require.Len(t, line, 4, "the log record's line %q", record.Body().AsString())
+	assert.Equal(t, []string{"GET", url, "200"}, line[:3], "the log record's method, url and status")
 }
 
 // stopBoth stops the collector and then Jaeger, each of which must exit

@@ -81,11 +81,7 @@ func logRecordOf(sinks e2eSinks, s capturedSpan) (plog.LogRecord, bool) {
 
 // responseBodyOf is the response body a log record carries, "" for none.
 func responseBodyOf(lr plog.LogRecord) string {
-	resp, ok := lr.Body().Map().Get("response")
-	if !ok {
-		return ""
-	}
-	b, ok := resp.Map().Get("body")
+	b, ok := lr.Attributes().Get("ebpftap.http.response.body")
 	if !ok {
 		return ""
 	}

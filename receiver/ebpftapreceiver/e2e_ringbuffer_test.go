@@ -159,6 +159,9 @@ func TestE2ERingBufferOverloadMarksHoles(t *testing.T) {
 		}
 	}
 	records := overloadLogRecords(sinks.logs, port)
+	if len(records) == 0 {
+		t.Error("no log record of the exchanges with the overload server")
+	}
 	for _, lr := range records {
 		checkOverloadRecord(t, lr)
 	}
@@ -213,13 +216,10 @@ func (c capturedSpan) flag(key string) bool {
 	return ok && v.Bool()
 }
 
-// overloadRecord is the part of a log record's body the overload test checks.
+// overloadRecord is the part of a log record the overload test checks.
 type overloadRecord struct {
-	url    string
-	status int64
-	req    pcommon.Map
-	resp   pcommon.Map // empty without a response
-	hasRsp bool
+	url   string // from the record's line
+	attrs pcommon.Map
 }
 
 // overloadLogRecords returns the log records of exchanges with the
@@ -228,31 +228,15 @@ func overloadLogRecords(sink *consumertest.LogsSink, port int) []overloadRecord 
 	var out []overloadRecord
 	host := "127.0.0.1:" + strconv.Itoa(port)
 	for _, ld := range sink.AllLogs() {
-		for i := 0; i < ld.ResourceLogs().Len(); i++ {
-			sl := ld.ResourceLogs().At(i).ScopeLogs()
-			for j := 0; j < sl.Len(); j++ {
-				lrs := sl.At(j).LogRecords()
-				for k := 0; k < lrs.Len(); k++ {
-					body := lrs.At(k).Body()
-					if body.Type() != pcommon.ValueTypeMap {
+		for _, rl := range ld.ResourceLogs().All() {
+			for _, sl := range rl.ScopeLogs().All() {
+				for _, lr := range sl.LogRecords().All() {
+					// "METHOD URL STATUS DURATION"
+					line := strings.Fields(lr.Body().AsString())
+					if len(line) < 2 || !strings.Contains(line[1], host) {
 						continue
 					}
-					m := body.Map()
-					url, _ := m.Get("url")
-					if !strings.Contains(url.AsString(), host) {
-						continue
-					}
-					rec := overloadRecord{url: url.AsString()}
-					if v, ok := m.Get("status"); ok {
-						rec.status = v.Int()
-					}
-					if v, ok := m.Get("request"); ok {
-						rec.req = v.Map()
-					}
-					if v, ok := m.Get("response"); ok {
-						rec.resp, rec.hasRsp = v.Map(), true
-					}
-					out = append(out, rec)
+					out = append(out, overloadRecord{url: line[1], attrs: lr.Attributes()})
 				}
 			}
 		}
@@ -266,11 +250,15 @@ func checkOverloadRecord(t *testing.T, rec overloadRecord) {
 	t.Helper()
 	_, path, _ := strings.Cut(strings.TrimPrefix(rec.url, "http://"), "/")
 	path = "/" + path
-	check := func(name string, m pcommon.Map, want []byte) {
-		if v, ok := m.Get("incomplete"); ok && v.Bool() {
+	flag := func(key string) bool {
+		v, ok := rec.attrs.Get(key)
+		return ok && v.Bool()
+	}
+	check := func(name string, want []byte) {
+		if flag("ebpftap.http." + name + ".incomplete") {
 			return // marked: may be anything the capture saw
 		}
-		v, ok := m.Get("body")
+		v, ok := rec.attrs.Get("ebpftap.http." + name + ".body")
 		if !ok {
 			t.Errorf("%s %s: unmarked, no body", path, name)
 			return
@@ -279,7 +267,7 @@ func checkOverloadRecord(t *testing.T, rec overloadRecord) {
 		if v.Type() == pcommon.ValueTypeBytes {
 			got = v.Bytes().AsRaw()
 		}
-		if tr, _ := m.Get("body_truncated"); tr.Bool() {
+		if flag("ebpftap.http." + name + ".body.truncated") {
 			if !bytes.HasPrefix(want, got) {
 				t.Errorf("%s %s: truncated body %q... is not a prefix of what was sent", path, name, got[:min(len(got), 40)])
 			}
@@ -289,25 +277,21 @@ func checkOverloadRecord(t *testing.T, rec overloadRecord) {
 			t.Errorf("%s %s: unmarked body of %d bytes is not the %d sent", path, name, len(got), len(want))
 		}
 	}
-	if v, ok := rec.req.Get("incomplete"); ok && v.Bool() {
+	if flag("ebpftap.http.request.incomplete") {
 		return // the request's path itself may be partial
 	}
-	check("request", rec.req, overloadBody(path, ";", overloadRequestBody))
-	if !rec.hasRsp {
+	check("request", overloadBody(path, ";", overloadRequestBody))
+	status, hasResponse := rec.attrs.Get("http.response.status_code")
+	if !hasResponse || flag("ebpftap.http.response.incomplete") {
 		return
 	}
-	if v, ok := rec.resp.Get("incomplete"); ok && v.Bool() {
-		return
+	if status.Int() != 200 {
+		t.Errorf("%s: unmarked response with status %d", path, status.Int())
 	}
-	if rec.status != 200 {
-		t.Errorf("%s: unmarked response with status %d", path, rec.status)
+	if xp, ok := rec.attrs.Get("http.response.header.x-path"); ok && (xp.Slice().Len() != 1 || xp.Slice().At(0).AsString() != path) {
+		t.Errorf("%s: the response of another request (x-path %v)", path, xp.AsRaw())
 	}
-	if h, ok := rec.resp.Get("headers"); ok {
-		if xp, ok := h.Map().Get("x-path"); ok && (xp.Slice().Len() != 1 || xp.Slice().At(0).AsString() != path) {
-			t.Errorf("%s: the response of another request (x-path %v)", path, xp.AsRaw())
-		}
-	}
-	check("response", rec.resp, overloadBody(path, "|", overloadResponseBody))
+	check("response", overloadBody(path, "|", overloadResponseBody))
 }
 
 // telemetrySum is the sum of the points of one of the collector's own

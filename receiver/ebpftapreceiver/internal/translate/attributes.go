@@ -21,6 +21,12 @@ const (
 	attrTLSLibrary            = "ebpftap.tls.library"
 	attrRequestBodyTruncated  = "ebpftap.http.request.body.truncated"
 	attrResponseBodyTruncated = "ebpftap.http.response.body.truncated"
+	// What was kept of the bodies, on log records at level full, and the
+	// content codings undone to show them.
+	attrRequestBody             = "ebpftap.http.request.body"
+	attrResponseBody            = "ebpftap.http.response.body"
+	attrRequestBodyDecodedFrom  = "ebpftap.http.request.body.decoded_from"
+	attrResponseBodyDecodedFrom = "ebpftap.http.response.body.decoded_from"
 	// The body was cut because capture.max_buffered_body_bytes was spent.
 	attrRequestBodyOverBudget  = "ebpftap.http.request.body.over_budget"
 	attrResponseBodyOverBudget = "ebpftap.http.response.body.over_budget"

@@ -103,9 +103,7 @@ func TestTranslateLevels(t *testing.T) {
 // "" when it has none.
 func responseBody(t *testing.T, lr plog.LogRecord) string {
 	t.Helper()
-	resp, ok := lr.Body().Map().Get("response")
-	require.True(t, ok)
-	b, ok := resp.Map().Get("body")
+	b, ok := lr.Attributes().Get(attrResponseBody)
 	if !ok {
 		return ""
 	}

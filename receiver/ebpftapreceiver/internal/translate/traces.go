@@ -71,7 +71,7 @@ func (t *Translator) Append(b *Batch, x tap.Exchange, v *View) {
 	}
 
 	if level >= LevelSummary {
-		t.appendLog(b, p, tx, v, attrs, &headers, traceID, spanID, level)
+		t.appendLog(b, p, tx, v, attrs, traceID, spanID, level)
 	}
 	clear(attrs) // keep no transaction alive
 	t.attrs = attrs[:0]

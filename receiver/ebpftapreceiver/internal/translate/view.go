@@ -169,7 +169,7 @@ func describe(c *tap.Conn, tx *httpparse.Transaction, policy *redact.Policy, lev
 	}
 	v.serverPort = port
 	if !v.server || level >= LevelSummary {
-		// Server spans have no url.full; only the log record's body shows
+		// Server spans have no url.full; only the log record's line shows
 		// their URL. Not building it saved an allocation per request at
 		// level none (BenchmarkPipeline).
 		v.url = buildURL(v.scheme, authority, tgt)
