@@ -35,6 +35,28 @@ type Conn struct {
 	// the connection opened (capture.Conn.ServerName); empty when none is
 	// known, and when the process is the server.
 	ServerName string
+
+	// remoteAddr is RemoteAddr's text, made once per connection by the Tap.
+	remoteAddr string
+}
+
+// RemoteAddr returns Remote's address as text, an IPv4-mapped IPv6 address
+// as IPv4; "" when it is not valid. The Tap formats it once per connection
+// and every copy of the facts keeps it: formatting it for each
+// transaction's telemetry took 2 of the 100 allocations per request at
+// level summary (BenchmarkPipeline).
+func (f *Conn) RemoteAddr() string {
+	if f.remoteAddr != "" {
+		return f.remoteAddr
+	}
+	return addrText(f.Remote)
+}
+
+func addrText(ap netip.AddrPort) string {
+	if !ap.Addr().IsValid() {
+		return ""
+	}
+	return ap.Addr().Unmap().String()
 }
 
 // Exchange is one finished HTTP transaction and the connection it travelled

@@ -119,6 +119,7 @@ func (t *Tap) ConnOpened(c *capture.Conn) bool {
 		return false
 	}
 	st := &followed{facts: factsOf(c, c.Role, false, wireproto.Unknown), numbered: true}
+	st.facts.remoteAddr = addrText(c.Remote)
 	switch c.Role {
 	case capture.RoleClient:
 		st.requests = capture.Send
@@ -200,6 +201,11 @@ func (t *Tap) Data(c *capture.Conn, s capture.Segment) bool {
 // setFacts replaces st's facts: rare (a role found, a TLS fact learnt), so
 // it takes the lock that lets IO read them.
 func (t *Tap) setFacts(st *followed, f *Conn) {
+	if f.Remote == st.facts.Remote {
+		f.remoteAddr = st.facts.remoteAddr
+	} else {
+		f.remoteAddr = addrText(f.Remote)
+	}
 	t.mu.Lock()
 	st.facts = f
 	t.mu.Unlock()

@@ -402,3 +402,35 @@ func TestTapServerName(t *testing.T) {
 		}
 	}
 }
+
+// TestTapRemoteAddr checks that every copy of a connection's facts carries
+// its peer's address as text, made once, an IPv4-mapped address as IPv4.
+func TestTapRemoteAddr(t *testing.T) {
+	sink := &recordingSink{}
+	tp := New(Config{Filter: Filter{Direction: All}}, sink)
+	c := newConn(capture.RoleClient)
+	c.Remote = netip.MustParseAddrPort("[::ffff:10.0.0.9]:80")
+	tp.ConnOpened(c)
+	tp.Data(c, seg(capture.Send, request, false))
+	tp.Data(c, seg(capture.Recv, response, false))
+	c.TLSVersion = "1.3" // a new copy of the facts
+	tp.Data(c, seg(capture.Send, request, false))
+	tp.Data(c, seg(capture.Recv, response, false))
+	tp.ConnClosed(c)
+
+	facts := append(append([]*Conn{}, sink.opened...), sink.closed...)
+	for _, x := range sink.exchanges {
+		facts = append(facts, x.Conn)
+	}
+	if len(facts) != 4 || facts[2] == facts[3] {
+		t.Fatalf("%d copies of the facts, the exchanges' the same: %v; want 4, two for the exchanges", len(facts), facts[2] == facts[3])
+	}
+	for i, f := range facts {
+		if f.remoteAddr != "10.0.0.9" || f.RemoteAddr() != "10.0.0.9" {
+			t.Errorf("copy %d: RemoteAddr() %q, made once %q; want 10.0.0.9", i, f.RemoteAddr(), f.remoteAddr)
+		}
+	}
+	if got := (&Conn{}).RemoteAddr(); got != "" {
+		t.Errorf("RemoteAddr() of a connection with no remote address = %q, want empty", got)
+	}
+}

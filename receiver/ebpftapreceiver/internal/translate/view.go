@@ -40,8 +40,8 @@ type View struct {
 	hasQuery      bool
 
 	peer netip.AddrPort // unmapped
-	// peerAddress is peer's address as text, empty when unknown: made once
-	// for the two attributes that carry it on server spans.
+	// peerAddress is peer's address as text, empty when unknown, as the tap
+	// made it once for the connection (tap.Conn.RemoteAddr).
 	peerAddress string
 	userAgent   string
 	hasUA       bool
@@ -101,9 +101,7 @@ func describe(c *tap.Conn, tx *httpparse.Transaction, policy *redact.Policy, lev
 		start:  req.Start,
 		end:    req.End,
 	}
-	if v.peer.Addr().IsValid() {
-		v.peerAddress = v.peer.Addr().String()
-	}
+	v.peerAddress = c.RemoteAddr()
 
 	orig := validUTF8(req.Method)
 	if _, ok := knownMethods[orig]; ok {
