@@ -105,15 +105,18 @@ func stitchKeyOf(x tap.Exchange, server bool) (stitchKey, bool) {
 // else b3, else X-B3-TraceId and X-B3-SpanId) as the trace and parent of the
 // span; its own id is left to the caller.
 func requestContext(m *httpparse.Message) (spanContext, bool) {
-	if tp, ok := parseTraceparent(m); ok {
-		tp.traceState = tracestate(m)
-		return tp, true
+	f := readRequestFields(m)
+	if h, ok := f.get(fieldTraceparent); ok {
+		if tp, ok := parseTraceparent(h); ok {
+			tp.traceState = tracestate(m)
+			return tp, true
+		}
 	}
-	if h, ok := m.Get("b3"); ok {
+	if h, ok := f.get(fieldB3); ok {
 		return parseB3Single(h)
 	}
-	tid, ok1 := m.Get("X-B3-TraceId")
-	sid, ok2 := m.Get("X-B3-SpanId")
+	tid, ok1 := f.get(fieldXB3TraceID)
+	sid, ok2 := f.get(fieldXB3SpanID)
 	if ok1 && ok2 {
 		return b3IDs(strings.TrimSpace(tid), strings.TrimSpace(sid))
 	}
@@ -147,16 +150,12 @@ func b3IDs(traceHex, spanHex string) (spanContext, bool) {
 	return pc, !pc.traceID.IsEmpty() && !pc.parentID.IsEmpty()
 }
 
-// parseTraceparent reads the first traceparent header per W3C Trace Context
-// level 1, section 3.2: version "-" trace-id "-" parent-id "-" flags, all
-// lowercase hex; version ff and all-zero ids are invalid; a future version
-// may append fields after another "-".
-func parseTraceparent(m *httpparse.Message) (spanContext, bool) {
+// parseTraceparent reads the value h of the first traceparent header per
+// W3C Trace Context level 1, section 3.2: version "-" trace-id "-"
+// parent-id "-" flags, all lowercase hex; version ff and all-zero ids are
+// invalid; a future version may append fields after another "-".
+func parseTraceparent(h string) (spanContext, bool) {
 	var tp spanContext
-	h, ok := m.Get("traceparent")
-	if !ok {
-		return tp, false
-	}
 	h = strings.TrimSpace(h)
 	const size = 55 // 2+1+32+1+16+1+2
 	if len(h) < size || h[2] != '-' || h[35] != '-' || h[52] != '-' {

@@ -25,11 +25,12 @@ type rpcView struct {
 	status         string // rpc.response.status_code; empty when unknown
 }
 
-// isGRPC: gRPC requests carry content-type application/grpc, optionally
+// isGRPC reports whether a request whose fields are f is gRPC: gRPC
+// requests carry content-type application/grpc, optionally
 // followed by "+proto", "+json", ... or parameters (gRPC over HTTP/2
 // protocol, "Requests").
-func isGRPC(req *httpparse.Request) bool {
-	ct, ok := req.Get("Content-Type")
+func isGRPC(f *requestFields) bool {
+	ct, ok := f.get(fieldContentType)
 	if !ok {
 		return false
 	}

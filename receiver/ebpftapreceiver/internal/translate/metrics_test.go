@@ -53,7 +53,8 @@ func record(m *Aggregator, c *tap.Conn, tx *httpparse.Transaction) {
 // when it has none.
 func describeView(c *tap.Conn, tx *httpparse.Transaction) *View {
 	v := new(View)
-	if !describe(c, tx, translateSettings(LevelSummary).Redact, LevelSummary, v) {
+	s := newDescribeSettings(translateSettings(LevelSummary).Redact, LevelSummary)
+	if !describe(c, tx, &s, v) {
 		return nil
 	}
 	return v

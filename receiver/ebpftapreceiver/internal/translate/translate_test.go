@@ -853,7 +853,7 @@ func TestTranslateTraceparent(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			m := &httpparse.Message{Header: txHeaders("Traceparent", tt.value)}
-			tp, ok := parseTraceparent(m)
+			tp, ok := requestContext(m)
 			assert.Equal(t, tt.ok, ok)
 			if ok {
 				assert.Equal(t, "0af7651916cd43dd8448eb211c80319c", tp.traceID.String())
@@ -1061,7 +1061,8 @@ func TestIsGRPC(t *testing.T) {
 		"application/grpc-web": false, "application/grpcx": false, "application/json": false, "": false,
 	} {
 		r := &httpparse.Request{Message: httpparse.Message{Header: txHeaders("Content-Type", ct)}}
-		assert.Equal(t, want, isGRPC(r), ct)
+		f := readRequestFields(&r.Message)
+		assert.Equal(t, want, isGRPC(&f), ct)
 	}
 }
 

@@ -43,6 +43,7 @@ type Translator struct {
 	ids          idSource
 	rb           *metadata.ResourceBuilder
 	attrs        attributeList // Append's, reused from one transaction to the next
+	describing   describeSettings
 }
 
 // NewTranslator returns a Translator that gives spans random ids. It fails
@@ -58,6 +59,7 @@ func newTranslator(s Settings, ids idSource) (*Translator, error) {
 	}
 	return &Translator{
 		levels:       l,
+		describing:   newDescribeSettings(s.Redact, l.max),
 		maxBodyBytes: s.MaxBodyBytes,
 		redact:       s.Redact,
 		hostName:     s.HostName,

@@ -5,7 +5,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/ebpftap/ebpftap/internal/httpparse"
 	"github.com/ebpftap/ebpftap/receiver/ebpftapreceiver/internal/redact"
 )
 
@@ -46,14 +45,17 @@ func parseTarget(method, t string) target {
 		tg.authority = t
 		return tg
 	}
-	if i := strings.Index(t, "://"); i > 0 && !strings.HasPrefix(t, "/") && isScheme(t[:i]) {
-		tg.scheme = strings.ToLower(t[:i])
-		rest := t[i+3:]
-		end := strings.IndexAny(rest, "/?#")
-		if end < 0 {
-			end = len(rest)
+	// An origin-form target, the common one, is not searched for a scheme.
+	if !strings.HasPrefix(t, "/") {
+		if i := strings.Index(t, "://"); i > 0 && isScheme(t[:i]) {
+			tg.scheme = strings.ToLower(t[:i])
+			rest := t[i+3:]
+			end := strings.IndexAny(rest, "/?#")
+			if end < 0 {
+				end = len(rest)
+			}
+			tg.authority, t = rest[:end], rest[end:]
 		}
-		tg.authority, t = rest[:end], rest[end:]
 	}
 	if i := strings.IndexByte(t, '#'); i >= 0 {
 		t = t[:i] // fragments are not sent; a target with one is malformed
@@ -145,18 +147,18 @@ func buildURL(scheme, authority string, tg target) string {
 // forwardedHostProto returns the original host and scheme a reverse proxy
 // passed on, from Forwarded (RFC 7239) or else X-Forwarded-Host and
 // X-Forwarded-Proto: semantic conventions prefer them for server spans.
-func forwardedHostProto(m *httpparse.Message) (host, proto string) {
-	if f, ok := m.Get("Forwarded"); ok {
-		host, proto = parseForwarded(f)
+func forwardedHostProto(f *requestFields) (host, proto string) {
+	if fwd, ok := f.get(fieldForwarded); ok {
+		host, proto = parseForwarded(fwd)
 	}
 	if host == "" {
-		if h, ok := m.Get("X-Forwarded-Host"); ok {
+		if h, ok := f.get(fieldXForwardedHost); ok {
 			host, _, _ = strings.Cut(h, ",")
 			host = strings.TrimSpace(host)
 		}
 	}
 	if proto == "" {
-		if p, ok := m.Get("X-Forwarded-Proto"); ok {
+		if p, ok := f.get(fieldXForwardedProto); ok {
 			proto, _, _ = strings.Cut(p, ",")
 			proto = strings.TrimSpace(proto)
 		}
