@@ -138,11 +138,13 @@ func fuzzRunBudget(t *testing.T, pieces []piece, budget *BodyBudget) (res result
 	cfg.Stats = stats
 	cfg.BodyBudget = budget
 	var txns []*Transaction
+	var emitted []string // each transaction as it was emitted
 	c := NewConn(cfg, func(tx *Transaction) {
 		if tx == nil || tx.Request == nil {
 			t.Fatal("emitted a transaction without a request")
 		}
 		txns = append(txns, tx)
+		emitted = append(emitted, jsonOf(t, viewTxn(tx)))
 	})
 	for i, p := range pieces {
 		c.Write(p.s, tsOf(i), []byte(p.data), p.lost)
@@ -187,8 +189,13 @@ func fuzzRunBudget(t *testing.T, pieces []piece, budget *BodyBudget) (res result
 		t.Fatalf("BodyOverBudget = %d, but %d emitted messages are marked", got, overBudget)
 	}
 	res = result{Protocol: c.Protocol().String(), Stats: statsView(stats), Transactions: []txnView{}}
-	for _, tx := range txns {
+	for i, tx := range txns {
 		res.Transactions = append(res.Transactions, viewTxn(tx))
+		// The Conn never touches a transaction once emitted: its caller
+		// keeps it while the Conn parses on (slot.fields).
+		if now := jsonOf(t, viewTxn(tx)); now != emitted[i] {
+			t.Fatalf("transaction %d changed after it was emitted: %s\nemitted:\n%s\nnow:\n%s", i, diffLines(emitted[i], now), emitted[i], now)
+		}
 	}
 	clean = c.Err() == nil && c.state == stateClosed && stats.PendingOverflow.Load() == 0 &&
 		(c.h2 == nil || !c.h2.orderDependent)
