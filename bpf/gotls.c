@@ -79,7 +79,9 @@ static __always_inline struct sock *go_conn_sock_read(__u64 conn, __s32 *fd)
  * still names the sock in this process and the sock's ports are the
  * connection's: a closed connection's fd and sock, reused by another
  * connection, fail the check (its ports differ), and the words are read
- * again. */
+ * again. One case passes it wrongly: a tls.Conn left unclosed and freed,
+ * whose memory a new tls.Conn takes before the old connection's finalizer
+ * closes its fd, borrows the old connection meanwhile (docs/tls-capture.md). */
 struct go_conn_key {
 	__u64 conn; /* the *tls.Conn */
 	__u32 tgid;
