@@ -89,21 +89,7 @@ var (
 func testTLSClient(t *testing.T, opts Options, client []string, library string) {
 	rec := &recorder{}
 	e := startEngineWith(t, opts, rec)
-	cert, key := e2e.SelfSignedCert(t)
-
-	srv := exec.Command("python3", "-c", e2e.PythonTLSServer, cert, key)
-	out, err := srv.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { srv.Process.Kill(); srv.Wait() }()
-	var port int
-	if _, err := fmt.Fscan(out, &port); err != nil {
-		t.Fatal(err)
-	}
+	port := startPythonTLSServer(t)
 	url := fmt.Sprintf("https://localhost:%d/secret?q=1", port) // a name, so that clients send SNI
 	if b, err := exec.Command(client[0], append(client[1:], url)...).CombinedOutput(); err != nil || string(b) != "hello" {
 		t.Fatalf("%s: %q %v", client[0], b, err)
@@ -172,20 +158,7 @@ func TestE2EEngineDlopenedLibrary(t *testing.T) {
 	core, logs := observer.New(zap.DebugLevel)
 	// A file no process uses is detached at the next rescan.
 	e := startEngineWith(t, Options{Logger: zap.New(core), TLSProbeGrace: time.Nanosecond}, rec)
-	cert, key := e2e.SelfSignedCert(t)
-	srv := exec.Command("python3", "-c", e2e.PythonTLSServer, cert, key)
-	out, err := srv.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { srv.Process.Kill(); srv.Wait() }()
-	var port int
-	if _, err := fmt.Fscan(out, &port); err != nil {
-		t.Fatal(err)
-	}
+	port := startPythonTLSServer(t)
 
 	libs := t.TempDir()
 	data, err := os.ReadFile(system)
@@ -247,20 +220,7 @@ sys.stdout.write(urllib.request.urlopen(sys.argv[1], context=ssl._create_unverif
 // Read not followed was noted at its entry).
 func TestE2EEngineGoTLSNotFollowed(t *testing.T) {
 	e2e.RequireBPF(t)
-	cert, key := e2e.SelfSignedCert(t)
-	srv := exec.Command("python3", "-c", e2e.PythonTLSServer, cert, key)
-	out, err := srv.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { srv.Process.Kill(); srv.Wait() }()
-	var port int
-	if _, err := fmt.Fscan(out, &port); err != nil {
-		t.Fatal(err)
-	}
+	port := startPythonTLSServer(t)
 	client := goClient(t)
 
 	rec := &recorder{}
@@ -293,20 +253,7 @@ func TestE2EEngineGoTLSNotFollowed(t *testing.T) {
 func TestE2EEngineGoTLSReconnect(t *testing.T) {
 	const requests = 20
 	e2e.RequireBPF(t)
-	cert, key := e2e.SelfSignedCert(t)
-	srv := exec.Command("python3", "-c", e2e.PythonTLSServer, cert, key)
-	out, err := srv.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { srv.Process.Kill(); srv.Wait() }()
-	var port int
-	if _, err := fmt.Fscan(out, &port); err != nil {
-		t.Fatal(err)
-	}
+	port := startPythonTLSServer(t)
 	client := goClient(t)
 
 	rec := &recorder{}
@@ -336,4 +283,25 @@ func TestE2EEngineGoTLSReconnect(t *testing.T) {
 	if conns != requests {
 		t.Errorf("plaintext on %d of goclient's connections, want %d", conns, requests)
 	}
+}
+
+// startPythonTLSServer runs python3's ssl server (libssl) until the test
+// ends and returns its port on 127.0.0.1.
+func startPythonTLSServer(t *testing.T) int {
+	t.Helper()
+	cert, key := e2e.SelfSignedCert(t)
+	srv := exec.Command("python3", "-c", e2e.PythonTLSServer, cert, key)
+	out, err := srv.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Process.Kill(); srv.Wait() })
+	var port int
+	if _, err := fmt.Fscan(out, &port); err != nil {
+		t.Fatal(err)
+	}
+	return port
 }
