@@ -118,24 +118,29 @@ func (s *sink) quietFor(d time.Duration) bool {
 // and kind.
 func (s *sink) addTraces(req []byte) error {
 	counts := map[spanKey]int64{}
-	err := countSpans(req, func(k spanKey) { counts[k]++ })
+	if err := countSpans(req, func(k spanKey) { counts[k]++ }); err != nil {
+		return err // refused whole: the exporter may send it again
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for k, n := range counts {
 		s.spans[k] += n
 	}
 	s.last = time.Now()
-	return err
+	return nil
 }
 
 // addLogs counts the log records of an ExportLogsServiceRequest.
 func (s *sink) addLogs(req []byte) error {
 	n, err := countLogRecords(req)
+	if err != nil {
+		return err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.logs += n
 	s.last = time.Now()
-	return err
+	return nil
 }
 
 // addMetrics keeps the drop counters. They are cumulative sums, one data
