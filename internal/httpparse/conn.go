@@ -83,14 +83,9 @@ const (
 // slot is one transaction on its way out. Its request, response and the
 // Transaction pointing at them share one allocation.
 type slot struct {
-	txn  Transaction
-	req  Request
-	resp Response
-	// fields backs the Header of the request and then, in what the request
-	// left, of the response, when they fit: a slice per message took 2 more
-	// allocations per transaction, 4 of the 104 per request at level
-	// summary (BenchmarkPipeline). slotFields fills the slot's size class.
-	fields   [slotFields]HeaderField
+	txn      Transaction
+	req      Request
+	resp     Response
 	reqDone  bool
 	respDone bool
 	hasResp  bool // a final response was assigned (possibly still being read)
@@ -98,21 +93,6 @@ type slot struct {
 	// so it is emitted without one as soon as the request is complete.
 	unanswerable bool
 	h2cNoted     bool // checked, once complete, for an h2c upgrade (h2c.go)
-}
-
-// slotFields is how many header fields a slot holds: with them and the
-// 8-byte header the allocator adds to objects over 512 bytes that hold
-// pointers, a slot takes 744 of its 768-byte size class; one more field
-// would take it to 896.
-const slotFields = 8
-
-// responseRoom is the part of s.fields the request's Header left, for the
-// response's.
-func (s *slot) responseRoom() []HeaderField {
-	if h := s.req.Header; cap(h) > 0 && &h[:1][0] == &s.fields[0] {
-		return s.fields[cap(h):cap(h)]
-	}
-	return s.fields[:0]
 }
 
 // Conn parses the two byte streams of one connection. It is not safe for

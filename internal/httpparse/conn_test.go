@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"strings"
 	"testing"
-	"unsafe"
 )
 
 // Builders for expected views.
@@ -688,65 +687,5 @@ func TestConn(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { checkCase(t, tc) })
-	}
-}
-
-// TestSlotFields covers the header fields a request and its response share
-// in their slot (slot.fields): whether each fits, a response that must
-// take an array of its own, interim responses parsed into the same room,
-// and requests pipelined before any response, none of which may overwrite
-// another message's fields.
-func TestSlotFields(t *testing.T) {
-	fields := func(prefix string, n int) (wire string, want []string) {
-		for i := range n {
-			f := fmt.Sprintf("%s-%d: v%d", prefix, i, i)
-			wire += f + "\r\n"
-			want = append(want, f)
-		}
-		return wire, want
-	}
-	tests := []struct {
-		name           string
-		reqN, respN    int
-		interimN       int // fields of a 100 Continue before the response; 0 sends none
-		pipelinedCount int // requests sent before their responses
-	}{
-		{name: "both fit exactly", reqN: 3, respN: slotFields - 3, pipelinedCount: 1},
-		{name: "the response does not fit", reqN: 4, respN: slotFields - 3, pipelinedCount: 1},
-		{name: "the request does not fit", reqN: slotFields + 1, respN: slotFields, pipelinedCount: 1},
-		{name: "no request fields", reqN: 0, respN: slotFields, pipelinedCount: 1},
-		{name: "an interim response first", reqN: 2, respN: 5, interimN: 7, pipelinedCount: 1},
-		{name: "pipelined", reqN: 5, respN: 4, pipelinedCount: 3},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			cs := connCase{want: result{Protocol: "http1"}}
-			var reqs, resps string
-			for i := range tc.pipelinedCount {
-				rw, rwant := fields(fmt.Sprintf("Q%d", i), tc.reqN)
-				sw, swant := fields(fmt.Sprintf("S%d", i), tc.respN)
-				reqs += fmt.Sprintf("GET /%d HTTP/1.1\r\n%s\r\n", i, rw)
-				if tc.interimN > 0 {
-					iw, _ := fields(fmt.Sprintf("I%d", i), tc.interimN)
-					resps += "HTTP/1.1 100 Continue\r\n" + iw + "\r\n"
-				}
-				resps += "HTTP/1.1 204 No Content\r\n" + sw + "\r\n"
-				cs.want.Transactions = append(cs.want.Transactions,
-					tx(rq("GET", fmt.Sprintf("/%d", i), rwant...), rs(204, "No Content", swant...)))
-			}
-			cs.pieces = []piece{req(reqs), resp(resps)}
-			checkCase(t, cs)
-		})
-	}
-}
-
-// TestSlotSize pins the slot to the size class slotFields was chosen to
-// fit: a field added to Message or the slot would otherwise move every
-// HTTP/1.x transaction to the next class, 896 bytes, unnoticed. The
-// allocator adds an 8-byte header to objects over 512 bytes that hold
-// pointers.
-func TestSlotSize(t *testing.T) {
-	if got := unsafe.Sizeof(slot{}) + 8; got > 768 {
-		t.Errorf("a slot takes %d bytes, over its 768-byte size class: lower slotFields", got)
 	}
 }

@@ -119,8 +119,8 @@ func nextLine(s string) (line, rest string, ok bool) {
 
 // parseRequestHead parses a request's header block into req. A partial block
 // (cut by a capture gap, a size bound or the end of the connection) keeps
-// what its complete lines say. room is as parseFields takes it.
-func parseRequestHead(block string, req *Request, partial bool, room []HeaderField) (framing, error) {
+// what its complete lines say.
+func parseRequestHead(block string, req *Request, partial bool) (framing, error) {
 	line, rest, ok := nextLine(block)
 	if !ok {
 		return framing{}, errBadRequestLine
@@ -130,12 +130,11 @@ func parseRequestHead(block string, req *Request, partial bool, room []HeaderFie
 		return framing{}, err
 	}
 	req.Method, req.Target, req.Proto = method, target, proto
-	return parseFields(rest, &req.Message, partial, room)
+	return parseFields(rest, &req.Message, partial)
 }
 
-// parseResponseHead parses a response's header block into resp. room is as
-// parseFields takes it.
-func parseResponseHead(block string, resp *Response, partial bool, room []HeaderField) (framing, error) {
+// parseResponseHead parses a response's header block into resp.
+func parseResponseHead(block string, resp *Response, partial bool) (framing, error) {
 	line, rest, ok := nextLine(block)
 	if !ok {
 		return framing{}, errBadStatusLine
@@ -145,26 +144,16 @@ func parseResponseHead(block string, resp *Response, partial bool, room []Header
 		return framing{}, err
 	}
 	resp.Proto, resp.StatusCode, resp.Reason = proto, code, reason
-	return parseFields(rest, &resp.Message, partial, room)
+	return parseFields(rest, &resp.Message, partial)
 }
 
 // parseFields parses field-line = field-name ":" OWS field-value OWS
 // (RFC 9112 §5) up to the empty line, appending to m.Header in wire order.
 // Names and values are substrings of block, which was copied once from the
-// wire, so fields cost no allocation of their own. m.Header takes the
-// capacity of room, an empty slice, when the block's lines fit in it, else
-// an array of its own sized for them.
-func parseFields(block string, m *Message, partial bool, room []HeaderField) (framing, error) {
+// wire, so fields cost no allocation of their own.
+func parseFields(block string, m *Message, partial bool) (framing, error) {
 	f := framing{contentLength: -1}
-	n := strings.Count(block, "\n")
-	if !partial {
-		n = max(n-1, 0) // the empty line that ends the block
-	}
-	if n <= cap(room) {
-		m.Header = room[:0:n]
-	} else {
-		m.Header = make([]HeaderField, 0, n)
-	}
+	m.Header = make([]HeaderField, 0, strings.Count(block, "\n"))
 	for {
 		line, rest, ok := nextLine(block)
 		if !ok {

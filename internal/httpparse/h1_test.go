@@ -113,7 +113,7 @@ func TestFraming(t *testing.T) {
 	}
 	for _, tc := range tests {
 		var m Message
-		got, err := parseFields(tc.fields+"\r\n", &m, false, nil)
+		got, err := parseFields(tc.fields+"\r\n", &m, false)
 		if err != nil || got != tc.want {
 			t.Errorf("parseFields(%q) = %+v, %v, want %+v", tc.fields, got, err, tc.want)
 		}

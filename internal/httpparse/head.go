@@ -118,7 +118,7 @@ func (c *Conn) head(r *reader, ts time.Time, block []byte) {
 func (c *Conn) requestHead(r *reader, ts time.Time, block []byte, partial bool) {
 	s := new(slot)
 	s.txn.Request = &s.req
-	f, err := parseRequestHead(string(block), &s.req, partial, s.fields[:0])
+	f, err := parseRequestHead(string(block), &s.req, partial)
 	if err != nil {
 		c.fail(ToServer, KindMalformed, err)
 		return
@@ -163,15 +163,14 @@ func (c *Conn) responseHead(r *reader, ts time.Time, block []byte, partial bool)
 	var (
 		s    *slot
 		resp *Response
-		room []HeaderField
 	)
 	if c.owed == 0 && c.answered < len(c.pending) {
 		s = c.pending[c.answered]
-		resp, room = &s.resp, s.responseRoom()
+		resp = &s.resp
 	} else {
 		resp = new(Response) // parsed for its framing, then dropped
 	}
-	f, err := parseResponseHead(string(block), resp, partial, room)
+	f, err := parseResponseHead(string(block), resp, partial)
 	if err != nil {
 		if s != nil {
 			s.resp = Response{}
