@@ -33,14 +33,20 @@ const (
 	churnRate      = 200 // short requests a second
 	slowUploads    = 1000
 	uploadSize     = 128 << 10 // twice max_body_bytes: a body kept whole is cut at 64 KiB anyway
-	uploadDuration = 10 * time.Second
+	// Over 20 s the uploads send 12.5 MiB a second, copied at both ends:
+	// over 10 s, a stall of the collector's reader of about half a second
+	// (two cores shared with 1,000 clients and their server) filled the
+	// 16 MiB ring buffer in one run of three, and the lost bytes cost
+	// spans; this test is about memory, the ring buffer's tests are
+	// about loss.
+	uploadDuration = 20 * time.Second
 )
 
 // What the loads may add to the collector's resident memory. The issue asks
-// for under 150 MiB in all under idle connections and churn, but the distribution holds about 129 MiB before
-// any load (measured 2026-11-30): 69 MiB of its 134 MB binary's pages, 32
-// MiB mapping the 16 MiB ring buffer (its pages are mapped twice, so that a
-// record may wrap), and 28 MiB of Go heap and runtime. The binary's pages
+// for under 150 MiB in all under idle connections and churn, but the distribution holds 120 to 125 MiB
+// before any load (measured 2026-11-30): about 70 MiB of its 134 MB binary's
+// pages, 32 MiB mapping the 16 MiB ring buffer (its pages are mapped twice,
+// so that a record may wrap), and 20 MiB of Go heap and runtime. The binary's pages
 // are page cache, shared with every process running it and given back under
 // pressure, and depend on which components a distribution includes: the
 // 150 MiB bound (maxOwnRSS) is on the rest, the peak less the executable's
@@ -49,6 +55,9 @@ const (
 //   - idle and churn added 31 MiB (22 MiB at direction egress): 10,000
 //     connections followed at both ends hold 19 MiB of heap, and the Go
 //     collector lets the heap reach twice what is live between collections.
+//     Since the engine hands the garbage of its start back to the system
+//     (2026-11-30) the baseline is 5 to 9 MiB lower, and the load takes
+//     those pages again: 38 to 42 MiB added, for about the same peak.
 //     A parser made at the open cost 20 MiB more, which this bound catches.
 //   - slow uploads added 59 to 86 MiB: bodies within max_buffered_body_bytes
 //     (32 MiB) while in progress, finished ones within the 32 MiB the
@@ -58,7 +67,7 @@ const (
 //     more than the bound before any headroom.
 const (
 	maxOwnRSS       = 150 << 20
-	idleChurnGrowth = 40 << 20
+	idleChurnGrowth = 50 << 20
 	uploadGrowth    = 32<<20 + maxPendingBytes + 46<<20
 )
 
