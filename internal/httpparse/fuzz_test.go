@@ -192,7 +192,7 @@ func fuzzRunBudget(t *testing.T, pieces []piece, budget *BodyBudget) (res result
 	for i, tx := range txns {
 		res.Transactions = append(res.Transactions, viewTxn(tx))
 		// The Conn never touches a transaction once emitted: its caller
-		// keeps it while the Conn parses on (slot.fields).
+		// keeps it while the Conn parses on.
 		if now := jsonOf(t, viewTxn(tx)); now != emitted[i] {
 			t.Fatalf("transaction %d changed after it was emitted: %s\nemitted:\n%s\nnow:\n%s", i, diffLines(emitted[i], now), emitted[i], now)
 		}
