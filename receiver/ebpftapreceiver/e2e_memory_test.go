@@ -29,10 +29,10 @@ import (
 // The loads of issue #11 item 3: 10,000 idle connections with a churn of
 // short ones, and 1,000 slow uploads at level full.
 const (
-	idleConns      = 10000
-	churnRate      = 200 // short requests a second
-	slowUploads    = 1000
-	uploadSize     = 128 << 10 // twice max_body_bytes: a body kept whole is cut at 64 KiB anyway
+	idleConns   = 10000
+	churnRate   = 200 // short requests a second
+	slowUploads = 1000
+	uploadSize  = 128 << 10 // twice max_body_bytes: a body kept whole is cut at 64 KiB anyway
 	// Over 20 s the uploads send 12.5 MiB a second, copied at both ends:
 	// over 10 s, a stall of the collector's reader of about half a second
 	// (two cores shared with 1,000 clients and their server) filled the
