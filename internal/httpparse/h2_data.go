@@ -25,10 +25,14 @@ func (h *h2Conn) beginData(d *h2Dir) {
 	}
 	st := h.streams[fh.StreamID]
 	if st == nil {
-		// A stream not followed; or, on the response side past the last
-		// request seen, DATA the capture reported ahead of its request:
-		// skipped here, a protocol error had the request come first.
-		if d.stream == ToClient && fh.StreamID > h.lastClient {
+		// A stream not followed, skipped. Whether the frame broke the
+		// protocol depends on what is no longer known, and on the order:
+		// on the response side past the last request seen, DATA the
+		// capture reported ahead of its request (an error had the request
+		// come first); on the request side, DATA after an END_STREAM that
+		// closed a stream this Conn emitted (an error), or after a reset
+		// (none).
+		if d.stream == ToClient && fh.StreamID > h.lastClient || d.stream == ToServer && fh.StreamID <= h.lastClient {
 			h.orderDependent = true
 		}
 		return

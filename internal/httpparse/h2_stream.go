@@ -83,8 +83,13 @@ func (h *h2Conn) open(d *h2Dir, id uint32) *h2Stream {
 				// "Streams initiated by a client MUST use odd-numbered
 				// stream identifiers" (RFC 9113 §5.1.1).
 				h.count(KindH2BadFrame)
+				return nil
 			}
-			// Lower: closed already, reset, or refused here.
+			// Lower: closed already, reset, or refused here. A HEADERS
+			// after the END_STREAM of a stream emitted since broke the
+			// protocol, counted only while the stream was still open:
+			// the count depends on the order.
+			h.orderDependent = true
 			return nil
 		}
 		// A response on a stream not followed: its request was never
