@@ -105,6 +105,9 @@ func (h *h2Conn) openHeaders(d *h2Dir, ts time.Time, id uint32, endStream bool) 
 		if st = h.open(d, id); st == nil {
 			return
 		}
+	} else if d.stream == ToServer && id > h.lastClient {
+		// The request of a stream its response opened.
+		h.lastClient = id
 	}
 	b := &d.blk
 	switch st.msgs[i].state {
