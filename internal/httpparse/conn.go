@@ -298,6 +298,12 @@ func (c *Conn) feed(r *reader, ts time.Time, p []byte) int {
 		var n int
 		switch r.state {
 		case stIdle:
+			if r.stream == ToClient && c.proto == ProtocolUnknown && !c.awaited() {
+				// Until the client's first bytes tell, these may be an
+				// HTTP/2 server's first frame, CRs and LFs included:
+				// held as they are.
+				return used
+			}
 			// "a server that is expecting to receive and parse a request-line
 			// SHOULD ignore at least one empty line (CRLF) received prior to
 			// the request-line" (RFC 9112 §2.2); stray CRLFs after a body

@@ -99,6 +99,9 @@ func (c *Conn) checkEarly(p []byte) bool {
 	i := 0
 	for _, b := range [2][]byte{e.buf[e.off:], p} {
 		for _, ch := range b {
+			if i == 0 && (ch == '\r' || ch == '\n') {
+				continue // skipped once parsed, as HTTP/1.x allows (feed)
+			}
 			if i == len(statusPrefix) {
 				return true
 			}
