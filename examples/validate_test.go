@@ -108,7 +108,10 @@ func validate(t *testing.T, bin, config string) (string, error) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), validateTimeout)
 	defer cancel()
-	out, err := exec.CommandContext(ctx, bin, "validate", "--config", config).CombinedOutput()
+	cmd := exec.CommandContext(ctx, bin, "validate", "--config", config)
+	// What the agent's DaemonSet sets (deploy/kubernetes/agent-daemonset.yaml).
+	cmd.Env = append(os.Environ(), "K8S_NODE_NAME=node-1")
+	out, err := cmd.CombinedOutput()
 	return string(out), err
 }
 
