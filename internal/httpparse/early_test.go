@@ -33,6 +33,20 @@ func TestEarlyResponse(t *testing.T) {
 			}},
 		},
 		{
+			// Held with its CRLF: before the first request the server's
+			// bytes could be an HTTP/2 server's first frame.
+			name: "early response after blank lines on a new connection",
+			cfg:  Config{MaxBodyBytes: 8},
+			pieces: []piece{
+				resp("\r\n"),
+				resp("\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"),
+				req("GET /a HTTP/1.1\r\nHost: h\r\n\r\n"),
+			},
+			want: result{Protocol: "http1", Transactions: []txnView{
+				tx(rq("GET", "/a", "Host: h"), rs(200, "OK", "Content-Length: 2").body(2, "ok")),
+			}},
+		},
+		{
 			name: "early response in pieces around its request",
 			cfg:  Config{MaxBodyBytes: 8},
 			pieces: []piece{
