@@ -276,7 +276,7 @@ func (c *Conn) Close(ts time.Time) {
 	if c.state != stateActive {
 		return
 	}
-	if c.early.holding() {
+	if c.early.holding() && !c.early.blank() {
 		c.stats.count(KindUnmatchedResponse)
 	}
 	c.state = stateClosed

@@ -42,6 +42,17 @@ type earlyBuffer struct {
 
 func (e *earlyBuffer) holding() bool { return e.next < len(e.pieces) }
 
+// blank reports whether the held bytes are all CRs and LFs, which HTTP/1.x
+// skips between messages: no response began.
+func (e *earlyBuffer) blank() bool {
+	for _, b := range e.buf[e.off:] {
+		if b != '\r' && b != '\n' {
+			return false
+		}
+	}
+	return true
+}
+
 // reset drops what is held and its memory: holding is rare, so a Conn
 // keeps nothing for it between episodes.
 func (e *earlyBuffer) reset() { *e = earlyBuffer{} }
