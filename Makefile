@@ -13,7 +13,11 @@ OCB_GOFLAGS  ?= $(strip $(shell $(GO) env GOFLAGS) -e)
 CONFIG       ?= config.yaml
 PKGS         ?= ./...
 TEST_TIMEOUT ?= 20m
-TEST_FLAGS   ?= -race -count=1
+# -p 1: one package's tests at a time. The end-to-end tests of capture, the receiver and the
+# examples each load the machine, and some measure it (memory under load, the ring buffer): run
+# side by side on two cores, a collector's reader starved long enough to fill its ring buffer
+# (TestE2EMemory, CI of 2026-11-30), which alone it never did. About 3 minutes longer.
+TEST_FLAGS   ?= -race -count=1 -p 1
 BENCH        ?= .
 BENCH_FLAGS  ?= -benchmem -count=1
 # Flags of cmd/ebpftapbench, e.g. BENCH_ARGS='-scenarios go-https -modes baseline,summary -duration 10s'.

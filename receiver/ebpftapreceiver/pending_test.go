@@ -17,6 +17,7 @@ import (
 
 	"github.com/ebpftap/ebpftap/internal/capture"
 	"github.com/ebpftap/ebpftap/receiver/ebpftapreceiver/internal/metadata"
+	"github.com/ebpftap/ebpftap/receiver/ebpftapreceiver/internal/translate"
 )
 
 // TestPendingBytesBound: while the flusher is away, transactions with large
@@ -107,5 +108,45 @@ func TestRefusedItemsCounted(t *testing.T) {
 	r.flushMetricsWith(ctx, capture.Stats{})
 	if n := droppedFor(metrics.AllMetrics(), metadata.AttributeEbpftapDropReasonPipelineRefused.String()); n != exchanges {
 		t.Errorf("pipeline_refused %d; want the %d refused spans (the log records were taken)", n, exchanges)
+	}
+}
+
+// TestOnlyConsumedSignalsBuilt: a receiver in no traces pipeline builds no
+// spans, one in no logs pipeline no log records; what is built is handed over.
+func TestOnlyConsumedSignalsBuilt(t *testing.T) {
+	exchange := func(r *ebpftapReceiver, c *capture.Conn) *translate.Batch {
+		now := time.Now()
+		r.tap.Data(c, capture.Segment{Dir: capture.Send, Time: now, Data: []byte("GET / HTTP/1.1\r\nHost: x\r\n\r\n")})
+		r.tap.Data(c, capture.Segment{Dir: capture.Recv, Time: now, Data: []byte("HTTP/1.1 204 No Content\r\n\r\n")})
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		if len(r.pending) != 1 {
+			t.Fatalf("%d transactions pending, want 1", len(r.pending))
+		}
+		b := translate.NewBatch()
+		r.translator.Append(b, r.pending[0].x, r.pending[0].view())
+		return b
+	}
+
+	logs := new(consumertest.LogsSink)
+	r, c := preparedReceiver(t, LevelSummary, nil, logs, nil)
+	b := exchange(r, c)
+	if b.Traces().SpanCount() != 0 || b.Logs().LogRecordCount() != 1 {
+		t.Errorf("logs only: built %d spans and %d log records, want 0 and 1", b.Traces().SpanCount(), b.Logs().LogRecordCount())
+	}
+	r.flushTransactions(context.Background())
+	if logs.LogRecordCount() != 1 {
+		t.Errorf("logs only: handed over %d log records, want 1", logs.LogRecordCount())
+	}
+
+	traces := new(consumertest.TracesSink)
+	r, c = preparedReceiver(t, LevelSummary, traces, nil, nil)
+	b = exchange(r, c)
+	if b.Traces().SpanCount() != 1 || b.Logs().LogRecordCount() != 0 {
+		t.Errorf("traces only: built %d spans and %d log records, want 1 and 0", b.Traces().SpanCount(), b.Logs().LogRecordCount())
+	}
+	r.flushTransactions(context.Background())
+	if traces.SpanCount() != 1 {
+		t.Errorf("traces only: handed over %d spans, want 1", traces.SpanCount())
 	}
 }

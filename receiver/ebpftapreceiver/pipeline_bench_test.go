@@ -23,15 +23,30 @@ import (
 // records, and the consumers marshal them to OTLP/protobuf as an exporter
 // would. No kernel is needed, so regressions show without root; the load
 // bench (make bench, cmd/ebpftapbench) measures the same path under real traffic.
+// summary-logs-only is a receiver in no traces pipeline (an archive of log
+// records, as to S3): it builds no spans.
 func BenchmarkPipeline(b *testing.B) {
-	for _, level := range []Level{LevelNone, LevelSummary, LevelFull} {
-		b.Run(string(level), func(b *testing.B) {
+	for _, bc := range []struct {
+		name     string
+		level    Level
+		noTraces bool
+	}{
+		{"none", LevelNone, false},
+		{"summary", LevelSummary, false},
+		{"full", LevelFull, false},
+		{"summary-logs-only", LevelSummary, true},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
 			cfg := createDefaultConfig().(*Config)
 			cfg.Direction = DirectionAll
-			cfg.Capture.Level = level
+			cfg.Capture.Level = bc.level
 			r := newReceiver(cfg, receivertest.NewNopSettings(metadata.Type))
-			var spans int
-			r.traces, r.logs, r.metrics = marshalingConsumers(&spans)
+			var spans, records int
+			r.traces, r.logs, r.metrics = marshalingConsumers(&spans, &records)
+			items := &spans
+			if bc.noTraces {
+				r.traces, items = nil, &records
+			}
 			if err := r.prepare(); err != nil {
 				b.Fatal(err)
 			}
@@ -61,8 +76,8 @@ func BenchmarkPipeline(b *testing.B) {
 			r.flushTransactions(ctx)
 			r.flushMetricsWith(ctx, capture.Stats{})
 			b.StopTimer()
-			if spans != 2*b.N {
-				b.Fatalf("%d spans for %d requests, want two per request", spans, b.N)
+			if *items != 2*b.N {
+				b.Fatalf("%d spans (log records without traces) for %d requests, want two per request", *items, b.N)
 			}
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/1000, "µs/request")
 		})
@@ -70,14 +85,15 @@ func BenchmarkPipeline(b *testing.B) {
 }
 
 // marshalingConsumers are pipelines that do what an OTLP exporter's encoder
-// does with each batch, counting spans.
-func marshalingConsumers(spans *int) (consumer.Traces, consumer.Logs, consumer.Metrics) {
+// does with each batch, counting spans and log records.
+func marshalingConsumers(spans, records *int) (consumer.Traces, consumer.Logs, consumer.Metrics) {
 	traces, _ := consumer.NewTraces(func(_ context.Context, td ptrace.Traces) error {
 		*spans += td.SpanCount()
 		_, err := (&ptrace.ProtoMarshaler{}).MarshalTraces(td)
 		return err
 	})
 	logs, _ := consumer.NewLogs(func(_ context.Context, ld plog.Logs) error {
+		*records += ld.LogRecordCount()
 		_, err := (&plog.ProtoMarshaler{}).MarshalLogs(ld)
 		return err
 	})

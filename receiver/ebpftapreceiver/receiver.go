@@ -182,6 +182,9 @@ func (r *ebpftapReceiver) prepare() error {
 	if err != nil {
 		return err
 	}
+	// Every pipeline's handle was created before the shared instance
+	// starts (shared.go): what no pipeline takes is not built.
+	settings.SkipSpans, settings.SkipLogs = r.traces == nil, r.logs == nil
 	r.translator, err = translate.NewTranslator(settings)
 	if err != nil {
 		return err

@@ -70,13 +70,14 @@ func TestTranslateLevels(t *testing.T) {
 				[]byte(text), int64(len(text)), false).Response,
 		}
 	}
-	b := NewBatch()
-	for _, tx := range []*httpparse.Transaction{
+	txs := []*httpparse.Transaction{
 		body(500, "/orders", "shop.test", "boom"),        // rule 1: full
 		body(200, "/orders", "shop.test", "fine"),        // base: summary
 		body(200, "/v1/items", "api.example.com", "ok"),  // endpoint: headers
 		body(200, "/healthz", "api.example.com", "live"), // rule 2 over the endpoint: none
-	} {
+	}
+	b := NewBatch()
+	for _, tx := range txs {
 		appendTx(tr, b, connClient, tx)
 	}
 	require.Equal(t, 4, b.traces.SpanCount())
@@ -97,6 +98,15 @@ func TestTranslateLevels(t *testing.T) {
 	for _, i := range []int{1, 2} {
 		assert.Empty(t, responseBody(t, records.At(i)), "record %d below level full has a body", i)
 	}
+
+	// With no pipeline for spans, the rules still decide the log records.
+	s.SkipSpans = true
+	tr = mustTranslator(t, s, &seqIDs{})
+	logsOnly := NewBatch()
+	for _, tx := range txs {
+		appendTx(tr, logsOnly, connClient, tx)
+	}
+	checkLogsGolden(t, filepath.Join("testdata", "logs", "levels.yaml"), logsOnly.logs)
 }
 
 // responseBody is the response body a transaction's log record carries, or

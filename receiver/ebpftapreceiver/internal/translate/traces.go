@@ -9,7 +9,8 @@ import (
 
 // Append adds a span for x to b and, at capture level summary and above, a
 // log record with the same trace and span ids, both under the resource of
-// x's process. v is x's view from Describe, which metrics share.
+// x's process; not the signals Settings.SkipSpans and SkipLogs leave out.
+// v is x's view from Describe, which metrics share.
 func (t *Translator) Append(b *Batch, x tap.Exchange, v *View) {
 	if v == nil {
 		return
@@ -27,12 +28,36 @@ func (t *Translator) Append(b *Batch, x tap.Exchange, v *View) {
 	}
 
 	ids := t.spanContext(x, v.server)
-	traceID, spanID := ids.traceID, ids.spanID
+	var headers messageHeaders
+	if level >= LevelHeaders {
+		headers.request = groupHeaders(tx.Request.Header, t.redact, true)
+		if tx.Response != nil {
+			headers.response = groupHeaders(tx.Response.Header, t.redact, false)
+		}
+	}
+	attrs := t.transactionAttributes(t.attrs[:0], c, tx, v, &headers, level)
+	// Rules see the span: it is built for them even when no pipeline
+	// takes spans, and then never sent.
+	if !t.skipSpans || t.levels.hasRules() {
+		attrs, level = t.appendSpan(b, p, x, v, &ids, &headers, attrs, level)
+	}
+	if level >= LevelSummary && !t.skipLogs {
+		t.appendLog(b, p, tx, v, attrs, ids.traceID, ids.spanID, level)
+	}
+	clear(attrs) // keep no transaction alive
+	t.attrs = attrs[:0]
+}
 
+// appendSpan adds x's span, with attrs at level, to b under p's resource.
+// It returns the attributes and level the rules decide, or attrs and level
+// without rules.
+func (t *Translator) appendSpan(b *Batch, p *capture.Process, x tap.Exchange, v *View, ids *spanContext,
+	headers *messageHeaders, attrs attributeList, level Level,
+) (attributeList, Level) {
 	rs, ss := t.spanScope(b, p)
 	span := ss.Spans().AppendEmpty()
-	span.SetTraceID(traceID)
-	span.SetSpanID(spanID)
+	span.SetTraceID(ids.traceID)
+	span.SetSpanID(ids.spanID)
 	span.SetParentSpanID(ids.parentID)
 	span.TraceState().FromRaw(ids.traceState)
 	span.SetName(v.spanName())
@@ -43,14 +68,6 @@ func (t *Translator) Append(b *Batch, x tap.Exchange, v *View) {
 	}
 	span.SetStartTimestamp(timestamp(v.start))
 	span.SetEndTimestamp(timestamp(v.end))
-	var headers messageHeaders
-	if level >= LevelHeaders {
-		headers.request = groupHeaders(tx.Request.Header, t.redact, true)
-		if tx.Response != nil {
-			headers.response = groupHeaders(tx.Response.Header, t.redact, false)
-		}
-	}
-	attrs := t.transactionAttributes(t.attrs[:0], c, tx, v, &headers, level)
 	attrs.putTo(span.Attributes())
 	if v.isError {
 		// No description: error.type already says all that is known.
@@ -60,21 +77,16 @@ func (t *Translator) Append(b *Batch, x tap.Exchange, v *View) {
 		own := t.levels.of(rs, ss, span, v.serverAddress)
 		if attributesAt(own) != attributesAt(level) {
 			if own < LevelHeaders {
-				headers = messageHeaders{}
+				*headers = messageHeaders{}
 			}
 			clear(attrs)
-			attrs = t.transactionAttributes(attrs[:0], c, tx, v, &headers, own)
+			attrs = t.transactionAttributes(attrs[:0], x.Conn, x.Tx, v, headers, own)
 			span.Attributes().Clear()
 			attrs.putTo(span.Attributes())
 		}
 		level = own
 	}
-
-	if level >= LevelSummary {
-		t.appendLog(b, p, tx, v, attrs, traceID, spanID, level)
-	}
-	clear(attrs) // keep no transaction alive
-	t.attrs = attrs[:0]
+	return attrs, level
 }
 
 // attributesAt is the level whose span attributes a span at level l has:

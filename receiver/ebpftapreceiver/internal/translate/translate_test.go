@@ -607,6 +607,31 @@ func TestTranslateTransactions(t *testing.T) {
 	}
 }
 
+// TestTranslateSkipsSignals: a signal no pipeline takes is not built, and
+// the other is what it is with both: the same golden files.
+func TestTranslateSkipsSignals(t *testing.T) {
+	for _, tc := range translateCases() {
+		t.Run(tc.name, func(t *testing.T) {
+			for _, skip := range []string{"spans", "logs"} {
+				s := translateSettings(tc.level)
+				s.SkipSpans, s.SkipLogs = skip == "spans", skip == "logs"
+				tr := mustTranslator(t, s, &seqIDs{})
+				b := NewBatch()
+				for _, ct := range tc.txs {
+					appendExchange(tr, b, tap.Exchange{Conn: ct.conn, Tx: ct.tx, Seq: ct.seq, Peer: ct.peer})
+				}
+				if skip == "spans" {
+					assert.Zero(t, b.traces.SpanCount())
+					checkLogsGolden(t, filepath.Join("testdata", "logs", tc.name+".yaml"), b.logs)
+				} else {
+					assert.Zero(t, b.logs.LogRecordCount())
+					checkTracesGolden(t, filepath.Join("testdata", "traces", tc.name+".yaml"), b.traces)
+				}
+			}
+		})
+	}
+}
+
 func checkTracesGolden(t *testing.T, path string, actual ptrace.Traces) {
 	t.Helper()
 	if *update {
