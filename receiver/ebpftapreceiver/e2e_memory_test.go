@@ -43,10 +43,10 @@ const (
 )
 
 // What the loads may add to the collector's resident memory. The issue asks
-// for under 150 MiB in all under idle connections and churn, but the distribution held 120 to 125 MiB
-// before any load (measured 2026-11-30, when it still had resource_detection): about 70 MiB of its 134 MB binary's
-// pages, 32 MiB mapping the 16 MiB ring buffer (its pages are mapped twice,
-// so that a record may wrap), and 20 MiB of Go heap and runtime. The binary's pages
+// for under 150 MiB in all under idle connections and churn, but the distribution holds 108 to 112 MiB
+// before any load (measured 2026-11-30; 120 to 125 while it had resource_detection), most of it
+// its 88 MB binary's pages (65 MiB at the peak) and the mapping of the 16 MiB ring buffer (32 MiB
+// once touched: its pages are mapped twice, so that a record may wrap). The binary's pages
 // are page cache, shared with every process running it and given back under
 // pressure, and depend on which components a distribution includes: the
 // 150 MiB bound (maxOwnRSS) is on the rest, the peak less the executable's
