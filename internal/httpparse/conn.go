@@ -443,7 +443,7 @@ func (c *Conn) drain(mode drainMode) {
 	}
 	c.pending = nil
 	c.answered, c.owed = 0, 0
-	if c.early.holding() && mode == drainResync {
+	if c.early.holding() && mode == drainResync && !c.early.blank() {
 		// They answer requests not parsed yet, which may be lost in the gap.
 		c.stats.count(KindResyncDiscardedResponse)
 		c.stats.skipped(len(c.early.buf) - c.early.off)

@@ -43,8 +43,13 @@ type earlyBuffer struct {
 func (e *earlyBuffer) holding() bool { return e.next < len(e.pieces) }
 
 // blank reports whether the held bytes are all CRs and LFs, which HTTP/1.x
-// skips between messages: no response began.
+// skips between messages, with no loss among them: no response began.
 func (e *earlyBuffer) blank() bool {
+	for _, pc := range e.pieces[e.next:] {
+		if pc.lost > 0 {
+			return false
+		}
+	}
 	for _, b := range e.buf[e.off:] {
 		if b != '\r' && b != '\n' {
 			return false

@@ -145,6 +145,30 @@ func TestEarlyResponse(t *testing.T) {
 			}},
 		},
 		{
+			// Held blank lines are no response, but a loss after them
+			// may have been one.
+			name: "blank lines and a loss before any request count as unmatched",
+			pieces: []piece{
+				{s: ToClient, data: "\r\n", lost: 50},
+			},
+			want: result{Protocol: "unknown", Stats: map[string]uint64{"unmatched_response": 1}},
+		},
+		{
+			// What a resync throws away of the held bytes is blank lines:
+			// no response, no bytes skipped.
+			name: "held blank lines are no response a resync discards",
+			pieces: []piece{
+				resp("\r\n"),
+				{s: ToServer, data: "GET /a HTTP/1.1\r\nHo", lost: 10},
+				req("GET /b HTTP/1.1\r\n\r\n"),
+				resp("HTTP/1.1 204 No Content\r\n\r\n"),
+			},
+			want: result{Protocol: "http1", Stats: map[string]uint64{"capture_gap": 1, "resynced": 2, "no_response": 1}, Transactions: []txnView{
+				tx(rq("GET", "/a").incomplete()),
+				tx(rq("GET", "/b"), rs(204, "No Content")),
+			}},
+		},
+		{
 			name: "a server that speaks HTTP first never pairs",
 			pieces: []piece{
 				resp("HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n\r\n"),

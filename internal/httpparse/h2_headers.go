@@ -105,8 +105,9 @@ func (h *h2Conn) openHeaders(d *h2Dir, ts time.Time, id uint32, endStream bool) 
 		if st = h.open(d, id); st == nil {
 			return
 		}
-	} else if d.stream == ToServer && id > h.lastClient {
-		// The request of a stream its response opened.
+	} else if d.stream == ToServer && id%2 == 1 && id > h.lastClient {
+		// The request of a stream its response opened (a client HEADERS
+		// on a pushed stream, which is even, opens nothing).
 		h.lastClient = id
 	}
 	b := &d.blk

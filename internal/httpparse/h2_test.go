@@ -148,6 +148,22 @@ func TestH2Exchanges(t *testing.T) {
 			}},
 		},
 		{
+			name: "a client HEADERS on a pushed stream hides no later request",
+			build: func(cli, srv *h2Builder) []piece {
+				cli.preface().settings().headers(1, true, reqFields("GET", "/")...)
+				srv.settings().push(1, 10, reqFields("GET", "/style.css")...).headers(1, true, ":status", "200")
+				p := []piece{toServer(cli), toClient(srv)}
+				cli.headers(10, true, "x-bad", "1").headers(3, true, reqFields("GET", "/next")...)
+				srv.headers(3, true, ":status", "204").headers(10, true, ":status", "200")
+				return append(p, toServer(cli), toClient(srv))
+			},
+			want: result{Stats: map[string]uint64{"h2_bad_frame": 1}, Transactions: []txnView{
+				h2tx(1, h2Req("GET", "/"), h2Resp(200)),
+				h2tx(3, h2Req("GET", "/next"), h2Resp(204)),
+				h2tx(10, h2Req("GET", "/style.css"), h2Resp(200)),
+			}},
+		},
+		{
 			name: "a response before its request waits for it",
 			build: func(cli, srv *h2Builder) []piece {
 				cli.preface().settings()
