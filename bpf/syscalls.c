@@ -661,9 +661,10 @@ int enter_openat(struct syscall_enter_ctx *ctx)
 		return 0;
 	fill_header(&e->hdr, EVENT_LIB_OPEN, 0, -1, NULL, bpf_ktime_get_ns());
 	e->path_len = n - 1;
-	/* wakeup is asked before the output reserves the record: a crossing
-	 * this record makes is seen by the next one, or the poll. */
-	if (bpf_ringbuf_output(&events, e, sizeof(*e), wakeup(sizeof(*e))))
+	/* The reader is woken at once, not at the next batch or poll (up to
+	 * 10 ms): the probes race the process's first call into the library,
+	 * and a TLS library's open is rare enough for a wakeup each. */
+	if (bpf_ringbuf_output(&events, e, sizeof(*e), BPF_RB_FORCE_WAKEUP))
 		count(COUNTER_RINGBUF_FULL, 1);
 	return 0;
 }
