@@ -31,8 +31,9 @@ func (h *h2Conn) beginData(d *h2Dir) {
 		// capture reported ahead of its request (an error had the request
 		// come first); on the request side, DATA after an END_STREAM that
 		// closed a stream this Conn emitted (an error), or after a reset
-		// (none).
-		if d.stream == ToClient && fh.StreamID > h.lastClient || d.stream == ToServer && fh.StreamID <= h.lastClient {
+		// (none), or on stream 1 of an h2c upgrade before the 101 that
+		// opens it was read (an error once it was).
+		if d.stream == ToServer || fh.StreamID > h.lastClient {
 			h.orderDependent = true
 		}
 		return
