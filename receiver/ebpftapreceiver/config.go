@@ -51,6 +51,7 @@ type Config struct {
 	// Endpoints set the level of transactions by their server's name, below
 	// capture.rules and above capture.level.
 	Endpoints []EndpointConfig `mapstructure:"endpoints"`
+	Sampling  SamplingConfig   `mapstructure:"sampling"`
 	Engine    EngineConfig     `mapstructure:"engine"`
 
 	// MetricsInterval is how often cumulative metrics are emitted.
@@ -81,6 +82,17 @@ type CaptureConfig struct {
 	// RedactBodyPatterns are regular expressions whose matches in bodies
 	// (level full) are redacted: each capture group's text, else the match.
 	RedactBodyPatterns []string `mapstructure:"redact_body_patterns"`
+}
+
+// SamplingConfig keeps the span and the log record of a share of the
+// transactions, decided by trace id (translate.Sampling); metrics count
+// every transaction.
+type SamplingConfig struct {
+	// Ratio is the share kept, from 0 to 1 (the default: all).
+	Ratio float64 `mapstructure:"ratio"`
+	// ParentBased follows the sampled flag of the trace context a request
+	// carries (traceparent, B3), when it has one, instead of Ratio.
+	ParentBased bool `mapstructure:"parent_based"`
 }
 
 // RuleConfig is one capture rule: an OTTL condition in the span context, and
@@ -206,6 +218,9 @@ func (cfg *Config) Validate() error {
 		} else if err := translate.ParseCondition(r.Condition, component.TelemetrySettings{Logger: zap.NewNop()}); err != nil {
 			invalid(path+".condition", "must be a valid OTTL condition in the span context: %w", err)
 		}
+	}
+	if r := cfg.Sampling.Ratio; !(r >= 0 && r <= 1) {
+		invalid("sampling.ratio", "must be between 0 and 1; got %v", r)
 	}
 	for i, e := range cfg.Endpoints {
 		path := fmt.Sprintf("endpoints[%d]", i)

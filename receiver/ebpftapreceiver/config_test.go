@@ -26,6 +26,7 @@ func TestCreateDefaultConfig(t *testing.T) {
 			MaxBufferedBodyBytes: 32 << 20,
 			RedactHeaders:        []string{"authorization", "cookie", "set-cookie", "proxy-authorization", "x-api-key"},
 		},
+		Sampling: SamplingConfig{Ratio: 1},
 		Engine: EngineConfig{
 			RingBufferSize: 16 * 1024 * 1024,
 			MaxConnections: 65536,
@@ -71,6 +72,7 @@ func TestLoadConfig(t *testing.T) {
 		{Domain: "api.example.com", Level: LevelHeaders},
 		{Domain: "*.internal.example.com", Level: LevelNone},
 	}
+	full.Sampling = SamplingConfig{Ratio: 0.25, ParentBased: true}
 	full.Process = ProcessConfig{RedactArgumentWords: []string{"private_key"}, DropArguments: true}
 	full.Filters.IncludeProcesses = []ProcessMatch{{Exe: "/usr/", Match: MatchPrefix}}
 	full.Filters.Ports = PortsConfig{Exclude: []int{22, 5432}}
@@ -124,6 +126,8 @@ func TestLoadConfig(t *testing.T) {
 			wantErr: `endpoints[0].domain: must be a host name, or *. followed by one (*.example.com); got "api.*.com"` + "\n" +
 				`endpoints[1].level: ` + levelMsg + `; got "loud"`,
 		},
+		{name: "sampling_above_one", wantErr: "sampling.ratio: must be between 0 and 1; got 1.5"},
+		{name: "sampling_negative", wantErr: "sampling.ratio: must be between 0 and 1; got -0.1"},
 		{name: "ports_both", wantErr: "filters.ports: must set include or exclude, not both"},
 		{
 			name: "ports_range",

@@ -40,6 +40,7 @@ func createDefaultConfig() component.Config {
 			MaxBufferedBodyBytes: 32 << 20,
 			RedactHeaders:        []string{"authorization", "cookie", "set-cookie", "proxy-authorization", "x-api-key"},
 		},
+		Sampling: SamplingConfig{Ratio: 1},
 		Engine: EngineConfig{
 			RingBufferSize: capture.DefaultRingBufferSize,
 			MaxConnections: capture.DefaultMaxConnections,

@@ -2,6 +2,7 @@ package ebpftapreceiver
 
 import (
 	"context"
+	"math"
 	"net/netip"
 	"testing"
 	"time"
@@ -24,22 +25,26 @@ import (
 // would. No kernel is needed, so regressions show without root; the load
 // bench (make bench, cmd/ebpftapbench) measures the same path under real traffic.
 // summary-logs-only is a receiver in no traces pipeline (an archive of log
-// records, as to S3): it builds no spans.
+// records, as to S3): it builds no spans. summary-sampled-0.1 keeps the spans
+// and log records of one request in ten (sampling.ratio), and counts all.
 func BenchmarkPipeline(b *testing.B) {
 	for _, bc := range []struct {
 		name     string
 		level    Level
 		noTraces bool
+		ratio    float64
 	}{
-		{"none", LevelNone, false},
-		{"summary", LevelSummary, false},
-		{"full", LevelFull, false},
-		{"summary-logs-only", LevelSummary, true},
+		{"none", LevelNone, false, 1},
+		{"summary", LevelSummary, false, 1},
+		{"full", LevelFull, false, 1},
+		{"summary-logs-only", LevelSummary, true, 1},
+		{"summary-sampled-0.1", LevelSummary, false, 0.1},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			cfg := createDefaultConfig().(*Config)
 			cfg.Direction = DirectionAll
 			cfg.Capture.Level = bc.level
+			cfg.Sampling.Ratio = bc.ratio
 			r := newReceiver(cfg, receivertest.NewNopSettings(metadata.Type))
 			var spans, records int
 			r.traces, r.logs, r.metrics = marshalingConsumers(&spans, &records)
@@ -76,8 +81,11 @@ func BenchmarkPipeline(b *testing.B) {
 			r.flushTransactions(ctx)
 			r.flushMetricsWith(ctx, capture.Stats{})
 			b.StopTimer()
-			if *items != 2*b.N {
+			switch want := 2 * float64(b.N) * bc.ratio; {
+			case bc.ratio == 1 && *items != 2*b.N:
 				b.Fatalf("%d spans (log records without traces) for %d requests, want two per request", *items, b.N)
+			case b.N >= 10000 && math.Abs(float64(*items)-want) > want/5:
+				b.Fatalf("%d spans for %d requests at ratio %v, want about %.0f", *items, b.N, bc.ratio, want)
 			}
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/1000, "µs/request")
 		})
@@ -102,4 +110,67 @@ func marshalingConsumers(spans, records *int) (consumer.Traces, consumer.Logs, c
 		return err
 	})
 	return traces, logs, metrics
+}
+
+// BenchmarkPdataFloor measures what any receiver that emits BenchmarkPipeline's
+// output at level summary pays in pdata alone: building the same two spans and
+// two log records a request (copied from the receiver's own output, so every
+// attribute value is allocated as Put* allocates it) and marshaling them to
+// OTLP/protobuf. What BenchmarkPipeline/summary takes beyond it is the
+// receiver's own work: parsing, describing, counting and choosing attributes.
+func BenchmarkPdataFloor(b *testing.B) {
+	cfg := createDefaultConfig().(*Config)
+	cfg.Direction = DirectionAll
+	cfg.Capture.Level = LevelSummary
+	r := newReceiver(cfg, receivertest.NewNopSettings(metadata.Type))
+	td, ld := ptrace.NewTraces(), plog.NewLogs()
+	r.traces, _ = consumer.NewTraces(func(_ context.Context, t ptrace.Traces) error {
+		t.ResourceSpans().MoveAndAppendTo(td.ResourceSpans())
+		return nil
+	})
+	r.logs, _ = consumer.NewLogs(func(_ context.Context, l plog.Logs) error {
+		l.ResourceLogs().MoveAndAppendTo(ld.ResourceLogs())
+		return nil
+	})
+	r.metrics = nil
+	if err := r.prepare(); err != nil {
+		b.Fatal(err)
+	}
+	proc := &capture.Process{PID: 7, ExePath: "/usr/bin/client", ExeName: "client", CommandLine: "client -n 1"}
+	client := &capture.Conn{ID: 1, Process: proc, Role: capture.RoleClient,
+		Local: netip.MustParseAddrPort("10.0.0.5:51000"), Remote: netip.MustParseAddrPort("10.0.0.9:8080")}
+	server := &capture.Conn{ID: 2, Process: &capture.Process{PID: 8, ExePath: "/usr/sbin/server", ExeName: "server"},
+		Role: capture.RoleServer, Local: client.Remote, Remote: client.Local}
+	r.tap.ConnOpened(client)
+	r.tap.ConnOpened(server)
+	req := []byte("GET /api/items?id=42 HTTP/1.1\r\nHost: api.example.test:8080\r\nUser-Agent: bench/1.0\r\nAccept: */*\r\n\r\n")
+	resp := []byte("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 13\r\n\r\n{\"items\": []}")
+	const requests = flushSize / 2
+	now := time.Now()
+	for range requests {
+		r.tap.Data(client, capture.Segment{Dir: capture.Send, Time: now, Data: req})
+		r.tap.Data(server, capture.Segment{Dir: capture.Recv, Time: now, Data: req})
+		r.tap.Data(server, capture.Segment{Dir: capture.Send, Time: now, Data: resp})
+		r.tap.Data(client, capture.Segment{Dir: capture.Recv, Time: now, Data: resp})
+	}
+	r.flushTransactions(context.Background())
+	if td.SpanCount() != 2*requests || ld.LogRecordCount() != 2*requests {
+		b.Fatalf("%d spans and %d log records for %d requests, want two of each a request",
+			td.SpanCount(), ld.LogRecordCount(), requests)
+	}
+
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		t, l := ptrace.NewTraces(), plog.NewLogs()
+		td.CopyTo(t)
+		ld.CopyTo(l)
+		if _, err := (&ptrace.ProtoMarshaler{}).MarshalTraces(t); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := (&plog.ProtoMarshaler{}).MarshalLogs(l); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/requests/1000, "µs/request")
 }

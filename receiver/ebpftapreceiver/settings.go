@@ -173,6 +173,7 @@ func (cfg *Config) translateSettings(host string, set component.TelemetrySetting
 		Redact:       policy,
 		HostName:     host,
 		Metrics:      cfg.MetricsBuilderConfig,
+		Sampling:     &translate.Sampling{Ratio: cfg.Sampling.Ratio, ParentBased: cfg.Sampling.ParentBased},
 	}, nil
 }
 

@@ -37,13 +37,24 @@ import (
 // transaction's number on it or its HTTP/2 stream, its method and target),
 // and the server end derives the same ids to name its parent.
 
-// spanContext is where a span goes: its trace, its own id, its parent.
+// spanContext is where a span goes: its trace, its own id, its parent, and
+// whether the caller sampled its own span.
 type spanContext struct {
-	traceID    pcommon.TraceID
-	spanID     pcommon.SpanID
-	parentID   pcommon.SpanID
-	traceState string
+	traceID       pcommon.TraceID
+	spanID        pcommon.SpanID
+	parentID      pcommon.SpanID
+	traceState    string
+	parentSampled decision
 }
+
+// decision is a caller's sampling decision, as its trace context says it.
+type decision uint8
+
+const (
+	undecided  decision = iota // no context, or one that does not say
+	sampled                    // traceparent flag 01, b3 "1" or "d", X-B3-Sampled: 1
+	notSampled                 // traceparent flag 00, b3 "0", X-B3-Sampled: 0
+)
 
 // spanContext places the span of exchange x, on its server end when server
 // is set.
@@ -117,21 +128,48 @@ func requestContext(m *httpparse.Message) (spanContext, bool) {
 	}
 	tid, ok1 := f.get(fieldXB3TraceID)
 	sid, ok2 := f.get(fieldXB3SpanID)
+	var sc spanContext
+	ok := false
 	if ok1 && ok2 {
-		return b3IDs(strings.TrimSpace(tid), strings.TrimSpace(sid))
+		sc, ok = b3IDs(strings.TrimSpace(tid), strings.TrimSpace(sid))
 	}
-	return spanContext{}, false
+	if state, found := f.get(fieldXB3Sampled); found {
+		// A decision without ids is still one: "X-B3-Sampled: 0" alone
+		// asks that nothing be sampled.
+		sc.parentSampled = b3Decision(strings.TrimSpace(state))
+	}
+	return sc, ok
 }
 
 // parseB3Single reads the b3 header: TraceId "-" SpanId, optionally followed
 // by "-" SamplingState and "-" ParentSpanId (openzipkin/b3-propagation). A
-// header with only a sampling state ("0", "1", "d") names no span.
+// header with only a sampling state ("0", "1", "d") names no span, but
+// still decides.
 func parseB3Single(h string) (spanContext, bool) {
 	parts := strings.Split(strings.TrimSpace(h), "-")
-	if len(parts) < 2 || len(parts) > 4 {
+	switch {
+	case len(parts) == 1:
+		return spanContext{parentSampled: b3Decision(parts[0])}, false
+	case len(parts) > 4:
 		return spanContext{}, false
 	}
-	return b3IDs(parts[0], parts[1])
+	sc, ok := b3IDs(parts[0], parts[1])
+	if ok && len(parts) >= 3 {
+		sc.parentSampled = b3Decision(parts[2])
+	}
+	return sc, ok
+}
+
+// b3Decision reads a B3 sampling state: "1" accepts, "d" (debug) accepts,
+// "0" denies; B3's X-B3-Sampled also allows "true" and "false".
+func b3Decision(s string) decision {
+	switch s {
+	case "1", "d", "true":
+		return sampled
+	case "0", "false":
+		return notSampled
+	}
+	return undecided
 }
 
 // b3IDs decodes a B3 trace id (16 or 32 lowercase hex digits; a 64-bit id
@@ -183,7 +221,21 @@ func parseTraceparent(h string) (spanContext, bool) {
 	if tp.traceID.IsEmpty() || tp.parentID.IsEmpty() {
 		return tp, false
 	}
+	// trace-flags bit 0 is "sampled" (section 3.2.2.5); the others are
+	// not ours to read.
+	tp.parentSampled = notSampled
+	if unhex(h[54])&1 == 1 {
+		tp.parentSampled = sampled
+	}
 	return tp, true
+}
+
+// unhex is the value of a lowercase hex digit.
+func unhex(c byte) byte {
+	if c >= 'a' {
+		return c - 'a' + 10
+	}
+	return c - '0'
 }
 
 func isLowerHex(s string) bool {

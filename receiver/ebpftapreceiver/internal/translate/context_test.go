@@ -145,23 +145,33 @@ func TestRequestContext(t *testing.T) {
 		headers []string
 		trace   string // "" when no context is found
 		parent  string
+		decides decision
 	}{
-		{"traceparent", []string{"traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"}, "0af7651916cd43dd8448eb211c80319c", "b7ad6b7169203331"},
-		{"b3 single", []string{"b3", "80f198ee56343ba864fe8b2a57d3eff7-e457b5a2e4d86bd1-1-05e3ac9a4f6e3b90"}, "80f198ee56343ba864fe8b2a57d3eff7", "e457b5a2e4d86bd1"},
-		{"b3 single, ids only", []string{"b3", "80f198ee56343ba864fe8b2a57d3eff7-e457b5a2e4d86bd1"}, "80f198ee56343ba864fe8b2a57d3eff7", "e457b5a2e4d86bd1"},
-		{"b3 single, 64-bit trace id", []string{"b3", "64fe8b2a57d3eff7-e457b5a2e4d86bd1-d"}, "000000000000000064fe8b2a57d3eff7", "e457b5a2e4d86bd1"},
-		{"b3 multi", []string{"X-B3-TraceId", "463ac35c9f6413ad48485a3953bb6124", "X-B3-SpanId", "a2fb4a1d1a96d312", "X-B3-Sampled", "1"}, "463ac35c9f6413ad48485a3953bb6124", "a2fb4a1d1a96d312"},
-		{"traceparent over b3", []string{"b3", "80f198ee56343ba864fe8b2a57d3eff7-e457b5a2e4d86bd1", "traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"}, "0af7651916cd43dd8448eb211c80319c", "b7ad6b7169203331"},
-		{"b3 sampling only", []string{"b3", "0"}, "", ""},
-		{"b3 upper case", []string{"b3", "80F198EE56343BA864FE8B2A57D3EFF7-E457B5A2E4D86BD1"}, "", ""},
-		{"b3 short span id", []string{"b3", "80f198ee56343ba864fe8b2a57d3eff7-e457b5a2"}, "", ""},
-		{"b3 zero ids", []string{"b3", "00000000000000000000000000000000-0000000000000000"}, "", ""},
-		{"b3 multi without span", []string{"X-B3-TraceId", "463ac35c9f6413ad48485a3953bb6124"}, "", ""},
-		{"b3 too many parts", []string{"b3", "80f198ee56343ba864fe8b2a57d3eff7-e457b5a2e4d86bd1-1-05e3ac9a4f6e3b90-x"}, "", ""},
+		{"traceparent", []string{"traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"}, "0af7651916cd43dd8448eb211c80319c", "b7ad6b7169203331", sampled},
+		{"traceparent not sampled", []string{"traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-00"}, "0af7651916cd43dd8448eb211c80319c", "b7ad6b7169203331", notSampled},
+		{"traceparent with other flags", []string{"traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-03"}, "0af7651916cd43dd8448eb211c80319c", "b7ad6b7169203331", sampled},
+		{"traceparent, other flags only", []string{"traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-fe"}, "0af7651916cd43dd8448eb211c80319c", "b7ad6b7169203331", notSampled},
+		{"b3 single", []string{"b3", "80f198ee56343ba864fe8b2a57d3eff7-e457b5a2e4d86bd1-1-05e3ac9a4f6e3b90"}, "80f198ee56343ba864fe8b2a57d3eff7", "e457b5a2e4d86bd1", sampled},
+		{"b3 single, ids only", []string{"b3", "80f198ee56343ba864fe8b2a57d3eff7-e457b5a2e4d86bd1"}, "80f198ee56343ba864fe8b2a57d3eff7", "e457b5a2e4d86bd1", undecided},
+		{"b3 single, 64-bit trace id", []string{"b3", "64fe8b2a57d3eff7-e457b5a2e4d86bd1-d"}, "000000000000000064fe8b2a57d3eff7", "e457b5a2e4d86bd1", sampled},
+		{"b3 single, denied", []string{"b3", "80f198ee56343ba864fe8b2a57d3eff7-e457b5a2e4d86bd1-0"}, "80f198ee56343ba864fe8b2a57d3eff7", "e457b5a2e4d86bd1", notSampled},
+		{"b3 multi", []string{"X-B3-TraceId", "463ac35c9f6413ad48485a3953bb6124", "X-B3-SpanId", "a2fb4a1d1a96d312", "X-B3-Sampled", "1"}, "463ac35c9f6413ad48485a3953bb6124", "a2fb4a1d1a96d312", sampled},
+		{"b3 multi, ids only", []string{"X-B3-TraceId", "463ac35c9f6413ad48485a3953bb6124", "X-B3-SpanId", "a2fb4a1d1a96d312"}, "463ac35c9f6413ad48485a3953bb6124", "a2fb4a1d1a96d312", undecided},
+		{"traceparent over b3", []string{"b3", "80f198ee56343ba864fe8b2a57d3eff7-e457b5a2e4d86bd1-0", "traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"}, "0af7651916cd43dd8448eb211c80319c", "b7ad6b7169203331", sampled},
+		{"b3 sampling only", []string{"b3", "0"}, "", "", notSampled},
+		{"b3 debug only", []string{"b3", "d"}, "", "", sampled},
+		{"X-B3-Sampled only", []string{"X-B3-Sampled", "false"}, "", "", notSampled},
+		{"b3 upper case", []string{"b3", "80F198EE56343BA864FE8B2A57D3EFF7-E457B5A2E4D86BD1"}, "", "", undecided},
+		{"b3 short span id", []string{"b3", "80f198ee56343ba864fe8b2a57d3eff7-e457b5a2"}, "", "", undecided},
+		{"b3 zero ids", []string{"b3", "00000000000000000000000000000000-0000000000000000"}, "", "", undecided},
+		{"b3 multi without span", []string{"X-B3-TraceId", "463ac35c9f6413ad48485a3953bb6124"}, "", "", undecided},
+		{"b3 too many parts", []string{"b3", "80f198ee56343ba864fe8b2a57d3eff7-e457b5a2e4d86bd1-1-05e3ac9a4f6e3b90-x"}, "", "", undecided},
+		{"b3 unknown sampling state", []string{"b3", "80f198ee56343ba864fe8b2a57d3eff7-e457b5a2e4d86bd1-x"}, "80f198ee56343ba864fe8b2a57d3eff7", "e457b5a2e4d86bd1", undecided},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			m := httpparse.Message{Header: txHeaders(tc.headers...)}
 			got, ok := requestContext(&m)
+			assert.Equal(t, tc.decides, got.parentSampled, "the caller's decision")
 			if tc.trace == "" {
 				assert.False(t, ok, "found %v", got)
 				return

@@ -16,6 +16,7 @@ const (
 	fieldB3
 	fieldXB3TraceID
 	fieldXB3SpanID
+	fieldXB3Sampled
 	requestFieldCount
 )
 
@@ -65,9 +66,12 @@ func requestFieldOf(name string) (requestField, bool) {
 			return fieldXB3SpanID, true
 		}
 		n = fieldTraceparent
-	case len("content-type"): // and x-b3-traceid
+	case len("content-type"): // and x-b3-traceid, x-b3-sampled
 		if equalLower(name, "x-b3-traceid") {
 			return fieldXB3TraceID, true
+		}
+		if equalLower(name, "x-b3-sampled") {
+			return fieldXB3Sampled, true
 		}
 		n = fieldContentType
 	case len("x-forwarded-host"):
@@ -92,6 +96,7 @@ var requestFieldNames = [requestFieldCount]string{
 	fieldB3:              "b3",
 	fieldXB3TraceID:      "x-b3-traceid",
 	fieldXB3SpanID:       "x-b3-spanid",
+	fieldXB3Sampled:      "x-b3-sampled",
 }
 
 // equalLower reports whether name is lower, a lower-case name, in any ASCII

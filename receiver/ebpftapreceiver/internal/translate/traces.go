@@ -9,11 +9,16 @@ import (
 
 // Append adds a span for x to b and, at capture level summary and above, a
 // log record with the same trace and span ids, both under the resource of
-// x's process; not the signals Settings.SkipSpans and SkipLogs leave out.
-// v is x's view from Describe, which metrics share.
+// x's process; not the signals Settings.SkipSpans and SkipLogs leave out,
+// nor the transactions Settings.Sampling leaves out. v is x's view from
+// Describe, which metrics share.
 func (t *Translator) Append(b *Batch, x tap.Exchange, v *View) {
 	if v == nil {
 		return
+	}
+	ids := t.spanContext(x, v.server)
+	if !t.sampler.keep(&ids) {
+		return // its metrics are already counted
 	}
 	// With rules, the span is built at the highest level any source gives,
 	// for the conditions to see, then cut to the level the rules decide.
@@ -27,7 +32,6 @@ func (t *Translator) Append(b *Batch, x tap.Exchange, v *View) {
 		p = c.Process
 	}
 
-	ids := t.spanContext(x, v.server)
 	var headers messageHeaders
 	if level >= LevelHeaders {
 		headers.request = groupHeaders(tx.Request.Header, t.redact, true)

@@ -36,6 +36,9 @@ type Settings struct {
 	// translation and its export (pprof, make bench go-https). Rules
 	// still see a span.
 	SkipSpans, SkipLogs bool
+	// Sampling keeps the spans and log records of a share of the
+	// transactions; nil keeps them all.
+	Sampling *Sampling
 }
 
 // Translator turns exchanges into spans and log records. Append is not safe
@@ -51,6 +54,7 @@ type Translator struct {
 	describing   describeSettings
 	skipSpans    bool
 	skipLogs     bool
+	sampler      sampler
 }
 
 // NewTranslator returns a Translator that gives spans random ids. It fails
@@ -74,5 +78,6 @@ func newTranslator(s Settings, ids idSource) (*Translator, error) {
 		rb:           metadata.NewResourceBuilder(s.Metrics.ResourceAttributes),
 		skipSpans:    s.SkipSpans,
 		skipLogs:     s.SkipLogs,
+		sampler:      newSampler(s.Sampling),
 	}, nil
 }

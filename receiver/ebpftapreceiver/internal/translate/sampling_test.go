@@ -1,0 +1,130 @@
+package translate
+
+import (
+	"encoding/binary"
+	"fmt"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+
+	"github.com/ebpftap/ebpftap/internal/tap"
+)
+
+// traceWithRandomness is a trace id whose low 56 bits are r, under a high
+// byte of the low half set, which samplers must not read.
+func traceWithRandomness(r uint64) pcommon.TraceID {
+	var id pcommon.TraceID
+	id[0] = 0xab
+	binary.BigEndian.PutUint64(id[8:], 0xff<<56|r)
+	return id
+}
+
+func TestSamplerDecides(t *testing.T) {
+	const all = 1<<56 - 1
+	quarter := uint64(3 << 54) // (1 - 0.25) x 2^56
+	for _, tc := range []struct {
+		name       string
+		sampling   *Sampling
+		randomness uint64
+		parent     decision
+		want       bool
+	}{
+		{"no sampling", nil, 0, notSampled, true},
+		{"ratio 1", &Sampling{Ratio: 1}, 0, undecided, true},
+		{"ratio 1 ignores the caller", &Sampling{Ratio: 1}, 0, notSampled, true},
+		{"ratio 0", &Sampling{Ratio: 0}, all, undecided, false},
+		{"at the threshold", &Sampling{Ratio: 0.25}, quarter, undecided, true},
+		{"just below it", &Sampling{Ratio: 0.25}, quarter - 1, undecided, false},
+		{"the caller sampled", &Sampling{Ratio: 0, ParentBased: true}, 0, sampled, true},
+		{"the caller did not", &Sampling{Ratio: 1, ParentBased: true}, all, notSampled, false},
+		{"the caller did not say", &Sampling{Ratio: 0.25, ParentBased: true}, quarter, undecided, true},
+		{"the caller did not say, below", &Sampling{Ratio: 0.25, ParentBased: true}, quarter - 1, undecided, false},
+		{"without parent_based the caller is not asked", &Sampling{Ratio: 0.25}, quarter - 1, sampled, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sc := spanContext{traceID: traceWithRandomness(tc.randomness), parentSampled: tc.parent}
+			assert.Equal(t, tc.want, newSampler(tc.sampling).keep(&sc))
+		})
+	}
+}
+
+// TestSamplingKeepsRequestsWhole translates both ends of many requests on
+// one host at ratio 0.5: each request keeps both its spans and both its log
+// records, or none of them, and about half are kept.
+func TestSamplingKeepsRequestsWhole(t *testing.T) {
+	s := translateSettings(LevelSummary)
+	s.Sampling = &Sampling{Ratio: 0.5}
+	tr := mustTranslator(t, s, newRandomIDs())
+	b := NewBatch()
+	const requests = 400
+	for seq := uint64(1); seq <= requests; seq++ {
+		for _, x := range []tap.Exchange{
+			{Conn: stitchClient, Tx: loginTx(), Seq: seq},
+			{Conn: stitchServer, Tx: loginTx(), Seq: seq, Peer: stitchClient.ID},
+		} {
+			var v View
+			require.True(t, tr.Describe(x, &v))
+			tr.Append(b, x, &v)
+		}
+	}
+	spansOf := map[pcommon.TraceID]int{}
+	for _, rs := range b.traces.ResourceSpans().All() {
+		for _, ss := range rs.ScopeSpans().All() {
+			for _, sp := range ss.Spans().All() {
+				spansOf[sp.TraceID()]++
+			}
+		}
+	}
+	recordsOf := map[pcommon.TraceID]int{}
+	for _, rl := range b.logs.ResourceLogs().All() {
+		for _, sl := range rl.ScopeLogs().All() {
+			for _, lr := range sl.LogRecords().All() {
+				recordsOf[lr.TraceID()]++
+			}
+		}
+	}
+	for id, n := range spansOf {
+		assert.Equal(t, 2, n, "spans of trace %v", id)
+		assert.Equal(t, 2, recordsOf[id], "log records of trace %v", id)
+	}
+	assert.Len(t, recordsOf, len(spansOf), "a log record without its span")
+	// Binomial(400, 0.5): 0.3 and 0.7 are 8 standard deviations out.
+	kept := float64(len(spansOf)) / requests
+	assert.InDelta(t, 0.5, kept, 0.2, fmt.Sprintf("%d of %d requests kept", len(spansOf), requests))
+}
+
+// TestSamplingFollowsTheCaller: with parent_based, a caller's sampled flag
+// keeps a request that ratio 0 would leave out, and its unsampled flag
+// leaves one out that ratio 1 would keep.
+func TestSamplingFollowsTheCaller(t *testing.T) {
+	const (
+		sampledParent   = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+		unsampledParent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-00"
+	)
+	for _, tc := range []struct {
+		name  string
+		ratio float64
+		tx    []string
+		want  int
+	}{
+		{"sampled caller, ratio 0", 0, []string{"traceparent", sampledParent}, 1},
+		{"no caller, ratio 0", 0, nil, 0},
+		{"unsampled caller, ratio 1", 1, []string{"traceparent", unsampledParent}, 0},
+		{"no caller, ratio 1", 1, nil, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := translateSettings(LevelSummary)
+			s.Sampling = &Sampling{Ratio: tc.ratio, ParentBased: true}
+			tr := mustTranslator(t, s, newRandomIDs())
+			b := NewBatch()
+			x := tap.Exchange{Conn: stitchClient, Tx: loginTx(tc.tx...), Seq: 1}
+			var v View
+			require.True(t, tr.Describe(x, &v))
+			tr.Append(b, x, &v)
+			assert.Equal(t, tc.want, b.traces.SpanCount(), "spans")
+			assert.Equal(t, tc.want, b.logs.LogRecordCount(), "log records")
+		})
+	}
+}
