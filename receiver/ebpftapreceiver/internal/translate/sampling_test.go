@@ -3,6 +3,7 @@ package translate
 import (
 	"encoding/binary"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -74,6 +75,7 @@ func TestSamplingKeepsRequestsWhole(t *testing.T) {
 		for _, ss := range rs.ScopeSpans().All() {
 			for _, sp := range ss.Spans().All() {
 				spansOf[sp.TraceID()]++
+				assert.Equal(t, "ot=th:8", sp.TraceState().AsRaw(), "the threshold of 0.5")
 			}
 		}
 	}
@@ -127,4 +129,61 @@ func TestSamplingFollowsTheCaller(t *testing.T) {
 			assert.Equal(t, tc.want, b.logs.LogRecordCount(), "log records")
 		})
 	}
+}
+
+func TestSamplerThresholdAndRandomness(t *testing.T) {
+	for _, tc := range []struct {
+		ratio float64
+		th    string
+	}{
+		{0.5, "8"},
+		{0.25, "c"},
+		{0.1, "e6666666666668"},
+		{0.01, "fd70a3d70a3d7"},
+		{1, "0"},
+	} {
+		// parent_based, so that ratio 1 is a sampler too.
+		assert.Equal(t, tc.th, newSampler(&Sampling{Ratio: tc.ratio, ParentBased: true}).th, "ratio %v", tc.ratio)
+	}
+
+	half := newSampler(&Sampling{Ratio: 0.5})
+	for _, tc := range []struct {
+		name       string
+		randomness uint64 // of the trace id
+		state      string
+		want       bool
+		wantState  string // the tracestate after a keep
+	}{
+		{"trace id above", 1<<55 + 1, "", true, "ot=th:8"},
+		{"trace id below", 1<<55 - 1, "", false, ""},
+		{"rv above, trace id below", 0, "ot=rv:ffffffffffffff", true, "ot=th:8;rv:ffffffffffffff"},
+		{"rv below, trace id above", 1<<56 - 1, "ot=rv:00000000000000", false, ""},
+		{"rv not 14 digits: the trace id", 1<<56 - 1, "ot=rv:fffffffffffff", true, "ot=th:8;rv:fffffffffffff"},
+		{"the caller's th replaced, other members kept", 1 << 55, "congo=t61rcWkgMzE,ot=th:c;rv:ffffffffffffff", true, "ot=th:8;rv:ffffffffffffff,congo=t61rcWkgMzE"},
+		{"another vendor's member", 1 << 55, "rojo=00f067aa0ba902b7", true, "ot=th:8,rojo=00f067aa0ba902b7"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sc := spanContext{traceID: traceWithRandomness(tc.randomness), traceState: tc.state}
+			assert.Equal(t, tc.want, half.keep(&sc))
+			if tc.want {
+				assert.Equal(t, tc.wantState, sc.traceState)
+			}
+		})
+	}
+
+	// A decision the sampler did not make leaves the caller's tracestate.
+	sc := spanContext{traceID: traceWithRandomness(0), parentSampled: sampled, traceState: "rojo=00f067aa0ba902b7"}
+	require.True(t, newSampler(&Sampling{Ratio: 0.5, ParentBased: true}).keep(&sc))
+	assert.Equal(t, "rojo=00f067aa0ba902b7", sc.traceState)
+
+	// A full list makes room for ot by its last member.
+	var members []string
+	for i := range maxTraceStateMembers {
+		members = append(members, fmt.Sprintf("v%d=x", i))
+	}
+	full := withThreshold(strings.Join(members, ","), "8")
+	got := strings.Split(full, ",")
+	assert.Len(t, got, maxTraceStateMembers)
+	assert.Equal(t, "ot=th:8", got[0])
+	assert.Equal(t, fmt.Sprintf("v%d=x", maxTraceStateMembers-2), got[len(got)-1])
 }
