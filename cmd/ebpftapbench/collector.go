@@ -26,9 +26,9 @@ import (
 // not compressed, as suits a sink on the same host: the exporter's default,
 // gzip, took 45% of the collector's CPU at summary (16 µs a request, pprof
 // of go-https, 2026-11-29), a cost of the user's exporter settings and not
-// of the receiver. A non-empty
+// of the receiver. A ratio other than 0 sets sampling.ratio. A non-empty
 // pprofEndpoint adds the pprof extension there, for -pprof.
-func collectorConfig(level, sinkSocket, pprofEndpoint string) ([]byte, error) {
+func collectorConfig(level string, ratio float64, sinkSocket, pprofEndpoint string) ([]byte, error) {
 	pipeline := map[string]any{
 		"receivers":  []string{"ebpftap"},
 		"processors": []string{"batch"},
@@ -55,6 +55,10 @@ func collectorConfig(level, sinkSocket, pprofEndpoint string) ([]byte, error) {
 			"telemetry": map[string]any{"metrics": map[string]any{"level": "none"}},
 			"pipelines": map[string]any{"traces": pipeline, "logs": pipeline, "metrics": pipeline},
 		},
+	}
+	if ratio != 0 {
+		receiver := cfg["receivers"].(map[string]any)["ebpftap"].(map[string]any)
+		receiver["sampling"] = map[string]any{"ratio": ratio}
 	}
 	if pprofEndpoint != "" {
 		cfg["extensions"] = map[string]any{"pprof": map[string]any{"endpoint": pprofEndpoint}}

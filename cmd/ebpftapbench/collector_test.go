@@ -17,9 +17,9 @@ import (
 // would, and checks the receiver's part with the receiver's own Validate:
 // a misspelt key or value fails here instead of at the first real run.
 func TestCollectorConfig(t *testing.T) {
-	for _, level := range []string{"none", "summary", "full"} {
-		t.Run(level, func(t *testing.T) {
-			b, err := collectorConfig(level, "/tmp/bench/sink.sock", "")
+	for _, m := range modes[2:] {
+		t.Run(m.key, func(t *testing.T) {
+			b, err := collectorConfig(m.level, m.ratio, "/tmp/bench/sink.sock", "")
 			require.NoError(t, err)
 			path := filepath.Join(t.TempDir(), "collector.yaml")
 			require.NoError(t, os.WriteFile(path, b, 0o644))
@@ -31,7 +31,12 @@ func TestCollectorConfig(t *testing.T) {
 			cfg := ebpftapreceiver.NewFactory().CreateDefaultConfig().(*ebpftapreceiver.Config)
 			require.NoError(t, sub.Unmarshal(cfg))
 			require.NoError(t, confmap.Validate(cfg))
-			assert.Equal(t, ebpftapreceiver.Level(level), cfg.Capture.Level)
+			assert.Equal(t, ebpftapreceiver.Level(m.level), cfg.Capture.Level)
+			wantRatio := m.ratio
+			if wantRatio == 0 {
+				wantRatio = 1
+			}
+			assert.Equal(t, wantRatio, cfg.Sampling.Ratio)
 			assert.Equal(t, ebpftapreceiver.DirectionAll, cfg.Direction)
 			assert.False(t, cfg.IgnoreLoopback, "the loads are on loopback")
 
@@ -52,7 +57,7 @@ func TestCollectorConfig(t *testing.T) {
 // TestCollectorConfigPprof: with -pprof the collector serves pprof, and
 // only then.
 func TestCollectorConfigPprof(t *testing.T) {
-	b, err := collectorConfig("summary", "/tmp/bench/sink.sock", pprofEndpoint)
+	b, err := collectorConfig("summary", 0, "/tmp/bench/sink.sock", pprofEndpoint)
 	require.NoError(t, err)
 	path := filepath.Join(t.TempDir(), "collector.yaml")
 	require.NoError(t, os.WriteFile(path, b, 0o644))
@@ -61,7 +66,7 @@ func TestCollectorConfigPprof(t *testing.T) {
 	assert.Equal(t, pprofEndpoint, conf.Get("extensions::pprof::endpoint"))
 	assert.Equal(t, []any{"pprof"}, conf.Get("service::extensions"))
 
-	b, err = collectorConfig("summary", "/tmp/bench/sink.sock", "")
+	b, err = collectorConfig("summary", 0, "/tmp/bench/sink.sock", "")
 	require.NoError(t, err)
 	assert.NotContains(t, string(b), "pprof")
 }

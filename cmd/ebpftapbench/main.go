@@ -67,7 +67,7 @@ func main() {
 	flag.DurationVar(&o.warmup, "warmup", time.Second, "length of the unmeasured load before each measured one")
 	flag.IntVar(&o.rounds, "rounds", 2, "rounds per scenario; each runs every mode once")
 	flag.StringVar(&o.scenarios, "scenarios", "all", "comma-separated scenarios: all, or any of "+scenarioNames())
-	flag.StringVar(&o.modes, "modes", "baseline,floor,none,summary,full", "comma-separated modes")
+	flag.StringVar(&o.modes, "modes", "baseline,floor,none,summary,full,sampled", "comma-separated modes")
 	flag.StringVar(&o.collectorBin, "collector", "_build/otelcol-ebpftap", "the collector distribution (make build)")
 	flag.StringVar(&o.out, "out", "_build/bench.md", "where to write the report; the rounds' raw figures go beside it as .json")
 	flag.StringVar(&o.sslReturns, "floor-ssl-returns", "all", "OpenSSL functions the floor sets a uretprobe on: all (as the engine does now) or reads")
@@ -278,7 +278,7 @@ Reading it:
 - floor: ebpftap's probe sites with no work behind them: tracefs uprobes at the same TLS sites (and uretprobes where the engine sets them), in a tracefs instance that records nothing, and one BPF program that returns at once on each of the same syscall, sock and sched tracepoints (with -floor-tracepoints=tracefs: the tracepoints enabled in the instance, no program, not counted).
 - hits and BPF ns: BPF programs' run counts and run time from bpf_stats (ebpftap's programs, or the floor's empty one), on the whole host during the load, other processes' syscalls included; bpf_stats itself adds two clock reads per run. The floor's uprobe hits come from tracefs's uprobe_profile.
 - collector: the otelcol-ebpftap process (receiver, batch, OTLP gRPC export over a unix socket to the bench), CPU from the load's start until its spans arrived; peak RSS is its VmHWM.
-- complete: SERVER spans of the server's processes and CLIENT spans of the load tool, over the requests the tool completed; a request in flight when the tool stopped may add a span beyond 1. drops: the ebpftap.capture.dropped counts that grew during the load, summed over the rounds.
+- complete: SERVER spans of the server's processes and CLIENT spans of the load tool, over the requests the tool completed; a request in flight when the tool stopped may add a span beyond 1. The sampled mode keeps the spans of about a tenth of the requests (sampling.ratio 0.1, decided by trace id, both ends alike): its completeness is about 0.1, and its metrics still count every request. drops: the ebpftap.capture.dropped counts that grew during the load, summed over the rounds.
 `
 
 // writeReport writes the report and, beside it, the rounds' raw figures.

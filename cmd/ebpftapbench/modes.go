@@ -12,8 +12,9 @@ import (
 type mode struct {
 	key   string // as -modes takes it
 	name  string // as the table shows it
-	level string // ebpftap's capture level; "" runs no collector
-	floor bool   // the bare probe sites, no BPF program
+	level string  // ebpftap's capture level; "" runs no collector
+	ratio float64 // ebpftap's sampling.ratio; 0 leaves its default, 1
+	floor bool    // the bare probe sites, no BPF program
 }
 
 var modes = []mode{
@@ -22,6 +23,9 @@ var modes = []mode{
 	{key: "none", name: "ebpftap none", level: "none"},
 	{key: "summary", name: "ebpftap summary", level: "summary"},
 	{key: "full", name: "ebpftap full", level: "full"},
+	// A tenth of the transactions get spans and log records: completeness
+	// reads about 0.1 here, and the metrics still count every request.
+	{key: "sampled", name: "ebpftap summary, sampled 0.1", level: "summary", ratio: 0.1},
 }
 
 // pickModes returns the modes a -modes list names, in the table's order.
@@ -121,13 +125,13 @@ func (b *bench) floorSites(sc scenario, server *process, serverPids []int) ([]up
 	return sites, nil
 }
 
-// writeCollectorConfig writes the collector's config for a level into dir.
-func (b *bench) writeCollectorConfig(dir, level string) (string, error) {
+// writeCollectorConfig writes the collector's config for a mode into dir.
+func (b *bench) writeCollectorConfig(dir string, m mode) (string, error) {
 	endpoint := ""
 	if b.opts.pprof != "" {
 		endpoint = pprofEndpoint
 	}
-	cfg, err := collectorConfig(level, b.sinkSocket, endpoint)
+	cfg, err := collectorConfig(m.level, m.ratio, b.sinkSocket, endpoint)
 	if err != nil {
 		return "", fmt.Errorf("writing the collector config: %w", err)
 	}

@@ -37,9 +37,9 @@ func TestRoundOrder(t *testing.T) {
 		}
 		return out
 	}
-	assert.Equal(t, []string{"baseline", "floor", "none", "summary", "full"}, keys(roundOrder(modes, 0)))
-	assert.Equal(t, []string{"full", "summary", "none", "floor", "baseline"}, keys(roundOrder(modes, 1)))
-	assert.Equal(t, []string{"baseline", "floor", "none", "summary", "full"}, keys(modes), "the table's order is kept")
+	assert.Equal(t, []string{"baseline", "floor", "none", "summary", "full", "sampled"}, keys(roundOrder(modes, 0)))
+	assert.Equal(t, []string{"sampled", "full", "summary", "none", "floor", "baseline"}, keys(roundOrder(modes, 1)))
+	assert.Equal(t, []string{"baseline", "floor", "none", "summary", "full", "sampled"}, keys(modes), "the table's order is kept")
 }
 
 func TestToolsFor(t *testing.T) {

@@ -88,7 +88,7 @@ func (b *bench) runRound(ctx context.Context, sc scenario, m mode, round int) (s
 	var col *collector
 	if m.level != "" {
 		b.sink.reset()
-		cfg, err := b.writeCollectorConfig(dir, m.level)
+		cfg, err := b.writeCollectorConfig(dir, m)
 		if err != nil {
 			return s, err
 		}

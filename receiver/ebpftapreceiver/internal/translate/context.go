@@ -56,10 +56,9 @@ const (
 	notSampled                 // traceparent flag 00, b3 "0", X-B3-Sampled: 0
 )
 
-// spanContext places the span of exchange x, on its server end when server
-// is set.
-func (t *Translator) spanContext(x tap.Exchange, server bool) spanContext {
-	sc, _ := requestContext(&x.Tx.Request.Message)
+// spanContext places the span of exchange x, whose view is v.
+func (t *Translator) spanContext(x tap.Exchange, v *View) spanContext {
+	sc, server := v.caller, v.server
 	if key, ok := stitchKeyOf(x, server); ok {
 		// The client span's ids, as both ends derive them.
 		clientTrace, clientSpan := t.ids.Derived(key)
@@ -112,11 +111,10 @@ func stitchKeyOf(x tap.Exchange, server bool) (stitchKey, bool) {
 	return k, k.client != 0
 }
 
-// requestContext reads the trace context the request carries (traceparent,
-// else b3, else X-B3-TraceId and X-B3-SpanId) as the trace and parent of the
-// span; its own id is left to the caller.
-func requestContext(m *httpparse.Message) (spanContext, bool) {
-	f := readRequestFields(m)
+// requestContext reads the trace context request m carries (traceparent,
+// else b3, else X-B3-TraceId and X-B3-SpanId), from its fields f, as the
+// trace and parent of the span; its own id is left to the caller.
+func requestContext(f *requestFields, m *httpparse.Message) (spanContext, bool) {
 	if h, ok := f.get(fieldTraceparent); ok {
 		if tp, ok := parseTraceparent(h); ok {
 			tp.traceState = tracestate(m)

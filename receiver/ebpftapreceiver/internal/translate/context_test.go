@@ -170,7 +170,8 @@ func TestRequestContext(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			m := httpparse.Message{Header: txHeaders(tc.headers...)}
-			got, ok := requestContext(&m)
+			f := readRequestFields(&m)
+			got, ok := requestContext(&f, &m)
 			assert.Equal(t, tc.decides, got.parentSampled, "the caller's decision")
 			if tc.trace == "" {
 				assert.False(t, ok, "found %v", got)

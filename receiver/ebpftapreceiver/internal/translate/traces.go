@@ -16,7 +16,7 @@ func (t *Translator) Append(b *Batch, x tap.Exchange, v *View) {
 	if v == nil {
 		return
 	}
-	ids := t.spanContext(x, v.server)
+	ids := t.spanContext(x, v)
 	if !t.sampler.keep(&ids) {
 		return // its metrics are already counted
 	}

@@ -878,7 +878,8 @@ func TestTranslateTraceparent(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			m := &httpparse.Message{Header: txHeaders("Traceparent", tt.value)}
-			tp, ok := requestContext(m)
+			f := readRequestFields(m)
+			tp, ok := requestContext(&f, m)
 			assert.Equal(t, tt.ok, ok)
 			if ok {
 				assert.Equal(t, "0af7651916cd43dd8448eb211c80319c", tp.traceID.String())

@@ -60,6 +60,11 @@ type View struct {
 
 	rpc *rpcView // set for gRPC requests
 
+	// caller is the trace context the request carries, read here with the
+	// other fields: a second pass over the header for it was 6% of the
+	// collector's CPU under Go HTTPS with sampling 0.1 (pprof).
+	caller spanContext
+
 	start, end time.Time
 }
 
@@ -146,6 +151,7 @@ func describe(c *tap.Conn, tx *httpparse.Transaction, s *describeSettings, v *Vi
 	}
 
 	fields := readRequestFields(&req.Message)
+	v.caller, _ = requestContext(&fields, &req.Message)
 	if ua, ok := fields.get(fieldUserAgent); ok {
 		v.hasUA = true
 		if s.redactUserAgent {
