@@ -17,7 +17,10 @@ import (
 // would, and checks the receiver's part with the receiver's own Validate:
 // a misspelt key or value fails here instead of at the first real run.
 func TestCollectorConfig(t *testing.T) {
-	for _, m := range modes[2:] {
+	for _, m := range modes {
+		if m.level == "" {
+			continue // no collector
+		}
 		t.Run(m.key, func(t *testing.T) {
 			b, err := collectorConfig(m.level, m.ratio, "/tmp/bench/sink.sock", "")
 			require.NoError(t, err)

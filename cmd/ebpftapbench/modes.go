@@ -10,8 +10,8 @@ import (
 
 // mode is how a scenario's processes are traced during a round.
 type mode struct {
-	key   string // as -modes takes it
-	name  string // as the table shows it
+	key   string  // as -modes takes it
+	name  string  // as the table shows it
 	level string  // ebpftap's capture level; "" runs no collector
 	ratio float64 // ebpftap's sampling.ratio; 0 leaves its default, 1
 	floor bool    // the bare probe sites, no BPF program

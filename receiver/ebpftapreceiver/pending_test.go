@@ -77,10 +77,17 @@ func preparedReceiver(t *testing.T, level Level, traces consumer.Traces, logs co
 // preparedReceiverSet is preparedReceiver with the given settings.
 func preparedReceiverSet(t *testing.T, set receiver.Settings, level Level, traces consumer.Traces, logs consumer.Logs, metrics consumer.Metrics) (*ebpftapReceiver, *capture.Conn) {
 	t.Helper()
+	return preparedReceiverWith(t, set, func(cfg *Config) { cfg.Capture.Level = level }, traces, logs, metrics)
+}
+
+// preparedReceiverWith is preparedReceiverSet with a config edit instead of
+// a level.
+func preparedReceiverWith(t *testing.T, set receiver.Settings, edit func(*Config), traces consumer.Traces, logs consumer.Logs, metrics consumer.Metrics) (*ebpftapReceiver, *capture.Conn) {
+	t.Helper()
 	cfg := createDefaultConfig().(*Config)
 	cfg.Direction = DirectionAll
-	cfg.Capture.Level = level
 	cfg.Capture.MaxBodyBytes = 1 << 20
+	edit(cfg)
 	r := newReceiver(cfg, set)
 	r.traces, r.logs, r.metrics = traces, logs, metrics
 	if err := r.prepare(); err != nil {
@@ -148,5 +155,51 @@ func TestOnlyConsumedSignalsBuilt(t *testing.T) {
 	r.flushTransactions(context.Background())
 	if traces.SpanCount() != 1 {
 		t.Errorf("traces only: handed over %d spans, want 1", traces.SpanCount())
+	}
+}
+
+// TestSamplingCountsEveryTransaction: at sampling.ratio 0 no transaction
+// waits for the flusher or gets a span or a log record, and the metrics
+// count every one.
+func TestSamplingCountsEveryTransaction(t *testing.T) {
+	traces, logs, metrics := new(consumertest.TracesSink), new(consumertest.LogsSink), new(consumertest.MetricsSink)
+	r, c := preparedReceiverWith(t, receivertest.NewNopSettings(metadata.Type), func(cfg *Config) {
+		cfg.Capture.Level = LevelSummary
+		cfg.Sampling.Ratio = 0
+	}, traces, logs, metrics)
+	const exchanges = 3
+	now := time.Now()
+	for range exchanges {
+		r.tap.Data(c, capture.Segment{Dir: capture.Send, Time: now, Data: []byte("GET / HTTP/1.1\r\nHost: x\r\n\r\n")})
+		r.tap.Data(c, capture.Segment{Dir: capture.Recv, Time: now, Data: []byte("HTTP/1.1 204 No Content\r\n\r\n")})
+	}
+	r.mu.Lock()
+	waiting := len(r.pending)
+	r.mu.Unlock()
+	if waiting != 0 {
+		t.Errorf("%d transactions wait for the flusher, want none", waiting)
+	}
+	ctx := context.Background()
+	r.flushTransactions(ctx)
+	r.flushMetricsWith(ctx, capture.Stats{})
+	if traces.SpanCount() != 0 || logs.LogRecordCount() != 0 {
+		t.Errorf("%d spans and %d log records, want none", traces.SpanCount(), logs.LogRecordCount())
+	}
+	var counted uint64
+	for _, md := range metrics.AllMetrics() {
+		for _, rm := range md.ResourceMetrics().All() {
+			for _, sm := range rm.ScopeMetrics().All() {
+				for _, m := range sm.Metrics().All() {
+					if m.Name() == "http.client.request.duration" {
+						for _, dp := range m.Histogram().DataPoints().All() {
+							counted += dp.Count()
+						}
+					}
+				}
+			}
+		}
+	}
+	if counted != exchanges {
+		t.Errorf("http.client.request.duration counted %d requests, want %d", counted, exchanges)
 	}
 }

@@ -52,13 +52,14 @@ type decision uint8
 
 const (
 	undecided  decision = iota // no context, or one that does not say
-	sampled                    // traceparent flag 01, b3 "1" or "d", X-B3-Sampled: 1
+	sampled                    // traceparent flag 01, b3 "1" or "d", X-B3-Sampled: 1, X-B3-Flags: 1
 	notSampled                 // traceparent flag 00, b3 "0", X-B3-Sampled: 0
 )
 
-// spanContext places the span of exchange x, whose view is v.
+// spanContext places the span of exchange x, whose view v holds the
+// context its request carries.
 func (t *Translator) spanContext(x tap.Exchange, v *View) spanContext {
-	sc, server := v.caller, v.server
+	sc, server := v.place, v.server
 	if key, ok := stitchKeyOf(x, server); ok {
 		// The client span's ids, as both ends derive them.
 		clientTrace, clientSpan := t.ids.Derived(key)
@@ -135,6 +136,9 @@ func requestContext(f *requestFields, m *httpparse.Message) (spanContext, bool) 
 		// A decision without ids is still one: "X-B3-Sampled: 0" alone
 		// asks that nothing be sampled.
 		sc.parentSampled = b3Decision(strings.TrimSpace(state))
+	}
+	if flags, found := f.get(fieldXB3Flags); found && strings.TrimSpace(flags) == "1" {
+		sc.parentSampled = sampled // debug, which implies accept and is sent without X-B3-Sampled
 	}
 	return sc, ok
 }

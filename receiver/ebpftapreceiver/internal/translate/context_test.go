@@ -161,6 +161,7 @@ func TestRequestContext(t *testing.T) {
 		{"b3 sampling only", []string{"b3", "0"}, "", "", notSampled},
 		{"b3 debug only", []string{"b3", "d"}, "", "", sampled},
 		{"X-B3-Sampled only", []string{"X-B3-Sampled", "false"}, "", "", notSampled},
+		{"b3 multi, debug", []string{"X-B3-TraceId", "463ac35c9f6413ad48485a3953bb6124", "X-B3-SpanId", "a2fb4a1d1a96d312", "X-B3-Flags", "1"}, "463ac35c9f6413ad48485a3953bb6124", "a2fb4a1d1a96d312", sampled},
 		{"b3 upper case", []string{"b3", "80F198EE56343BA864FE8B2A57D3EFF7-E457B5A2E4D86BD1"}, "", "", undecided},
 		{"b3 short span id", []string{"b3", "80f198ee56343ba864fe8b2a57d3eff7-e457b5a2"}, "", "", undecided},
 		{"b3 zero ids", []string{"b3", "00000000000000000000000000000000-0000000000000000"}, "", "", undecided},

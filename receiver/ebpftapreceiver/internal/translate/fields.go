@@ -17,6 +17,7 @@ const (
 	fieldXB3TraceID
 	fieldXB3SpanID
 	fieldXB3Sampled
+	fieldXB3Flags
 	requestFieldCount
 )
 
@@ -59,7 +60,10 @@ func requestFieldOf(name string) (requestField, bool) {
 		n = fieldHost
 	case len("forwarded"):
 		n = fieldForwarded
-	case len("user-agent"): // and tracestate, which is read whole (tracestate)
+	case len("user-agent"): // and x-b3-flags; tracestate is read whole (tracestate)
+		if equalLower(name, "x-b3-flags") {
+			return fieldXB3Flags, true
+		}
 		n = fieldUserAgent
 	case len("traceparent"): // and x-b3-spanid
 		if equalLower(name, "x-b3-spanid") {
@@ -97,6 +101,7 @@ var requestFieldNames = [requestFieldCount]string{
 	fieldXB3TraceID:      "x-b3-traceid",
 	fieldXB3SpanID:       "x-b3-spanid",
 	fieldXB3Sampled:      "x-b3-sampled",
+	fieldXB3Flags:        "x-b3-flags",
 }
 
 // equalLower reports whether name is lower, a lower-case name, in any ASCII

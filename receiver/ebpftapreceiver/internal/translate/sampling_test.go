@@ -3,6 +3,7 @@ package translate
 import (
 	"encoding/binary"
 	"fmt"
+	"math"
 	"strings"
 	"testing"
 
@@ -138,8 +139,10 @@ func TestSamplerThresholdAndRandomness(t *testing.T) {
 	}{
 		{0.5, "8"},
 		{0.25, "c"},
-		{0.1, "e6666666666668"},
-		{0.01, "fd70a3d70a3d7"},
+		{0.1, "e666"},     // as the SDKs write it
+		{0.01, "fd70a"},   // a digit more for the leading f
+		{0.001, "ffbe77"}, // two more
+		{0.9999, "00068dc"},
 		{1, "0"},
 	} {
 		// parent_based, so that ratio 1 is a sampler too.
@@ -171,8 +174,33 @@ func TestSamplerThresholdAndRandomness(t *testing.T) {
 		})
 	}
 
+	// Kept at ratio 1, a span is no longer one of many: a th the caller
+	// wrote becomes 0, and nothing else changes.
+	all := newSampler(&Sampling{Ratio: 1})
+	for state, want := range map[string]string{
+		"congo=t61rcWkgMzE,ot=th:e666;rv:ffffffffffffff": "ot=th:0;rv:ffffffffffffff,congo=t61rcWkgMzE",
+		"ot=rv:ffffffffffffff":                           "ot=rv:ffffffffffffff",
+		"rojo=00f067aa0ba902b7":                          "rojo=00f067aa0ba902b7",
+		"rojo=th:1":                                      "rojo=th:1",
+	} {
+		sc := spanContext{traceID: traceWithRandomness(0), traceState: state}
+		require.True(t, all.keep(&sc))
+		assert.Equal(t, want, sc.traceState, "from %q", state)
+	}
+
+	// Two ot members (an invalid list) become one; a member that would
+	// outgrow W3C's 256 characters keeps only th.
+	sc := spanContext{traceID: traceWithRandomness(0), traceState: "ot=rv:ffffffffffffff,ot=th:c"}
+	require.True(t, half.keep(&sc))
+	assert.Equal(t, "ot=th:8;rv:ffffffffffffff", sc.traceState)
+	long := "ot=x:" + strings.Repeat("a", 250)
+	assert.Equal(t, "ot=th:8", withThreshold(long, "8"))
+
+	// A ratio that is not a number keeps nothing.
+	assert.False(t, newSampler(&Sampling{Ratio: math.NaN()}).keep(&spanContext{traceID: traceWithRandomness(1<<56 - 1)}))
+
 	// A decision the sampler did not make leaves the caller's tracestate.
-	sc := spanContext{traceID: traceWithRandomness(0), parentSampled: sampled, traceState: "rojo=00f067aa0ba902b7"}
+	sc = spanContext{traceID: traceWithRandomness(0), parentSampled: sampled, traceState: "rojo=00f067aa0ba902b7"}
 	require.True(t, newSampler(&Sampling{Ratio: 0.5, ParentBased: true}).keep(&sc))
 	assert.Equal(t, "rojo=00f067aa0ba902b7", sc.traceState)
 

@@ -13,13 +13,10 @@ import (
 // nor the transactions Settings.Sampling leaves out. v is x's view from
 // Describe, which metrics share.
 func (t *Translator) Append(b *Batch, x tap.Exchange, v *View) {
-	if v == nil {
-		return
+	if v == nil || !v.sampled {
+		return // left out by sampling: its metrics counted it
 	}
-	ids := t.spanContext(x, v)
-	if !t.sampler.keep(&ids) {
-		return // its metrics are already counted
-	}
+	ids := v.place
 	// With rules, the span is built at the highest level any source gives,
 	// for the conditions to see, then cut to the level the rules decide.
 	c, tx := x.Conn, x.Tx

@@ -60,10 +60,13 @@ type View struct {
 
 	rpc *rpcView // set for gRPC requests
 
-	// caller is the trace context the request carries, read here with the
-	// other fields: a second pass over the header for it was 6% of the
-	// collector's CPU under Go HTTPS with sampling 0.1 (pprof).
-	caller spanContext
+	// place is where the span goes. describe sets the trace context the
+	// request carries, read with the other fields (a second pass over the
+	// header for it was 6% of the collector's CPU under Go HTTPS with
+	// sampling 0.1, pprof); Describe completes it with the span's ids.
+	place spanContext
+	// sampled: the transaction gets its span and log record (Sampling).
+	sampled bool
 
 	start, end time.Time
 }
@@ -90,11 +93,23 @@ func (v *View) spanName() string {
 // leaving v zero, when there is no request to describe. The caller owns v,
 // so that the receiver can keep it beside the exchange instead of in an
 // allocation of its own (2 allocations per request, BenchmarkPipeline).
-// Unlike the rest of a Translator, it is safe for concurrent use: it reads
-// only the redaction set.
+// It also places the span (its trace and ids) and decides whether sampling
+// keeps it, so that what is left out need not wait for the flusher (see
+// Sampled). Unlike the rest of a Translator, it is safe for concurrent use:
+// it reads only the redaction set and the sampler, and draws ids from a
+// source that is.
 func (t *Translator) Describe(x tap.Exchange, v *View) bool {
-	return describe(x.Conn, x.Tx, &t.describing, v)
+	if !describe(x.Conn, x.Tx, &t.describing, v) {
+		return false
+	}
+	v.place = t.spanContext(x, v)
+	v.sampled = t.sampler.keep(&v.place)
+	return true
 }
+
+// Sampled reports whether the transaction gets its span and log record;
+// its metrics count it either way.
+func (v *View) Sampled() bool { return v.sampled }
 
 // describeSettings are what describe follows of the configuration.
 type describeSettings struct {
@@ -151,7 +166,7 @@ func describe(c *tap.Conn, tx *httpparse.Transaction, s *describeSettings, v *Vi
 	}
 
 	fields := readRequestFields(&req.Message)
-	v.caller, _ = requestContext(&fields, &req.Message)
+	v.place, _ = requestContext(&fields, &req.Message)
 	if ua, ok := fields.get(fieldUserAgent); ok {
 		v.hasUA = true
 		if s.redactUserAgent {
