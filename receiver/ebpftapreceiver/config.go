@@ -93,6 +93,10 @@ type SamplingConfig struct {
 	// ParentBased follows the sampled flag of the trace context a request
 	// carries (traceparent, B3), when it has one, instead of Ratio.
 	ParentBased bool `mapstructure:"parent_based"`
+	// KeepFailures keeps every transaction that failed (no response, a
+	// status of 500 or more, a gRPC status other than OK) whatever Ratio
+	// and the caller decide.
+	KeepFailures bool `mapstructure:"keep_failures"`
 }
 
 // RuleConfig is one capture rule: an OTTL condition in the span context, and

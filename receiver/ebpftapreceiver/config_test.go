@@ -72,7 +72,7 @@ func TestLoadConfig(t *testing.T) {
 		{Domain: "api.example.com", Level: LevelHeaders},
 		{Domain: "*.internal.example.com", Level: LevelNone},
 	}
-	full.Sampling = SamplingConfig{Ratio: 0.25, ParentBased: true}
+	full.Sampling = SamplingConfig{Ratio: 0.25, ParentBased: true, KeepFailures: true}
 	full.Process = ProcessConfig{RedactArgumentWords: []string{"private_key"}, DropArguments: true}
 	full.Filters.IncludeProcesses = []ProcessMatch{{Exe: "/usr/", Match: MatchPrefix}}
 	full.Filters.Ports = PortsConfig{Exclude: []int{22, 5432}}

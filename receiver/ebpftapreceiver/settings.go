@@ -173,7 +173,9 @@ func (cfg *Config) translateSettings(host string, set component.TelemetrySetting
 		Redact:       policy,
 		HostName:     host,
 		Metrics:      cfg.MetricsBuilderConfig,
-		Sampling:     &translate.Sampling{Ratio: cfg.Sampling.Ratio, ParentBased: cfg.Sampling.ParentBased},
+		Sampling: &translate.Sampling{
+			Ratio: cfg.Sampling.Ratio, ParentBased: cfg.Sampling.ParentBased, KeepFailures: cfg.Sampling.KeepFailures,
+		},
 	}, nil
 }
 

@@ -33,15 +33,20 @@ type Sampling struct {
 	// debug flag), as the SDKs' parentbased samplers do, and leaves its
 	// tracestate as the caller wrote it; Ratio decides the rest.
 	ParentBased bool
+	// KeepFailures keeps every transaction that failed (View.failed),
+	// whatever the ratio or the caller decided. Its spans say th:0: each
+	// is there for sure, and weighs one.
+	KeepFailures bool
 }
 
 // sampler is a Sampling ready to decide.
 type sampler struct {
-	all         bool   // keep every transaction without looking: no Sampling, or ratio 1
-	threshold   uint64 // kept when the randomness is at least this; 2^56 keeps none
-	th          string // the threshold as the th sub-key writes it
-	member      string // "ot=th:" + th, a tracestate of its own
-	parentBased bool
+	all          bool   // keep every transaction without looking: no Sampling, or ratio 1
+	threshold    uint64 // kept when the randomness is at least this; 2^56 keeps none
+	th           string // the threshold as the th sub-key writes it
+	member       string // "ot=th:" + th, a tracestate of its own
+	parentBased  bool
+	keepFailures bool
 }
 
 const (
@@ -64,7 +69,7 @@ func newSampler(s *Sampling) sampler {
 	}
 	t := threshold(min(ratio, 1))
 	th := thresholdHex(t)
-	return sampler{threshold: t, th: th, member: "ot=th:" + th, parentBased: s.ParentBased}
+	return sampler{threshold: t, th: th, member: "ot=th:" + th, parentBased: s.ParentBased, keepFailures: s.KeepFailures}
 }
 
 // threshold is the rejected share of 2^56 at ratio, rounded to
@@ -99,12 +104,13 @@ func thresholdHex(t uint64) string {
 	return "0"
 }
 
-// keep decides whether the transaction placed at sc gets its span and log
-// record. One it keeps by its own ratio gets the threshold in sc's
-// tracestate. Keeping all, it still sets a th the caller wrote to 0: the
-// span is there whatever the caller's sampling, and a th left as it was
-// would have it weighed as one of many.
-func (s sampler) keep(sc *spanContext) bool {
+// keep decides whether the transaction placed at sc, which failed or not,
+// gets its span and log record. One it keeps by its own ratio gets the
+// threshold in sc's tracestate. One it keeps whatever the ratio (all of
+// them, or a failure) has a th the caller wrote set to 0: the span is there
+// whatever the caller's sampling, and a th left as it was would have it
+// weighed as one of many.
+func (s sampler) keep(sc *spanContext, failed bool) bool {
 	switch {
 	case s.all:
 		if strings.Contains(sc.traceState, "th:") {
@@ -112,6 +118,9 @@ func (s sampler) keep(sc *spanContext) bool {
 				sc.traceState = withThreshold(sc.traceState, "0")
 			}
 		}
+		return true
+	case s.keepFailures && failed:
+		sc.traceState = withThreshold(sc.traceState, "0")
 		return true
 	case s.parentBased && sc.parentSampled != undecided:
 		return sc.parentSampled == sampled

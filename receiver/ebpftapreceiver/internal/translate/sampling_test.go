@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 
+	"github.com/ebpftap/ebpftap/internal/httpparse"
 	"github.com/ebpftap/ebpftap/internal/tap"
 )
 
@@ -47,7 +48,7 @@ func TestSamplerDecides(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			sc := spanContext{traceID: traceWithRandomness(tc.randomness), parentSampled: tc.parent}
-			assert.Equal(t, tc.want, newSampler(tc.sampling).keep(&sc))
+			assert.Equal(t, tc.want, newSampler(tc.sampling).keep(&sc, false))
 		})
 	}
 }
@@ -167,7 +168,7 @@ func TestSamplerThresholdAndRandomness(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			sc := spanContext{traceID: traceWithRandomness(tc.randomness), traceState: tc.state}
-			assert.Equal(t, tc.want, half.keep(&sc))
+			assert.Equal(t, tc.want, half.keep(&sc, false))
 			if tc.want {
 				assert.Equal(t, tc.wantState, sc.traceState)
 			}
@@ -184,24 +185,24 @@ func TestSamplerThresholdAndRandomness(t *testing.T) {
 		"rojo=th:1":                                      "rojo=th:1",
 	} {
 		sc := spanContext{traceID: traceWithRandomness(0), traceState: state}
-		require.True(t, all.keep(&sc))
+		require.True(t, all.keep(&sc, false))
 		assert.Equal(t, want, sc.traceState, "from %q", state)
 	}
 
 	// Two ot members (an invalid list) become one; a member that would
 	// outgrow W3C's 256 characters keeps only th.
 	sc := spanContext{traceID: traceWithRandomness(0), traceState: "ot=rv:ffffffffffffff,ot=th:c"}
-	require.True(t, half.keep(&sc))
+	require.True(t, half.keep(&sc, false))
 	assert.Equal(t, "ot=th:8;rv:ffffffffffffff", sc.traceState)
 	long := "ot=x:" + strings.Repeat("a", 250)
 	assert.Equal(t, "ot=th:8", withThreshold(long, "8"))
 
 	// A ratio that is not a number keeps nothing.
-	assert.False(t, newSampler(&Sampling{Ratio: math.NaN()}).keep(&spanContext{traceID: traceWithRandomness(1<<56 - 1)}))
+	assert.False(t, newSampler(&Sampling{Ratio: math.NaN()}).keep(&spanContext{traceID: traceWithRandomness(1<<56 - 1)}, false))
 
 	// A decision the sampler did not make leaves the caller's tracestate.
 	sc = spanContext{traceID: traceWithRandomness(0), parentSampled: sampled, traceState: "rojo=00f067aa0ba902b7"}
-	require.True(t, newSampler(&Sampling{Ratio: 0.5, ParentBased: true}).keep(&sc))
+	require.True(t, newSampler(&Sampling{Ratio: 0.5, ParentBased: true}).keep(&sc, false))
 	assert.Equal(t, "rojo=00f067aa0ba902b7", sc.traceState)
 
 	// A full list makes room for ot by its last member.
@@ -214,4 +215,60 @@ func TestSamplerThresholdAndRandomness(t *testing.T) {
 	assert.Len(t, got, maxTraceStateMembers)
 	assert.Equal(t, "ot=th:8", got[0])
 	assert.Equal(t, fmt.Sprintf("v%d=x", maxTraceStateMembers-2), got[len(got)-1])
+}
+
+// TestSamplingKeepsFailures: with KeepFailures, a transaction that failed
+// alike on both ends is kept whatever the ratio or the caller decided, and
+// its spans weigh one (th:0); one that did not fail, and a client's 4xx, are
+// left to the ratio.
+func TestSamplingKeepsFailures(t *testing.T) {
+	const unsampledParent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-00"
+	withStatus := func(status int, headers ...string) *httpparse.Transaction {
+		tx := loginTx(headers...)
+		tx.Response = txResp(status, 2, 3, nil, 0)
+		return tx
+	}
+	noResponse := loginTx()
+	noResponse.Response = nil
+	grpcFailed := loginTx("content-type", "application/grpc")
+	grpcFailed.Response = txResp(200, 2, 3, txHeaders("content-type", "application/grpc", "grpc-status", "14"), 0)
+	grpcOK := loginTx("content-type", "application/grpc")
+	grpcOK.Response = txResp(200, 2, 3, txHeaders("content-type", "application/grpc", "grpc-status", "0"), 0)
+	for _, tc := range []struct {
+		name string
+		tx   *httpparse.Transaction
+		want int // spans, of both ends
+	}{
+		{"503", withStatus(503), 2},
+		{"503, the caller did not sample", withStatus(503, "traceparent", unsampledParent), 2},
+		{"no response", noResponse, 2},
+		{"gRPC UNAVAILABLE", grpcFailed, 2},
+		{"gRPC OK", grpcOK, 0},
+		{"200", withStatus(200), 0},
+		{"404: an error of the client's span only", withStatus(404), 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := translateSettings(LevelSummary)
+			s.Sampling = &Sampling{Ratio: 0, ParentBased: true, KeepFailures: true}
+			tr := mustTranslator(t, s, newRandomIDs())
+			b := NewBatch()
+			for _, x := range []tap.Exchange{
+				{Conn: stitchClient, Tx: tc.tx, Seq: 1},
+				{Conn: stitchServer, Tx: tc.tx, Seq: 1, Peer: stitchClient.ID},
+			} {
+				var v View
+				require.True(t, tr.Describe(x, &v))
+				tr.Append(b, x, &v)
+			}
+			require.Equal(t, tc.want, b.traces.SpanCount(), "spans")
+			assert.Equal(t, tc.want, b.logs.LogRecordCount(), "log records")
+			for _, rs := range b.traces.ResourceSpans().All() {
+				for _, ss := range rs.ScopeSpans().All() {
+					for _, sp := range ss.Spans().All() {
+						assert.Equal(t, "ot=th:0", sp.TraceState().AsRaw())
+					}
+				}
+			}
+		})
+	}
 }

@@ -103,8 +103,16 @@ func (t *Translator) Describe(x tap.Exchange, v *View) bool {
 		return false
 	}
 	v.place = t.spanContext(x, v)
-	v.sampled = t.sampler.keep(&v.place)
+	v.sampled = t.sampler.keep(&v.place, v.failed())
 	return true
+}
+
+// failed reports a failure that both ends of a request see alike, so that
+// sampling that keeps failures keeps both: no response, a status of 500 or
+// more or one that is not HTTP's, a gRPC status other than OK. A client's
+// 4xx, an error on its span only, is not one.
+func (v *View) failed() bool {
+	return v.status < 100 || v.status >= 500 || (v.rpc != nil && v.rpc.status != "" && v.rpc.status != "OK")
 }
 
 // Sampled reports whether the transaction gets its span and log record;
