@@ -19,10 +19,10 @@ import (
 
 // BenchmarkPipeline measures the receiver's whole user-space path for one
 // request seen on both ends, as the engine would hand it over: the tap parses
-// the client's and the server's streams, the flusher describes, counts,
-// translates and hands over two spans and (from level summary) two log
-// records, and the consumers marshal them to OTLP/protobuf as an exporter
-// would. No kernel is needed, so regressions show without root; the load
+// the client's and the server's streams, the receiver describes and counts
+// each exchange as it finishes, the flusher translates and hands over two
+// spans and (from level summary) two log records, and the consumers marshal
+// them to OTLP/protobuf as an exporter would. No kernel is needed, so regressions show without root; the load
 // bench (make bench, cmd/ebpftapbench) measures the same path under real traffic.
 // summary-logs-only is a receiver in no traces pipeline (an archive of log
 // records, as to S3): it builds no spans. summary-sampled-0.1 keeps the spans

@@ -360,12 +360,15 @@ func (r *ebpftapReceiver) ConnClosed(c *tap.Conn, io tap.IO) {
 func (r *ebpftapReceiver) Exchange(x tap.Exchange) {
 	d := described{x: x}
 	d.ok = r.translator.Describe(x, &d.v)
-	n := heldBytes(x.Tx) // outside the lock the flusher takes too
+	var n int
+	if d.v.Sampled() { // false too without a request: nothing to translate
+		n = heldBytes(x.Tx) // outside the lock the flusher takes too
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.aggregate.RecordTransaction(x.Conn, d.view())
-	if d.ok && !d.v.Sampled() {
-		return // counted; sampling builds no span or log record of it
+	if !d.v.Sampled() {
+		return // counted; no span or log record is built of it
 	}
 	if len(r.pending) >= maxPending || r.held+n > maxPendingBytes {
 		r.aggregate.RecordDrops(metadata.AttributeEbpftapDropReasonPipelineBusy, 1)

@@ -9,7 +9,9 @@ import (
 )
 
 // idSource hands out the ids of new spans. Production ids are random; tests
-// use a deterministic source so golden files stay stable.
+// use a deterministic source so golden files stay stable. Describe draws
+// them, on any goroutine: a production source must be safe for concurrent
+// use (the tests' is not, and they describe one exchange at a time).
 type idSource interface {
 	NewIDs() (pcommon.TraceID, pcommon.SpanID)
 	// Derived returns the same ids for the same key, so that both ends of

@@ -67,9 +67,12 @@ func newSampler(s *Sampling) sampler {
 	if !(ratio > 0) { // NaN too: Config.Validate refuses it, the API need not
 		ratio = 0
 	}
-	t := threshold(min(ratio, 1))
-	th := thresholdHex(t)
-	return sampler{threshold: t, th: th, member: "ot=th:" + th, parentBased: s.ParentBased, keepFailures: s.KeepFailures}
+	out := sampler{threshold: threshold(min(ratio, 1)), parentBased: s.ParentBased, keepFailures: s.KeepFailures}
+	if out.threshold < 1<<randomnessBits { // else nothing is kept by ratio, and no th written
+		out.th = thresholdHex(out.threshold)
+		out.member = "ot=th:" + out.th
+	}
+	return out
 }
 
 // threshold is the rejected share of 2^56 at ratio, rounded to
@@ -82,17 +85,11 @@ func threshold(ratio float64) uint64 {
 		return t
 	}
 	hex := fmt.Sprintf("%014x", t)
-	lead := len(hex) - len(strings.TrimLeft(hex, "0"))
-	if f := len(hex) - len(strings.TrimLeft(hex, "f")); f > lead {
-		lead = f
-	}
+	lead := max(len(hex)-len(strings.TrimLeft(hex, "0")), len(hex)-len(strings.TrimLeft(hex, "f")))
 	digits := min(thresholdDigits+lead, 14)
 	unit := uint64(1) << (4 * (14 - digits))
-	rounded := (t + unit/2) / unit * unit
-	if rounded >= whole { // rounded up to nothing kept: keep the least
-		rounded = whole - unit
-	}
-	return rounded
+	// No carry past 2^56: the first digit kept after leading fs is not f.
+	return (t + unit/2) / unit * unit
 }
 
 // thresholdHex writes a threshold below 2^56 as th does: 14 hex digits less
@@ -105,105 +102,112 @@ func thresholdHex(t uint64) string {
 }
 
 // keep decides whether the transaction placed at sc, which failed or not,
-// gets its span and log record. One it keeps by its own ratio gets the
-// threshold in sc's tracestate. One it keeps whatever the ratio (all of
-// them, or a failure) has a th the caller wrote set to 0: the span is there
-// whatever the caller's sampling, and a th left as it was would have it
-// weighed as one of many.
+// gets its span and log record, and says in sc's tracestate how it was
+// kept (stamp). A decision the caller made leaves the caller's tracestate.
 func (s sampler) keep(sc *spanContext, failed bool) bool {
+	th := "0" // kept for sure
 	switch {
-	case s.all:
-		if strings.Contains(sc.traceState, "th:") {
-			if ot, _ := otValue(sc.traceState); hasSubKey(ot, "th") {
-				sc.traceState = withThreshold(sc.traceState, "0")
-			}
-		}
-		return true
-	case s.keepFailures && failed:
-		sc.traceState = withThreshold(sc.traceState, "0")
-		return true
+	case s.all, s.keepFailures && failed:
 	case s.parentBased && sc.parentSampled != undecided:
 		return sc.parentSampled == sampled
-	}
-	randomness, ok := explicitRandomness(sc.traceState)
-	if !ok {
-		randomness = binary.BigEndian.Uint64(sc.traceID[8:]) & (1<<randomnessBits - 1)
-	}
-	if randomness < s.threshold {
+	case s.randomness(sc) < s.threshold:
 		return false
+	default:
+		th = s.th
 	}
-	if sc.traceState == "" {
-		sc.traceState = s.member // most requests carry none: no allocation
-	} else {
-		sc.traceState = withThreshold(sc.traceState, s.th)
-	}
+	sc.traceState = s.stamp(sc.traceState, th)
 	return true
 }
 
-// otValue returns the value of the OpenTelemetry member (ot=...) of a
-// tracestate, the first if there are more, and the list without any.
-func otValue(tracestate string) (value, others string) {
-	if !strings.Contains(tracestate, "ot=") {
-		return "", tracestate
+// randomness is the trace's: the rv sub-key of its OpenTelemetry tracestate
+// member, exactly 14 lowercase hex digits, else its id's low 56 bits.
+func (s sampler) randomness(sc *spanContext) uint64 {
+	if rv, ok := otSubKey(otValue(sc.traceState), "rv"); ok && len(rv) == 14 && isLowerHex(rv) {
+		if r, err := strconv.ParseUint(rv, 16, 64); err == nil {
+			return r
+		}
 	}
-	var rest []string
-	found := false
+	return binary.BigEndian.Uint64(sc.traceID[8:]) & (1<<randomnessBits - 1)
+}
+
+// stamp returns tracestate saying th, the threshold a span was kept at, so
+// that what comes after can weigh it. Below ratio 1 every span kept says
+// one (0 for a failure, kept for sure). At ratio 1 none is added, and a th
+// the caller wrote becomes 0: the span is there whatever the caller
+// sampled, and would otherwise be weighed as one of many.
+func (s sampler) stamp(tracestate, th string) string {
+	switch {
+	case s.threshold == 0:
+		if _, ok := otSubKey(otValue(tracestate), "th"); ok {
+			return withThreshold(tracestate, "0")
+		}
+		return tracestate
+	case tracestate == "" && th == s.th:
+		return s.member // most requests carry none: no allocation
+	}
+	return withThreshold(tracestate, th)
+}
+
+// otValue returns the value of a tracestate's OpenTelemetry member (ot=...),
+// the values of all of them joined by ";" if a list has more than one.
+func otValue(tracestate string) string {
+	if !strings.Contains(tracestate, "ot=") {
+		return ""
+	}
+	var value string
 	for member := range strings.SplitSeq(tracestate, ",") {
 		if v, ok := strings.CutPrefix(member, "ot="); ok {
-			if !found {
-				value, found = v, true
+			if value != "" {
+				v = value + ";" + v
 			}
-			continue
+			value = v
 		}
-		rest = append(rest, member)
 	}
-	return value, strings.Join(rest, ",")
+	return value
 }
 
-// hasSubKey reports whether the OpenTelemetry member's value ot has key.
-func hasSubKey(ot, key string) bool {
+// otSubKey returns the first value of key in an OpenTelemetry member's
+// value (key:value pairs separated by ";").
+func otSubKey(ot, key string) (string, bool) {
 	for sub := range strings.SplitSeq(ot, ";") {
-		if k, _, _ := strings.Cut(sub, ":"); k == key {
-			return true
+		if k, v, ok := strings.Cut(sub, ":"); ok && k == key {
+			return v, true
 		}
 	}
-	return false
+	return "", false
 }
 
-// explicitRandomness reads the rv sub-key of a tracestate's OpenTelemetry
-// member: exactly 14 lowercase hex digits.
-func explicitRandomness(tracestate string) (uint64, bool) {
-	ot, _ := otValue(tracestate)
-	for sub := range strings.SplitSeq(ot, ";") {
-		if rv, ok := strings.CutPrefix(sub, "rv:"); ok && len(rv) == 14 && isLowerHex(rv) {
-			r, err := strconv.ParseUint(rv, 16, 64)
-			return r, err == nil
-		}
-	}
-	return 0, false
-}
-
-// withThreshold returns tracestate with its OpenTelemetry member's th set to
-// th, the member first, as W3C Trace Context asks of a member its vendor
+// withThreshold returns tracestate with one OpenTelemetry member, whose th
+// is th, first in the list, as W3C Trace Context asks of a member its vendor
 // updates; at the list's limit of 32 members the last one makes room. The
-// member's other sub-keys stay unless they would make it too long.
+// member keeps the other sub-keys, the first of each key; past W3C's 256
+// characters only rv stays beside th, since a decision made with it must
+// keep it.
 func withThreshold(tracestate, th string) string {
-	ot, others := otValue(tracestate)
+	ot := otValue(tracestate)
 	value := "th:" + th
+	seen := map[string]bool{"th": true}
 	for sub := range strings.SplitSeq(ot, ";") {
-		if sub != "" && !strings.HasPrefix(sub, "th:") {
+		k, _, _ := strings.Cut(sub, ":")
+		if sub != "" && !seen[k] {
+			seen[k] = true
 			value += ";" + sub
 		}
 	}
 	if len(value) > maxOTValue {
 		value = "th:" + th
+		if rv, ok := otSubKey(ot, "rv"); ok {
+			value += ";rv:" + rv
+		}
 	}
-	if others == "" {
-		return "ot=" + value
+	var others []string
+	for member := range strings.SplitSeq(tracestate, ",") {
+		if member != "" && !strings.HasPrefix(member, "ot=") {
+			others = append(others, member)
+		}
 	}
-	members := strings.Split(others, ",")
-	if len(members) >= maxTraceStateMembers {
-		members = members[:maxTraceStateMembers-1]
+	if len(others) >= maxTraceStateMembers {
+		others = others[:maxTraceStateMembers-1]
 	}
-	return "ot=" + value + "," + strings.Join(members, ",")
+	return strings.Join(append([]string{"ot=" + value}, others...), ",")
 }

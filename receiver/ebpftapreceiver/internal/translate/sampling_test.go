@@ -183,6 +183,8 @@ func TestSamplerThresholdAndRandomness(t *testing.T) {
 		"ot=rv:ffffffffffffff":                           "ot=rv:ffffffffffffff",
 		"rojo=00f067aa0ba902b7":                          "rojo=00f067aa0ba902b7",
 		"rojo=th:1":                                      "rojo=th:1",
+		"ot=rv:ffffffffffffff,ot=th:c":                   "ot=th:0;rv:ffffffffffffff",
+		"":                                               "",
 	} {
 		sc := spanContext{traceID: traceWithRandomness(0), traceState: state}
 		require.True(t, all.keep(&sc, false))
@@ -196,9 +198,20 @@ func TestSamplerThresholdAndRandomness(t *testing.T) {
 	assert.Equal(t, "ot=th:8;rv:ffffffffffffff", sc.traceState)
 	long := "ot=x:" + strings.Repeat("a", 250)
 	assert.Equal(t, "ot=th:8", withThreshold(long, "8"))
+	sc = spanContext{traceID: traceWithRandomness(0), traceState: "ot=rv:ffffffffffffff;x:" + strings.Repeat("a", 235)}
+	require.True(t, half.keep(&sc, false))
+	assert.Equal(t, "ot=th:8;rv:ffffffffffffff", sc.traceState, "the rv that decided stays")
+
+	// Ratio 1 with parent_based adds no th where the caller wrote none,
+	// as ratio 1 alone does not.
+	sc = spanContext{traceID: traceWithRandomness(0)}
+	require.True(t, newSampler(&Sampling{Ratio: 1, ParentBased: true}).keep(&sc, false))
+	assert.Empty(t, sc.traceState)
 
 	// A ratio that is not a number keeps nothing.
-	assert.False(t, newSampler(&Sampling{Ratio: math.NaN()}).keep(&spanContext{traceID: traceWithRandomness(1<<56 - 1)}, false))
+	nan := newSampler(&Sampling{Ratio: math.NaN()})
+	assert.Equal(t, uint64(1<<56), nan.threshold)
+	assert.False(t, nan.keep(&spanContext{traceID: traceWithRandomness(1<<56 - 1)}, false))
 
 	// A decision the sampler did not make leaves the caller's tracestate.
 	sc = spanContext{traceID: traceWithRandomness(0), parentSampled: sampled, traceState: "rojo=00f067aa0ba902b7"}
