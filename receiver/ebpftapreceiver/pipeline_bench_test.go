@@ -55,25 +55,13 @@ func BenchmarkPipeline(b *testing.B) {
 			if err := r.prepare(); err != nil {
 				b.Fatal(err)
 			}
-			proc := &capture.Process{PID: 7, ExePath: "/usr/bin/client", ExeName: "client", CommandLine: "client -n 1"}
-			client := &capture.Conn{ID: 1, Process: proc, Role: capture.RoleClient,
-				Local: netip.MustParseAddrPort("10.0.0.5:51000"), Remote: netip.MustParseAddrPort("10.0.0.9:8080")}
-			server := &capture.Conn{ID: 2, Process: &capture.Process{PID: 8, ExePath: "/usr/sbin/server", ExeName: "server"},
-				Role: capture.RoleServer, Local: client.Remote, Remote: client.Local}
-			r.tap.ConnOpened(client)
-			r.tap.ConnOpened(server)
-			req := []byte("GET /api/items?id=42 HTTP/1.1\r\nHost: api.example.test:8080\r\nUser-Agent: bench/1.0\r\nAccept: */*\r\n\r\n")
-			resp := []byte("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 13\r\n\r\n{\"items\": []}")
+			exchange := benchExchange(r)
 			ctx := context.Background()
-			now := time.Now()
 
 			b.ReportAllocs()
 			b.ResetTimer()
 			for i := range b.N {
-				r.tap.Data(client, capture.Segment{Dir: capture.Send, Time: now, Data: req})
-				r.tap.Data(server, capture.Segment{Dir: capture.Recv, Time: now, Data: req})
-				r.tap.Data(server, capture.Segment{Dir: capture.Send, Time: now, Data: resp})
-				r.tap.Data(client, capture.Segment{Dir: capture.Recv, Time: now, Data: resp})
+				exchange()
 				if (i+1)%(flushSize/2) == 0 {
 					r.flushTransactions(ctx)
 				}
@@ -89,6 +77,28 @@ func BenchmarkPipeline(b *testing.B) {
 			}
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/1000, "µs/request")
 		})
+	}
+}
+
+// benchExchange opens a client and a server connection on r and returns a
+// function that feeds one request and its response through both, as the
+// engine hands them over.
+func benchExchange(r *ebpftapReceiver) func() {
+	proc := &capture.Process{PID: 7, ExePath: "/usr/bin/client", ExeName: "client", CommandLine: "client -n 1"}
+	client := &capture.Conn{ID: 1, Process: proc, Role: capture.RoleClient,
+		Local: netip.MustParseAddrPort("10.0.0.5:51000"), Remote: netip.MustParseAddrPort("10.0.0.9:8080")}
+	server := &capture.Conn{ID: 2, Process: &capture.Process{PID: 8, ExePath: "/usr/sbin/server", ExeName: "server"},
+		Role: capture.RoleServer, Local: client.Remote, Remote: client.Local}
+	r.tap.ConnOpened(client)
+	r.tap.ConnOpened(server)
+	req := []byte("GET /api/items?id=42 HTTP/1.1\r\nHost: api.example.test:8080\r\nUser-Agent: bench/1.0\r\nAccept: */*\r\n\r\n")
+	resp := []byte("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 13\r\n\r\n{\"items\": []}")
+	now := time.Now()
+	return func() {
+		r.tap.Data(client, capture.Segment{Dir: capture.Send, Time: now, Data: req})
+		r.tap.Data(server, capture.Segment{Dir: capture.Recv, Time: now, Data: req})
+		r.tap.Data(server, capture.Segment{Dir: capture.Send, Time: now, Data: resp})
+		r.tap.Data(client, capture.Segment{Dir: capture.Recv, Time: now, Data: resp})
 	}
 }
 
@@ -136,22 +146,10 @@ func BenchmarkPdataFloor(b *testing.B) {
 	if err := r.prepare(); err != nil {
 		b.Fatal(err)
 	}
-	proc := &capture.Process{PID: 7, ExePath: "/usr/bin/client", ExeName: "client", CommandLine: "client -n 1"}
-	client := &capture.Conn{ID: 1, Process: proc, Role: capture.RoleClient,
-		Local: netip.MustParseAddrPort("10.0.0.5:51000"), Remote: netip.MustParseAddrPort("10.0.0.9:8080")}
-	server := &capture.Conn{ID: 2, Process: &capture.Process{PID: 8, ExePath: "/usr/sbin/server", ExeName: "server"},
-		Role: capture.RoleServer, Local: client.Remote, Remote: client.Local}
-	r.tap.ConnOpened(client)
-	r.tap.ConnOpened(server)
-	req := []byte("GET /api/items?id=42 HTTP/1.1\r\nHost: api.example.test:8080\r\nUser-Agent: bench/1.0\r\nAccept: */*\r\n\r\n")
-	resp := []byte("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 13\r\n\r\n{\"items\": []}")
+	exchange := benchExchange(r)
 	const requests = flushSize / 2
-	now := time.Now()
 	for range requests {
-		r.tap.Data(client, capture.Segment{Dir: capture.Send, Time: now, Data: req})
-		r.tap.Data(server, capture.Segment{Dir: capture.Recv, Time: now, Data: req})
-		r.tap.Data(server, capture.Segment{Dir: capture.Send, Time: now, Data: resp})
-		r.tap.Data(client, capture.Segment{Dir: capture.Recv, Time: now, Data: resp})
+		exchange()
 	}
 	r.flushTransactions(context.Background())
 	if td.SpanCount() != 2*requests || ld.LogRecordCount() != 2*requests {
