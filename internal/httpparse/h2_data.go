@@ -29,13 +29,13 @@ func (h *h2Conn) beginData(d *h2Dir) {
 		// protocol depends on what is no longer known, and on the order:
 		// on the response side past the last request seen, DATA the
 		// capture reported ahead of its request (an error had the request
-		// come first); on the request side, DATA after an END_STREAM that
-		// closed a stream this Conn emitted (an error), or after a reset
-		// (none), or on stream 1 of an h2c upgrade before the 101 that
+		// come first); on either side, DATA after an END_STREAM that
+		// closed a stream this Conn emitted (an error, and counted as one
+		// while the stream was still followed: a response ahead of its
+		// request keeps it so), or after a reset (none); on the request
+		// side, DATA on stream 1 of an h2c upgrade before the 101 that
 		// opens it was read (an error once it was).
-		if d.stream == ToServer || fh.StreamID > h.lastClient {
-			h.orderDependent = true
-		}
+		h.orderDependent = true
 		return
 	}
 	i := d.index()
