@@ -34,14 +34,14 @@ type Sampling struct {
 	// tracestate as the caller wrote it; Ratio decides the rest.
 	ParentBased bool
 	// KeepFailures keeps every transaction that failed (View.failed),
-	// whatever the ratio or the caller decided. Its spans say th:0: each
-	// is there for sure, and weighs one.
+	// whatever the ratio or the caller decided. Below ratio 1 its spans
+	// say th:0: each is there for sure, and weighs one.
 	KeepFailures bool
 }
 
 // sampler is a Sampling ready to decide.
 type sampler struct {
-	all          bool   // keep every transaction without looking: no Sampling, or ratio 1
+	all          bool   // keep every transaction without looking: no Sampling, or ratio 1 alone
 	threshold    uint64 // kept when the randomness is at least this; 2^56 keeps none
 	th           string // the threshold as the th sub-key writes it
 	member       string // "ot=th:" + th, a tracestate of its own
