@@ -19,9 +19,9 @@ import (
 // request carried one, else the low 56 bits of its trace id, is at least a
 // threshold, the rejected share of 2^56; a span it keeps says that threshold
 // in its tracestate (ot=th:...), so that what comes after can weigh it. The
-// threshold has 4 significant hex digits, as the SDKs and the collector's
-// probabilistic_sampler write it by default (more near 0 and 1): the same
-// ratio then draws the same line here as there. The decision is the trace's,
+// threshold has 4 significant hex digits, as OpenTelemetry Go's sampler and
+// the collector's probabilistic_sampler write it by default (more near 0 and
+// 1): the same ratio then draws the same line here as there. The decision is the trace's,
 // so the two ends of a request captured on one host, which share a trace,
 // are kept or left out together, and so are the spans of one trace that
 // other consistent samplers keep at the same or a lower ratio.
