@@ -34,15 +34,17 @@ func collectorConfig(level string, ratio float64, sinkSocket, pprofEndpoint stri
 		"processors": []string{"batch"},
 		"exporters":  []string{"otlp_grpc"},
 	}
+	receiver := map[string]any{
+		"direction":        "all",
+		"ignore_loopback":  false,
+		"metrics_interval": "1s",
+		"capture":          map[string]any{"level": level},
+	}
+	if ratio != 0 {
+		receiver["sampling"] = map[string]any{"ratio": ratio}
+	}
 	cfg := map[string]any{
-		"receivers": map[string]any{
-			"ebpftap": map[string]any{
-				"direction":        "all",
-				"ignore_loopback":  false,
-				"metrics_interval": "1s",
-				"capture":          map[string]any{"level": level},
-			},
-		},
+		"receivers":  map[string]any{"ebpftap": receiver},
 		"processors": map[string]any{"batch": nil},
 		"exporters": map[string]any{
 			"otlp_grpc": map[string]any{
@@ -55,10 +57,6 @@ func collectorConfig(level string, ratio float64, sinkSocket, pprofEndpoint stri
 			"telemetry": map[string]any{"metrics": map[string]any{"level": "none"}},
 			"pipelines": map[string]any{"traces": pipeline, "logs": pipeline, "metrics": pipeline},
 		},
-	}
-	if ratio != 0 {
-		receiver := cfg["receivers"].(map[string]any)["ebpftap"].(map[string]any)
-		receiver["sampling"] = map[string]any{"ratio": ratio}
 	}
 	if pprofEndpoint != "" {
 		cfg["extensions"] = map[string]any{"pprof": map[string]any{"endpoint": pprofEndpoint}}

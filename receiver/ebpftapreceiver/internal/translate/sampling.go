@@ -123,9 +123,8 @@ func (s sampler) keep(sc *spanContext, failed bool) bool {
 // member, exactly 14 lowercase hex digits, else its id's low 56 bits.
 func (s sampler) randomness(sc *spanContext) uint64 {
 	if rv, ok := otSubKey(otValue(sc.traceState), "rv"); ok && len(rv) == 14 && isLowerHex(rv) {
-		if r, err := strconv.ParseUint(rv, 16, 64); err == nil {
-			return r
-		}
+		r, _ := strconv.ParseUint(rv, 16, 64) // 56 bits of hex: cannot fail
+		return r
 	}
 	return binary.BigEndian.Uint64(sc.traceID[8:]) & (1<<randomnessBits - 1)
 }
@@ -186,11 +185,9 @@ func otSubKey(ot, key string) (string, bool) {
 func withThreshold(tracestate, th string) string {
 	ot := otValue(tracestate)
 	value := "th:" + th
-	seen := map[string]bool{"th": true}
 	for sub := range strings.SplitSeq(ot, ";") {
 		k, _, _ := strings.Cut(sub, ":")
-		if sub != "" && !seen[k] {
-			seen[k] = true
+		if _, dup := otSubKey(value, k); sub != "" && !dup {
 			value += ";" + sub
 		}
 	}
