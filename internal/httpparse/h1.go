@@ -153,7 +153,11 @@ func parseResponseHead(block string, resp *Response, partial bool) (framing, err
 // wire, so fields cost no allocation of their own.
 func parseFields(block string, m *Message, partial bool) (framing, error) {
 	f := framing{contentLength: -1}
-	m.Header = make([]HeaderField, 0, strings.Count(block, "\n"))
+	if n := strings.Count(block, "\n"); cap(m.Header) >= n {
+		m.Header = m.Header[:0] // a released slot's
+	} else {
+		m.Header = make([]HeaderField, 0, n)
+	}
 	for {
 		line, rest, ok := nextLine(block)
 		if !ok {

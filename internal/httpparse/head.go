@@ -116,8 +116,7 @@ func (c *Conn) head(r *reader, ts time.Time, block []byte) {
 // requestHead parses a request's header block and starts reading its body.
 // A partial block (see finish) only records the request.
 func (c *Conn) requestHead(r *reader, ts time.Time, block []byte, partial bool) {
-	s := new(slot)
-	s.txn.Request = &s.req
+	s := newSlot()
 	f, err := parseRequestHead(string(block), &s.req, partial)
 	if err != nil {
 		c.fail(ToServer, KindMalformed, err)

@@ -120,6 +120,7 @@ func TestRecorded(t *testing.T) {
 			if want := readGolden(t, rc.name); want != got {
 				t.Errorf("differs from %s: %s", goldenPath(rc.name), diffLines(want, got))
 			}
+			checkRelease(t, recordedConfig, rc.log, res)
 		})
 	}
 }

@@ -131,4 +131,6 @@ type Transaction struct {
 	// CANCEL or 0x7 REFUSED_STREAM. NO_ERROR (0) is what a server sends
 	// when it answered before reading the whole request.
 	ResetCode uint32
+
+	slot *slot // the HTTP/1.x slot that holds it, for Release
 }

@@ -26,7 +26,8 @@ import (
 // bench (make bench, cmd/ebpftapbench) measures the same path under real traffic.
 // summary-logs-only is a receiver in no traces pipeline (an archive of log
 // records, as to S3): it builds no spans. summary-sampled-0.1 keeps the spans
-// and log records of one request in ten (sampling.ratio), and counts all.
+// and log records of one request in ten (sampling.ratio), and counts all;
+// metrics-only (sampling.ratio 0) keeps none: the cost of the metrics alone.
 func BenchmarkPipeline(b *testing.B) {
 	for _, bc := range []struct {
 		name     string
@@ -39,6 +40,7 @@ func BenchmarkPipeline(b *testing.B) {
 		{"full", LevelFull, false, 1},
 		{"summary-logs-only", LevelSummary, true, 1},
 		{"summary-sampled-0.1", LevelSummary, false, 0.1},
+		{"metrics-only", LevelSummary, false, 0},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			cfg := createDefaultConfig().(*Config)

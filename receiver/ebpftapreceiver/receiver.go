@@ -266,6 +266,7 @@ func (r *ebpftapReceiver) consume(ctx context.Context, ds []described) {
 	b := translate.NewBatch()
 	for i := range ds {
 		r.translator.Append(b, ds[i].x, ds[i].view())
+		ds[i].x.Tx.Release() // pdata copied what it keeps
 	}
 	if traces := b.Traces(); r.traces != nil && traces.SpanCount() > 0 {
 		n := traces.SpanCount() // before ConsumeTraces: the pipeline may take the data
@@ -368,10 +369,12 @@ func (r *ebpftapReceiver) Exchange(x tap.Exchange) {
 	defer r.mu.Unlock()
 	r.aggregate.RecordTransaction(x.Conn, d.view())
 	if !d.v.Sampled() {
-		return // counted; no span or log record is built of it
+		x.Tx.Release() // counted; no span or log record is built of it
+		return
 	}
 	if len(r.pending) >= maxPending || r.held+n > maxPendingBytes {
 		r.aggregate.RecordDrops(metadata.AttributeEbpftapDropReasonPipelineBusy, 1)
+		x.Tx.Release()
 		return
 	}
 	r.pending = append(r.pending, d)

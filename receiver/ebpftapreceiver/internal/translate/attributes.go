@@ -274,11 +274,11 @@ func (t *Translator) transactionAttributes(attrs attributeList, c *tap.Conn, tx 
 	}
 	if v.server {
 		attrs.str(string(semconv.URLSchemeKey), v.scheme)
-		if v.path != "" { // CONNECT names no path
-			attrs.str(string(semconv.URLPathKey), v.path)
+		if v.target.path != "" { // CONNECT names no path
+			attrs.str(string(semconv.URLPathKey), v.target.path)
 		}
-		if v.hasQuery {
-			attrs.str(string(semconv.URLQueryKey), v.query)
+		if v.target.hasQuery {
+			attrs.str(string(semconv.URLQueryKey), v.target.query)
 		}
 		if v.peerAddress != "" {
 			attrs.str(string(semconv.ClientAddressKey), v.peerAddress)

@@ -49,14 +49,15 @@ func record(m *Aggregator, c *tap.Conn, tx *httpparse.Transaction) {
 	m.RecordTransaction(c, describeView(c, tx))
 }
 
-// describeView is tx's view at level summary with the tests' redaction, nil
-// when it has none.
+// describeView is tx's view at level summary with the tests' redaction, as
+// a sampled transaction's, nil when it has none.
 func describeView(c *tap.Conn, tx *httpparse.Transaction) *View {
 	v := new(View)
 	s := newDescribeSettings(translateSettings(LevelSummary).Redact, LevelSummary)
 	if !describe(c, tx, &s, v) {
 		return nil
 	}
+	describeSpan(&s, v)
 	return v
 }
 

@@ -848,8 +848,12 @@ func TestTranslateURLs(t *testing.T) {
 			assert.Equal(t, tt.wantURL, v.url)
 			assert.Equal(t, tt.wantAddr, v.serverAddress)
 			assert.Equal(t, tt.wantPort, v.serverPort)
-			assert.Equal(t, tt.wantPath, v.path)
-			assert.Equal(t, tt.wantQury, v.query)
+			if v.server { // url.path and url.query are a server span's
+				assert.Equal(t, tt.wantPath, v.target.path)
+				assert.Equal(t, tt.wantQury, v.target.query)
+			} else {
+				assert.Empty(t, tt.wantPath+tt.wantQury, "a client case wants no url.path or url.query")
+			}
 		})
 	}
 }

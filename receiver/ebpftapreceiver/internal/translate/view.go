@@ -38,17 +38,19 @@ type View struct {
 
 	scheme        string
 	serverAddress string
-	serverPort    int    // 0 when unknown
-	url           string // empty on server spans at level none, where nothing exports it
-	path          string // server side: url.path
-	query         string // server side: url.query, redacted
-	hasQuery      bool
+	serverPort    int // 0 when unknown
+	// authority and target are the request's, for url.full; the server's
+	// url.path and url.query are the target's, its query redacted once
+	// describeSpan ran.
+	authority string
+	target    target
+	url       string // empty on server spans at level none, where nothing exports it
 
 	peer netip.AddrPort // unmapped
 	// peerAddress is peer's address as text, empty when unknown, as the tap
 	// made it once for the connection (tap.Conn.RemoteAddr).
 	peerAddress string
-	userAgent   string
+	userAgent   string // as sent until describeSpan redacts it
 	hasUA       bool
 
 	status    int // 0 without a response
@@ -104,6 +106,9 @@ func (t *Translator) Describe(x tap.Exchange, v *View) bool {
 	}
 	v.place = t.spanContext(x, v)
 	v.sampled = t.sampler.keep(&v.place, v.failed())
+	if v.sampled {
+		describeSpan(&t.describing, v)
+	}
 	return true
 }
 
@@ -133,7 +138,6 @@ func newDescribeSettings(policy *redact.Policy, level Level) describeSettings {
 }
 
 func describe(c *tap.Conn, tx *httpparse.Transaction, s *describeSettings, v *View) bool {
-	policy, level := s.policy, s.level
 	if tx == nil || tx.Request == nil {
 		*v = View{}
 		return false
@@ -175,14 +179,7 @@ func describe(c *tap.Conn, tx *httpparse.Transaction, s *describeSettings, v *Vi
 
 	fields := readRequestFields(&req.Message)
 	v.place, _ = requestContext(&fields, &req.Message)
-	if ua, ok := fields.get(fieldUserAgent); ok {
-		v.hasUA = true
-		if s.redactUserAgent {
-			v.userAgent = redact.Redacted
-		} else {
-			v.userAgent = validUTF8(ua)
-		}
-	}
+	v.userAgent, v.hasUA = fields.get(fieldUserAgent)
 
 	// RFC 9112 section 3.2.2: with an absolute-form target the Host header
 	// is ignored, and semantic conventions follow the target.
@@ -190,7 +187,6 @@ func describe(c *tap.Conn, tx *httpparse.Transaction, s *describeSettings, v *Vi
 	// address authority of every request eagerly cost 2 allocations per
 	// request (BenchmarkPipeline).
 	tgt := parseTarget(req.Method, validUTF8(req.Target))
-	tgt.query = policy.Query(tgt.query)
 	v.scheme = firstNonEmpty(tgt.scheme, requestScheme(req), connScheme(c))
 	authority := firstNonEmpty(tgt.authority, host(req, &fields))
 	if authority == "" {
@@ -208,8 +204,6 @@ func describe(c *tap.Conn, tx *httpparse.Transaction, s *describeSettings, v *Vi
 		if authority == "" {
 			authority = addrAuthority(unmap(c.Local), v.scheme)
 		}
-		v.path = tgt.path
-		v.query, v.hasQuery = tgt.query, tgt.hasQuery
 	} else if authority == "" {
 		authority = addrAuthority(v.peer, v.scheme)
 	}
@@ -219,12 +213,7 @@ func describe(c *tap.Conn, tx *httpparse.Transaction, s *describeSettings, v *Vi
 		port = defaultPort(v.scheme)
 	}
 	v.serverPort = port
-	if !v.server || level >= LevelSummary {
-		// Server spans have no url.full; only the log record's line shows
-		// their URL. Not building it saved an allocation per request at
-		// level none (BenchmarkPipeline).
-		v.url = buildURL(v.scheme, authority, tgt)
-	}
+	v.authority, v.target = authority, tgt
 
 	switch {
 	case tx.Response == nil:
@@ -247,6 +236,27 @@ func describe(c *tap.Conn, tx *httpparse.Transaction, s *describeSettings, v *Vi
 		}
 	}
 	return true
+}
+
+// describeSpan adds to v what only the span and the log record show: the
+// URL, the redacted query and the user agent. Describe leaves it out for
+// what sampling leaves out: it was 6% of the receiver's CPU a request at
+// sampling 0.1 (BenchmarkPipeline, pprof), for nothing the metrics use.
+func describeSpan(s *describeSettings, v *View) {
+	if v.hasUA {
+		if s.redactUserAgent {
+			v.userAgent = redact.Redacted
+		} else {
+			v.userAgent = validUTF8(v.userAgent)
+		}
+	}
+	v.target.query = s.policy.Query(v.target.query)
+	if !v.server || s.level >= LevelSummary {
+		// Server spans have no url.full; only the log record's line shows
+		// their URL. Not building it saved an allocation per request at
+		// level none (BenchmarkPipeline).
+		v.url = buildURL(v.scheme, v.authority, v.target)
+	}
 }
 
 // connScheme is the URL scheme of the connection's plaintext: https when it
