@@ -57,7 +57,7 @@ func benchmarkExchange(b *testing.B, request, response [][]byte) {
 
 func benchmarkOrdered(b *testing.B, request, response [][]byte, responseFirst bool) {
 	var n int
-	c := NewConn(Config{}, func(*Transaction) { n++ })
+	c := NewConn(Config{}, func(tx *Transaction) { n++; tx.Release() }) // as the receiver does
 	ts := time.Unix(1, 0)
 	b.SetBytes(int64(len(benchRequest) + len(benchResponse)))
 	b.ReportAllocs()
@@ -119,7 +119,7 @@ func BenchmarkH2Streams(b *testing.B) {
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
 	for b.Loop() {
-		c := NewConn(Config{MaxBodyBytes: 256}, func(*Transaction) { n++ })
+		c := NewConn(Config{MaxBodyBytes: 256}, func(tx *Transaction) { n++; tx.Release() })
 		for i, p := range pieces {
 			c.Write(p.s, ts, data[i], 0)
 		}

@@ -85,7 +85,7 @@ const (
 
 // slot is one HTTP/1.x transaction on its way out. Its request, response
 // and the Transaction pointing at them share one allocation, which
-// Transaction.Release gives back to slots for the next request.
+// Transaction.Release gives back for the next request.
 type slot struct {
 	txn      Transaction
 	req      Request
@@ -99,31 +99,36 @@ type slot struct {
 	h2cNoted     bool // checked, once complete, for an h2c upgrade (h2c.go)
 }
 
-// slots holds the slots of released transactions. A slot and its two
-// header slices were half of the bytes the receiver allocated per request
-// when sampling left the request out (BenchmarkPipeline, sampling 0.1).
+// owner is the memory a Transaction lives in: an HTTP/1.x slot or an
+// HTTP/2 stream, pooled for the next transaction once released.
+type owner interface{ release() }
+
+// Release gives a transaction's memory back for the parsing of later ones:
+// t, its Request and its Response must not be used after it. Strings and
+// bodies they hold stay valid: they are not reused. Calling it is
+// optional (what is not released is garbage collected), and a second call
+// does nothing. The slot or stream and its header slices were half of the
+// bytes the receiver allocated per request when sampling left the request
+// out (BenchmarkPipeline, sampling 0.1).
+func (t *Transaction) Release() {
+	if t != nil && t.owner != nil {
+		t.owner.release()
+	}
+}
+
+// slots holds the slots of released transactions.
 var slots = sync.Pool{New: func() any { return new(slot) }}
 
 // newSlot takes a slot with no transaction in it, keeping the capacity of
 // a released one's header slices.
 func newSlot() *slot {
 	s := slots.Get().(*slot)
-	s.txn.slot = s
+	s.txn.owner = s
 	s.txn.Request = &s.req
 	return s
 }
 
-// Release gives an HTTP/1.x transaction's memory back for the parsing of
-// later ones; t, its Request and its Response must not be used after it.
-// Strings and bodies they hold stay valid: they are not reused. Calling it
-// is optional: what is not released is garbage collected. It does nothing
-// for an HTTP/2 transaction, whose memory is its stream's, nor on a second
-// call.
-func (t *Transaction) Release() {
-	if t == nil || t.slot == nil {
-		return
-	}
-	s := t.slot
+func (s *slot) release() {
 	reqHeader, respHeader := s.req.Header, s.resp.Header
 	clear(reqHeader) // so that they keep no head alive
 	clear(respHeader)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"sync"
 	"time"
 )
 
@@ -113,11 +114,21 @@ func (h *h2Conn) newStream(id uint32) *h2Stream {
 		h.orderDependent = true
 		return nil
 	}
-	st := &h2Stream{id: id}
+	st := h2Streams.Get().(*h2Stream)
+	st.id = id
 	st.txn.StreamID = id
 	st.txn.Request = &st.req
+	st.txn.owner = st
 	h.streams[id] = st
 	return st
+}
+
+// h2Streams holds the streams of released transactions.
+var h2Streams = sync.Pool{New: func() any { return new(h2Stream) }}
+
+func (st *h2Stream) release() {
+	*st = h2Stream{} // clears the fields too, so that they keep no string alive
+	h2Streams.Put(st)
 }
 
 // evictGapped makes room by emitting, as it is, the oldest stream a capture

@@ -132,5 +132,5 @@ type Transaction struct {
 	// when it answered before reading the whole request.
 	ResetCode uint32
 
-	slot *slot // the HTTP/1.x slot that holds it, for Release
+	owner owner // the slot or HTTP/2 stream that holds it, for Release
 }
