@@ -73,7 +73,7 @@ type ebpftapReceiver struct {
 	// to become the next pending slice. Reusing it instead of making a new
 	// one per flush saved about 1.5 KB of allocation per request once
 	// described holds its view (BenchmarkPipeline). It keeps the capacity
-	// of the largest backlog: at most maxPending × 432 B, 6.8 MiB.
+	// of the largest backlog: at most maxPending × 480 B, 7.5 MiB.
 	spare []described
 
 	// mu guards everything below. Lock order: mu, then the tap's lock.
