@@ -14,7 +14,9 @@ import (
 // engine reported it. Every *Conn it is given is immutable and may be kept.
 type Sink interface {
 	ConnOpened(c *Conn)
-	// Exchange hands over a finished transaction; it belongs to the Sink.
+	// Exchange hands over a finished transaction; it belongs to the Sink,
+	// which releases it (httpparse.Transaction.Release) once done with it
+	// so that the parsers reuse its memory, from any goroutine.
 	Exchange(x Exchange)
 	// ConnClosed reports the end of a connection and the wire bytes it
 	// carried since the last IO call for it.
