@@ -104,12 +104,13 @@ type slot struct {
 type owner interface{ release() }
 
 // Release gives a transaction's memory back for the parsing of later ones:
-// t, its Request and its Response must not be used after it. Strings and
-// bodies they hold stay valid: they are not reused. Calling it is
-// optional (what is not released is garbage collected), and a second call
-// does nothing. The slot or stream and its header slices were half of the
-// bytes the receiver allocated per request when sampling left the request
-// out (BenchmarkPipeline, sampling 0.1).
+// t, its Request and its Response must not be used after it, Release
+// included, since the memory may already hold another transaction.
+// Strings and bodies they hold stay valid: they are not reused. Calling it
+// is optional: what is not released is garbage collected. The slot or
+// stream and its header slices were half of the bytes the receiver
+// allocated per request when sampling left the request out
+// (BenchmarkPipeline, sampling 0.1).
 func (t *Transaction) Release() {
 	if t != nil && t.owner != nil {
 		t.owner.release()
