@@ -173,9 +173,10 @@ func (c *Conn) noteUpgradeRequest() {
 }
 
 // h2cAccepted reports whether s is an h2c upgrade request answered by a
-// 101 that switches to h2c.
+// 101 that switches to h2c. A 101 the end of the connection or a capture
+// gap cut switches to nothing: handed over, its request was never emitted.
 func h2cAccepted(s *slot) bool {
-	if !s.hasResp || s.resp.StatusCode != 101 {
+	if !s.hasResp || s.resp.StatusCode != 101 || s.resp.Incomplete {
 		return false
 	}
 	req, _ := s.req.Get("Upgrade")

@@ -39,6 +39,21 @@ func TestH2Upgrade(t *testing.T) {
 	}
 }
 
+// TestH2UpgradeCut: a 101 accepting an h2c upgrade whose header block the
+// end of the connection cut switches to nothing; its request goes out with
+// the partial 101, not handed to an HTTP/2 that never comes.
+func TestH2UpgradeCut(t *testing.T) {
+	checkCase(t, connCase{
+		pieces: []piece{
+			req("GET /up HTTP/1.1\r\nUpgrade: h2c\r\n\r\n"),
+			resp("HTTP/1.1 101 Switching Protocols\r\nUpgrade: h2c\r\n"),
+		},
+		want: result{Protocol: "http1", Transactions: []txnView{
+			tx(rq("GET", "/up", "Upgrade: h2c"), rs(101, "Switching Protocols", "Upgrade: h2c").incomplete()),
+		}},
+	})
+}
+
 // TestH2UpgradeDeclined: a server that answers an h2c upgrade request in
 // HTTP/1.1 keeps the connection HTTP/1.1, and a request starting like the
 // preface (PUT, POST) is not mistaken for it.
