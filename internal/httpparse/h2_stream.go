@@ -45,7 +45,8 @@ type h2Msg struct {
 }
 
 // h2Stream is one stream: its transaction, request and response share one
-// allocation. msgs[0] tracks the request, msgs[1] the response.
+// allocation, which Transaction.Release gives back for a later stream.
+// msgs[0] tracks the request, msgs[1] the response.
 type h2Stream struct {
 	id     uint32
 	txn    Transaction
