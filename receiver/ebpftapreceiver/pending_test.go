@@ -187,17 +187,9 @@ func TestSamplingCountsEveryTransaction(t *testing.T) {
 	}
 	var counted uint64
 	for _, md := range metrics.AllMetrics() {
-		for _, rm := range md.ResourceMetrics().All() {
-			for _, sm := range rm.ScopeMetrics().All() {
-				for _, m := range sm.Metrics().All() {
-					if m.Name() == "http.client.request.duration" {
-						for _, dp := range m.Histogram().DataPoints().All() {
-							counted += dp.Count()
-						}
-					}
-				}
-			}
-		}
+		eachHistogramPoint(md, "http.client.request.duration", func(_ pcommon.Resource, dp pmetric.HistogramDataPoint) {
+			counted += dp.Count()
+		})
 	}
 	if counted != exchanges {
 		t.Errorf("http.client.request.duration counted %d requests, want %d", counted, exchanges)
