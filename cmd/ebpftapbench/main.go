@@ -245,12 +245,16 @@ func renderReport(samples []sample, scs []scenario, ms []mode, o options, took t
 	if interrupted {
 		b.WriteString("\n**Interrupted**: only the rounds that finished are in the table.\n")
 	}
-	b.WriteString("\n" + renderTable(buildRows(samples, scs, ms)))
+	rows := buildRows(samples, scs, ms)
+	b.WriteString("\n" + renderTable(rows))
 	b.WriteString("\nScenarios (server and load tool, both traced):\n")
 	for _, sc := range scs {
 		fmt.Fprintf(&b, "- %s: %s\n", sc.name, sc.description)
 	}
 	b.WriteString(readingNotes)
+	if budget := renderBudget(rows); budget != "" {
+		b.WriteString("\nThe CPU a request takes beyond the floor's, in µs a request (medians):\n\n" + budget + budgetNotes)
+	}
 	if hits := renderFloorHits(samples, scs); hits != "" {
 		b.WriteString("\nFloor uprobe hits per request, by library:\n" + hits)
 	}
@@ -279,6 +283,12 @@ Reading it:
 - hits and BPF ns: BPF programs' run counts and run time from bpf_stats (ebpftap's programs, or the floor's empty one), on the whole host during the load, other processes' syscalls included; bpf_stats itself adds two clock reads per run. The floor's uprobe hits come from tracefs's uprobe_profile.
 - collector: the otelcol-ebpftap process (receiver, batch, OTLP gRPC export over a unix socket to the bench), CPU from the load's start until its spans arrived; peak RSS is its VmHWM.
 - complete: SERVER spans of the server's processes and CLIENT spans of the load tool, over the requests the tool completed; a request in flight when the tool stopped may add a span beyond 1. The sampled mode keeps the spans of about a tenth of the requests (sampling.ratio 0.1, decided by trace id, both ends alike): its completeness is about 0.1, and its metrics still count every request. drops: the ebpftap.capture.dropped counts that grew during the load, summed over the rounds.
+`
+
+const budgetNotes = `
+- host busy: the share of all CPUs' time that was busy during the load (/proc/stat); host CPU: that busy time per request, every process's and the kernel's.
+- added to the floor's: the mode's host CPU a request less the floor's. traced processes: the server's and the load tool's CPU beyond the floor's, the BPF programs' time beyond the floor's empty ones (of which BPF) included; collector: the otelcol-ebpftap process; rest: the kernel's work outside these processes and the bench's own (its sink receiving the exports).
+- While the host is busy near 100%, throughput is the CPUs' time over the CPU a request takes: a mode keeps 0.9 × the floor's throughput only if it adds at most a ninth of the floor's host CPU a request (the last column).
 `
 
 // writeReport writes the report and, beside it, the rounds' raw figures.

@@ -85,6 +85,42 @@ func groupCPU(pgid int) (time.Duration, []int, error) {
 	return total, pids, nil
 }
 
+// hostCPU is what /proc/stat's first line says of all CPUs together.
+type hostCPU struct {
+	busy  time.Duration // user, nice, system, irq and softirq
+	total time.Duration // busy, idle, iowait and steal: the CPUs' time
+}
+
+// parseHostCPU reads the "cpu" line of /proc/stat, in clock ticks. Guest
+// time is already inside user and nice; steal is time the hypervisor gave
+// elsewhere, not this host's work.
+func parseHostCPU(stat []byte) (hostCPU, error) {
+	line, _, _ := bytes.Cut(stat, []byte("\n"))
+	f := strings.Fields(string(line))
+	if len(f) < 9 || f[0] != "cpu" {
+		return hostCPU{}, fmt.Errorf("/proc/stat begins %q, want the cpu line with at least 8 times", line)
+	}
+	var t [8]int64 // user nice system idle iowait irq softirq steal
+	for i := range t {
+		n, err := strconv.ParseInt(f[1+i], 10, 64)
+		if err != nil {
+			return hostCPU{}, fmt.Errorf("/proc/stat's cpu line: %w", err)
+		}
+		t[i] = n
+	}
+	tick := time.Second / userHZ
+	busy := t[0] + t[1] + t[2] + t[5] + t[6]
+	return hostCPU{busy: time.Duration(busy) * tick, total: time.Duration(busy+t[3]+t[4]+t[7]) * tick}, nil
+}
+
+func readHostCPU() (hostCPU, error) {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return hostCPU{}, err
+	}
+	return parseHostCPU(b)
+}
+
 // peakRSS is the process's resident set high-water mark (VmHWM), in bytes.
 func peakRSS(pid int) (uint64, error) {
 	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))

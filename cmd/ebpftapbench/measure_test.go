@@ -35,6 +35,24 @@ func TestReadProcStatOfSelf(t *testing.T) {
 	assert.Greater(t, rss, uint64(1<<20), "a Go test binary peaks above 1 MiB")
 }
 
+func TestParseHostCPU(t *testing.T) {
+	// user 100, nice 20, system 30, idle 500, iowait 7, irq 2, softirq 8,
+	// steal 3, guest 40 (inside user), guest_nice 0: busy 160 ticks, all 670.
+	stat := []byte("cpu  100 20 30 500 7 2 8 3 40 0\ncpu0 50 10 15 250 3 1 4 1 20 0\nintr 1\n")
+	h, err := parseHostCPU(stat)
+	require.NoError(t, err)
+	assert.Equal(t, hostCPU{busy: 1600 * time.Millisecond, total: 6700 * time.Millisecond}, h)
+
+	_, err = parseHostCPU([]byte("cpu0 1 2 3 4 5 6 7 8\n"))
+	assert.ErrorContains(t, err, "want the cpu line")
+	_, err = parseHostCPU([]byte("cpu 1 2 3 x 5 6 7 8\n"))
+	assert.ErrorContains(t, err, "cpu line")
+
+	now, err := readHostCPU()
+	require.NoError(t, err)
+	assert.Greater(t, now.total, now.busy, "this host has been idle at some point since boot")
+}
+
 func TestFdinfoProgID(t *testing.T) {
 	prog := []byte("pos:\t0\nflags:\t02000002\nmnt_id:\t15\nino:\t2072\nprog_type:\t2\nprog_jited:\t1\nprog_tag:\t0a1b2c3d4e5f6a7b\nmemlock:\t4096\nprog_id:\t123\nrun_time_ns:\t0\nrun_cnt:\t0\n")
 	id, ok := fdinfoProgID(prog)

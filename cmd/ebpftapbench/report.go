@@ -21,6 +21,8 @@ type row struct {
 	rpsRatio           float64 // to the scenario's baseline; NaN without one
 	p50Ratio, p99Ratio float64
 	tracedCPUPerReq    float64 // µs
+	hostCPUPerReq      float64 // µs of all CPUs' busy time; NaN where not measured
+	hostBusy           float64 // share of all CPUs' time that was busy
 	uprobeHitsPerReq   float64
 	tpHitsPerReq       float64 // NaN where not counted (baseline, a tracefs floor)
 	bpfNsPerReq        float64 // NaN without a BPF program
@@ -114,6 +116,11 @@ func buildRow(samples []sample, sc scenario, m mode) (r row, ran bool) {
 	r.p50 = medianOf(ok, func(s sample) float64 { return float64(s.P50) })
 	r.p99 = medianOf(ok, func(s sample) float64 { return float64(s.P99) })
 	r.tracedCPUPerReq = medianOf(ok, func(s sample) float64 { return perRequest(s, micros(s.TracedCPU)) })
+	r.hostCPUPerReq, r.hostBusy = math.NaN(), math.NaN()
+	if len(ok) > 0 && !slices.ContainsFunc(ok, func(s sample) bool { return s.HostCPUTime == 0 }) {
+		r.hostCPUPerReq = medianOf(ok, func(s sample) float64 { return perRequest(s, micros(s.HostBusy)) })
+		r.hostBusy = medianOf(ok, func(s sample) float64 { return float64(s.HostBusy) / float64(s.HostCPUTime) })
+	}
 	r.uprobeHitsPerReq = medianOf(ok, func(s sample) float64 { return perRequest(s, float64(s.UprobeHits)) })
 	r.tpHitsPerReq, r.bpfNsPerReq, r.collectorCPUPerReq = math.NaN(), math.NaN(), math.NaN()
 	r.collectorPeakMiB, r.serverComplete, r.clientComplete = math.NaN(), math.NaN(), math.NaN()
@@ -218,6 +225,60 @@ func thousands(v float64) string {
 func oneLine(s string) string {
 	s, _, _ = strings.Cut(s, "\n")
 	return strings.ReplaceAll(s, "|", "/")
+}
+
+// floorShare is goal 4's bar: ebpftap's throughput at least this share of
+// the floor's, measured in the same run.
+const floorShare = 0.9
+
+var budgetHeader = []string{
+	"scenario", "mode", "host busy", "host CPU µs/req", "added to the floor's", "traced processes",
+	"of which BPF", "collector", "rest", "× floor", "0.9 × floor allows",
+}
+
+// renderBudget writes, per scenario, where the CPU a request takes goes
+// beyond the floor's, beside what the floorShare of the floor's throughput
+// allows. While the CPUs are saturated, throughput is their time over the
+// time a request takes, so a mode keeps floorShare of the floor's
+// throughput only if what it adds is at most (1/floorShare - 1) of the
+// floor's host CPU a request.
+func renderBudget(rows []row) string {
+	var b strings.Builder
+	for i, floor := range rows {
+		if floor.mode != "floor" || floor.rounds == 0 || math.IsNaN(floor.hostCPUPerReq) {
+			continue
+		}
+		if b.Len() == 0 {
+			b.WriteString("| " + strings.Join(budgetHeader, " | ") + " |\n")
+			b.WriteString("|" + strings.Repeat("---|", len(budgetHeader)) + "\n")
+		}
+		allowed := floor.hostCPUPerReq * (1/floorShare - 1)
+		cells := []string{floor.scenario, floor.mode, percent(floor.hostBusy), fixed(floor.hostCPUPerReq, 1),
+			"–", "–", "–", "–", "–", "1.00", fixed(allowed, 1)}
+		b.WriteString("| " + strings.Join(cells, " | ") + " |\n")
+		for _, r := range rows[i+1:] {
+			if r.scenario != floor.scenario {
+				break
+			}
+			if r.rounds == 0 || math.IsNaN(r.collectorCPUPerReq) || math.IsNaN(r.hostCPUPerReq) {
+				continue
+			}
+			added := r.hostCPUPerReq - floor.hostCPUPerReq
+			traced := r.tracedCPUPerReq - floor.tracedCPUPerReq
+			cells := []string{r.scenario, r.mode, percent(r.hostBusy), fixed(r.hostCPUPerReq, 1), fixed(added, 1),
+				fixed(traced, 1), fixed((r.bpfNsPerReq-floor.bpfNsPerReq)/1000, 1), fixed(r.collectorCPUPerReq, 1),
+				fixed(added-traced-r.collectorCPUPerReq, 1), fixed(r.rps/floor.rps, 2), fixed(allowed, 1)}
+			b.WriteString("| " + strings.Join(cells, " | ") + " |\n")
+		}
+	}
+	return b.String()
+}
+
+func percent(share float64) string {
+	if math.IsNaN(share) {
+		return "–"
+	}
+	return strconv.FormatFloat(100*share, 'f', 0, 64) + "%"
 }
 
 // renderPrograms writes, per scenario, ebpftap's BPF programs at one mode:

@@ -36,12 +36,14 @@ func benchSamples() []sample {
 		{Scenario: "go-https", Mode: "baseline", Round: 1, Requests: 10000, RPS: 2000, P50: 1 * ms, P99: 4 * ms, TracedCPU: 1000 * ms},
 		{Scenario: "go-https", Mode: "baseline", Round: 2, Requests: 10000, RPS: 2200, P50: 3 * ms, P99: 8 * ms, TracedCPU: 1200 * ms},
 		{Scenario: "go-https", Mode: "floor", Round: 1, Requests: 5000, RPS: 1000, P50: 4 * ms, P99: 12 * ms, TracedCPU: 1000 * ms,
-			UprobeHits: 40000, UprobeHitsByLib: map[string]uint64{"go": 40000}, TracepointHits: 50000, TracepointHitsCounted: true, BPFRuntime: 5 * ms},
+			UprobeHits: 40000, UprobeHitsByLib: map[string]uint64{"go": 40000}, TracepointHits: 50000, TracepointHitsCounted: true, BPFRuntime: 5 * ms,
+			HostBusy: 1500 * ms, HostCPUTime: 2000 * ms},
 		{Scenario: "go-https", Mode: "floor", Round: 2, Requests: 5000, RPS: 1100, P50: 4 * ms, P99: 12 * ms, TracedCPU: 1000 * ms,
-			UprobeHits: 40000, UprobeHitsByLib: map[string]uint64{"go": 40000}, TracepointHits: 60000, TracepointHitsCounted: true, BPFRuntime: 5 * ms},
+			UprobeHits: 40000, UprobeHitsByLib: map[string]uint64{"go": 40000}, TracepointHits: 60000, TracepointHitsCounted: true, BPFRuntime: 5 * ms,
+			HostBusy: 1700 * ms, HostCPUTime: 2000 * ms},
 		{Scenario: "go-https", Mode: "ebpftap summary", Round: 1, Requests: 4000, RPS: 800, P50: 6 * ms, P99: 18 * ms, TracedCPU: 1000 * ms,
 			UprobeHits: 32000, TracepointHits: 40000, TracepointHitsCounted: true, BPFRuntime: 200 * ms, Collector: true, CollectorCPU: 400 * ms,
-			CollectorPeakRSS: 100 << 20, ServerSpans: 4000, ClientSpans: 3996, Drops: map[string]int64{"ring_buffer_full": 4},
+			HostBusy: 2000 * ms, HostCPUTime: 2000 * ms, CollectorPeakRSS: 100 << 20, ServerSpans: 4000, ClientSpans: 3996, Drops: map[string]int64{"ring_buffer_full": 4},
 			Programs: map[string]programRun{
 				"go_tls_enter": {Uprobe: true, Runs: 20000, Runtime: 60 * ms},
 				"exit_read":    {Runs: 18000, Runtime: 36 * ms},
@@ -61,6 +63,7 @@ func TestBuildRows(t *testing.T) {
 	assert.Equal(t, 1.0, base.rpsRatio)
 	assert.Equal(t, 1.0, base.p50Ratio)
 	assert.Equal(t, 110.0, base.tracedCPUPerReq) // median of 100 and 120 µs
+	assert.True(t, math.IsNaN(base.hostCPUPerReq), "the baseline's rounds measured no host CPU")
 	assert.True(t, math.IsNaN(base.collectorCPUPerReq))
 
 	assert.Equal(t, 1050.0, floor.rps)
@@ -71,6 +74,8 @@ func TestBuildRows(t *testing.T) {
 	assert.Equal(t, 11.0, floor.tpHitsPerReq) // median of 10 and 12
 	assert.Equal(t, 1000.0, floor.bpfNsPerReq)
 	assert.True(t, math.IsNaN(floor.collectorCPUPerReq))
+	assert.Equal(t, 320.0, floor.hostCPUPerReq) // median of 300 and 340 µs
+	assert.InDelta(t, 0.8, floor.hostBusy, 1e-9)
 
 	assert.Equal(t, 1, summary.rounds)
 	assert.Len(t, summary.errs, 1)
@@ -128,4 +133,22 @@ func TestRenderPrograms(t *testing.T) {
 
 func TestRenderFloorHits(t *testing.T) {
 	assert.Equal(t, "- go-https: go 8.00\n", renderFloorHits(benchSamples(), scenarios[:1]))
+}
+
+func TestRenderBudget(t *testing.T) {
+	ms := []mode{modes[0], modes[1], modes[3]}
+	lines := strings.Split(strings.TrimSpace(renderBudget(buildRows(benchSamples(), scenarios[:1], ms))), "\n")
+	require.Len(t, lines, 4, "the header, its rule, the floor and the one ebpftap mode")
+	assert.Equal(t, len(budgetHeader)+1, strings.Count(lines[0], "|"))
+	// The floor takes 320 µs of host CPU a request: 0.9 × its throughput
+	// allows 320 × (1/0.9 - 1) = 35.6 µs more.
+	assert.Equal(t, "| go-https | floor | 80% | 320.0 | – | – | – | – | – | 1.00 | 35.6 |", lines[2])
+	// 500 µs: 180 more than the floor's, of which the traced processes 250
+	// - 200, their BPF 50 - 1, the collector 100, and 30 elsewhere.
+	assert.Equal(t, "| go-https | ebpftap summary | 100% | 500.0 | 180.0 | 50.0 | 49.0 | 100.0 | 30.0 | 0.76 | 35.6 |", lines[3])
+
+	assert.Empty(t, renderBudget(buildRows(benchSamples(), scenarios[:1], []mode{modes[0], modes[3]})), "no floor, no budget")
+	noHost := benchSamples()
+	noHost[2].HostCPUTime, noHost[3].HostCPUTime = 0, 0 // a raw file from before host CPU was measured
+	assert.Empty(t, renderBudget(buildRows(noHost, scenarios[:1], ms)))
 }

@@ -28,6 +28,11 @@ type sample struct {
 	// TracedCPU is the server's and the load tool's CPU time during the
 	// load: the traced processes, who pay for every probe hit.
 	TracedCPU time.Duration `json:"traced_cpu_ns"`
+	// HostBusy is all CPUs' busy time during the load, HostCPUTime their
+	// time in all (busy or not): every process's and the kernel's work, the
+	// bench's own included.
+	HostBusy    time.Duration `json:"host_busy_ns"`
+	HostCPUTime time.Duration `json:"host_cpu_time_ns"`
 
 	// Probe hits during the load. The floor's uprobes are counted by
 	// tracefs, by library, and its tracepoints by its empty program's run
@@ -178,10 +183,19 @@ func (b *bench) runRound(ctx context.Context, sc scenario, m mode, round int) (s
 		path := filepath.Join(b.opts.pprof, fmt.Sprintf("%s-%s-%d.pprof", sc.name, m.key, round))
 		go func() { profiled <- profileCPU(ctx, b.opts.duration, path) }()
 	}
+	host0, err := readHostCPU()
+	if err != nil {
+		return s, err
+	}
 	res, load, err := b.runLoad(ctx, sc, target, b.opts.duration, dir, "load")
 	if err != nil {
 		return s, err
 	}
+	host1, err := readHostCPU()
+	if err != nil {
+		return s, err
+	}
+	s.HostBusy, s.HostCPUTime = host1.busy-host0.busy, host1.total-host0.total
 	if profiled != nil {
 		if err := <-profiled; err != nil {
 			return s, err

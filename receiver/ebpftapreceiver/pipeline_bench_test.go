@@ -69,7 +69,7 @@ func BenchmarkPipeline(b *testing.B) {
 				}
 			}
 			r.flushTransactions(ctx)
-			r.flushMetricsWith(ctx, capture.Stats{})
+			r.flushMetricsWith(ctx, capture.Stats{}, nil)
 			b.StopTimer()
 			switch want := 2 * float64(b.N) * bc.ratio; {
 			case bc.ratio == 1 && *items != 2*b.N:
@@ -125,52 +125,61 @@ func marshalingConsumers(spans, records *int) (consumer.Traces, consumer.Logs, c
 }
 
 // BenchmarkPdataFloor measures what any receiver that emits BenchmarkPipeline's
-// output at level summary pays in pdata alone: building the same two spans and
-// two log records a request (copied from the receiver's own output, so every
-// attribute value is allocated as Put* allocates it) and marshaling them to
-// OTLP/protobuf. What BenchmarkPipeline/summary takes beyond it is the
-// receiver's own work: parsing, describing, counting and choosing attributes.
+// output at levels none and summary pays in pdata alone: building the same
+// two spans (and at summary two log records) a request, copied from the
+// receiver's own output so every attribute value is allocated as Put*
+// allocates it, and marshaling them to OTLP/protobuf. What BenchmarkPipeline
+// takes beyond it is the receiver's own work: parsing, describing, counting
+// and choosing attributes.
 func BenchmarkPdataFloor(b *testing.B) {
-	cfg := createDefaultConfig().(*Config)
-	cfg.Direction = DirectionAll
-	cfg.Capture.Level = LevelSummary
-	r := newReceiver(cfg, receivertest.NewNopSettings(metadata.Type))
-	td, ld := ptrace.NewTraces(), plog.NewLogs()
-	r.traces, _ = consumer.NewTraces(func(_ context.Context, t ptrace.Traces) error {
-		t.ResourceSpans().MoveAndAppendTo(td.ResourceSpans())
-		return nil
-	})
-	r.logs, _ = consumer.NewLogs(func(_ context.Context, l plog.Logs) error {
-		l.ResourceLogs().MoveAndAppendTo(ld.ResourceLogs())
-		return nil
-	})
-	r.metrics = nil
-	if err := r.prepare(); err != nil {
-		b.Fatal(err)
-	}
-	exchange := benchExchange(r)
-	const requests = flushSize / 2
-	for range requests {
-		exchange()
-	}
-	r.flushTransactions(context.Background())
-	if td.SpanCount() != 2*requests || ld.LogRecordCount() != 2*requests {
-		b.Fatalf("%d spans and %d log records for %d requests, want two of each a request",
-			td.SpanCount(), ld.LogRecordCount(), requests)
-	}
+	for _, level := range []Level{LevelNone, LevelSummary} {
+		b.Run(string(level), func(b *testing.B) {
+			cfg := createDefaultConfig().(*Config)
+			cfg.Direction = DirectionAll
+			cfg.Capture.Level = level
+			r := newReceiver(cfg, receivertest.NewNopSettings(metadata.Type))
+			td, ld := ptrace.NewTraces(), plog.NewLogs()
+			r.traces, _ = consumer.NewTraces(func(_ context.Context, t ptrace.Traces) error {
+				t.ResourceSpans().MoveAndAppendTo(td.ResourceSpans())
+				return nil
+			})
+			r.logs, _ = consumer.NewLogs(func(_ context.Context, l plog.Logs) error {
+				l.ResourceLogs().MoveAndAppendTo(ld.ResourceLogs())
+				return nil
+			})
+			r.metrics = nil
+			if err := r.prepare(); err != nil {
+				b.Fatal(err)
+			}
+			exchange := benchExchange(r)
+			const requests = flushSize / 2
+			for range requests {
+				exchange()
+			}
+			r.flushTransactions(context.Background())
+			wantRecords := 2 * requests
+			if level == LevelNone {
+				wantRecords = 0
+			}
+			if td.SpanCount() != 2*requests || ld.LogRecordCount() != wantRecords {
+				b.Fatalf("%d spans and %d log records for %d requests at level %s, want %d and %d",
+					td.SpanCount(), ld.LogRecordCount(), requests, level, 2*requests, wantRecords)
+			}
 
-	b.ReportAllocs()
-	b.ResetTimer()
-	for range b.N {
-		t, l := ptrace.NewTraces(), plog.NewLogs()
-		td.CopyTo(t)
-		ld.CopyTo(l)
-		if _, err := (&ptrace.ProtoMarshaler{}).MarshalTraces(t); err != nil {
-			b.Fatal(err)
-		}
-		if _, err := (&plog.ProtoMarshaler{}).MarshalLogs(l); err != nil {
-			b.Fatal(err)
-		}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for range b.N {
+				t, l := ptrace.NewTraces(), plog.NewLogs()
+				td.CopyTo(t)
+				ld.CopyTo(l)
+				if _, err := (&ptrace.ProtoMarshaler{}).MarshalTraces(t); err != nil {
+					b.Fatal(err)
+				}
+				if _, err := (&plog.ProtoMarshaler{}).MarshalLogs(l); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/requests/1000, "µs/request")
+		})
 	}
-	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/requests/1000, "µs/request")
 }
