@@ -6,10 +6,12 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
+	"slices"
 	"strconv"
 	"sync"
 	"testing"
@@ -533,4 +535,62 @@ func helloServers(t *testing.T, n int) []uint16 {
 		ports[i] = uint16(ln.Addr().(*net.TCPAddr).Port)
 	}
 	return ports
+}
+
+// TestE2EEngineProgramStats checks that with Options.ProgramStats the
+// engine reports the kernel's counts of its programs, syscall and TLS ones
+// under their functions' names, that they grow with traffic, that Close
+// keeps the last ones, and that without the option it reports none.
+func TestE2EEngineProgramStats(t *testing.T) {
+	e := startEngineWith(t, Options{ProgramStats: true}, &recorder{})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "hello") })}
+	go srv.Serve(ln)
+	defer srv.Close()
+	curl := func() {
+		if out, err := exec.Command("curl", "-sf", "http://"+ln.Addr().String()+"/").CombinedOutput(); err != nil {
+			t.Fatalf("curl: %q %v", out, err)
+		}
+	}
+	byName := func(stats []ProgramStat) map[string]ProgramStat {
+		m := make(map[string]ProgramStat, len(stats))
+		for _, s := range stats {
+			if _, dup := m[s.Name]; dup {
+				t.Errorf("program %s is reported twice", s.Name)
+			}
+			m[s.Name] = s
+		}
+		return m
+	}
+
+	curl()
+	before := byName(e.ProgramStats())
+	for _, name := range []string{"enter_read", "exit_read", "tls_enter", "go_tls_enter"} {
+		if _, ok := before[name]; !ok {
+			t.Errorf("no counts for program %s; have %v", name, slices.Sorted(maps.Keys(before)))
+		}
+	}
+	curl()
+	after := byName(e.ProgramStats())
+	// curl's connect and the server's accept run once a request, on this
+	// host whatever else runs on it.
+	for _, name := range []string{"exit_connect", "exit_accept4"} {
+		b, a := before[name], after[name]
+		if a.Runs <= b.Runs || a.Runtime <= b.Runtime {
+			t.Errorf("%s: %d runs in %v before a request, %d in %v after; want both to grow", name, b.Runs, b.Runtime, a.Runs, a.Runtime)
+		}
+	}
+	e.Close()
+	closed := byName(e.ProgramStats())
+	if c, a := closed["exit_connect"], after["exit_connect"]; c.Runs < a.Runs {
+		t.Errorf("after Close exit_connect reports %d runs, fewer than the %d before", c.Runs, a.Runs)
+	}
+
+	plain := startEngine(t, &recorder{})
+	if s := plain.ProgramStats(); s != nil {
+		t.Errorf("without Options.ProgramStats the engine reports %v", s)
+	}
 }

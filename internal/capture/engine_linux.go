@@ -5,8 +5,10 @@ package capture
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"runtime/debug"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -84,6 +86,13 @@ type Engine struct {
 	countersMu    sync.Mutex            // orders reads of the kernel's counters with closing the maps
 	finalCounters *KernelCounters       // the kernel's counters when the maps were closed
 	userStats     atomic.Pointer[Stats] // table counters, published by the reader
+
+	// With Options.ProgramStats: the programs whose counts ProgramStats
+	// reads, the kernel's counting on while statsOn is open, and the
+	// counts when the programs were closed.
+	programs      []namedProgram
+	statsOn       io.Closer
+	finalPrograms []ProgramStat
 }
 
 // NewEngine checks the options; Start does the work.
@@ -122,7 +131,15 @@ func (e *Engine) Start() (err error) {
 		}
 		return fmt.Errorf("capture: lifting the memlock limit for BPF maps: %w", err)
 	}
+	if e.opts.ProgramStats {
+		if e.statsOn, err = enableProgramStats(); err != nil {
+			return err
+		}
+	}
 	if err := e.loadSyscallObjects(); err != nil {
+		if e.statsOn != nil {
+			_ = e.statsOn.Close()
+		}
 		return err
 	}
 	e.policies = e.objs.Policies
@@ -148,6 +165,10 @@ func (e *Engine) Start() (err error) {
 	}
 
 	e.tls = e.loadTLS()
+	if e.opts.ProgramStats {
+		e.programs = slices.Concat(namedPrograms(&e.objs.syscallsPrograms),
+			namedPrograms(e.tls.progs.lib), namedPrograms(e.tls.progs.golang))
+	}
 
 	e.reader, err = ringbuf.NewReader(e.objs.Events)
 	if err != nil {
@@ -229,21 +250,27 @@ func (e *Engine) detach() {
 }
 
 // unload detaches the TLS probes and closes the programs and maps, keeping
-// the kernel's last counters for Stats.
+// the kernel's last counters for Stats and ProgramStats.
 func (e *Engine) unload() {
+	e.countersMu.Lock()
+	defer e.countersMu.Unlock()
 	if e.unloaded {
 		return // a failed Start unloaded already
 	}
 	e.unloaded = true
+	if e.opts.ProgramStats {
+		e.finalPrograms = e.readPrograms() // the TLS probes' too, before they go
+	}
 	if e.tls != nil {
 		e.tls.close()
 	}
-	e.countersMu.Lock()
-	defer e.countersMu.Unlock()
 	final := e.readCounters()
 	e.finalCounters = &final
 	_ = e.objs.syscallsMaps.Close()
 	_ = e.objs.syscallsPrograms.Close()
+	if e.statsOn != nil {
+		_ = e.statsOn.Close()
+	}
 }
 
 // Stats returns the engine's counters; safe from any goroutine.

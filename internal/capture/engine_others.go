@@ -13,6 +13,7 @@ type Engine struct{}
 // NewEngine fails: the capture engine needs Linux eBPF.
 func NewEngine(Options, Handler) (*Engine, error) { return nil, errLinuxOnly }
 
-func (*Engine) Start() error { return errLinuxOnly }
-func (*Engine) Close() error { return nil }
-func (*Engine) Stats() Stats { return Stats{} }
+func (*Engine) Start() error                { return errLinuxOnly }
+func (*Engine) Close() error                { return nil }
+func (*Engine) Stats() Stats                { return Stats{} }
+func (*Engine) ProgramStats() []ProgramStat { return nil }

@@ -50,6 +50,21 @@ type Options struct {
 	// (the bpf_rdonly_cast kfunc, Linux 6.2+) and read fields directly: the
 	// way older kernels run, for testing and comparing the two.
 	ProbeReads bool
+
+	// ProgramStats has the kernel count its BPF programs' runs and run
+	// time (BPF_ENABLE_STATS) while the engine runs, for ProgramStats.
+	// The kernel then counts every BPF program on the host, at the cost of
+	// two clock reads a run. It needs CAP_SYS_ADMIN, unless the sysctl
+	// kernel.bpf_stats_enabled is 1 already.
+	ProgramStats bool
+}
+
+// ProgramStat is what the kernel counted of one of the engine's BPF programs
+// since it was loaded.
+type ProgramStat struct {
+	Name    string // the program's function in bpf/
+	Runs    uint64
+	Runtime time.Duration // on all CPUs together
 }
 
 // PortFilter lists server ports: with Include, only connections to them

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/pdata/pcommon"
@@ -107,6 +108,20 @@ func copyFile(t *testing.T, from, to string) {
 // runs under setpriv with a reduced capability set.
 const capabilityChild = "EBPFTAP_TEST_CAPABILITY_CHILD"
 
+// childProgramMetrics, as capabilityChild's value, has the child enable the
+// BPF programs' metrics.
+const childProgramMetrics = "program-metrics"
+
+// bpfStatsEnabled is whether the sysctl has the kernel count every BPF
+// program's run time already.
+func bpfStatsEnabled(t *testing.T) bool {
+	b, err := os.ReadFile("/proc/sys/kernel/bpf_stats_enabled")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimSpace(string(b)) == "1"
+}
+
 // minimumCapabilities is docs/privileges.md's minimum, as setpriv names them.
 var minimumCapabilities = []string{"bpf", "perfmon", "sys_ptrace", "dac_read_search"}
 
@@ -143,19 +158,27 @@ func TestE2EPrivileges(t *testing.T) {
 		warning  string // the capability Start's warning must name
 		goTLS    bool   // the Go program's HTTPS comes out
 		environ  bool   // OTEL_SERVICE_NAME is read (asserted where the outcome is the same on every kernel)
+		programs bool   // the BPF programs' metrics are enabled
 	}{
 		{name: "minimum", caps: minimumCapabilities, goTLS: true, environ: true},
 		{name: "without_CAP_BPF", caps: without("bpf"), startErr: "CAP_BPF"},
 		{name: "without_CAP_PERFMON", caps: without("perfmon"), startErr: "CAP_PERFMON"},
 		{name: "without_CAP_SYS_PTRACE", caps: without("sys_ptrace"), warning: "CAP_SYS_PTRACE"},
 		{name: "without_CAP_DAC_READ_SEARCH", caps: without("dac_read_search"), warning: "CAP_DAC_READ_SEARCH"},
+		// The kernel counts the programs' run time only for CAP_SYS_ADMIN,
+		// unless the sysctl counts them already.
+		{name: "program_metrics_without_CAP_SYS_ADMIN", caps: minimumCapabilities, programs: true, goTLS: true, environ: true,
+			startErr: map[bool]string{true: "CAP_SYS_ADMIN"}[!bpfStatsEnabled(t)]},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			child := startCapabilityChild(t, tc.caps)
+			child := startCapabilityChild(t, tc.caps, tc.programs)
 			if tc.startErr != "" {
 				out := child.finish(t)
 				if out.startErr == "" {
 					t.Fatalf("Start succeeded without %s", tc.startErr)
+				}
+				if !strings.Contains(out.startErr, tc.startErr) {
+					t.Errorf("Start's error %q does not name %s", out.startErr, tc.startErr)
 				}
 				for _, c := range []string{"CAP_BPF", "CAP_PERFMON"} {
 					if strings.Contains(out.startErr, c+": ") != (c == tc.startErr) {
@@ -289,9 +312,10 @@ type capabilitySpan struct {
 	URL, Exe, Owner, Service, Library string
 }
 
-// startCapabilityChild runs the child with only caps (setpriv's names) and
-// waits until its Start returned.
-func startCapabilityChild(t *testing.T, caps []string) *capabilityChildProcess {
+// startCapabilityChild runs the child with only caps (setpriv's names), the
+// BPF programs' metrics enabled with programs, and waits until its Start
+// returned.
+func startCapabilityChild(t *testing.T, caps []string, programs bool) *capabilityChildProcess {
 	t.Helper()
 	bounding := "-all"
 	for _, c := range caps {
@@ -300,7 +324,7 @@ func startCapabilityChild(t *testing.T, caps []string) *capabilityChildProcess {
 	c := &capabilityChildProcess{}
 	c.cmd = exec.Command("setpriv", "--bounding-set="+bounding, "--inh-caps=-all", "--",
 		os.Args[0], "-test.run=^TestE2EPrivileges$", "-test.v")
-	c.cmd.Env = append(os.Environ(), capabilityChild+"=1")
+	c.cmd.Env = append(os.Environ(), capabilityChild+"="+map[bool]string{false: "1", true: childProgramMetrics}[programs])
 	c.cmd.Stderr = &c.output
 	var err error
 	if c.stdin, err = c.cmd.StdinPipe(); err != nil {
@@ -374,7 +398,20 @@ func runCapabilityChild(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := r.Start(context.Background(), componenttest.NewNopHost()); err != nil {
+	handles := []component.Component{r}
+	if os.Getenv(capabilityChild) == childProgramMetrics {
+		cfg.Metrics.EbpftapCaptureProgramRuns.Enabled = true
+		// The same receiver as r's (shared.go), now in a metrics pipeline too.
+		m, err := f.CreateMetrics(context.Background(), set, cfg, consumertest.NewNop())
+		if err != nil {
+			t.Fatal(err)
+		}
+		handles = append(handles, m)
+	}
+	for _, h := range handles { // the last Start starts the receiver
+		err = h.Start(context.Background(), componenttest.NewNopHost())
+	}
+	if err != nil {
 		fmt.Println("CAPS start-error", strings.ReplaceAll(err.Error(), "\n", " "))
 		_ = r.Shutdown(context.Background())
 		return

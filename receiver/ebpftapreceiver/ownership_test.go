@@ -41,7 +41,7 @@ func TestExchangesOwnTheirConnFacts(t *testing.T) {
 				return
 			default:
 				r.flushTransactions(ctx)
-				r.flushMetricsWith(ctx, capture.Stats{})
+				r.flushMetricsWith(ctx, capture.Stats{}, nil)
 			}
 		}
 	}()

@@ -45,7 +45,7 @@ func TestPendingBytesBound(t *testing.T) {
 
 	ctx := context.Background()
 	r.flushTransactions(ctx)
-	r.flushMetricsWith(ctx, capture.Stats{})
+	r.flushMetricsWith(ctx, capture.Stats{}, nil)
 	if n := traces.SpanCount(); n != waiting {
 		t.Errorf("handed over %d spans; want the %d that waited", n, waiting)
 	}
@@ -112,7 +112,7 @@ func TestRefusedItemsCounted(t *testing.T) {
 	}
 	ctx := context.Background()
 	r.flushTransactions(ctx)
-	r.flushMetricsWith(ctx, capture.Stats{})
+	r.flushMetricsWith(ctx, capture.Stats{}, nil)
 	if n := droppedFor(metrics.AllMetrics(), metadata.AttributeEbpftapDropReasonPipelineRefused.String()); n != exchanges {
 		t.Errorf("pipeline_refused %d; want the %d refused spans (the log records were taken)", n, exchanges)
 	}
@@ -181,7 +181,7 @@ func TestSamplingCountsEveryTransaction(t *testing.T) {
 	}
 	ctx := context.Background()
 	r.flushTransactions(ctx)
-	r.flushMetricsWith(ctx, capture.Stats{})
+	r.flushMetricsWith(ctx, capture.Stats{}, nil)
 	if traces.SpanCount() != 0 || logs.LogRecordCount() != 0 {
 		t.Errorf("%d spans and %d log records, want none", traces.SpanCount(), logs.LogRecordCount())
 	}

@@ -203,6 +203,8 @@ func (r *ebpftapReceiver) prepare() error {
 		Ports:             enginePorts(r.cfg.Filters.Ports),
 		ExcludeExecutable: tapCfg.Filter.ExcludeExecutable,
 		Logger:            r.log,
+		ProgramStats: r.metrics != nil && (r.cfg.Metrics.EbpftapCaptureProgramRuns.Enabled ||
+			r.cfg.Metrics.EbpftapCaptureProgramTime.Enabled),
 	}
 	return nil
 }
@@ -320,14 +322,16 @@ func (r *ebpftapReceiver) flushMetrics(ctx context.Context) {
 		return
 	}
 	// Read before the lock: it may wait on the TLS probes.
-	r.flushMetricsWith(ctx, r.engine.Stats())
+	r.flushMetricsWith(ctx, r.engine.Stats(), r.engine.ProgramStats())
 }
 
-// flushMetricsWith emits the metrics with the engine's counters es.
-func (r *ebpftapReceiver) flushMetricsWith(ctx context.Context, es capture.Stats) {
+// flushMetricsWith emits the metrics with the engine's counters es and the
+// kernel's counts of its programs (nil unless their metrics are enabled).
+func (r *ebpftapReceiver) flushMetricsWith(ctx context.Context, es capture.Stats, programs []capture.ProgramStat) {
 	r.mu.Lock()
 	r.tap.IO(r.aggregate.AddIO)
 	r.recordDrops(&es)
+	r.aggregate.SetPrograms(programs)
 	m := r.aggregate.Emit(time.Now())
 	r.mu.Unlock()
 

@@ -4,9 +4,12 @@ import (
 	"testing"
 
 	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/consumer/consumertest"
+	"go.opentelemetry.io/collector/receiver/receivertest"
 	"go.uber.org/zap"
 
 	"github.com/ebpftap/ebpftap/internal/capture"
+	"github.com/ebpftap/ebpftap/receiver/ebpftapreceiver/internal/metadata"
 	"github.com/ebpftap/ebpftap/receiver/ebpftapreceiver/internal/translate"
 )
 
@@ -142,5 +145,38 @@ func TestTapConfigIncludeAndPorts(t *testing.T) {
 	}
 	if c, _ := newTapConfig(&Config{}); c.Filter.FollowPort != nil || enginePorts(PortsConfig{}) != nil {
 		t.Error("no port listed, yet a port filter")
+	}
+}
+
+// TestProgramStatsOption checks the kernel counts the programs only when a
+// metrics pipeline takes one of their metrics: the counting costs every BPF
+// program on the host.
+func TestProgramStatsOption(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		runs, time bool
+		noMetrics  bool
+		want       bool
+	}{
+		{"default", false, false, false, false},
+		{"runs", true, false, false, true},
+		{"time", false, true, false, true},
+		{"no metrics pipeline", true, true, true, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := createDefaultConfig().(*Config)
+			cfg.Metrics.EbpftapCaptureProgramRuns.Enabled = tc.runs
+			cfg.Metrics.EbpftapCaptureProgramTime.Enabled = tc.time
+			r := newReceiver(cfg, receivertest.NewNopSettings(metadata.Type))
+			if !tc.noMetrics {
+				r.metrics = consumertest.NewNop()
+			}
+			if err := r.prepare(); err != nil {
+				t.Fatal(err)
+			}
+			if r.engineOpts.ProgramStats != tc.want {
+				t.Errorf("engine counts the programs: %v, want %v", r.engineOpts.ProgramStats, tc.want)
+			}
+		})
 	}
 }

@@ -57,6 +57,102 @@ func (ms *EbpftapCaptureDroppedMetricConfig) Validate() error {
 	return nil
 }
 
+// EbpftapCaptureProgramRunsMetricAttributeKey specifies the key of an attribute for the ebpftap.capture.program.runs metric.
+type EbpftapCaptureProgramRunsMetricAttributeKey string
+
+const (
+	EbpftapCaptureProgramRunsMetricAttributeKeyEbpftapProgramName EbpftapCaptureProgramRunsMetricAttributeKey = "ebpftap.program.name"
+)
+
+// EbpftapCaptureProgramRunsMetricConfig provides config for the ebpftap.capture.program.runs metric.
+type EbpftapCaptureProgramRunsMetricConfig struct {
+	Enabled          bool `mapstructure:"enabled"`
+	enabledSetByUser bool
+
+	AggregationStrategy string                                        `mapstructure:"aggregation_strategy"`
+	EnabledAttributes   []EbpftapCaptureProgramRunsMetricAttributeKey `mapstructure:"attributes"`
+}
+
+func (ms *EbpftapCaptureProgramRunsMetricConfig) Unmarshal(parser *confmap.Conf) error {
+	if parser == nil {
+		return nil
+	}
+
+	err := parser.Unmarshal(ms)
+	if err != nil {
+		return err
+	}
+
+	ms.enabledSetByUser = parser.IsSet("enabled")
+	return nil
+}
+
+func (ms *EbpftapCaptureProgramRunsMetricConfig) Validate() error {
+	for _, val := range ms.EnabledAttributes {
+		switch val {
+		case EbpftapCaptureProgramRunsMetricAttributeKeyEbpftapProgramName:
+		default:
+			return fmt.Errorf("metric ebpftap.capture.program.runs doesn't have an attribute %v, valid attributes: [ebpftap.program.name]", val)
+		}
+	}
+
+	switch ms.AggregationStrategy {
+	case AggregationStrategySum, AggregationStrategyAvg, AggregationStrategyMin, AggregationStrategyMax:
+	default:
+		return fmt.Errorf("invalid aggregation strategy %q, valid strategies: [%s, %s, %s, %s]", ms.AggregationStrategy, AggregationStrategySum, AggregationStrategyAvg, AggregationStrategyMin, AggregationStrategyMax)
+	}
+
+	return nil
+}
+
+// EbpftapCaptureProgramTimeMetricAttributeKey specifies the key of an attribute for the ebpftap.capture.program.time metric.
+type EbpftapCaptureProgramTimeMetricAttributeKey string
+
+const (
+	EbpftapCaptureProgramTimeMetricAttributeKeyEbpftapProgramName EbpftapCaptureProgramTimeMetricAttributeKey = "ebpftap.program.name"
+)
+
+// EbpftapCaptureProgramTimeMetricConfig provides config for the ebpftap.capture.program.time metric.
+type EbpftapCaptureProgramTimeMetricConfig struct {
+	Enabled          bool `mapstructure:"enabled"`
+	enabledSetByUser bool
+
+	AggregationStrategy string                                        `mapstructure:"aggregation_strategy"`
+	EnabledAttributes   []EbpftapCaptureProgramTimeMetricAttributeKey `mapstructure:"attributes"`
+}
+
+func (ms *EbpftapCaptureProgramTimeMetricConfig) Unmarshal(parser *confmap.Conf) error {
+	if parser == nil {
+		return nil
+	}
+
+	err := parser.Unmarshal(ms)
+	if err != nil {
+		return err
+	}
+
+	ms.enabledSetByUser = parser.IsSet("enabled")
+	return nil
+}
+
+func (ms *EbpftapCaptureProgramTimeMetricConfig) Validate() error {
+	for _, val := range ms.EnabledAttributes {
+		switch val {
+		case EbpftapCaptureProgramTimeMetricAttributeKeyEbpftapProgramName:
+		default:
+			return fmt.Errorf("metric ebpftap.capture.program.time doesn't have an attribute %v, valid attributes: [ebpftap.program.name]", val)
+		}
+	}
+
+	switch ms.AggregationStrategy {
+	case AggregationStrategySum, AggregationStrategyAvg, AggregationStrategyMin, AggregationStrategyMax:
+	default:
+		return fmt.Errorf("invalid aggregation strategy %q, valid strategies: [%s, %s, %s, %s]", ms.AggregationStrategy, AggregationStrategySum, AggregationStrategyAvg, AggregationStrategyMin, AggregationStrategyMax)
+	}
+
+	return nil
+}
+
 // EbpftapConnectionActiveMetricAttributeKey specifies the key of an attribute for the ebpftap.connection.active metric.
 type EbpftapConnectionActiveMetricAttributeKey string
 
@@ -278,11 +374,13 @@ func (ms *EbpftapConnectionOpenedMetricConfig) Validate() error {
 
 // MetricsConfig provides config for ebpftap metrics.
 type MetricsConfig struct {
-	EbpftapCaptureDropped   EbpftapCaptureDroppedMetricConfig   `mapstructure:"ebpftap.capture.dropped"`
-	EbpftapConnectionActive EbpftapConnectionActiveMetricConfig `mapstructure:"ebpftap.connection.active"`
-	EbpftapConnectionClosed EbpftapConnectionClosedMetricConfig `mapstructure:"ebpftap.connection.closed"`
-	EbpftapConnectionIo     EbpftapConnectionIoMetricConfig     `mapstructure:"ebpftap.connection.io"`
-	EbpftapConnectionOpened EbpftapConnectionOpenedMetricConfig `mapstructure:"ebpftap.connection.opened"`
+	EbpftapCaptureDropped     EbpftapCaptureDroppedMetricConfig     `mapstructure:"ebpftap.capture.dropped"`
+	EbpftapCaptureProgramRuns EbpftapCaptureProgramRunsMetricConfig `mapstructure:"ebpftap.capture.program.runs"`
+	EbpftapCaptureProgramTime EbpftapCaptureProgramTimeMetricConfig `mapstructure:"ebpftap.capture.program.time"`
+	EbpftapConnectionActive   EbpftapConnectionActiveMetricConfig   `mapstructure:"ebpftap.connection.active"`
+	EbpftapConnectionClosed   EbpftapConnectionClosedMetricConfig   `mapstructure:"ebpftap.connection.closed"`
+	EbpftapConnectionIo       EbpftapConnectionIoMetricConfig       `mapstructure:"ebpftap.connection.io"`
+	EbpftapConnectionOpened   EbpftapConnectionOpenedMetricConfig   `mapstructure:"ebpftap.connection.opened"`
 }
 
 func DefaultMetricsConfig() MetricsConfig {
@@ -291,6 +389,16 @@ func DefaultMetricsConfig() MetricsConfig {
 			Enabled:             true,
 			AggregationStrategy: AggregationStrategySum,
 			EnabledAttributes:   []EbpftapCaptureDroppedMetricAttributeKey{EbpftapCaptureDroppedMetricAttributeKeyEbpftapDropReason},
+		},
+		EbpftapCaptureProgramRuns: EbpftapCaptureProgramRunsMetricConfig{
+			Enabled:             false,
+			AggregationStrategy: AggregationStrategySum,
+			EnabledAttributes:   []EbpftapCaptureProgramRunsMetricAttributeKey{EbpftapCaptureProgramRunsMetricAttributeKeyEbpftapProgramName},
+		},
+		EbpftapCaptureProgramTime: EbpftapCaptureProgramTimeMetricConfig{
+			Enabled:             false,
+			AggregationStrategy: AggregationStrategySum,
+			EnabledAttributes:   []EbpftapCaptureProgramTimeMetricAttributeKey{EbpftapCaptureProgramTimeMetricAttributeKeyEbpftapProgramName},
 		},
 		EbpftapConnectionActive: EbpftapConnectionActiveMetricConfig{
 			Enabled:             true,

@@ -31,6 +31,16 @@ func TestMetricsBuilderConfig(t *testing.T) {
 						AggregationStrategy: AggregationStrategySum,
 						EnabledAttributes:   []EbpftapCaptureDroppedMetricAttributeKey{EbpftapCaptureDroppedMetricAttributeKeyEbpftapDropReason},
 					},
+					EbpftapCaptureProgramRuns: EbpftapCaptureProgramRunsMetricConfig{
+						Enabled:             true,
+						AggregationStrategy: AggregationStrategySum,
+						EnabledAttributes:   []EbpftapCaptureProgramRunsMetricAttributeKey{EbpftapCaptureProgramRunsMetricAttributeKeyEbpftapProgramName},
+					},
+					EbpftapCaptureProgramTime: EbpftapCaptureProgramTimeMetricConfig{
+						Enabled:             true,
+						AggregationStrategy: AggregationStrategySum,
+						EnabledAttributes:   []EbpftapCaptureProgramTimeMetricAttributeKey{EbpftapCaptureProgramTimeMetricAttributeKeyEbpftapProgramName},
+					},
 					EbpftapConnectionActive: EbpftapConnectionActiveMetricConfig{
 						Enabled:             true,
 						AggregationStrategy: AggregationStrategySum,
@@ -75,6 +85,16 @@ func TestMetricsBuilderConfig(t *testing.T) {
 						AggregationStrategy: AggregationStrategySum,
 						EnabledAttributes:   []EbpftapCaptureDroppedMetricAttributeKey{EbpftapCaptureDroppedMetricAttributeKeyEbpftapDropReason},
 					},
+					EbpftapCaptureProgramRuns: EbpftapCaptureProgramRunsMetricConfig{
+						Enabled:             false,
+						AggregationStrategy: AggregationStrategySum,
+						EnabledAttributes:   []EbpftapCaptureProgramRunsMetricAttributeKey{EbpftapCaptureProgramRunsMetricAttributeKeyEbpftapProgramName},
+					},
+					EbpftapCaptureProgramTime: EbpftapCaptureProgramTimeMetricConfig{
+						Enabled:             false,
+						AggregationStrategy: AggregationStrategySum,
+						EnabledAttributes:   []EbpftapCaptureProgramTimeMetricAttributeKey{EbpftapCaptureProgramTimeMetricAttributeKeyEbpftapProgramName},
+					},
 					EbpftapConnectionActive: EbpftapConnectionActiveMetricConfig{
 						Enabled:             false,
 						AggregationStrategy: AggregationStrategySum,
@@ -114,7 +134,7 @@ func TestMetricsBuilderConfig(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg := loadMetricsBuilderConfig(t, tt.name)
-			diff := cmp.Diff(tt.want, cfg, cmpopts.IgnoreUnexported(EbpftapCaptureDroppedMetricConfig{}, EbpftapConnectionActiveMetricConfig{}, EbpftapConnectionClosedMetricConfig{}, EbpftapConnectionIoMetricConfig{}, EbpftapConnectionOpenedMetricConfig{}, ResourceAttributeConfig{}))
+			diff := cmp.Diff(tt.want, cfg, cmpopts.IgnoreUnexported(EbpftapCaptureDroppedMetricConfig{}, EbpftapCaptureProgramRunsMetricConfig{}, EbpftapCaptureProgramTimeMetricConfig{}, EbpftapConnectionActiveMetricConfig{}, EbpftapConnectionClosedMetricConfig{}, EbpftapConnectionIoMetricConfig{}, EbpftapConnectionOpenedMetricConfig{}, ResourceAttributeConfig{}))
 			require.Emptyf(t, diff, "Config mismatch (-expected +actual):\n%s", diff)
 		})
 	}
@@ -127,6 +147,30 @@ func TestEbpftapCaptureDroppedMetricsConfig_Validate(t *testing.T) {
 	require.ErrorContains(t, cfg.Validate(), "metric ebpftap.capture.dropped doesn't have an attribute invalid, valid attributes: [ebpftap.drop.reason]")
 
 	cfg = DefaultMetricsConfig().EbpftapCaptureDropped
+	cfg.AggregationStrategy = "invalid"
+	require.ErrorContains(t, cfg.Validate(), "invalid aggregation strategy")
+}
+
+func TestEbpftapCaptureProgramRunsMetricsConfig_Validate(t *testing.T) {
+	cfg := DefaultMetricsConfig().EbpftapCaptureProgramRuns
+	require.NoError(t, cfg.Validate())
+
+	cfg.EnabledAttributes = []EbpftapCaptureProgramRunsMetricAttributeKey{"invalid"}
+	require.ErrorContains(t, cfg.Validate(), "metric ebpftap.capture.program.runs doesn't have an attribute invalid, valid attributes: [ebpftap.program.name]")
+
+	cfg = DefaultMetricsConfig().EbpftapCaptureProgramRuns
+	cfg.AggregationStrategy = "invalid"
+	require.ErrorContains(t, cfg.Validate(), "invalid aggregation strategy")
+}
+
+func TestEbpftapCaptureProgramTimeMetricsConfig_Validate(t *testing.T) {
+	cfg := DefaultMetricsConfig().EbpftapCaptureProgramTime
+	require.NoError(t, cfg.Validate())
+
+	cfg.EnabledAttributes = []EbpftapCaptureProgramTimeMetricAttributeKey{"invalid"}
+	require.ErrorContains(t, cfg.Validate(), "metric ebpftap.capture.program.time doesn't have an attribute invalid, valid attributes: [ebpftap.program.name]")
+
+	cfg = DefaultMetricsConfig().EbpftapCaptureProgramTime
 	cfg.AggregationStrategy = "invalid"
 	require.ErrorContains(t, cfg.Validate(), "invalid aggregation strategy")
 }

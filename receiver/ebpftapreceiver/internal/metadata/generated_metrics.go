@@ -271,6 +271,14 @@ var MetricsInfo = metricsInfo{
 		Name:       "ebpftap.capture.dropped",
 		Attributes: []string{"ebpftap.drop.reason"},
 	},
+	EbpftapCaptureProgramRuns: metricInfo{
+		Name:       "ebpftap.capture.program.runs",
+		Attributes: []string{"ebpftap.program.name"},
+	},
+	EbpftapCaptureProgramTime: metricInfo{
+		Name:       "ebpftap.capture.program.time",
+		Attributes: []string{"ebpftap.program.name"},
+	},
 	EbpftapConnectionActive: metricInfo{
 		Name:       "ebpftap.connection.active",
 		Attributes: []string{"ebpftap.connection.role", "network.peer.address", "server.port", "network.transport", "network.type", "server.address"},
@@ -290,11 +298,13 @@ var MetricsInfo = metricsInfo{
 }
 
 type metricsInfo struct {
-	EbpftapCaptureDropped   metricInfo
-	EbpftapConnectionActive metricInfo
-	EbpftapConnectionClosed metricInfo
-	EbpftapConnectionIo     metricInfo
-	EbpftapConnectionOpened metricInfo
+	EbpftapCaptureDropped     metricInfo
+	EbpftapCaptureProgramRuns metricInfo
+	EbpftapCaptureProgramTime metricInfo
+	EbpftapConnectionActive   metricInfo
+	EbpftapConnectionClosed   metricInfo
+	EbpftapConnectionIo       metricInfo
+	EbpftapConnectionOpened   metricInfo
 }
 
 type metricInfo struct {
@@ -419,6 +429,188 @@ func (m *metricEbpftapCaptureDropped) emit(metrics pmetric.MetricSlice) {
 
 func newMetricEbpftapCaptureDropped(cfg EbpftapCaptureDroppedMetricConfig) metricEbpftapCaptureDropped {
 	m := metricEbpftapCaptureDropped{config: cfg}
+
+	if cfg.Enabled {
+		m.data = pmetric.NewMetric()
+		m.init()
+	}
+	return m
+}
+
+type metricEbpftapCaptureProgramRuns struct {
+	data          pmetric.Metric                        // data buffer for generated metric.
+	config        EbpftapCaptureProgramRunsMetricConfig // metric config provided by user.
+	capacity      int                                   // max observed number of data points added to the metric.
+	aggDataPoints []int64                               // slice containing number of aggregated datapoints at each index
+}
+
+// init fills ebpftap.capture.program.runs metric with initial data.
+func (m *metricEbpftapCaptureProgramRuns) init() {
+	m.data.SetName("ebpftap.capture.program.runs")
+	m.data.SetDescription("Times each of the capture's BPF programs ran, as the kernel counts them. Enabling this metric or ebpftap.capture.program.time turns on the kernel's counting (BPF_ENABLE_STATS) while the receiver runs, which needs CAP_SYS_ADMIN unless the sysctl kernel.bpf_stats_enabled is 1, and costs every BPF program on the host two clock reads a run. Reported under a resource with host.name only.")
+	m.data.SetUnit("{run}")
+	m.data.SetEmptySum()
+	m.data.Sum().SetIsMonotonic(true)
+	m.data.Sum().SetAggregationTemporality(pmetric.AggregationTemporalityCumulative)
+	m.data.Sum().DataPoints().EnsureCapacity(m.capacity)
+	m.aggDataPoints = m.aggDataPoints[:0]
+}
+
+func (m *metricEbpftapCaptureProgramRuns) recordDataPoint(start pcommon.Timestamp, ts pcommon.Timestamp, val int64, ebpftapProgramNameAttributeValue string) {
+	if !m.config.Enabled {
+		return
+	}
+
+	dp := pmetric.NewNumberDataPoint()
+	dp.SetStartTimestamp(start)
+	dp.SetTimestamp(ts)
+	if slices.Contains(m.config.EnabledAttributes, EbpftapCaptureProgramRunsMetricAttributeKeyEbpftapProgramName) {
+		dp.Attributes().PutStr("ebpftap.program.name", ebpftapProgramNameAttributeValue)
+	}
+
+	var s string
+	dps := m.data.Sum().DataPoints()
+	for i := 0; i < dps.Len(); i++ {
+		dpi := dps.At(i)
+		if dp.Attributes().Equal(dpi.Attributes()) && dp.StartTimestamp() == dpi.StartTimestamp() && dp.Timestamp() == dpi.Timestamp() {
+			switch s = m.config.AggregationStrategy; s {
+			case AggregationStrategySum, AggregationStrategyAvg:
+				dpi.SetIntValue(dpi.IntValue() + val)
+				m.aggDataPoints[i] += 1
+				return
+			case AggregationStrategyMin:
+				if dpi.IntValue() > val {
+					dpi.SetIntValue(val)
+				}
+				return
+			case AggregationStrategyMax:
+				if dpi.IntValue() < val {
+					dpi.SetIntValue(val)
+				}
+				return
+			}
+		}
+	}
+
+	dp.SetIntValue(val)
+	m.aggDataPoints = append(m.aggDataPoints, 1)
+	dp.MoveTo(dps.AppendEmpty())
+}
+
+// updateCapacity saves max length of data point slices that will be used for the slice capacity.
+func (m *metricEbpftapCaptureProgramRuns) updateCapacity() {
+	if m.data.Sum().DataPoints().Len() > m.capacity {
+		m.capacity = m.data.Sum().DataPoints().Len()
+	}
+}
+
+// emit appends recorded metric data to a metrics slice and prepares it for recording another set of data points.
+func (m *metricEbpftapCaptureProgramRuns) emit(metrics pmetric.MetricSlice) {
+	if m.config.Enabled && m.data.Sum().DataPoints().Len() > 0 {
+		if m.config.AggregationStrategy == AggregationStrategyAvg {
+			for i, aggCount := range m.aggDataPoints {
+				m.data.Sum().DataPoints().At(i).SetIntValue(m.data.Sum().DataPoints().At(i).IntValue() / aggCount)
+			}
+		}
+		m.updateCapacity()
+		m.data.MoveTo(metrics.AppendEmpty())
+		m.init()
+	}
+}
+
+func newMetricEbpftapCaptureProgramRuns(cfg EbpftapCaptureProgramRunsMetricConfig) metricEbpftapCaptureProgramRuns {
+	m := metricEbpftapCaptureProgramRuns{config: cfg}
+
+	if cfg.Enabled {
+		m.data = pmetric.NewMetric()
+		m.init()
+	}
+	return m
+}
+
+type metricEbpftapCaptureProgramTime struct {
+	data          pmetric.Metric                        // data buffer for generated metric.
+	config        EbpftapCaptureProgramTimeMetricConfig // metric config provided by user.
+	capacity      int                                   // max observed number of data points added to the metric.
+	aggDataPoints []float64                             // slice containing number of aggregated datapoints at each index
+}
+
+// init fills ebpftap.capture.program.time metric with initial data.
+func (m *metricEbpftapCaptureProgramTime) init() {
+	m.data.SetName("ebpftap.capture.program.time")
+	m.data.SetDescription("Time each of the capture's BPF programs ran, on all CPUs together, as the kernel counts it - CPU time the programs took from the processes whose syscalls and TLS calls they probed. Enabling it turns on the kernel's counting as ebpftap.capture.program.runs says. Reported under a resource with host.name only.")
+	m.data.SetUnit("s")
+	m.data.SetEmptySum()
+	m.data.Sum().SetIsMonotonic(true)
+	m.data.Sum().SetAggregationTemporality(pmetric.AggregationTemporalityCumulative)
+	m.data.Sum().DataPoints().EnsureCapacity(m.capacity)
+	m.aggDataPoints = m.aggDataPoints[:0]
+}
+
+func (m *metricEbpftapCaptureProgramTime) recordDataPoint(start pcommon.Timestamp, ts pcommon.Timestamp, val float64, ebpftapProgramNameAttributeValue string) {
+	if !m.config.Enabled {
+		return
+	}
+
+	dp := pmetric.NewNumberDataPoint()
+	dp.SetStartTimestamp(start)
+	dp.SetTimestamp(ts)
+	if slices.Contains(m.config.EnabledAttributes, EbpftapCaptureProgramTimeMetricAttributeKeyEbpftapProgramName) {
+		dp.Attributes().PutStr("ebpftap.program.name", ebpftapProgramNameAttributeValue)
+	}
+
+	var s string
+	dps := m.data.Sum().DataPoints()
+	for i := 0; i < dps.Len(); i++ {
+		dpi := dps.At(i)
+		if dp.Attributes().Equal(dpi.Attributes()) && dp.StartTimestamp() == dpi.StartTimestamp() && dp.Timestamp() == dpi.Timestamp() {
+			switch s = m.config.AggregationStrategy; s {
+			case AggregationStrategySum, AggregationStrategyAvg:
+				dpi.SetDoubleValue(dpi.DoubleValue() + val)
+				m.aggDataPoints[i] += 1
+				return
+			case AggregationStrategyMin:
+				if dpi.DoubleValue() > val {
+					dpi.SetDoubleValue(val)
+				}
+				return
+			case AggregationStrategyMax:
+				if dpi.DoubleValue() < val {
+					dpi.SetDoubleValue(val)
+				}
+				return
+			}
+		}
+	}
+
+	dp.SetDoubleValue(val)
+	m.aggDataPoints = append(m.aggDataPoints, 1)
+	dp.MoveTo(dps.AppendEmpty())
+}
+
+// updateCapacity saves max length of data point slices that will be used for the slice capacity.
+func (m *metricEbpftapCaptureProgramTime) updateCapacity() {
+	if m.data.Sum().DataPoints().Len() > m.capacity {
+		m.capacity = m.data.Sum().DataPoints().Len()
+	}
+}
+
+// emit appends recorded metric data to a metrics slice and prepares it for recording another set of data points.
+func (m *metricEbpftapCaptureProgramTime) emit(metrics pmetric.MetricSlice) {
+	if m.config.Enabled && m.data.Sum().DataPoints().Len() > 0 {
+		if m.config.AggregationStrategy == AggregationStrategyAvg {
+			for i, aggCount := range m.aggDataPoints {
+				m.data.Sum().DataPoints().At(i).SetDoubleValue(m.data.Sum().DataPoints().At(i).DoubleValue() / aggCount)
+			}
+		}
+		m.updateCapacity()
+		m.data.MoveTo(metrics.AppendEmpty())
+		m.init()
+	}
+}
+
+func newMetricEbpftapCaptureProgramTime(cfg EbpftapCaptureProgramTimeMetricConfig) metricEbpftapCaptureProgramTime {
+	m := metricEbpftapCaptureProgramTime{config: cfg}
 
 	if cfg.Enabled {
 		m.data = pmetric.NewMetric()
@@ -857,18 +1049,20 @@ func newMetricEbpftapConnectionOpened(cfg EbpftapConnectionOpenedMetricConfig) m
 // MetricsBuilder provides an interface for scrapers to report metrics while taking care of all the transformations
 // required to produce metric representation defined in metadata and user config.
 type MetricsBuilder struct {
-	config                         MetricsBuilderConfig // config of the metrics builder.
-	startTime                      pcommon.Timestamp    // start time that will be applied to all recorded data points.
-	metricsCapacity                int                  // maximum observed number of metrics per resource.
-	metricsBuffer                  pmetric.Metrics      // accumulates metrics data before emitting.
-	buildInfo                      component.BuildInfo  // contains version information.
-	resourceAttributeIncludeFilter map[string]filter.Filter
-	resourceAttributeExcludeFilter map[string]filter.Filter
-	metricEbpftapCaptureDropped    metricEbpftapCaptureDropped
-	metricEbpftapConnectionActive  metricEbpftapConnectionActive
-	metricEbpftapConnectionClosed  metricEbpftapConnectionClosed
-	metricEbpftapConnectionIo      metricEbpftapConnectionIo
-	metricEbpftapConnectionOpened  metricEbpftapConnectionOpened
+	config                          MetricsBuilderConfig // config of the metrics builder.
+	startTime                       pcommon.Timestamp    // start time that will be applied to all recorded data points.
+	metricsCapacity                 int                  // maximum observed number of metrics per resource.
+	metricsBuffer                   pmetric.Metrics      // accumulates metrics data before emitting.
+	buildInfo                       component.BuildInfo  // contains version information.
+	resourceAttributeIncludeFilter  map[string]filter.Filter
+	resourceAttributeExcludeFilter  map[string]filter.Filter
+	metricEbpftapCaptureDropped     metricEbpftapCaptureDropped
+	metricEbpftapCaptureProgramRuns metricEbpftapCaptureProgramRuns
+	metricEbpftapCaptureProgramTime metricEbpftapCaptureProgramTime
+	metricEbpftapConnectionActive   metricEbpftapConnectionActive
+	metricEbpftapConnectionClosed   metricEbpftapConnectionClosed
+	metricEbpftapConnectionIo       metricEbpftapConnectionIo
+	metricEbpftapConnectionOpened   metricEbpftapConnectionOpened
 }
 
 // MetricBuilderOption applies changes to default metrics builder.
@@ -890,17 +1084,19 @@ func WithStartTime(startTime pcommon.Timestamp) MetricBuilderOption {
 }
 func NewMetricsBuilder(mbc MetricsBuilderConfig, settings receiver.Settings, options ...MetricBuilderOption) *MetricsBuilder {
 	mb := &MetricsBuilder{
-		config:                         mbc,
-		startTime:                      pcommon.NewTimestampFromTime(time.Now()),
-		metricsBuffer:                  pmetric.NewMetrics(),
-		buildInfo:                      settings.BuildInfo,
-		metricEbpftapCaptureDropped:    newMetricEbpftapCaptureDropped(mbc.Metrics.EbpftapCaptureDropped),
-		metricEbpftapConnectionActive:  newMetricEbpftapConnectionActive(mbc.Metrics.EbpftapConnectionActive),
-		metricEbpftapConnectionClosed:  newMetricEbpftapConnectionClosed(mbc.Metrics.EbpftapConnectionClosed),
-		metricEbpftapConnectionIo:      newMetricEbpftapConnectionIo(mbc.Metrics.EbpftapConnectionIo),
-		metricEbpftapConnectionOpened:  newMetricEbpftapConnectionOpened(mbc.Metrics.EbpftapConnectionOpened),
-		resourceAttributeIncludeFilter: make(map[string]filter.Filter),
-		resourceAttributeExcludeFilter: make(map[string]filter.Filter),
+		config:                          mbc,
+		startTime:                       pcommon.NewTimestampFromTime(time.Now()),
+		metricsBuffer:                   pmetric.NewMetrics(),
+		buildInfo:                       settings.BuildInfo,
+		metricEbpftapCaptureDropped:     newMetricEbpftapCaptureDropped(mbc.Metrics.EbpftapCaptureDropped),
+		metricEbpftapCaptureProgramRuns: newMetricEbpftapCaptureProgramRuns(mbc.Metrics.EbpftapCaptureProgramRuns),
+		metricEbpftapCaptureProgramTime: newMetricEbpftapCaptureProgramTime(mbc.Metrics.EbpftapCaptureProgramTime),
+		metricEbpftapConnectionActive:   newMetricEbpftapConnectionActive(mbc.Metrics.EbpftapConnectionActive),
+		metricEbpftapConnectionClosed:   newMetricEbpftapConnectionClosed(mbc.Metrics.EbpftapConnectionClosed),
+		metricEbpftapConnectionIo:       newMetricEbpftapConnectionIo(mbc.Metrics.EbpftapConnectionIo),
+		metricEbpftapConnectionOpened:   newMetricEbpftapConnectionOpened(mbc.Metrics.EbpftapConnectionOpened),
+		resourceAttributeIncludeFilter:  make(map[string]filter.Filter),
+		resourceAttributeExcludeFilter:  make(map[string]filter.Filter),
 	}
 	if mbc.ResourceAttributes.ContainerID.MetricsInclude != nil {
 		mb.resourceAttributeIncludeFilter["container.id"] = filter.CreateFilter(mbc.ResourceAttributes.ContainerID.MetricsInclude)
@@ -1033,6 +1229,8 @@ func (mb *MetricsBuilder) EmitForResource(options ...ResourceMetricsOption) {
 	ils.Scope().SetVersion(mb.buildInfo.Version)
 	ils.Metrics().EnsureCapacity(mb.metricsCapacity)
 	mb.metricEbpftapCaptureDropped.emit(ils.Metrics())
+	mb.metricEbpftapCaptureProgramRuns.emit(ils.Metrics())
+	mb.metricEbpftapCaptureProgramTime.emit(ils.Metrics())
 	mb.metricEbpftapConnectionActive.emit(ils.Metrics())
 	mb.metricEbpftapConnectionClosed.emit(ils.Metrics())
 	mb.metricEbpftapConnectionIo.emit(ils.Metrics())
@@ -1071,6 +1269,16 @@ func (mb *MetricsBuilder) Emit(options ...ResourceMetricsOption) pmetric.Metrics
 // RecordEbpftapCaptureDroppedDataPoint adds a data point to ebpftap.capture.dropped metric.
 func (mb *MetricsBuilder) RecordEbpftapCaptureDroppedDataPoint(ts pcommon.Timestamp, val int64, ebpftapDropReasonAttributeValue AttributeEbpftapDropReason) {
 	mb.metricEbpftapCaptureDropped.recordDataPoint(mb.startTime, ts, val, ebpftapDropReasonAttributeValue.String())
+}
+
+// RecordEbpftapCaptureProgramRunsDataPoint adds a data point to ebpftap.capture.program.runs metric.
+func (mb *MetricsBuilder) RecordEbpftapCaptureProgramRunsDataPoint(ts pcommon.Timestamp, val int64, ebpftapProgramNameAttributeValue string) {
+	mb.metricEbpftapCaptureProgramRuns.recordDataPoint(mb.startTime, ts, val, ebpftapProgramNameAttributeValue)
+}
+
+// RecordEbpftapCaptureProgramTimeDataPoint adds a data point to ebpftap.capture.program.time metric.
+func (mb *MetricsBuilder) RecordEbpftapCaptureProgramTimeDataPoint(ts pcommon.Timestamp, val float64, ebpftapProgramNameAttributeValue string) {
+	mb.metricEbpftapCaptureProgramTime.recordDataPoint(mb.startTime, ts, val, ebpftapProgramNameAttributeValue)
 }
 
 // RecordEbpftapConnectionActiveDataPoint adds a data point to ebpftap.connection.active metric.

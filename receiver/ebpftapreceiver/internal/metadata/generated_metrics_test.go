@@ -68,6 +68,8 @@ func TestMetricsBuilder(t *testing.T) {
 			mb := NewMetricsBuilder(loadMetricsBuilderConfig(t, tt.name), settings, WithStartTime(start))
 			aggMap := make(map[string]string) // contains the aggregation strategies for each metric name
 			aggMap["ebpftap.capture.dropped"] = mb.metricEbpftapCaptureDropped.config.AggregationStrategy
+			aggMap["ebpftap.capture.program.runs"] = mb.metricEbpftapCaptureProgramRuns.config.AggregationStrategy
+			aggMap["ebpftap.capture.program.time"] = mb.metricEbpftapCaptureProgramTime.config.AggregationStrategy
 			aggMap["ebpftap.connection.active"] = mb.metricEbpftapConnectionActive.config.AggregationStrategy
 			aggMap["ebpftap.connection.closed"] = mb.metricEbpftapConnectionClosed.config.AggregationStrategy
 			aggMap["ebpftap.connection.io"] = mb.metricEbpftapConnectionIo.config.AggregationStrategy
@@ -85,6 +87,18 @@ func TestMetricsBuilder(t *testing.T) {
 			mb.RecordEbpftapCaptureDroppedDataPoint(ts, 1, AttributeEbpftapDropReasonRingBufferFull)
 			if tt.name == "reaggregate_set" {
 				mb.RecordEbpftapCaptureDroppedDataPoint(ts, 3, AttributeEbpftapDropReasonSyscallsInFlight)
+			}
+
+			allMetricsCount++
+			mb.RecordEbpftapCaptureProgramRunsDataPoint(ts, 1, "ebpftap.program.name-val")
+			if tt.name == "reaggregate_set" {
+				mb.RecordEbpftapCaptureProgramRunsDataPoint(ts, 3, "ebpftap.program.name-val-2")
+			}
+
+			allMetricsCount++
+			mb.RecordEbpftapCaptureProgramTimeDataPoint(ts, 1, "ebpftap.program.name-val")
+			if tt.name == "reaggregate_set" {
+				mb.RecordEbpftapCaptureProgramTimeDataPoint(ts, 3, "ebpftap.program.name-val-2")
 			}
 			defaultMetricsCount++
 			allMetricsCount++
@@ -126,6 +140,8 @@ func TestMetricsBuilder(t *testing.T) {
 			metrics := mb.Emit(WithResource(res))
 			if tt.name == "reaggregate_set" {
 				assert.Empty(t, mb.metricEbpftapCaptureDropped.aggDataPoints)
+				assert.Empty(t, mb.metricEbpftapCaptureProgramRuns.aggDataPoints)
+				assert.Empty(t, mb.metricEbpftapCaptureProgramTime.aggDataPoints)
 				assert.Empty(t, mb.metricEbpftapConnectionActive.aggDataPoints)
 				assert.Empty(t, mb.metricEbpftapConnectionClosed.aggDataPoints)
 				assert.Empty(t, mb.metricEbpftapConnectionIo.aggDataPoints)
@@ -199,6 +215,94 @@ func TestMetricsBuilder(t *testing.T) {
 							assert.Equal(t, int64(3), dp.IntValue())
 						}
 						_, ok := dp.Attributes().Get("ebpftap.drop.reason")
+						assert.False(t, ok)
+					}
+				case "ebpftap.capture.program.runs":
+					if tt.name != "reaggregate_set" {
+						assert.False(t, validatedMetrics["ebpftap.capture.program.runs"], "Found a duplicate in the metrics slice: ebpftap.capture.program.runs")
+						validatedMetrics["ebpftap.capture.program.runs"] = true
+						assert.Equal(t, pmetric.MetricTypeSum, mi.Type())
+						assert.Equal(t, 1, mi.Sum().DataPoints().Len())
+						assert.Equal(t, "Times each of the capture's BPF programs ran, as the kernel counts them. Enabling this metric or ebpftap.capture.program.time turns on the kernel's counting (BPF_ENABLE_STATS) while the receiver runs, which needs CAP_SYS_ADMIN unless the sysctl kernel.bpf_stats_enabled is 1, and costs every BPF program on the host two clock reads a run. Reported under a resource with host.name only.", mi.Description())
+						assert.Equal(t, "{run}", mi.Unit())
+						assert.True(t, mi.Sum().IsMonotonic())
+						assert.Equal(t, pmetric.AggregationTemporalityCumulative, mi.Sum().AggregationTemporality())
+						dp := mi.Sum().DataPoints().At(0)
+						assert.Equal(t, start, dp.StartTimestamp())
+						assert.Equal(t, ts, dp.Timestamp())
+						assert.Equal(t, pmetric.NumberDataPointValueTypeInt, dp.ValueType())
+						assert.Equal(t, int64(1), dp.IntValue())
+						ebpftapProgramNameAttrVal, ok := dp.Attributes().Get("ebpftap.program.name")
+						assert.True(t, ok)
+						assert.Equal(t, "ebpftap.program.name-val", ebpftapProgramNameAttrVal.Str())
+					} else {
+						assert.False(t, validatedMetrics["ebpftap.capture.program.runs"], "Found a duplicate in the metrics slice: ebpftap.capture.program.runs")
+						validatedMetrics["ebpftap.capture.program.runs"] = true
+						assert.Equal(t, pmetric.MetricTypeSum, mi.Type())
+						assert.Equal(t, 1, mi.Sum().DataPoints().Len())
+						assert.Equal(t, "Times each of the capture's BPF programs ran, as the kernel counts them. Enabling this metric or ebpftap.capture.program.time turns on the kernel's counting (BPF_ENABLE_STATS) while the receiver runs, which needs CAP_SYS_ADMIN unless the sysctl kernel.bpf_stats_enabled is 1, and costs every BPF program on the host two clock reads a run. Reported under a resource with host.name only.", mi.Description())
+						assert.Equal(t, "{run}", mi.Unit())
+						assert.True(t, mi.Sum().IsMonotonic())
+						assert.Equal(t, pmetric.AggregationTemporalityCumulative, mi.Sum().AggregationTemporality())
+						dp := mi.Sum().DataPoints().At(0)
+						assert.Equal(t, start, dp.StartTimestamp())
+						assert.Equal(t, ts, dp.Timestamp())
+						assert.Equal(t, pmetric.NumberDataPointValueTypeInt, dp.ValueType())
+						switch aggMap["ebpftap.capture.program.runs"] {
+						case "sum":
+							assert.Equal(t, int64(4), dp.IntValue())
+						case "avg":
+							assert.Equal(t, int64(2), dp.IntValue())
+						case "min":
+							assert.Equal(t, int64(1), dp.IntValue())
+						case "max":
+							assert.Equal(t, int64(3), dp.IntValue())
+						}
+						_, ok := dp.Attributes().Get("ebpftap.program.name")
+						assert.False(t, ok)
+					}
+				case "ebpftap.capture.program.time":
+					if tt.name != "reaggregate_set" {
+						assert.False(t, validatedMetrics["ebpftap.capture.program.time"], "Found a duplicate in the metrics slice: ebpftap.capture.program.time")
+						validatedMetrics["ebpftap.capture.program.time"] = true
+						assert.Equal(t, pmetric.MetricTypeSum, mi.Type())
+						assert.Equal(t, 1, mi.Sum().DataPoints().Len())
+						assert.Equal(t, "Time each of the capture's BPF programs ran, on all CPUs together, as the kernel counts it - CPU time the programs took from the processes whose syscalls and TLS calls they probed. Enabling it turns on the kernel's counting as ebpftap.capture.program.runs says. Reported under a resource with host.name only.", mi.Description())
+						assert.Equal(t, "s", mi.Unit())
+						assert.True(t, mi.Sum().IsMonotonic())
+						assert.Equal(t, pmetric.AggregationTemporalityCumulative, mi.Sum().AggregationTemporality())
+						dp := mi.Sum().DataPoints().At(0)
+						assert.Equal(t, start, dp.StartTimestamp())
+						assert.Equal(t, ts, dp.Timestamp())
+						assert.Equal(t, pmetric.NumberDataPointValueTypeDouble, dp.ValueType())
+						assert.InDelta(t, float64(1), dp.DoubleValue(), 0.01)
+						ebpftapProgramNameAttrVal, ok := dp.Attributes().Get("ebpftap.program.name")
+						assert.True(t, ok)
+						assert.Equal(t, "ebpftap.program.name-val", ebpftapProgramNameAttrVal.Str())
+					} else {
+						assert.False(t, validatedMetrics["ebpftap.capture.program.time"], "Found a duplicate in the metrics slice: ebpftap.capture.program.time")
+						validatedMetrics["ebpftap.capture.program.time"] = true
+						assert.Equal(t, pmetric.MetricTypeSum, mi.Type())
+						assert.Equal(t, 1, mi.Sum().DataPoints().Len())
+						assert.Equal(t, "Time each of the capture's BPF programs ran, on all CPUs together, as the kernel counts it - CPU time the programs took from the processes whose syscalls and TLS calls they probed. Enabling it turns on the kernel's counting as ebpftap.capture.program.runs says. Reported under a resource with host.name only.", mi.Description())
+						assert.Equal(t, "s", mi.Unit())
+						assert.True(t, mi.Sum().IsMonotonic())
+						assert.Equal(t, pmetric.AggregationTemporalityCumulative, mi.Sum().AggregationTemporality())
+						dp := mi.Sum().DataPoints().At(0)
+						assert.Equal(t, start, dp.StartTimestamp())
+						assert.Equal(t, ts, dp.Timestamp())
+						assert.Equal(t, pmetric.NumberDataPointValueTypeDouble, dp.ValueType())
+						switch aggMap["ebpftap.capture.program.time"] {
+						case "sum":
+							assert.InDelta(t, float64(4), dp.DoubleValue(), 0.01)
+						case "avg":
+							assert.InDelta(t, float64(2), dp.DoubleValue(), 0.01)
+						case "min":
+							assert.InDelta(t, float64(1), dp.DoubleValue(), 0.01)
+						case "max":
+							assert.InDelta(t, float64(3), dp.DoubleValue(), 0.01)
+						}
+						_, ok := dp.Attributes().Get("ebpftap.program.name")
 						assert.False(t, ok)
 					}
 				case "ebpftap.connection.active":

@@ -134,6 +134,7 @@ type Aggregator struct {
 	series    int
 	processes map[processKey]*processSeries
 	drops     map[metadata.AttributeEbpftapDropReason]uint64 // a closed set: no bound needed
+	programs  []capture.ProgramStat                          // the kernel's counts, as the engine last read them
 }
 
 // NewAggregator returns an Aggregator counting from start, with at most
@@ -296,6 +297,10 @@ func (m *Aggregator) RecordDrops(reason metadata.AttributeEbpftapDropReason, n u
 	}
 }
 
+// SetPrograms keeps the kernel's latest counts of the capture's BPF
+// programs, cumulative since they were loaded; nil emits none.
+func (m *Aggregator) SetPrograms(stats []capture.ProgramStat) { m.programs = stats }
+
 // RecordTransaction adds a transaction, described by v, to the duration
 // histograms of c's process: an HTTP request's, or a gRPC call's.
 func (m *Aggregator) RecordTransaction(c *tap.Conn, v *View) {
@@ -336,7 +341,8 @@ func (m *Aggregator) RecordTransaction(c *tap.Conn, v *View) {
 }
 
 // Emit returns every series' cumulative value at now: one resource per
-// process, then the capture losses under a resource naming only the host.
+// process, then the capture losses and the kernel's counts of its programs
+// under a resource naming only the host.
 func (m *Aggregator) Emit(now time.Time) pmetric.Metrics {
 	out := pmetric.NewMetrics()
 	ts := pcommon.NewTimestampFromTime(now)
@@ -355,12 +361,16 @@ func (m *Aggregator) Emit(now time.Time) pmetric.Metrics {
 		}
 	}
 
-	if len(m.drops) > 0 {
+	if len(m.drops) > 0 || len(m.programs) > 0 {
 		reasons := slices.SortedFunc(maps.Keys(m.drops), func(a, b metadata.AttributeEbpftapDropReason) int {
 			return cmp.Compare(a.String(), b.String())
 		})
 		for _, r := range reasons {
 			m.mb.RecordEbpftapCaptureDroppedDataPoint(ts, toInt64(m.drops[r]), r)
+		}
+		for _, p := range m.programs {
+			m.mb.RecordEbpftapCaptureProgramRunsDataPoint(ts, toInt64(p.Runs), p.Name)
+			m.mb.RecordEbpftapCaptureProgramTimeDataPoint(ts, p.Runtime.Seconds(), p.Name)
 		}
 		if m.hostName != "" {
 			m.rb.SetHostName(validUTF8(m.hostName))

@@ -191,6 +191,59 @@ func TestMetricsDropReasons(t *testing.T) {
 	}
 }
 
+// TestMetricsPrograms checks that the kernel's counts of the capture's
+// programs are emitted as they were last set, under the host's resource,
+// only when their metrics are enabled.
+func TestMetricsPrograms(t *testing.T) {
+	programs := []capture.ProgramStat{
+		{Name: "enter_read", Runs: 40, Runtime: 12 * time.Microsecond},
+		{Name: "go_tls_enter", Runs: 8, Runtime: 5 * time.Microsecond},
+	}
+	off := NewAggregator(translateSettings(LevelSummary), 10, txBase)
+	off.SetPrograms(programs)
+	assert.Equal(t, 0, off.Emit(txBase.Add(time.Second)).MetricCount(), "disabled by default")
+
+	cfg := translateSettings(LevelSummary)
+	cfg.Metrics.Metrics.EbpftapCaptureProgramRuns.Enabled = true
+	cfg.Metrics.Metrics.EbpftapCaptureProgramTime.Enabled = true
+	m := NewAggregator(cfg, 10, txBase)
+	m.SetPrograms(programs)
+	m.Emit(txBase.Add(time.Second))
+	programs[0].Runs, programs[0].Runtime = 50, 15*time.Microsecond
+	m.SetPrograms(programs)
+	md := m.Emit(txBase.Add(2 * time.Second))
+
+	require.Equal(t, 1, md.ResourceMetrics().Len())
+	res := md.ResourceMetrics().At(0)
+	assert.Equal(t, map[string]any{"host.name": "host-1"}, res.Resource().Attributes().AsRaw())
+	got := map[string]float64{}
+	for _, sm := range res.ScopeMetrics().All() {
+		for _, m := range sm.Metrics().All() {
+			require.Equal(t, pmetric.MetricTypeSum, m.Type(), m.Name())
+			assert.True(t, m.Sum().IsMonotonic(), m.Name())
+			assert.Equal(t, pmetric.AggregationTemporalityCumulative, m.Sum().AggregationTemporality(), m.Name())
+			for _, dp := range m.Sum().DataPoints().All() {
+				name, _ := dp.Attributes().Get("ebpftap.program.name")
+				assert.Equal(t, pcommon.NewTimestampFromTime(txBase), dp.StartTimestamp(), m.Name())
+				v := dp.DoubleValue()
+				if dp.ValueType() == pmetric.NumberDataPointValueTypeInt {
+					v = float64(dp.IntValue())
+				}
+				got[m.Name()+"{"+name.Str()+"}"] = v
+			}
+		}
+	}
+	assert.Equal(t, map[string]float64{
+		"ebpftap.capture.program.runs{enter_read}":   50,
+		"ebpftap.capture.program.runs{go_tls_enter}": 8,
+		"ebpftap.capture.program.time{enter_read}":   15e-6,
+		"ebpftap.capture.program.time{go_tls_enter}": 5e-6,
+	}, got)
+
+	m.SetPrograms(nil)
+	assert.Equal(t, 0, m.Emit(txBase.Add(3*time.Second)).MetricCount(), "nothing without counts")
+}
+
 // TestMetricsResourceFilter checks the resource attribute filters drop a
 // process's histograms along with the sums the generated builder drops.
 func TestMetricsResourceFilter(t *testing.T) {
