@@ -287,7 +287,7 @@ Reading it:
 
 const budgetNotes = `
 - host busy: the share of all CPUs' time that was busy during the load (/proc/stat); host CPU: that busy time per request, every process's and the kernel's.
-- added to the floor's: the mode's host CPU a request less the floor's. traced processes: the server's and the load tool's CPU beyond the floor's, the BPF programs' time beyond the floor's empty ones (of which BPF) included; collector: the otelcol-ebpftap process; rest: the kernel's work outside these processes and the bench's own (its sink receiving the exports); it can come out a few µs below zero, as the collector's CPU is counted until its spans arrived, past the end of the load that bounds the host's.
+- added to the floor's: the mode's host CPU a request less the floor's. traced processes: the server's and the load tool's CPU beyond the floor's, the BPF programs' time beyond the floor's empty ones (of which BPF) included; collector: the otelcol-ebpftap process; rest: the kernel's work outside these processes and the bench's own (its sink receiving the exports). Rest and traced processes can come out a few µs below zero: two short rounds, and the collector's CPU counted until its spans arrived, past the end of the load that bounds the host's.
 - While the host is busy near 100%, throughput is the CPUs' time over the CPU a request takes: a mode keeps 0.9 × the floor's throughput only if it adds at most a ninth of the floor's host CPU a request (the last column).
 `
 
