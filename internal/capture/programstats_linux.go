@@ -40,19 +40,21 @@ func namedPrograms(progs any) []namedProgram {
 }
 
 // enableProgramStats has the kernel count the programs' runs and run time
-// while the returned file is open. Without CAP_SYS_ADMIN it succeeds, with
-// nothing to close, only where the sysctl counts them already.
+// until the returned Closer is closed. Without CAP_SYS_ADMIN it succeeds,
+// with nothing to close, only where the sysctl counts them already.
 func enableProgramStats() (io.Closer, error) {
 	on, err := ebpf.EnableStats(uint32(unix.BPF_STATS_RUN_TIME))
-	if err == nil {
+	switch {
+	case err == nil:
 		return on, nil
-	}
-	if errors.Is(err, unix.EPERM) {
-		if on, _ := os.ReadFile("/proc/sys/kernel/bpf_stats_enabled"); strings.TrimSpace(string(on)) == "1" {
+	case errors.Is(err, unix.EPERM):
+		if b, _ := os.ReadFile("/proc/sys/kernel/bpf_stats_enabled"); strings.TrimSpace(string(b)) == "1" {
 			return nil, nil
 		}
+		return nil, fmt.Errorf("capture: counting the BPF programs' run time (BPF_ENABLE_STATS) needs CAP_SYS_ADMIN, or the sysctl kernel.bpf_stats_enabled set to 1 before start: %w", err)
+	default:
+		return nil, fmt.Errorf("capture: counting the BPF programs' run time (BPF_ENABLE_STATS, Linux 5.8 and later): %w", err)
 	}
-	return nil, fmt.Errorf("capture: counting the BPF programs' run time (BPF_ENABLE_STATS) needs CAP_SYS_ADMIN, or the sysctl kernel.bpf_stats_enabled set to 1 before start: %w", err)
 }
 
 // ProgramStats returns what the kernel counted of each of the engine's
