@@ -543,15 +543,9 @@ func helloServers(t *testing.T, n int) []uint16 {
 // keeps the last ones, and that without the option it reports none.
 func TestE2EEngineProgramStats(t *testing.T) {
 	e := startEngineWith(t, Options{ProgramStats: true}, &recorder{})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "hello") })}
-	go srv.Serve(ln)
-	defer srv.Close()
+	url := fmt.Sprintf("http://127.0.0.1:%d/", helloServers(t, 1)[0])
 	curl := func() {
-		if out, err := exec.Command("curl", "-sf", "http://"+ln.Addr().String()+"/").CombinedOutput(); err != nil {
+		if out, err := exec.Command("curl", "-sf", url).CombinedOutput(); err != nil {
 			t.Fatalf("curl: %q %v", out, err)
 		}
 	}
